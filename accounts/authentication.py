@@ -1,0 +1,70 @@
+"""API authentication: access JWTs (integrators) and the inbox session (agents' browsers).
+
+Both load the user's *current* membership on every request, so a removed member or a
+changed role stops working at once, whatever token they still hold, and both make the
+request's tenant current for the scoped managers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from accounts.access import TenantAccess, tenant_access_require_operational, tenant_access_resolve
+from accounts.models import Membership
+from tenants.scoping import activate_tenant
+
+SESSION_TENANT_KEY = "tenant_id"
+
+
+class TenantJWTAuthentication(JWTAuthentication):
+    www_authenticate_realm = "api"
+
+    def authenticate(self, request: Any) -> tuple[Any, TenantAccess] | None:
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        token = self.get_validated_token(raw_token)
+        try:
+            user_id, tenant_id, role = token["user_id"], token["tenant_id"], token["role"]
+        except KeyError:
+            raise InvalidToken(_("Token has no tenant claims.")) from None
+        access = tenant_access_resolve(user_id=user_id, tenant_id=tenant_id)
+        if access is None:
+            raise exceptions.AuthenticationFailed(_("You are no longer a member of this account."), code="membership_revoked")
+        if access.role != role:
+            raise exceptions.AuthenticationFailed(
+                _("Your role changed; refresh your token to continue."), code="token_stale"
+            )
+        tenant_access_require_operational(access)
+        activate_tenant(access.tenant)
+        return access.user, TenantAccess(user=access.user, tenant=access.tenant, role=access.role, token=token)
+
+
+class TenantSessionAuthentication(SessionAuthentication):
+    """The inbox's own calls: the session's user, in the tenant chosen at login."""
+
+    def authenticate(self, request: Any) -> tuple[Any, TenantAccess] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user = result[0]
+        tenant_id = request._request.session.get(SESSION_TENANT_KEY)
+        if tenant_id is None:
+            tenant_ids = list(Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)[:2])
+            if len(tenant_ids) != 1:
+                raise exceptions.AuthenticationFailed(_("Choose an account first."), code="tenant_required")
+            tenant_id = tenant_ids[0]
+        access = tenant_access_resolve(user_id=user.pk, tenant_id=tenant_id)
+        if access is None:
+            raise exceptions.AuthenticationFailed(_("You are no longer a member of this account."), code="membership_revoked")
+        tenant_access_require_operational(access)
+        activate_tenant(access.tenant)
+        return access.user, access

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from config.crypto import EncryptedJSONField, Secrets
+from tenants.scoping import TenantScopedModel
+
+
+def _new_webhook_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Channel(TenantScopedModel):
+    """One connected inbox of a tenant: a WhatsApp number, a Messenger page, a mailbox..."""
+
+    class Kind(models.TextChoices):
+        WHATSAPP_CLOUD = "whatsapp_cloud", _("WhatsApp (Cloud API)")
+        WHATSAPP_EVOLUTION = "whatsapp_evolution", _("WhatsApp (Evolution API)")
+        WHATSAPP_GATEWAY = "whatsapp_gateway", _("WhatsApp (QR gateway)")
+        MESSENGER = "messenger", _("Messenger")
+        INSTAGRAM = "instagram", _("Instagram")
+        EMAIL = "email", _("Email")
+        SMS_TWILIO = "sms_twilio", _("SMS (Twilio)")
+        WEBCHAT = "webchat", _("Website chat")
+        API = "api", _("API")
+
+    class Status(models.TextChoices):
+        INACTIVE = "INACTIVE", _("Inactive")
+        CONNECTING = "CONNECTING", _("Connecting")
+        QR_PENDING = "QR_PENDING", _("Waiting for QR scan")
+        CONNECTED = "CONNECTED", _("Connected")
+        DISCONNECTED = "DISCONNECTED", _("Disconnected")
+        ERROR = "ERROR", _("Error")
+
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.INACTIVE)
+    status_detail = models.CharField(_("status detail"), max_length=500, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    config = models.JSONField(_("configuration"), default=dict, blank=True)
+    credentials = EncryptedJSONField(_("credentials"), default=Secrets, blank=True)
+    # Secret part of the webhook URL: identifies the channel without revealing its id.
+    webhook_token = models.CharField(max_length=64, unique=True, default=_new_webhook_token, editable=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["name", "id"]
+        permissions = [("work_channel", "Can work the conversations of this channel")]
+        indexes = [models.Index(fields=["tenant", "kind"]), models.Index(fields=["tenant", "archived_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.pk} {self.kind} tenant={self.tenant_id}>"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}/webhooks/{self.kind}/{self.webhook_token}"
+
+
+class ChannelUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's per-channel permissions of users, with a real foreign key so that
+    "the channels this agent works" is a join, not a scan of generic object ids."""
+
+    content_object = models.ForeignKey(Channel, on_delete=models.CASCADE)
+
+
+class ChannelGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Channel, on_delete=models.CASCADE)

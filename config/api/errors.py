@@ -1,0 +1,87 @@
+"""One JSON shape for every API error: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from config.errors import ApplicationError
+
+_CODES = {
+    exceptions.ValidationError: "validation_error",
+    exceptions.ParseError: "malformed_json",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _flatten_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        first = next(iter(detail.values()), "")
+        return _flatten_message(first)
+    if isinstance(detail, list):
+        return _flatten_message(detail[0]) if detail else ""
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: let Django log it and answer 500
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))  # type: ignore[attr-defined]
+
+    code = _CODES.get(type(exc))
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        first = _flatten_message(details)
+        field = next(iter(details), "")
+        message = f"{field}: {first}" if field and field != "non_field_errors" else (first or "Invalid input.")
+    else:
+        details = exc.detail if isinstance(exc.detail, dict) else {}
+        message = _flatten_message(exc.detail)
+        if code is None:
+            detail_code = getattr(exc.detail, "code", None)
+            code = detail_code if isinstance(detail_code, str) else exc.default_code
+            if isinstance(exc.detail, dict) and "code" in exc.detail:
+                code = str(exc.detail["code"])
+                details = {k: v for k, v in exc.detail.items() if k not in ("code", "detail")}
+                message = _flatten_message(exc.detail.get("detail", message))
+    set_rollback()
+    return Response(error_body(code or "error", message, details), status=exc.status_code, headers=headers)
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+
+
+def json_server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "Something went wrong on our side; it was logged."), status=500)

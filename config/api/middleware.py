@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from config.api.errors import error_body
+
+
+class ApiBodySizeLimitMiddleware:
+    """Refuses an API request whose declared body is over API_MAX_BODY_BYTES before
+    anything reads it (413 with the API's error shape)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return JsonResponse(error_body("bad_request", "Invalid Content-Length."), status=400)
+            if length > settings.API_MAX_BODY_BYTES:
+                return JsonResponse(
+                    error_body(
+                        "payload_too_large",
+                        "The request body is too large.",
+                        {"max_bytes": settings.API_MAX_BODY_BYTES},
+                    ),
+                    status=413,
+                )
+        return self.get_response(request)

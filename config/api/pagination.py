@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Stable pages however many rows arrive meanwhile. Views set `ordering`."""
+
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = ("-created_at", "-id")
+
+    def decode_cursor(self, request: Any) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from None

@@ -1,0 +1,67 @@
+"""Domain events: one small frozen dataclass per thing that happened, published by the
+service that made it happen and dispatched after the surrounding transaction commits, to
+the listeners named in settings.DOMAIN_EVENT_LISTENERS, in that order.
+
+Real-time push, outbound webhooks and automation subscribe by adding to that list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from functools import cache
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DomainEvent:
+    name: ClassVar[str] = ""
+    tenant_id: int
+
+    def payload(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+Listener = Callable[[DomainEvent], None]
+
+
+@cache
+def _listeners() -> tuple[Listener, ...]:
+    return tuple(import_string(path) for path in settings.DOMAIN_EVENT_LISTENERS)
+
+
+def _reset_listeners(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DOMAIN_EVENT_LISTENERS":
+        _listeners.cache_clear()
+
+
+setting_changed.connect(_reset_listeners)
+
+
+def publish(event: DomainEvent) -> None:
+    """Dispatch `event` once the current transaction commits (at once outside one).
+
+    Never dispatched for a transaction that rolls back, so no listener hears of a change
+    that did not happen, and no worker reads rows that are not committed yet.
+    """
+    transaction.on_commit(lambda: dispatch(event), robust=False)
+
+
+def dispatch(event: DomainEvent) -> None:
+    for listener in _listeners():
+        try:
+            listener(event)
+        except Exception:  # one failing listener must not starve the others
+            logger.exception("listener %r failed on %s", listener, event.name)
+
+
+def log_event(event: DomainEvent) -> None:
+    logger.info("event %s %s", event.name, event.payload())

@@ -1,0 +1,6 @@
+"""The embedded default: what `make run` uses."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)

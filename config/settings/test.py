@@ -1,0 +1,21 @@
+"""The test suite: the embedded default, or the production shape when DATABASE_URL and
+REDIS_URL are set. Each pytest-xdist worker gets its own Redis database so that parallel
+workers never see each other's cache, rate-limit counters or channel-layer groups."""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_worker_number = int(_worker[2:]) if _worker[2:].isdigit() else 0
+if os.environ.get("REDIS_URL"):
+    _url = urlsplit(os.environ["REDIS_URL"])
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{1 + _worker_number % 15}"))
+
+from config.settings.base import *  # noqa: E402,F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run in the test process; tests/test_celery.py runs a real worker on the broker.
+CELERY_TASK_ALWAYS_EAGER = True
+MEDIA_ROOT = BASE_DIR / ".local" / f"test-media-{_worker}"  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

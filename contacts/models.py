@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tenants.scoping import TenantScopedModel
+
+
+class Contact(TenantScopedModel):
+    """One person the tenant talks to, whatever channels they write from."""
+
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    phone = models.CharField(_("phone (E.164)"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+    # LGPD: when and how the person agreed to be contacted first (e.g. for templates).
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_source = models.CharField(_("consent source"), max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "phone"]),
+            models.Index(fields=["tenant", "email"]),
+            models.Index(fields=["tenant", "name"]),
+            models.Index(fields=["tenant", "-updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone or self.email or f"#{self.pk}"
+
+
+class ContactIdentity(TenantScopedModel):
+    """A contact's address on one channel: a WhatsApp id, a PSID, an email address..."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    channel = models.ForeignKey("channels_app.Channel", on_delete=models.CASCADE, related_name="identities")
+    external_id = models.CharField(_("address on the channel"), max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantScopedModel.Meta):
+        verbose_name_plural = "contact identities"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="contact_identity_unique_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} on {self.channel_id}"

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tenants.scoping import TenantScopedModel
+
+# WhatsApp's customer-service window: free replies up to 24 h after the contact's last message.
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+class Team(TenantScopedModel):
+    name = models.CharField(_("name"), max_length=120)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="team_unique_name_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Label(TenantScopedModel):
+    name = models.CharField(_("name"), max_length=60)
+    color = models.CharField(_("colour"), max_length=7, default="#6b7280")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="label_unique_name_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedResponse(TenantScopedModel):
+    short_code = models.SlugField(_("short code"), max_length=60)
+    content = models.TextField(_("content"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["short_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "short_code"], name="canned_response_unique_code_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.short_code}"
+
+
+class Conversation(TenantScopedModel):
+    class Status(models.TextChoices):
+        OPEN = "OPEN", _("Open")
+        PENDING = "PENDING", _("Pending")
+        SNOOZED = "SNOOZED", _("Snoozed")
+        RESOLVED = "RESOLVED", _("Resolved")
+
+    class Priority(models.TextChoices):
+        NONE = "NONE", _("None")
+        LOW = "LOW", _("Low")
+        MEDIUM = "MEDIUM", _("Medium")
+        HIGH = "HIGH", _("High")
+        URGENT = "URGENT", _("Urgent")
+
+    channel = models.ForeignKey("channels_app.Channel", on_delete=models.PROTECT, related_name="conversations")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="conversations")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_conversations"
+    )
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations")
+    labels = models.ManyToManyField(Label, related_name="conversations", blank=True)
+    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NONE)
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    last_inbound_at = models.DateTimeField(_("contact's last message"), null=True, blank=True)
+    last_message_preview = models.CharField(max_length=200, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["-last_activity_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-last_activity_at"], name="conv_tenant_status_activity"),
+            models.Index(fields=["tenant", "-last_activity_at"], name="conv_tenant_activity"),
+            models.Index(fields=["tenant", "assignee", "status"], name="conv_tenant_assignee"),
+            models.Index(fields=["channel", "-last_activity_at"], name="conv_channel_activity"),
+            models.Index(fields=["contact", "-last_activity_at"], name="conv_contact_activity"),
+            models.Index(fields=["tenant", "updated_at"], name="conv_tenant_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def service_window_closes_at(self):  # type: ignore[no-untyped-def]
+        return self.last_inbound_at + SERVICE_WINDOW if self.last_inbound_at else None
+
+
+class Message(TenantScopedModel):
+    class Direction(models.TextChoices):
+        INBOUND = "INBOUND", _("Inbound")
+        OUTBOUND = "OUTBOUND", _("Outbound")
+
+    class SenderType(models.TextChoices):
+        CONTACT = "CONTACT", _("Contact")
+        AGENT = "AGENT", _("Agent")
+        BOT = "BOT", _("Bot")
+        SYSTEM = "SYSTEM", _("System")
+
+    class Type(models.TextChoices):
+        TEXT = "TEXT", _("Text")
+        IMAGE = "IMAGE", _("Image")
+        VIDEO = "VIDEO", _("Video")
+        AUDIO = "AUDIO", _("Audio")
+        DOCUMENT = "DOCUMENT", _("Document")
+        LOCATION = "LOCATION", _("Location")
+        CONTACT = "CONTACT", _("Contact card")
+        TEMPLATE = "TEMPLATE", _("Template")
+        INTERACTIVE = "INTERACTIVE", _("Interactive")
+        STICKER = "STICKER", _("Sticker")
+        REACTION = "REACTION", _("Reaction")
+        SYSTEM = "SYSTEM", _("System")
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        QUEUED = "QUEUED", _("Queued")
+        SENT = "SENT", _("Sent")
+        DELIVERED = "DELIVERED", _("Delivered")
+        READ = "READ", _("Read")
+        FAILED = "FAILED", _("Failed")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # Denormalised from the conversation so ingestion can be idempotent per channel.
+    channel = models.ForeignKey("channels_app.Channel", on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    sender_type = models.CharField(max_length=8, choices=SenderType.choices)
+    sender_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    type = models.CharField(max_length=12, choices=Type.choices, default=Type.TEXT)
+    content = models.TextField(blank=True)
+    # Normalised, provider-independent details of non-text messages (media, location, template...).
+    content_attributes = models.JSONField(default=dict, blank=True)
+    # Free metadata an integrator attaches to a message.
+    metadata = models.JSONField(default=dict, blank=True)
+    private = models.BooleanField(_("private note"), default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    provider_message_id = models.CharField(max_length=255, null=True, blank=True)
+    # An integrator's own id for a message it created, for idempotent retries.
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False),
+                name="msg_unique_provider_id_per_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="msg_unique_external_id_per_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} ({self.direction} {self.type})"
+
+
+class Attachment(TenantScopedModel):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/", blank=True)
+    external_url = models.URLField(max_length=1000, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=120, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.file_name or f"attachment {self.pk}"

@@ -1,0 +1,122 @@
+"""GET /api/health: is every part this installation needs answering?
+
+Reports the database, and where configured Redis, the channel layer and the Celery broker,
+plus the state of each module. 200 when every required part is up, 503 otherwise."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+def _timed(check: Callable[[], str | None]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        result: dict[str, Any] = {"status": "ok"}
+        if detail:
+            result["detail"] = detail
+    except Exception as exc:  # a health check reports failures, it does not raise them
+        result = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def _redis() -> str:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return "ping"
+
+
+def _channel_layer() -> str:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+    channel = f"health.{uuid.uuid4().hex}"
+
+    async def roundtrip() -> None:
+        await layer.send(channel, {"type": "health.ping"})
+        await layer.receive(channel)
+
+    async_to_sync(roundtrip)()
+    return type(layer).__name__
+
+
+def _celery_broker() -> str:
+    from config.celery_app import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1)
+    return conn.transport_cls if isinstance(conn.transport_cls, str) else "connected"
+
+
+def health_report() -> tuple[bool, dict[str, Any]]:
+    checks: dict[str, dict[str, Any]] = {"database": _timed(_database)}
+    if settings.REDIS_URL:
+        checks["redis"] = _timed(_redis)
+    checks["channel_layer"] = _timed(_channel_layer)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        checks["celery_broker"] = {"status": "ok", "detail": "tasks run eagerly in the web process"}
+    else:
+        checks["celery_broker"] = _timed(_celery_broker)
+    healthy = all(check["status"] == "ok" for check in checks.values())
+    modules = {
+        "api": "ok",
+        "realtime": "ok" if checks["channel_layer"]["status"] == "ok" else "down",
+        "workers": "eager" if settings.CELERY_TASK_ALWAYS_EAGER else checks["celery_broker"]["status"],
+        "channels": {kind: "available" for kind in _channel_kinds()},
+    }
+    return healthy, {"status": "ok" if healthy else "down", "checks": checks, "modules": modules}
+
+
+def _channel_kinds() -> list[str]:
+    from channels_app.models import Channel
+
+    return [kind.value for kind in Channel.Kind]
+
+
+class HealthView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []  # load balancers poll this; it must never be rate limited
+
+    @extend_schema(
+        summary="Health of the installation",
+        responses={
+            200: OpenApiResponse(
+                inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField(),
+                                             "modules": serializers.DictField()}),
+                description="Every required part answers.",
+            ),
+            503: OpenApiResponse(description="A required part is down; the body says which."),
+        },
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        healthy, report = health_report()
+        return Response(report, status=200 if healthy else 503)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Tenant(models.Model):
+    """A company using the inbox. Every row of tenant data points here."""
+
+    class Status(models.TextChoices):
+        TRIAL = "TRIAL", _("Trial")
+        ACTIVE = "ACTIVE", _("Active")
+        SUSPENDED = "SUSPENDED", _("Suspended")
+        CANCELLED = "CANCELLED", _("Cancelled")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=63, unique=True, help_text=_("Also the subdomain."))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.TRIAL)
+    plan = models.CharField(_("plan"), max_length=40, default="trial")
+
+    # Plan limits; 0 means unlimited.
+    max_channels = models.PositiveIntegerField(_("channel limit"), default=5)
+    max_agents = models.PositiveIntegerField(_("agent limit"), default=10)
+    max_messages_per_month = models.PositiveIntegerField(_("monthly message limit"), default=10_000)
+
+    # Usage of the monthly message allowance: the month it counts and the count.
+    usage_month = models.DateField(_("usage month"), null=True, blank=True)
+    messages_this_month = models.PositiveIntegerField(_("messages this month"), default=0)
+
+    time_zone = models.CharField(_("time zone"), max_length=64, default="America/Sao_Paulo")
+    language = models.CharField(_("language"), max_length=8, default="pt-br")
+    default_country = models.CharField(
+        _("default country"), max_length=2, default="BR", help_text=_("For phone numbers written without +country.")
+    )
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_operational(self) -> bool:
+        return self.status in (self.Status.TRIAL, self.Status.ACTIVE)
+
+    @staticmethod
+    def current_month(now: dt.datetime | None = None) -> dt.date:
+        return (now or timezone.now()).date().replace(day=1)
