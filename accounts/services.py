@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.access import TenantAccess, tenant_access_require_operational, tenant_access_resolve
+from accounts.events import MembershipCreated, MembershipRemoved, MembershipRoleChanged
+from accounts.models import Membership, Role, User
+from accounts.roles import ROLES_USING_A_SEAT
+from config.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
+from config.events import publish
+from tenants.models import Tenant
+from tenants.services import tenant_check_limit
+
+
+def user_create(*, email: str, password: str | None, full_name: str = "", **fields: Any) -> User:
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email=email).exists():
+        raise ValidationFailed("A user with this email exists.", details={"email": ["A user with this email exists."]})
+    return User.objects.create_user(email=email, password=password, full_name=full_name, **fields)
+
+
+def _seats_used(tenant: Tenant) -> int:
+    return Membership.all_objects.filter(tenant=tenant, role__in=ROLES_USING_A_SEAT).count()
+
+
+@transaction.atomic
+def membership_create(*, tenant: Tenant, user: User, role: str, actor: User | None = None) -> Membership:
+    if role == Role.SUPER_ADMIN:
+        raise ValidationFailed("SUPER_ADMIN is a platform role, not a tenant role.", details={"role": ["Not allowed."]})
+    if Membership.all_objects.filter(tenant=tenant, user=user).exists():
+        raise ValidationFailed("This user is already a member.", details={"user": ["Already a member."]})
+    if role in ROLES_USING_A_SEAT:
+        tenant_check_limit(tenant=tenant, resource="agents", current=_seats_used(tenant))
+    membership = Membership.all_objects.create(tenant=tenant, user=user, role=role)
+    publish(MembershipCreated(tenant_id=tenant.pk, membership_id=membership.pk, user_id=user.pk, role=role))
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str, actor: User | None = None) -> Membership:
+    if role == Role.SUPER_ADMIN:
+        raise ValidationFailed("SUPER_ADMIN is a platform role, not a tenant role.", details={"role": ["Not allowed."]})
+    old_role = membership.role
+    if old_role == role:
+        return membership
+    if role in ROLES_USING_A_SEAT and old_role not in ROLES_USING_A_SEAT:
+        tenant_check_limit(tenant=membership.tenant, resource="agents", current=_seats_used(membership.tenant))
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    publish(
+        MembershipRoleChanged(
+            tenant_id=membership.tenant_id, membership_id=membership.pk, user_id=membership.user_id,
+            old_role=old_role, new_role=role,
+        )
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
+    from channels_app.services import channel_access_revoke_all
+
+    channel_access_revoke_all(tenant=membership.tenant, user=membership.user)
+    tenant_id, user_id = membership.tenant_id, membership.user_id
+    membership.delete()
+    publish(MembershipRemoved(tenant_id=tenant_id, user_id=user_id))
+
+
+def tokens_issue(*, access: TenantAccess) -> dict[str, str]:
+    """A refresh and an access JWT whose claims carry the user, the tenant and the role."""
+    refresh = RefreshToken.for_user(access.user)
+    refresh["tenant_id"] = access.tenant.pk
+    refresh["tenant"] = access.tenant.slug
+    refresh["role"] = access.role
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def tokens_obtain(*, email: str, password: str, tenant_slug: str | None = None) -> dict[str, Any]:
+    user = authenticate(email=email.strip().lower(), password=password)
+    if user is None:
+        raise ApplicationError(
+            "Email or password is wrong.", code="invalid_credentials", status_code=401
+        )
+    memberships = list(Membership.all_objects.select_related("tenant").filter(user=user).order_by("tenant__slug"))
+    if tenant_slug:
+        tenant = next((m.tenant for m in memberships if m.tenant.slug == tenant_slug), None)
+        if tenant is None and user.is_superuser:
+            tenant = Tenant.objects.filter(slug=tenant_slug).first()
+        if tenant is None:
+            raise NotFoundError("You are not a member of that account.", code="tenant_not_found",
+                                details={"tenant": ["Unknown account."]})
+    elif len(memberships) == 1:
+        tenant = memberships[0].tenant
+    else:
+        raise ValidationFailed(
+            "You belong to several accounts: say which one.",
+            code="tenant_required",
+            details={"tenant": ["Required."], "choices": [m.tenant.slug for m in memberships]},
+        )
+    access = tenant_access_resolve(user_id=user.pk, tenant_id=tenant.pk)
+    if access is None:  # pragma: no cover - the membership was removed meanwhile
+        raise PermissionDeniedError("You are not a member of that account.")
+    tenant_access_require_operational(access)
+    return {**tokens_issue(access=access), "tenant": tenant.slug, "role": access.role}
+
+
+def tokens_refresh(*, refresh: str) -> dict[str, Any]:
+    """Rotate a refresh token. The new pair carries the member's *current* role; a removed
+    member, or a refresh token that was revoked or already used, gets nothing."""
+    from rest_framework_simplejwt.exceptions import TokenError
+
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise ApplicationError(str(exc), code="token_not_valid", status_code=401) from None
+    access = tenant_access_resolve(user_id=token.get("user_id"), tenant_id=token.get("tenant_id"))
+    if access is None:
+        raise ApplicationError("You are no longer a member of this account.", code="membership_revoked",
+                               status_code=401)
+    tenant_access_require_operational(access)
+    token.blacklist()
+    return {**tokens_issue(access=access), "tenant": access.tenant.slug, "role": access.role}
+
+
+def tokens_revoke(*, refresh: str) -> None:
+    from rest_framework_simplejwt.exceptions import TokenError
+
+    try:
+        RefreshToken(refresh).blacklist()
+    except TokenError as exc:
+        raise ApplicationError(str(exc), code="token_not_valid", status_code=401) from None

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.access import TenantAccess
+from channels_app.models import Channel, ChannelUserObjectPermission
+
+WORK_PERMISSION = "work_channel"
+
+
+def channel_ids_worked_by(*, access: TenantAccess) -> QuerySet[ChannelUserObjectPermission]:
+    """The ids of the channels this member was given, as a subquery (no query of its own)."""
+    return ChannelUserObjectPermission.objects.filter(
+        user_id=access.user.pk, permission__codename=WORK_PERMISSION, content_object__tenant_id=access.tenant_id
+    ).values("content_object_id")
+
+
+def channel_list(*, access: TenantAccess, include_archived: bool = False) -> QuerySet[Channel]:
+    channels = Channel.objects.all()
+    if not include_archived:
+        channels = channels.filter(archived_at__isnull=True)
+    if not access.sees_all_channels:
+        channels = channels.filter(pk__in=channel_ids_worked_by(access=access))
+    return channels
+
+
+def channel_active_count(*, tenant_id: int) -> int:
+    return Channel.all_objects.filter(tenant_id=tenant_id, archived_at__isnull=True).count()

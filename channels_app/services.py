@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.models import Membership, User
+from channels_app.events import (
+    ChannelAccessChanged,
+    ChannelArchived,
+    ChannelCreated,
+    ChannelStatusChanged,
+    ChannelUpdated,
+)
+from channels_app.models import Channel, ChannelUserObjectPermission
+from channels_app.selectors import WORK_PERMISSION, channel_active_count
+from config.crypto import Secrets
+from config.errors import ValidationFailed
+from config.events import publish
+from tenants.models import Tenant
+from tenants.services import tenant_check_limit
+
+PERMISSION = f"channels_app.{WORK_PERMISSION}"
+# Kinds that need nothing from a provider to work: they are connected from the start.
+_CONNECTED_ON_CREATE = {Channel.Kind.API}
+
+
+@transaction.atomic
+def channel_create(
+    *, tenant: Tenant, actor: User | None, kind: str, name: str, config: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> Channel:
+    if kind not in Channel.Kind.values:
+        raise ValidationFailed(f"Unknown channel kind {kind!r}.", details={"kind": ["Unknown kind."]})
+    # Lock the tenant row so two concurrent creations cannot both pass the limit.
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+    tenant_check_limit(tenant=tenant, resource="channels", current=channel_active_count(tenant_id=tenant.pk))
+    status = Channel.Status.CONNECTED if kind in _CONNECTED_ON_CREATE else Channel.Status.INACTIVE
+    channel = Channel.all_objects.create(
+        tenant=tenant, kind=kind, name=name.strip(), config=config or {}, credentials=Secrets(credentials or {}),
+        status=status, status_changed_at=timezone.now(),
+    )
+    publish(ChannelCreated(tenant_id=tenant.pk, channel_id=channel.pk, kind=kind))
+    return channel
+
+
+@transaction.atomic
+def channel_update(
+    *, channel: Channel, actor: User | None, name: str | None = None, config: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> Channel:
+    """Change a channel. `credentials` is merged: a key given replaces the stored secret,
+    a key given as null removes it, a key not given is kept (the API never shows secrets,
+    so a client cannot send them back unchanged)."""
+    changed: list[str] = []
+    if name is not None and name.strip() != channel.name:
+        channel.name = name.strip()
+        changed.append("name")
+    if config is not None and config != channel.config:
+        channel.config = config
+        changed.append("config")
+    if credentials:
+        merged = Secrets(channel.credentials or {})
+        for key, value in credentials.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        channel.credentials = merged
+        changed.append("credentials")
+    if changed:
+        channel.save(update_fields=[*changed, "updated_at"])
+        publish(ChannelUpdated(tenant_id=channel.tenant_id, channel_id=channel.pk, changed=tuple(changed)))
+    return channel
+
+
+@transaction.atomic
+def channel_set_status(*, channel: Channel, status: str, detail: str = "") -> Channel:
+    old_status = channel.status
+    if old_status == status and channel.status_detail == detail:
+        return channel
+    channel.status, channel.status_detail, channel.status_changed_at = status, detail[:500], timezone.now()
+    channel.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
+    if old_status != status:
+        publish(ChannelStatusChanged(tenant_id=channel.tenant_id, channel_id=channel.pk, old_status=old_status,
+                                     new_status=status))
+    return channel
+
+
+@transaction.atomic
+def channel_archive(*, channel: Channel, actor: User | None) -> Channel:
+    """Retire a channel. Its conversations and messages stay; it stops counting against
+    the plan and disappears from channel lists."""
+    if channel.archived_at is None:
+        channel.archived_at = timezone.now()
+        channel.status = Channel.Status.INACTIVE
+        channel.save(update_fields=["archived_at", "status", "updated_at"])
+        publish(ChannelArchived(tenant_id=channel.tenant_id, channel_id=channel.pk))
+    return channel
+
+
+def _require_member(*, tenant_id: int, user: User) -> None:
+    if not Membership.all_objects.filter(tenant_id=tenant_id, user=user).exists():
+        raise ValidationFailed("That user is not a member of this account.", details={"user_id": ["Not a member."]})
+
+
+@transaction.atomic
+def channel_access_grant(*, channel: Channel, user: User, actor: User | None = None) -> None:
+    _require_member(tenant_id=channel.tenant_id, user=user)
+    assign_perm(PERMISSION, user, channel)
+    publish(ChannelAccessChanged(tenant_id=channel.tenant_id, channel_id=channel.pk, user_id=user.pk, granted=True))
+
+
+@transaction.atomic
+def channel_access_revoke(*, channel: Channel, user: User, actor: User | None = None) -> None:
+    remove_perm(PERMISSION, user, channel)
+    publish(ChannelAccessChanged(tenant_id=channel.tenant_id, channel_id=channel.pk, user_id=user.pk, granted=False))
+
+
+def channel_access_revoke_all(*, tenant: Tenant, user: User) -> None:
+    ChannelUserObjectPermission.objects.filter(user=user, content_object__tenant=tenant).delete()

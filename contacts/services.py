@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from channels_app.models import Channel
+from config.errors import ValidationFailed
+from config.events import publish
+from contacts.events import ContactCreated, ContactUpdated
+from contacts.models import Contact, ContactIdentity
+from contacts.phones import InvalidPhone, phone_normalize
+from tenants.models import Tenant
+
+_EDITABLE = ("name", "phone", "email", "language", "attributes", "consent_at", "consent_source")
+
+
+def _clean(tenant: Tenant, fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned = dict(fields)
+    errors: dict[str, list[str]] = {}
+    if "name" in cleaned:
+        cleaned["name"] = (cleaned["name"] or "").strip()
+    if cleaned.get("phone"):
+        try:
+            cleaned["phone"] = phone_normalize(cleaned["phone"], default_region=tenant.default_country)
+        except InvalidPhone:
+            errors["phone"] = ["Not a valid phone number; write it with the country code, e.g. +55 11 98765-4321."]
+    elif "phone" in cleaned:
+        cleaned["phone"] = ""
+    if cleaned.get("email"):
+        cleaned["email"] = cleaned["email"].strip().lower()
+        try:
+            validate_email(cleaned["email"])
+        except DjangoValidationError:
+            errors["email"] = ["Enter a valid email address."]
+    elif "email" in cleaned:
+        cleaned["email"] = ""
+    if "attributes" in cleaned and not isinstance(cleaned["attributes"] or {}, dict):
+        errors["attributes"] = ["Must be an object."]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def contact_create(*, tenant: Tenant, actor: User | None, **fields: Any) -> Contact:
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise TypeError(f"unknown contact fields {sorted(unknown)}")
+    contact = Contact.all_objects.create(tenant=tenant, **_clean(tenant, fields))
+    publish(ContactCreated(tenant_id=tenant.pk, contact_id=contact.pk))
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, actor: User | None, **fields: Any) -> Contact:
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise TypeError(f"unknown contact fields {sorted(unknown)}")
+    cleaned = _clean(contact.tenant, fields)
+    changed = tuple(name for name, value in cleaned.items() if getattr(contact, name) != value)
+    if changed:
+        for name in changed:
+            setattr(contact, name, cleaned[name])
+        contact.save(update_fields=[*changed, "updated_at"])
+        publish(ContactUpdated(tenant_id=contact.tenant_id, contact_id=contact.pk, changed=changed))
+    return contact
+
+
+def contact_identity_resolve(
+    *, channel: Channel, external_id: str, name: str = "", phone: str = "", email: str = ""
+) -> ContactIdentity:
+    """The contact behind `external_id` on `channel`, created on first sight. Safe under
+    concurrent deliveries of the first message: the unique (channel, external_id) decides."""
+    identity = ContactIdentity.all_objects.select_related("contact").filter(
+        channel=channel, external_id=external_id
+    ).first()
+    if identity is not None:
+        return identity
+    try:
+        with transaction.atomic():
+            tenant = channel.tenant
+            fields = {"name": name, "phone": phone, "email": email}
+            try:
+                cleaned = _clean(tenant, fields)
+            except ValidationFailed:  # a provider's odd address still makes a contact
+                cleaned = {"name": name.strip(), "phone": "", "email": ""}
+            contact = Contact.all_objects.create(tenant=tenant, **cleaned)
+            identity = ContactIdentity.all_objects.create(
+                tenant=tenant, contact=contact, channel=channel, external_id=external_id
+            )
+            publish(ContactCreated(tenant_id=tenant.pk, contact_id=contact.pk))
+            return identity
+    except IntegrityError:
+        return ContactIdentity.all_objects.select_related("contact").get(channel=channel, external_id=external_id)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import dataclasses
+
+from config.events import DomainEvent
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationCreated(DomainEvent):
+    name = "conversation.created"
+    conversation_id: int
+    channel_id: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationStatusChanged(DomainEvent):
+    name = "conversation.status_changed"
+    conversation_id: int
+    channel_id: int
+    old_status: str
+    new_status: str
+    actor_id: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationAssigned(DomainEvent):
+    name = "conversation.assigned"
+    conversation_id: int
+    channel_id: int
+    assignee_id: int | None
+    previous_assignee_id: int | None
+    team_id: int | None
+    actor_id: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationUpdated(DomainEvent):
+    """Labels, priority, snooze time: what is neither status nor assignment."""
+
+    name = "conversation.updated"
+    conversation_id: int
+    channel_id: int
+    changed: tuple[str, ...]
+    actor_id: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MessageCreated(DomainEvent):
+    name = "message.created"
+    message_id: int
+    conversation_id: int
+    channel_id: int
+    direction: str
+    private: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MessageUpdated(DomainEvent):
+    name = "message.updated"
+    message_id: int
+    conversation_id: int
+    channel_id: int
+    changed: tuple[str, ...]

@@ -1,0 +1,338 @@
+"""Every change to conversations and messages, by agents, the API or providers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Membership, Role, User
+from channels_app.models import Channel, ChannelUserObjectPermission
+from config.errors import ValidationFailed
+from config.events import publish
+from contacts.models import Contact
+from contacts.services import contact_identity_resolve
+from conversations.events import (
+    ConversationAssigned,
+    ConversationCreated,
+    ConversationStatusChanged,
+    ConversationUpdated,
+    MessageCreated,
+    MessageUpdated,
+)
+from conversations.models import Conversation, Label, Message, Team
+from tenants.services import tenant_check_limit, tenant_messages_this_month, tenant_record_messages
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+PREVIEW_LENGTH = 200
+MAX_CONTENT_LENGTH = 10_000
+
+
+def _preview(message: Message) -> str:
+    text = message.content.strip() or f"[{message.get_type_display()}]"
+    return " ".join(text.split())[:PREVIEW_LENGTH]
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return actor.pk if actor is not None else None
+
+
+def _validate_assignee(*, tenant_id: int, channel: Channel, assignee: User) -> None:
+    membership = Membership.all_objects.filter(tenant_id=tenant_id, user=assignee).first()
+    if membership is None:
+        raise ValidationFailed("The assignee is not a member of this account.", details={"assignee_id": ["Not a member."]})
+    if membership.role == Role.VIEWER:
+        raise ValidationFailed("Viewers cannot be assigned conversations.", details={"assignee_id": ["Is a viewer."]})
+    if membership.role == Role.AGENT and not ChannelUserObjectPermission.objects.filter(
+        user=assignee, content_object=channel, permission__codename="work_channel"
+    ).exists():
+        raise ValidationFailed(
+            "The assignee does not work this conversation's channel.", details={"assignee_id": ["No access to the channel."]}
+        )
+
+
+def _labels_by_name(*, tenant_id: int, names: Iterable[str]) -> list[Label]:
+    wanted = []
+    for raw in names:
+        name = " ".join(str(raw).split())[:60]
+        if name and name.lower() not in {w.lower() for w in wanted}:
+            wanted.append(name)
+    existing = {label.name.lower(): label for label in Label.all_objects.filter(tenant_id=tenant_id)}
+    labels = []
+    for name in wanted:
+        label = existing.get(name.lower())
+        if label is None:
+            label, _ = Label.all_objects.get_or_create(tenant_id=tenant_id, name=name)
+        labels.append(label)
+    return labels
+
+
+@transaction.atomic
+def conversation_create(
+    *, tenant_id: int, actor: User | None, channel: Channel, contact: Contact,
+    status: str = Conversation.Status.OPEN, assignee: User | None = None, team: Team | None = None,
+    labels: Iterable[str] = (), priority: str = Conversation.Priority.NONE,
+) -> Conversation:
+    if channel.tenant_id != tenant_id or contact.tenant_id != tenant_id:
+        raise ValidationFailed("Channel and contact must belong to this account.")
+    if channel.archived_at is not None:
+        raise ValidationFailed("This channel is archived.", details={"channel_id": ["Archived."]})
+    if assignee is not None:
+        _validate_assignee(tenant_id=tenant_id, channel=channel, assignee=assignee)
+    conversation = Conversation.all_objects.create(
+        tenant_id=tenant_id, channel=channel, contact=contact, status=status, assignee=assignee, team=team,
+        priority=priority,
+    )
+    if labels:
+        conversation.labels.set(_labels_by_name(tenant_id=tenant_id, names=labels))
+    publish(ConversationCreated(tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel.pk))
+    if assignee is not None or team is not None:
+        publish(
+            ConversationAssigned(
+                tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel.pk,
+                assignee_id=assignee.pk if assignee else None, previous_assignee_id=None,
+                team_id=team.pk if team else None, actor_id=_actor_id(actor),
+            )
+        )
+    return conversation
+
+
+@transaction.atomic
+def conversation_update(
+    *, conversation: Conversation, actor: User | None, status: str = UNSET, assignee: User | None = UNSET,
+    team: Team | None = UNSET, labels: Iterable[str] = UNSET, priority: str = UNSET,
+    snoozed_until: dt.datetime | None = UNSET,
+) -> Conversation:
+    """Change what agents change on a conversation; each kind of change publishes its event."""
+    tenant_id, channel_id = conversation.tenant_id, conversation.channel_id
+    old_status, old_assignee_id, old_team_id = conversation.status, conversation.assignee_id, conversation.team_id
+    changed: list[str] = []
+
+    if snoozed_until is not UNSET and snoozed_until is not None and status is UNSET:
+        status = Conversation.Status.SNOOZED
+    if status is not UNSET and status != conversation.status:
+        conversation.status = status
+        changed.append("status")
+    if conversation.status == Conversation.Status.SNOOZED:
+        until = snoozed_until if snoozed_until is not UNSET else conversation.snoozed_until
+        if until is None or until <= timezone.now():
+            raise ValidationFailed(
+                "Snoozing needs a time in the future.", details={"snoozed_until": ["Give a future date and time."]}
+            )
+        if until != conversation.snoozed_until:
+            conversation.snoozed_until = until
+            changed.append("snoozed_until")
+    elif conversation.snoozed_until is not None:
+        conversation.snoozed_until = None
+        changed.append("snoozed_until")
+
+    if assignee is not UNSET and (assignee.pk if assignee else None) != old_assignee_id:
+        if assignee is not None:
+            _validate_assignee(tenant_id=tenant_id, channel=conversation.channel, assignee=assignee)
+        conversation.assignee = assignee
+        changed.append("assignee")
+    if team is not UNSET and (team.pk if team else None) != old_team_id:
+        if team is not None and team.tenant_id != tenant_id:
+            raise ValidationFailed("Unknown team.", details={"team_id": ["Not found."]})
+        conversation.team = team
+        changed.append("team")
+    if priority is not UNSET and priority != conversation.priority:
+        conversation.priority = priority
+        changed.append("priority")
+
+    labels_changed = False
+    if labels is not UNSET:
+        new_labels = _labels_by_name(tenant_id=tenant_id, names=labels)
+        current = {label.pk for label in conversation.labels.all()}
+        if {label.pk for label in new_labels} != current:
+            conversation.labels.set(new_labels)
+            labels_changed = True
+
+    if changed:
+        conversation.save(update_fields=[*changed, "updated_at"])
+    elif labels_changed:
+        conversation.save(update_fields=["updated_at"])
+
+    if "status" in changed:
+        publish(ConversationStatusChanged(
+            tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel_id, old_status=old_status,
+            new_status=conversation.status, actor_id=_actor_id(actor),
+        ))
+    if "assignee" in changed or "team" in changed:
+        publish(ConversationAssigned(
+            tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel_id,
+            assignee_id=conversation.assignee_id, previous_assignee_id=old_assignee_id,
+            team_id=conversation.team_id, actor_id=_actor_id(actor),
+        ))
+    other = tuple(name for name in changed if name in ("priority", "snoozed_until")) + (
+        ("labels",) if labels_changed else ()
+    )
+    if other:
+        publish(ConversationUpdated(
+            tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel_id, changed=other,
+            actor_id=_actor_id(actor),
+        ))
+    return conversation
+
+
+def _validate_content(content: str, message_type: str) -> str:
+    content = content or ""
+    if len(content) > MAX_CONTENT_LENGTH:
+        raise ValidationFailed(
+            f"A message holds at most {MAX_CONTENT_LENGTH} characters.", details={"content": ["Too long."]}
+        )
+    if message_type == Message.Type.TEXT and not content.strip():
+        raise ValidationFailed("Write something to send.", details={"content": ["This field may not be blank."]})
+    return content
+
+
+def _touch_conversation(*, conversation: Conversation, message: Message, inbound: bool) -> None:
+    updates: dict[str, Any] = {"last_activity_at": message.created_at, "updated_at": timezone.now()}
+    if not message.private:
+        updates["last_message_preview"] = _preview(message)
+    if inbound:
+        updates["last_inbound_at"] = message.created_at
+        updates["unread_count"] = F("unread_count") + 1
+        if conversation.status in (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED):
+            updates["status"] = Conversation.Status.OPEN
+            updates["snoozed_until"] = None
+    Conversation.all_objects.filter(pk=conversation.pk).update(**updates)
+
+
+@transaction.atomic
+def message_send(
+    *, conversation: Conversation, actor: User | None, content: str, private: bool = False,
+    message_type: str = Message.Type.TEXT, content_attributes: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None, reply_to: Message | None = None, external_id: str | None = None,
+    sender_type: str = Message.SenderType.AGENT,
+) -> tuple[Message, bool]:
+    """An agent's (or the API's) reply, PENDING until the channel's adapter sends it, or a
+    private note. Idempotent on `external_id`: a retried request returns the first message.
+    Returns the message and whether it was created now."""
+    if external_id:
+        existing = Message.all_objects.filter(channel_id=conversation.channel_id, external_id=external_id).first()
+        if existing is not None:
+            if existing.conversation_id != conversation.pk:
+                raise ValidationFailed("external_id is already used by another conversation's message.",
+                                       details={"external_id": ["Already used."]})
+            return existing, False
+    content = _validate_content(content, message_type)
+    if reply_to is not None and reply_to.conversation_id != conversation.pk:
+        raise ValidationFailed("You can only reply to a message of the same conversation.",
+                               details={"reply_to_id": ["Not in this conversation."]})
+    if not private:
+        tenant_check_limit(tenant=conversation.tenant, resource="messages",
+                           current=tenant_messages_this_month(tenant=conversation.tenant))
+    message = Message(
+        tenant_id=conversation.tenant_id, conversation=conversation, channel_id=conversation.channel_id,
+        direction=Message.Direction.OUTBOUND, sender_type=sender_type, sender_user=actor, type=message_type,
+        content=content, content_attributes=content_attributes or {}, metadata=metadata or {}, private=private,
+        status=Message.Status.SENT if private else Message.Status.PENDING, reply_to=reply_to,
+        external_id=external_id or None,
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:  # a concurrent retry with the same external_id won
+        return Message.all_objects.get(channel_id=conversation.channel_id, external_id=external_id), False
+    _touch_conversation(conversation=conversation, message=message, inbound=False)
+    if not private:
+        tenant_record_messages(tenant=conversation.tenant)
+    publish(MessageCreated(
+        tenant_id=conversation.tenant_id, message_id=message.pk, conversation_id=conversation.pk,
+        channel_id=conversation.channel_id, direction=message.direction, private=private,
+    ))
+    return message, True
+
+
+@transaction.atomic
+def message_receive(
+    *, channel: Channel, contact_external_id: str, provider_message_id: str, content: str = "",
+    message_type: str = Message.Type.TEXT, content_attributes: dict[str, Any] | None = None,
+    contact_name: str = "", contact_phone: str = "", contact_email: str = "", sent_at: dt.datetime | None = None,
+) -> tuple[Message, bool]:
+    """Record a message a contact sent on `channel`. Idempotent: the unique
+    (channel, provider_message_id) makes a redelivered or concurrent duplicate return the
+    message stored first. Inbound messages are always stored, whatever the plan's usage."""
+    existing = Message.all_objects.filter(channel=channel, provider_message_id=provider_message_id).first()
+    if existing is not None:
+        return existing, False
+    identity = contact_identity_resolve(
+        channel=channel, external_id=contact_external_id, name=contact_name, phone=contact_phone, email=contact_email
+    )
+    # One contact's messages are serialised here, so concurrent first messages share one conversation.
+    Contact.all_objects.select_for_update().filter(pk=identity.contact_id).first()
+    conversation = (
+        Conversation.all_objects.filter(channel=channel, contact_id=identity.contact_id)
+        .exclude(status=Conversation.Status.RESOLVED).order_by("-last_activity_at").first()
+    )
+    if conversation is None:
+        conversation = Conversation.all_objects.filter(channel=channel, contact_id=identity.contact_id).order_by(
+            "-last_activity_at").first()
+    if conversation is None:
+        conversation = Conversation.all_objects.create(
+            tenant_id=channel.tenant_id, channel=channel, contact_id=identity.contact_id
+        )
+        publish(ConversationCreated(tenant_id=channel.tenant_id, conversation_id=conversation.pk,
+                                    channel_id=channel.pk))
+    was_status = conversation.status
+    message = Message(
+        tenant_id=channel.tenant_id, conversation=conversation, channel=channel, direction=Message.Direction.INBOUND,
+        sender_type=Message.SenderType.CONTACT, type=message_type, content=content or "",
+        content_attributes=content_attributes or {}, status=Message.Status.DELIVERED,
+        provider_message_id=provider_message_id, created_at=sent_at or timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return Message.all_objects.get(channel=channel, provider_message_id=provider_message_id), False
+    _touch_conversation(conversation=conversation, message=message, inbound=True)
+    tenant_record_messages(tenant=channel.tenant)
+    if was_status in (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED):
+        publish(ConversationStatusChanged(
+            tenant_id=channel.tenant_id, conversation_id=conversation.pk, channel_id=channel.pk,
+            old_status=was_status, new_status=Conversation.Status.OPEN, actor_id=None,
+        ))
+    publish(MessageCreated(
+        tenant_id=channel.tenant_id, message_id=message.pk, conversation_id=conversation.pk, channel_id=channel.pk,
+        direction=message.direction, private=False,
+    ))
+    return message, True
+
+
+@transaction.atomic
+def message_update(
+    *, message: Message, actor: User | None, content: str = UNSET, metadata: dict[str, Any] = UNSET
+) -> Message:
+    """Edit a private note's text, or any message's metadata. What was sent to a contact
+    cannot be rewritten."""
+    changed: list[str] = []
+    if content is not UNSET and content != message.content:
+        if not message.private:
+            raise ValidationFailed(
+                "Only private notes can be edited; a message sent to a contact cannot be changed.",
+                code="message_not_editable", details={"content": ["Only private notes can be edited."]},
+            )
+        message.content = _validate_content(content, message.type)
+        changed.append("content")
+    if metadata is not UNSET and metadata != message.metadata:
+        message.metadata = metadata
+        changed.append("metadata")
+    if changed:
+        message.save(update_fields=[*changed, "updated_at"])
+        publish(MessageUpdated(
+            tenant_id=message.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
+            channel_id=message.channel_id, changed=tuple(changed),
+        ))
+    return message

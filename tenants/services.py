@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.text import slugify
+
+from config.errors import PlanLimitExceeded, ValidationFailed
+from tenants.models import Tenant
+
+
+def tenant_create(*, name: str, slug: str = "", status: str = Tenant.Status.TRIAL, **fields: object) -> Tenant:
+    slug = slugify(slug or name)
+    if not slug:
+        raise ValidationFailed("A tenant needs a name or slug.", details={"slug": ["This field is required."]})
+    if Tenant.objects.filter(slug=slug).exists():
+        raise ValidationFailed(f"The slug {slug!r} is taken.", details={"slug": ["A tenant with this slug exists."]})
+    return Tenant.objects.create(name=name, slug=slug, status=status, **fields)
+
+
+def tenant_check_limit(*, tenant: Tenant, resource: str, current: int, adding: int = 1) -> None:
+    """Refuse to go past the plan's limit for `resource` (channels, agents, messages)."""
+    limit = {
+        "channels": tenant.max_channels,
+        "agents": tenant.max_agents,
+        "messages": tenant.max_messages_per_month,
+    }[resource]
+    if limit and current + adding > limit:
+        raise PlanLimitExceeded(
+            f"Your plan allows {limit} {resource}; you have {current}. Upgrade the plan or remove some first.",
+            details={"resource": resource, "limit": limit, "usage": current},
+        )
+
+
+def tenant_record_messages(*, tenant: Tenant, count: int = 1) -> None:
+    """Count messages against this month's allowance, atomically across processes."""
+    month = Tenant.current_month()
+    with transaction.atomic():
+        updated = Tenant.objects.filter(pk=tenant.pk, usage_month=month).update(
+            messages_this_month=F("messages_this_month") + count
+        )
+        if not updated:
+            Tenant.objects.filter(pk=tenant.pk).exclude(usage_month=month).update(
+                usage_month=month, messages_this_month=count
+            )
+
+
+def tenant_messages_this_month(*, tenant: Tenant) -> int:
+    tenant.refresh_from_db(fields=["usage_month", "messages_this_month"])
+    return tenant.messages_this_month if tenant.usage_month == Tenant.current_month() else 0
