@@ -7,10 +7,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from config.api.exceptions import PayloadTooLarge
 from config.errors import ApplicationError
 
 _CODES = {
@@ -18,12 +19,6 @@ _CODES = {
     exceptions.ParseError: "malformed_json",
     exceptions.Throttled: "rate_limited",
 }
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

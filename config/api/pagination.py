@@ -14,6 +14,9 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 100
     ordering = ("-created_at", "-id")
 
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
+        return tuple(getattr(view, "ordering", None) or self.ordering)
+
     def decode_cursor(self, request: Any) -> Any:
         try:
             return super().decode_cursor(request)

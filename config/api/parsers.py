@@ -5,7 +5,7 @@ from typing import IO, Any
 from django.conf import settings
 from rest_framework import parsers
 
-from config.api.errors import PayloadTooLarge
+from config.api.exceptions import PayloadTooLarge
 
 
 class JSONParser(parsers.JSONParser):

@@ -1,3 +1,23 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
+from channels_app.api import ChannelViewSet
+from contacts.api import ContactViewSet
+from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView
+
+router = SimpleRouter(trailing_slash=False)
+router.include_root_view = False
+router.register("conversations", ConversationViewSet, basename="conversation")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("channels", ChannelViewSet, basename="channel")
+
+urlpatterns = [
+    path("auth/token", TokenObtainView.as_view(), name="auth-token"),
+    path("auth/refresh", TokenRefreshView.as_view(), name="auth-refresh"),
+    path("auth/revoke", TokenRevokeView.as_view(), name="auth-revoke"),
+    path("conversations/<int:conversation_id>/messages", ConversationMessagesView.as_view(),
+         name="conversation-messages"),
+    path("messages/<int:pk>", MessageDetailView.as_view(), name="message-detail"),
+    *router.urls,
+]

@@ -4,3 +4,4 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+WHITENOISE_AUTOREFRESH = DEBUG

@@ -19,3 +19,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 MEDIA_ROOT = BASE_DIR / ".local" / f"test-media-{_worker}"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,65 @@
+"""POST /api/v1/auth/token, /auth/refresh, /auth/revoke."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Role
+from accounts.services import tokens_obtain, tokens_refresh, tokens_revoke
+from config.api.views import ApiView
+
+
+class TokenObtainInput(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    tenant = serializers.SlugField(required=False, help_text="The account's slug; needed when you belong to several.")
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=2048)
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField(help_text="Short-lived access JWT: send as `Authorization: Bearer <access>`.")
+    refresh = serializers.CharField(help_text="Refresh JWT: exchange at /auth/refresh; each one works once.")
+    tenant = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class _AuthView(ApiView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limit_scope = "auth"
+
+
+class TokenObtainView(_AuthView):
+    @extend_schema(request=TokenObtainInput, responses={200: TokenPairOutput}, auth=[], tags=["auth"],
+                   summary="Log in: get an access and a refresh token")
+    def post(self, request: Request) -> Response:
+        data = TokenObtainInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(tokens_obtain(email=data.validated_data["email"], password=data.validated_data["password"],
+                                      tenant_slug=data.validated_data.get("tenant")))
+
+
+class TokenRefreshView(_AuthView):
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput}, auth=[], tags=["auth"],
+                   summary="Rotate a refresh token for a new pair (with the member's current role)")
+    def post(self, request: Request) -> Response:
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(tokens_refresh(refresh=data.validated_data["refresh"]))
+
+
+class TokenRevokeView(_AuthView):
+    @extend_schema(request=RefreshInput, responses={204: None}, auth=[], tags=["auth"],
+                   summary="Log out: revoke a refresh token")
+    def post(self, request: Request) -> Response:
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens_revoke(refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

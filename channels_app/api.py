@@ -1,0 +1,116 @@
+"""/api/v1/channels: the tenant's connected inboxes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from channels_app.models import Channel
+from channels_app.selectors import channel_list
+from channels_app.services import channel_archive, channel_create, channel_update
+from config.api.serializers import JSONObjectField
+from config.api.views import ApiViewSet
+
+
+class ChannelOutput(serializers.ModelSerializer):
+    webhook_url = serializers.CharField(read_only=True, help_text="Where the provider must send its events.")
+    credential_keys = serializers.SerializerMethodField(
+        help_text="Names of the stored secrets. Their values are never returned."
+    )
+
+    class Meta:
+        model = Channel
+        fields = ["id", "kind", "name", "status", "status_detail", "status_changed_at", "config", "credential_keys",
+                  "webhook_url", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_credential_keys(self, channel: Channel) -> list[str]:
+        return sorted(channel.credentials or {})
+
+
+class ChannelStatusOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Channel
+        fields = ["id", "status", "status_detail", "status_changed_at"]
+        read_only_fields = fields
+
+
+class CredentialsField(JSONObjectField):
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        for key, secret in value.items():
+            if secret is not None and not isinstance(secret, str):
+                raise serializers.ValidationError(f"{key}: a secret is a string (or null to remove it).")
+            if secret is not None and len(secret) > 4096:
+                raise serializers.ValidationError(f"{key}: too long.")
+        return value
+
+
+class ChannelCreateInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Channel.Kind.choices)
+    name = serializers.CharField(max_length=120)
+    config = JSONObjectField(required=False, default=dict)
+    credentials = CredentialsField(required=False, default=dict, write_only=True,
+                                   help_text="Secrets (tokens, passwords). Stored encrypted; never returned.")
+
+
+class ChannelUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    config = JSONObjectField()
+    credentials = CredentialsField(
+        required=False, write_only=True,
+        help_text="Merged into the stored secrets: a key replaces, a key set to null removes, a missing key is kept.",
+    )
+
+
+class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = ChannelOutput
+    pagination_class = None  # a tenant has a handful of channels
+    required_permissions = {
+        "list": "channels:read", "retrieve": "channels:read", "status": "channels:read",
+        "create": "channels:manage", "update": "channels:manage", "partial_update": "channels:manage",
+        "destroy": "channels:manage",
+    }
+
+    def get_queryset(self) -> QuerySet[Channel]:
+        if getattr(self, "swagger_fake_view", False):
+            return Channel.all_objects.none()
+        return channel_list(access=self.request.auth)
+
+    @extend_schema(request=ChannelCreateInput, responses={201: ChannelOutput})
+    def create(self, request: Request) -> Response:
+        data = ChannelCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        channel = channel_create(tenant=request.auth.tenant, actor=request.user, **data.validated_data)
+        return Response(ChannelOutput(channel).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ChannelUpdateInput, responses={200: ChannelOutput})
+    def update(self, request: Request, pk: Any = None) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(request=ChannelUpdateInput, responses={200: ChannelOutput})
+    def partial_update(self, request: Request, pk: Any = None) -> Response:
+        return self._update(request, partial=True)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        channel = self.get_object()
+        data = ChannelUpdateInput(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        channel = channel_update(channel=channel, actor=request.user, **data.validated_data)
+        return Response(ChannelOutput(channel).data)
+
+    @extend_schema(responses={204: None}, summary="Archive a channel (its conversations are kept)")
+    def destroy(self, request: Request, pk: Any = None) -> Response:
+        channel_archive(channel=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: ChannelStatusOutput}, summary="Connection status of a channel")
+    @action(detail=True, methods=["get"])
+    def status(self, request: Request, pk: Any = None) -> Response:
+        return Response(ChannelStatusOutput(self.get_object()).data)

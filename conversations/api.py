@@ -1,0 +1,355 @@
+"""/api/v1/conversations, /conversations/{id}/messages and /messages/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from channels_app.models import Channel
+from channels_app.selectors import channel_list
+from config.api.serializers import JSONObjectField
+from config.api.views import ApiGenericView, ApiViewSet
+from contacts.models import Contact
+from conversations.models import Conversation, Message, Team
+from conversations.selectors import conversation_list, conversation_search, message_list, message_visible
+from conversations.services import UNSET, conversation_create, conversation_update, message_send, message_update
+
+# --- Output --------------------------------------------------------------------------
+
+
+class _ChannelBrief(serializers.ModelSerializer):
+    class Meta:
+        model = Channel
+        fields = ["id", "name", "kind"]
+        read_only_fields = fields
+
+
+class _ContactBrief(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "phone", "email"]
+        read_only_fields = fields
+
+
+class UserBrief(serializers.ModelSerializer):
+    name = serializers.CharField(source="get_full_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "name", "email"]
+        read_only_fields = fields
+
+
+class _TeamBrief(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class ConversationOutput(serializers.ModelSerializer):
+    channel = _ChannelBrief(read_only=True)
+    contact = _ContactBrief(read_only=True)
+    assignee = UserBrief(read_only=True, allow_null=True)
+    team = _TeamBrief(read_only=True, allow_null=True)
+    labels = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    service_window_closes_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="End of the 24-hour window after the contact's last message."
+    )
+
+    class Meta:
+        model = Conversation
+        fields = ["id", "status", "priority", "channel", "contact", "assignee", "team", "labels", "unread_count",
+                  "last_message_preview", "last_activity_at", "last_inbound_at", "service_window_closes_at",
+                  "snoozed_until", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    file_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, attachment: Any) -> str:
+        return attachment.file.url if attachment.file else attachment.external_url
+
+
+class MessageError(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class MessageOutput(serializers.ModelSerializer):
+    sender = UserBrief(source="sender_user", read_only=True, allow_null=True)
+    error = serializers.SerializerMethodField()
+    attachments = AttachmentOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "conversation_id", "direction", "sender_type", "sender", "type", "content",
+                  "content_attributes", "metadata", "private", "status", "error", "provider_message_id", "external_id",
+                  "reply_to_id", "attachments", "created_at", "updated_at", "sent_at", "delivered_at", "read_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(MessageError(allow_null=True))
+    def get_error(self, message: Message) -> dict[str, str] | None:
+        if not (message.error_code or message.error_message):
+            return None
+        return {"code": message.error_code, "message": message.error_message}
+
+
+# --- Input ---------------------------------------------------------------------------
+
+
+class _AccessScopedField(serializers.PrimaryKeyRelatedField):
+    """A primary key resolved among what the requesting member may see: a foreign
+    tenant's id is simply "does not exist"."""
+
+    def scoped(self, access: Any) -> QuerySet[Any]:
+        raise NotImplementedError  # each subclass says what is visible
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.scoped(self.context["request"].auth)
+
+
+class VisibleChannelField(_AccessScopedField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Channel.all_objects, **kwargs)
+
+    def scoped(self, access: Any) -> QuerySet[Channel]:
+        return channel_list(access=access)
+
+
+class TenantContactField(_AccessScopedField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Contact.all_objects, **kwargs)
+
+    def scoped(self, access: Any) -> QuerySet[Contact]:
+        return Contact.objects.all()
+
+
+class TenantMemberField(_AccessScopedField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=User.objects, **kwargs)
+
+    def scoped(self, access: Any) -> QuerySet[User]:
+        return User.objects.filter(memberships__tenant_id=access.tenant_id, is_active=True)
+
+
+class TenantTeamField(_AccessScopedField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Team.all_objects, **kwargs)
+
+    def scoped(self, access: Any) -> QuerySet[Team]:
+        return Team.objects.all()
+
+
+_LABELS = serializers.ListField(child=serializers.CharField(max_length=60), max_length=50, required=False)
+
+
+class ConversationCreateInput(serializers.Serializer):
+    channel_id = VisibleChannelField()
+    contact_id = TenantContactField()
+    status = serializers.ChoiceField(choices=Conversation.Status.choices, required=False)
+    assignee_id = TenantMemberField(required=False, allow_null=True)
+    team_id = TenantTeamField(required=False, allow_null=True)
+    labels = serializers.ListField(child=serializers.CharField(max_length=60), max_length=50, required=False)
+    priority = serializers.ChoiceField(choices=Conversation.Priority.choices, required=False)
+
+
+class ConversationUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Conversation.Status.choices)
+    assignee_id = TenantMemberField(allow_null=True)
+    team_id = TenantTeamField(allow_null=True)
+    labels = serializers.ListField(child=serializers.CharField(max_length=60), max_length=50,
+                                   help_text="Label names; unknown names are created.")
+    priority = serializers.ChoiceField(choices=Conversation.Priority.choices)
+    snoozed_until = serializers.DateTimeField(allow_null=True, required=False,
+                                              help_text="With status SNOOZED: when it reopens.")
+
+
+class MessageCreateInput(serializers.Serializer):
+    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    private = serializers.BooleanField(default=False, help_text="A private note, seen by agents only.")
+    content_attributes = JSONObjectField(required=False, default=dict)
+    metadata = JSONObjectField(required=False, default=dict)
+    reply_to_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    external_id = serializers.CharField(max_length=255, required=False, allow_null=True,
+                                        help_text="Your id for this message: a retry with the same id creates nothing.")
+
+
+class MessageUpdateInput(serializers.Serializer):
+    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False, required=False,
+                                    help_text="Private notes only.")
+    metadata = JSONObjectField(required=False)
+
+
+# --- Filters -------------------------------------------------------------------------
+
+
+class ConversationFilter(django_filters.FilterSet):
+    status = django_filters.CharFilter(method="filter_status", help_text="One or more of open, pending, snoozed, "
+                                       "resolved, comma-separated.")
+    assignee = django_filters.CharFilter(method="filter_assignee", help_text="me, none, or a user id.")
+    channel = django_filters.NumberFilter(field_name="channel_id")
+    contact = django_filters.NumberFilter(field_name="contact_id")
+    team = django_filters.NumberFilter(field_name="team_id")
+    label = django_filters.CharFilter(method="filter_label", help_text="A label name.")
+    priority = django_filters.ChoiceFilter(choices=Conversation.Priority.choices)
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    search = django_filters.CharFilter(method="filter_search",
+                                       help_text="Contact name, phone or email, or text of a message.")
+
+    class Meta:
+        model = Conversation
+        fields: list[str] = []
+
+    def filter_status(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
+        wanted = {part.strip().upper() for part in value.split(",") if part.strip()}
+        unknown = wanted - set(Conversation.Status.values)
+        if unknown:
+            raise serializers.ValidationError({"status": [f"Unknown status: {', '.join(sorted(unknown)).lower()}."]})
+        return queryset.filter(status__in=wanted)
+
+    def filter_assignee(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
+        if value == "me":
+            return queryset.filter(assignee_id=self.request.user.pk)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if not value.isdigit():
+            raise serializers.ValidationError({"assignee": ["Use me, none or a user id."]})
+        return queryset.filter(assignee_id=int(value))
+
+    def filter_label(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
+        return queryset.filter(labels__name__iexact=value.strip())
+
+    def filter_search(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
+        return conversation_search(queryset, access=self.request.auth, text=value)
+
+
+# --- Views ---------------------------------------------------------------------------
+
+
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = ConversationOutput
+    filterset_class = ConversationFilter
+    ordering = ("-last_activity_at", "-id")
+    required_permissions = {
+        "list": "conversations:read", "retrieve": "conversations:read", "create": "conversations:write",
+        "update": "conversations:write", "partial_update": "conversations:write",
+    }
+
+    def get_queryset(self) -> QuerySet[Conversation]:
+        if getattr(self, "swagger_fake_view", False):
+            return Conversation.all_objects.none()
+        return conversation_list(access=self.request.auth)
+
+    @extend_schema(request=ConversationCreateInput, responses={201: ConversationOutput})
+    def create(self, request: Request) -> Response:
+        data = ConversationCreateInput(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        conversation = conversation_create(
+            tenant_id=request.auth.tenant_id, actor=request.user, channel=values.pop("channel_id"),
+            contact=values.pop("contact_id"), assignee=values.pop("assignee_id", None),
+            team=values.pop("team_id", None), **values,
+        )
+        return Response(ConversationOutput(self.get_queryset().get(pk=conversation.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ConversationUpdateInput, responses={200: ConversationOutput})
+    def update(self, request: Request, pk: Any = None) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(request=ConversationUpdateInput, responses={200: ConversationOutput})
+    def partial_update(self, request: Request, pk: Any = None) -> Response:
+        return self._update(request, partial=True)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        conversation = self.get_object()
+        data = ConversationUpdateInput(data=request.data, partial=partial, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        conversation_update(
+            conversation=conversation, actor=request.user,
+            status=values.get("status", UNSET), assignee=values.get("assignee_id", UNSET),
+            team=values.get("team_id", UNSET), labels=values.get("labels", UNSET),
+            priority=values.get("priority", UNSET), snoozed_until=values.get("snoozed_until", UNSET),
+        )
+        return Response(ConversationOutput(self.get_queryset().get(pk=conversation.pk)).data)
+
+
+class ConversationMessagesView(ApiGenericView):
+    """GET: the conversation's messages, newest first. POST: a reply (PENDING until the
+    channel sends it) or a private note."""
+
+    serializer_class = MessageOutput
+    rate_limit_scope = "messages"
+    ordering = ("-created_at", "-id")
+    required_permissions = {"get": "conversations:read", "post": "conversations:send"}
+
+    def _conversation(self) -> Conversation:
+        return get_object_or_404(conversation_list(access=self.request.auth), pk=self.kwargs["conversation_id"])
+
+    def get_queryset(self) -> QuerySet[Message]:
+        if getattr(self, "swagger_fake_view", False):
+            return Message.all_objects.none()
+        return message_list(conversation=self._conversation())
+
+    def get(self, request: Request, conversation_id: int) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(MessageOutput(page, many=True).data)
+
+    @extend_schema(request=MessageCreateInput, responses={201: MessageOutput, 200: MessageOutput})
+    def post(self, request: Request, conversation_id: int) -> Response:
+        conversation = self._conversation()
+        data = MessageCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        reply_to_id = values.pop("reply_to_id", None)
+        reply_to = None
+        if reply_to_id is not None:
+            reply_to = Message.objects.filter(pk=reply_to_id, conversation=conversation).first()
+            if reply_to is None:
+                raise serializers.ValidationError({"reply_to_id": ["No such message in this conversation."]})
+        message, created = message_send(conversation=conversation, actor=request.user, reply_to=reply_to, **values)
+        return Response(MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class MessageDetailView(ApiGenericView):
+    serializer_class = MessageOutput
+    rate_limit_scope = "messages"
+    required_permissions = {"get": "conversations:read", "put": "conversations:send", "patch": "conversations:send"}
+
+    def get_queryset(self) -> QuerySet[Message]:
+        if getattr(self, "swagger_fake_view", False):
+            return Message.all_objects.none()
+        return message_visible(access=self.request.auth)
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(MessageOutput(self.get_object()).data)
+
+    @extend_schema(request=MessageUpdateInput, responses={200: MessageOutput})
+    def put(self, request: Request, pk: int) -> Response:
+        message = self.get_object()
+        data = MessageUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = message_update(message=message, actor=request.user, content=data.validated_data.get("content", UNSET),
+                                 metadata=data.validated_data.get("metadata", UNSET))
+        return Response(MessageOutput(message).data)
+
+    @extend_schema(request=MessageUpdateInput, responses={200: MessageOutput})
+    def patch(self, request: Request, pk: int) -> Response:
+        return self.put(request, pk)
