@@ -308,6 +308,7 @@ class ConversationMessagesView(ApiGenericView):
             return Message.all_objects.none()
         return message_list(conversation=self._conversation())
 
+    @extend_schema(responses={200: MessageOutput(many=True)}, summary="Messages of a conversation, newest first")
     def get(self, request: Request, conversation_id: int) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MessageOutput(page, many=True).data)

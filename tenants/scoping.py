@@ -69,6 +69,12 @@ class TenantScopedManager(models.Manager):
         if scope is UNSCOPED:
             return queryset
         if scope is None:
+            # A related manager (conversation.labels, user.memberships) is already bound to
+            # one row: it stays within that row's tenant, or spans the user's tenants.
+            instance = getattr(self, "instance", None)
+            if instance is not None:
+                tenant_id = getattr(instance, "tenant_id", None)
+                return queryset if tenant_id is None else queryset.filter(tenant_id=tenant_id)
             raise TenantContextMissing(
                 f"{self.model.__name__} queried with no current tenant; "
                 "use tenant_context(tenant) or unscoped()"

@@ -37,6 +37,15 @@ def _fresh_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_tenant_leaks() -> Iterator[None]:
+    """Each test starts and ends with no tenant current, as each request does."""
+    from tenants.scoping import tenant_context
+
+    with tenant_context(None):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 

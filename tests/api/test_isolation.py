@@ -1,0 +1,130 @@
+"""A member of globex never reads, changes or learns of acme's rows: acme's ids are 404
+on every endpoint and acme's rows never appear in lists or searches."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels_app.models import Channel
+from contacts.models import Contact
+from conversations.models import Conversation, Message
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = [
+    ("get", "/api/v1/conversations/{conversation}", None),
+    ("put", "/api/v1/conversations/{conversation}",
+     {"status": "RESOLVED", "assignee_id": None, "team_id": None, "labels": [], "priority": "HIGH"}),
+    ("patch", "/api/v1/conversations/{conversation}", {"status": "RESOLVED"}),
+    ("get", "/api/v1/conversations/{conversation}/messages", None),
+    ("post", "/api/v1/conversations/{conversation}/messages", {"content": "hijack"}),
+    ("get", "/api/v1/messages/{note}", None),
+    ("put", "/api/v1/messages/{note}", {"content": "rewritten"}),
+    ("patch", "/api/v1/messages/{note}", {"metadata": {"x": 1}}),
+    ("get", "/api/v1/contacts/{contact}", None),
+    ("put", "/api/v1/contacts/{contact}", {"name": "Changed"}),
+    ("patch", "/api/v1/contacts/{contact}", {"name": "Changed"}),
+    ("get", "/api/v1/channels/{channel}", None),
+    ("get", "/api/v1/channels/{channel}/status", None),
+    ("put", "/api/v1/channels/{channel}", {"name": "Changed", "config": {}}),
+    ("patch", "/api/v1/channels/{channel}", {"name": "Changed"}),
+    ("delete", "/api/v1/channels/{channel}", None),
+]
+
+
+def _ids(side) -> dict[str, int]:
+    return {"conversation": side.conversation.pk, "note": side.note.pk, "contact": side.contact.pk,
+            "channel": side.channel.pk}
+
+
+def _snapshot(side) -> tuple:
+    return (
+        tuple(Conversation.all_objects.filter(tenant=side.tenant).values_list("status", "priority", "updated_at")),
+        tuple(Message.all_objects.filter(tenant=side.tenant).values_list("content", "metadata")),
+        tuple(Contact.all_objects.filter(tenant=side.tenant).values_list("name", "updated_at")),
+        tuple(Channel.all_objects.filter(tenant=side.tenant).values_list("name", "archived_at")),
+    )
+
+
+@pytest.mark.parametrize("method,path,body", ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
+def test_foreign_tenant_ids_are_404_and_change_nothing(world, api, method, path, body):
+    before = _snapshot(world.acme)
+    client = api(world.globex.admin)  # the most powerful role of the other tenant
+
+    response = getattr(client, method)(path.format(**_ids(world.acme)), body, format="json")
+
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "not_found"
+    assert _snapshot(world.acme) == before
+
+
+@pytest.mark.parametrize("path", ["/api/v1/conversations", "/api/v1/contacts", "/api/v1/channels"])
+def test_lists_hold_only_own_tenant_rows(world, api, path):
+    response = api(world.globex.admin).get(path)
+
+    assert response.status_code == 200
+    body = response.json()
+    rows = body["results"] if isinstance(body, dict) else body
+    assert rows
+    own = {
+        "/api/v1/conversations": set(Conversation.all_objects.filter(tenant=world.globex.tenant).values_list("pk", flat=True)),
+        "/api/v1/contacts": set(Contact.all_objects.filter(tenant=world.globex.tenant).values_list("pk", flat=True)),
+        "/api/v1/channels": set(Channel.all_objects.filter(tenant=world.globex.tenant).values_list("pk", flat=True)),
+    }[path]
+    assert {row["id"] for row in rows} == own
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/conversations?search=acme",
+        "/api/v1/conversations?search=acme pedido",
+        "/api/v1/conversations?search=maria@acme.test",
+        "/api/v1/contacts?search=acme",
+        "/api/v1/contacts?email=maria@acme.test",
+        "/api/v1/conversations?label=acme-vip",
+        "/api/v1/conversations?channel={channel}",
+        "/api/v1/conversations?contact={contact}",
+    ],
+)
+def test_searches_and_filters_never_reach_another_tenant(world, api, path):
+    response = api(world.globex.admin).get(path.format(**_ids(world.acme)))
+
+    assert response.status_code == 200
+    assert "acme" not in response.content.decode().lower()
+    assert response.json()["results"] == []
+
+
+def test_search_finds_own_rows(world, api):
+    client = api(world.globex.admin)
+
+    by_text = client.get("/api/v1/conversations?search=pedido atrasado").json()["results"]
+    by_name = client.get("/api/v1/contacts?search=Maria").json()["results"]
+
+    assert [row["id"] for row in by_text] == [world.globex.conversation.pk]
+    assert [row["id"] for row in by_name] == [world.globex.contact.pk]
+
+
+@pytest.mark.parametrize(
+    "body_field,target",
+    [("channel_id", "channel"), ("contact_id", "contact")],
+)
+def test_foreign_ids_in_a_body_are_unknown(world, api, body_field, target):
+    body = {"channel_id": world.globex.channel.pk, "contact_id": world.globex.contact.pk}
+    body[body_field] = getattr(world.acme, target).pk
+
+    response = api(world.globex.admin).post("/api/v1/conversations", body, format="json")
+
+    assert response.status_code == 400
+    assert body_field in response.json()["error"]["details"]
+    assert Conversation.all_objects.filter(tenant=world.globex.tenant).count() == 2
+
+
+def test_foreign_user_cannot_be_assigned(world, api):
+    response = api(world.globex.admin).patch(
+        f"/api/v1/conversations/{world.globex.conversation.pk}", {"assignee_id": world.acme.agent.user.pk},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "assignee_id" in response.json()["error"]["details"]

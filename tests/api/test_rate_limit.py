@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def _limits(response) -> tuple[int, int, int]:
+    return (int(response["X-RateLimit-Limit"]), int(response["X-RateLimit-Remaining"]),
+            int(response["X-RateLimit-Reset"]))
+
+
+def test_every_response_carries_the_rate_limit_headers(world, api):
+    client = api(world.acme.agent)
+
+    responses = [
+        client.get("/api/v1/conversations"),
+        client.get("/api/v1/conversations/999999"),  # an error
+        client.post("/api/v1/contacts", {"name": ["x"]}, format="json"),  # a validation error
+        api().get("/api/v1/conversations"),  # unauthenticated
+        api().post("/api/v1/auth/token", {"email": "x@y.test", "password": "no"}, format="json"),
+    ]
+
+    for response in responses:
+        limit, remaining, reset = _limits(response)
+        assert limit > 0 and 0 <= remaining < limit
+        assert time.time() < reset <= time.time() + 61
+
+
+def test_defaults_are_100_a_minute_and_300_on_message_endpoints(world, api):
+    client = api(world.acme.agent)
+
+    assert _limits(client.get("/api/v1/conversations"))[0] == 100
+    assert _limits(client.get(f"/api/v1/conversations/{world.acme.conversation.pk}/messages"))[0] == 300
+    assert _limits(client.get(f"/api/v1/messages/{world.acme.note.pk}"))[0] == 300
+
+
+def test_over_the_limit_is_429_with_retry_after(world, api, settings):
+    settings.API_RATE_LIMIT_DEFAULT = 3
+    client = api(world.acme.agent)
+
+    statuses = [client.get("/api/v1/conversations").status_code for _ in range(3)]
+    refused = client.get("/api/v1/conversations")
+
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert _limits(refused)[:2] == (3, 0)
+
+
+def test_limits_are_per_member_and_per_scope(world, api, settings):
+    settings.API_RATE_LIMIT_DEFAULT = 2
+    settings.API_RATE_LIMIT_MESSAGES = 5
+    agent = api(world.acme.agent)
+    for _ in range(3):
+        agent.get("/api/v1/contacts")
+
+    assert agent.get("/api/v1/contacts").status_code == 429
+    assert api(world.acme.manager).get("/api/v1/contacts").status_code == 200
+    assert agent.get(f"/api/v1/conversations/{world.acme.conversation.pk}/messages").status_code == 200
+
+
+def test_health_is_never_rate_limited(db, api, settings):
+    settings.API_RATE_LIMIT_DEFAULT = 1
+    client = api()
+
+    assert [client.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]

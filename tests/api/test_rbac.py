@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import pytest
+
+from channels_app.models import Channel
+from contacts.models import Contact
+from conversations.models import Conversation, Message
+
+pytestmark = pytest.mark.django_db
+
+
+def test_viewer_reads_but_cannot_send_or_change(world, api):
+    side = world.acme
+    client = api(side.viewer)
+    messages_before = Message.all_objects.count()
+
+    reads = [client.get("/api/v1/conversations"), client.get(f"/api/v1/conversations/{side.conversation.pk}/messages")]
+    send = client.post(f"/api/v1/conversations/{side.conversation.pk}/messages", {"content": "oi"}, format="json")
+    note = client.post(f"/api/v1/conversations/{side.conversation.pk}/messages", {"content": "n", "private": True},
+                       format="json")
+    change = client.patch(f"/api/v1/conversations/{side.conversation.pk}", {"status": "RESOLVED"}, format="json")
+    edit = client.put(f"/api/v1/messages/{side.note.pk}", {"content": "x"}, format="json")
+    contact = client.post("/api/v1/contacts", {"name": "New"}, format="json")
+
+    assert all(r.status_code == 200 for r in reads)
+    for response in (send, note, change, edit, contact):
+        assert response.status_code == 403, response.content
+        assert response.json()["error"]["code"] == "permission_denied"
+    assert Message.all_objects.count() == messages_before
+    assert Conversation.all_objects.get(pk=side.conversation.pk).status == Conversation.Status.OPEN
+    assert not Contact.all_objects.filter(name="New").exists()
+
+
+def test_agent_sees_only_the_channels_it_works(world, api):
+    side = world.acme
+    client = api(side.agent)
+
+    channels = client.get("/api/v1/channels").json()
+    conversations = client.get("/api/v1/conversations").json()["results"]
+    hidden = client.get(f"/api/v1/conversations/{side.hidden_conversation.pk}")
+    hidden_messages = client.get(f"/api/v1/conversations/{side.hidden_conversation.pk}/messages")
+    other_channel = client.get(f"/api/v1/channels/{side.other_channel.pk}")
+
+    assert [c["id"] for c in channels] == [side.channel.pk]
+    assert [c["id"] for c in conversations] == [side.conversation.pk]
+    assert hidden.status_code == 404
+    assert hidden_messages.status_code == 404
+    assert other_channel.status_code == 404
+
+
+def test_agent_works_its_conversations(world, api):
+    side = world.acme
+    client = api(side.agent)
+
+    reply = client.post(f"/api/v1/conversations/{side.conversation.pk}/messages", {"content": "Olá!"}, format="json")
+    assign = client.patch(f"/api/v1/conversations/{side.conversation.pk}",
+                          {"assignee_id": side.agent.user.pk, "status": "PENDING"}, format="json")
+
+    assert reply.status_code == 201 and reply.json()["status"] == "PENDING"
+    assert assign.status_code == 200
+    assert assign.json()["assignee"]["id"] == side.agent.user.pk
+
+
+def test_agent_cannot_manage_channels(world, api):
+    side = world.acme
+    client = api(side.agent)
+
+    create = client.post("/api/v1/channels", {"kind": "api", "name": "Mine"}, format="json")
+    rename = client.patch(f"/api/v1/channels/{side.channel.pk}", {"name": "Renamed"}, format="json")
+    archive = client.delete(f"/api/v1/channels/{side.channel.pk}")
+
+    assert {create.status_code, rename.status_code, archive.status_code} == {403}
+    channel = Channel.all_objects.get(pk=side.channel.pk)
+    assert channel.name == "acme WhatsApp" and channel.archived_at is None
+    assert Channel.all_objects.filter(tenant=side.tenant).count() == 2
+
+
+def test_agent_cannot_open_a_conversation_on_a_channel_it_does_not_work(world, api):
+    side = world.acme
+
+    response = api(side.agent).post(
+        "/api/v1/conversations", {"channel_id": side.other_channel.pk, "contact_id": side.contact.pk}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "channel_id" in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_managers_and_admins_see_everything_and_manage_channels(world, api, role):
+    side = world.acme
+    client = api(getattr(side, role))
+
+    conversations = client.get("/api/v1/conversations").json()["results"]
+    created = client.post("/api/v1/channels", {"kind": "api", "name": "Integração", "credentials": {"key": "s3cret-value"}},
+                          format="json")
+    renamed = client.patch(f"/api/v1/channels/{side.channel.pk}", {"name": "Renamed"}, format="json")
+
+    assert {c["id"] for c in conversations} == {side.conversation.pk, side.hidden_conversation.pk}
+    assert created.status_code == 201
+    assert "s3cret-value" not in created.content.decode()
+    assert created.json()["credential_keys"] == ["key"]
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
+
+
+def test_assigning_an_agent_without_the_channel_is_refused(world, api, member):
+    side = world.acme
+    outsider = member(side.tenant, "AGENT")  # works no channel
+
+    response = api(side.manager).patch(f"/api/v1/conversations/{side.conversation.pk}",
+                                       {"assignee_id": outsider.user.pk}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"assignee_id": ["No access to the channel."]}
+    assert Conversation.all_objects.get(pk=side.conversation.pk).assignee_id is None
+
+
+def test_unauthenticated_requests_are_401(world, api):
+    response = api().get("/api/v1/conversations")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"].startswith("Bearer")

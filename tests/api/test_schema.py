@@ -1,0 +1,104 @@
+"""The OpenAPI schema generates without warnings, and what the API answers matches it."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+
+import pytest
+from django.core.management import call_command
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from openapi_schema_validator import OAS31Validator
+
+from config.api.schema import Generator
+
+pytestmark = pytest.mark.django_db
+
+
+@cache
+def _schema() -> dict:
+    return json.loads(OpenApiJsonRenderer().render(Generator().get_schema(request=None, public=True)))
+
+
+def _assert_matches_schema(response, method: str, template: str) -> None:
+    schema = _schema()
+    operation = schema["paths"][template][method]
+    documented = operation["responses"].get(str(response.status_code))
+    assert documented is not None, f"{method} {template} answered {response.status_code}, which is not documented"
+    if response.status_code == 204:
+        return
+    body_schema = {**documented["content"]["application/json"]["schema"], "components": schema["components"]}
+    errors = sorted(OAS31Validator(body_schema).iter_errors(response.json()), key=str)
+    assert not errors, f"{method} {template} {response.status_code}: {errors[0]}"
+
+
+def test_schema_generates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3.1")
+
+
+def test_schema_and_swagger_ui_are_served_without_a_cdn(client):
+    schema = client.get("/api/v1/schema/?format=json")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
+    assert external == []
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_responses_match_the_schema(world, api):
+    side = world.acme
+    client = api(side.admin)
+    conversation = f"/api/v1/conversations/{side.conversation.pk}"
+    calls = [
+        ("get", "/api/v1/conversations", "/api/v1/conversations", None),
+        ("get", conversation, "/api/v1/conversations/{id}", None),
+        ("post", "/api/v1/conversations", "/api/v1/conversations",
+         {"channel_id": side.channel.pk, "contact_id": side.contact.pk, "labels": ["novo"]}),
+        ("patch", conversation, "/api/v1/conversations/{id}",
+         {"assignee_id": side.agent.user.pk, "priority": "HIGH", "labels": ["vip"]}),
+        ("put", conversation, "/api/v1/conversations/{id}",
+         {"status": "RESOLVED", "assignee_id": None, "team_id": None, "labels": [], "priority": "LOW"}),
+        ("get", f"{conversation}/messages", "/api/v1/conversations/{conversation_id}/messages", None),
+        ("post", f"{conversation}/messages", "/api/v1/conversations/{conversation_id}/messages",
+         {"content": "Seu pedido saiu para entrega.", "external_id": "crm-1"}),
+        ("get", f"/api/v1/messages/{side.note.pk}", "/api/v1/messages/{id}", None),
+        ("put", f"/api/v1/messages/{side.note.pk}", "/api/v1/messages/{id}", {"content": "nota nova"}),
+        ("get", "/api/v1/contacts", "/api/v1/contacts", None),
+        ("post", "/api/v1/contacts", "/api/v1/contacts", {"name": "João", "phone": "(11) 98765-4321"}),
+        ("get", f"/api/v1/contacts/{side.contact.pk}", "/api/v1/contacts/{id}", None),
+        ("patch", f"/api/v1/contacts/{side.contact.pk}", "/api/v1/contacts/{id}", {"email": "novo@acme.test"}),
+        ("get", "/api/v1/channels", "/api/v1/channels", None),
+        ("post", "/api/v1/channels", "/api/v1/channels", {"kind": "api", "name": "CRM", "credentials": {"k": "v"}}),
+        ("get", f"/api/v1/channels/{side.channel.pk}", "/api/v1/channels/{id}", None),
+        ("get", f"/api/v1/channels/{side.channel.pk}/status", "/api/v1/channels/{id}/status", None),
+        ("patch", f"/api/v1/channels/{side.channel.pk}", "/api/v1/channels/{id}", {"name": "WhatsApp Vendas"}),
+        # errors are documented too
+        ("get", "/api/v1/conversations/999999", "/api/v1/conversations/{id}", None),
+        ("patch", conversation, "/api/v1/conversations/{id}", {"status": "NOPE"}),
+        ("delete", f"/api/v1/channels/{side.other_channel.pk}", "/api/v1/channels/{id}", None),
+    ]
+    for method, path, template, body in calls:
+        response = getattr(client, method)(path, body, format="json")
+        assert response.status_code < 500, response.content
+        _assert_matches_schema(response, method, template)
+
+
+def test_auth_responses_match_the_schema(world, api):
+    from tests.factories import PASSWORD
+
+    tokens = api().post("/api/v1/auth/token", {"email": world.acme.agent.user.email, "password": PASSWORD},
+                        format="json")
+    refreshed = api().post("/api/v1/auth/refresh", {"refresh": tokens.json()["refresh"]}, format="json")
+    revoked = api().post("/api/v1/auth/revoke", {"refresh": refreshed.json()["refresh"]}, format="json")
+
+    _assert_matches_schema(tokens, "post", "/api/v1/auth/token")
+    _assert_matches_schema(refreshed, "post", "/api/v1/auth/refresh")
+    _assert_matches_schema(revoked, "post", "/api/v1/auth/revoke")
