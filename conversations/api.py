@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -13,6 +14,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.access import TenantAccess
 from accounts.models import User
 from channels_app.models import Channel
 from channels_app.selectors import channel_list
@@ -113,50 +115,36 @@ class MessageOutput(serializers.ModelSerializer):
 # --- Input ---------------------------------------------------------------------------
 
 
-class _AccessScopedField(serializers.PrimaryKeyRelatedField):
+class AccessScopedField(serializers.PrimaryKeyRelatedField):
     """A primary key resolved among what the requesting member may see: a foreign
     tenant's id is simply "does not exist"."""
 
-    def scoped(self, access: Any) -> QuerySet[Any]:
-        raise NotImplementedError  # each subclass says what is visible
+    def __init__(self, *, model: Any, visible: Callable[[TenantAccess], QuerySet[Any]], **kwargs: Any) -> None:
+        self.visible = visible
+        super().__init__(queryset=model.all_objects if hasattr(model, "all_objects") else model.objects, **kwargs)
 
     def get_queryset(self) -> QuerySet[Any]:
-        return self.scoped(self.context["request"].auth)
+        return self.visible(self.context["request"].auth)
 
 
-class VisibleChannelField(_AccessScopedField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=Channel.all_objects, **kwargs)
-
-    def scoped(self, access: Any) -> QuerySet[Channel]:
-        return channel_list(access=access)
+def VisibleChannelField(**kwargs: Any) -> AccessScopedField:  # noqa: N802 - reads as a field class
+    return AccessScopedField(model=Channel, visible=lambda access: channel_list(access=access), **kwargs)
 
 
-class TenantContactField(_AccessScopedField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=Contact.all_objects, **kwargs)
-
-    def scoped(self, access: Any) -> QuerySet[Contact]:
-        return Contact.objects.all()
+def TenantContactField(**kwargs: Any) -> AccessScopedField:  # noqa: N802
+    return AccessScopedField(model=Contact, visible=lambda access: Contact.objects.all(), **kwargs)
 
 
-class TenantMemberField(_AccessScopedField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=User.objects, **kwargs)
-
-    def scoped(self, access: Any) -> QuerySet[User]:
-        return User.objects.filter(memberships__tenant_id=access.tenant_id, is_active=True)
-
-
-class TenantTeamField(_AccessScopedField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=Team.all_objects, **kwargs)
-
-    def scoped(self, access: Any) -> QuerySet[Team]:
-        return Team.objects.all()
+def TenantMemberField(**kwargs: Any) -> AccessScopedField:  # noqa: N802
+    return AccessScopedField(
+        model=User,
+        visible=lambda access: User.objects.filter(memberships__tenant_id=access.tenant_id, is_active=True),
+        **kwargs,
+    )
 
 
-_LABELS = serializers.ListField(child=serializers.CharField(max_length=60), max_length=50, required=False)
+def TenantTeamField(**kwargs: Any) -> AccessScopedField:  # noqa: N802
+    return AccessScopedField(model=Team, visible=lambda access: Team.objects.all(), **kwargs)
 
 
 class ConversationCreateInput(serializers.Serializer):

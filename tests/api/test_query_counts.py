@@ -49,8 +49,8 @@ def test_list_queries_do_not_grow_with_rows(member, api, path, role):
         membership = member(tenant, role, channels=(channel,))
         conversation = _fill(tenant, channel, membership.user, rows)
         if role == Role.AGENT:  # the agent works every channel, so it sees every row too
-            from channels_app.services import channel_access_grant
             from channels_app.models import Channel
+            from channels_app.services import channel_access_grant
 
             for other in Channel.all_objects.filter(tenant=tenant):
                 channel_access_grant(channel=other, user=membership.user)
