@@ -5,7 +5,6 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from config.crypto import EncryptedJSONField, Secrets
