@@ -25,9 +25,13 @@ logger = logging.getLogger(__name__)
 class DomainEvent:
     name: ClassVar[str] = ""
     tenant_id: int
+    # Position in the tenant's event log (tenants.TenantEvent), set when published.
+    event_id: int | None = None
 
     def payload(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data.pop("event_id")
+        return data
 
 
 Listener = Callable[[DomainEvent], None]
@@ -46,13 +50,24 @@ def _reset_listeners(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_reset_listeners)
 
 
-def publish(event: DomainEvent) -> None:
-    """Dispatch `event` once the current transaction commits (at once outside one).
+def publish(event: DomainEvent) -> DomainEvent:
+    """Record `event` in the tenant's event log, in the current transaction, and dispatch
+    it to the listeners once that transaction commits (at once outside one).
 
-    Never dispatched for a transaction that rolls back, so no listener hears of a change
-    that did not happen, and no worker reads rows that are not committed yet.
+    Never dispatched for a transaction that rolls back (and then never recorded either),
+    so no listener hears of a change that did not happen, and no worker reads rows that
+    are not committed yet.
     """
-    transaction.on_commit(lambda: dispatch(event), robust=False)
+    from tenants.models import TenantEvent
+
+    payload = event.payload()
+    record = TenantEvent.all_objects.create(
+        tenant_id=event.tenant_id, name=event.name, payload=payload,
+        channel_id=payload.get("channel_id"), conversation_id=payload.get("conversation_id"),
+    )
+    recorded = dataclasses.replace(event, event_id=record.pk)
+    transaction.on_commit(lambda: dispatch(recorded), robust=False)
+    return recorded
 
 
 def dispatch(event: DomainEvent) -> None:

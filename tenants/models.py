@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenants.scoping import TenantScopedModel
+
 
 class Tenant(models.Model):
     """A company using the inbox. Every row of tenant data points here."""
@@ -54,3 +56,27 @@ class Tenant(models.Model):
     @staticmethod
     def current_month(now: dt.datetime | None = None) -> dt.date:
         return (now or timezone.now()).date().replace(day=1)
+
+
+class TenantEvent(TenantScopedModel):
+    """The durable, ordered log of what happened in a tenant.
+
+    Written in the same transaction as the change it describes, so it exists exactly when
+    the change does. Live listeners get the event after commit; a browser or integrator
+    that was disconnected catches up from here, and so can any later consumer."""
+
+    name = models.CharField(max_length=64)
+    channel_id = models.BigIntegerField(null=True, blank=True)
+    conversation_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "created_at"], name="tenant_event_tenant_created"),
+            models.Index(fields=["created_at"], name="tenant_event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"

@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
 # Called in this order, after the transaction that published the event commits.
 DOMAIN_EVENT_LISTENERS = [
     "config.events.log_event",
+    "conversations.realtime.broadcast",
 ]
 
 # --- Logging -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from config.errors import PlanLimitExceeded, ValidationFailed
 from contacts.models import Contact, ContactIdentity
 from conversations.models import Conversation, Message
 from conversations.services import conversation_update, message_receive, message_send
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,8 @@ def test_first_inbound_message_creates_contact_conversation_and_message(acme, ev
     assert conversation.last_message_preview == "Olá, meu pedido não chegou"
     assert [event.name for event in events] == ["contact.created", "conversation.created", "message.created"]
     assert events[-1].message_id == message.pk and events[-1].tenant_id == acme.pk
+    logged = list(TenantEvent.all_objects.filter(tenant=acme).values_list("id", "name", "conversation_id"))
+    assert logged == [(e.event_id, e.name, getattr(e, "conversation_id", None)) for e in events]
 
 
 def test_duplicate_webhook_creates_one_message(acme, events, django_capture_on_commit_callbacks):
@@ -124,6 +126,7 @@ def test_events_are_not_published_when_the_transaction_rolls_back(acme, events,
     assert callbacks == []
     assert events == []
     assert Message.all_objects.count() == 0
+    assert TenantEvent.all_objects.count() == 0  # the log is written with the change, or not at all
 
 
 def test_reply_is_pending_and_publishes_message_created(acme, member, events, django_capture_on_commit_callbacks):

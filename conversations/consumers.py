@@ -1,0 +1,168 @@
+"""WebSockets: /ws/inbox for agents' browsers (session), /ws/v1/events for integrators (JWT).
+
+Both deliver the tenant's domain events that their member may see, and take two
+messages: {"type": "resume", "after": <event id>} replays what was missed, and
+{"type": "typing", "conversation_id": N} tells the other agents someone is replying."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.access import TenantAccess, tenant_access_resolve
+from accounts.authentication import SESSION_TENANT_KEY
+from accounts.models import Membership
+from conversations import realtime
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+AUTH_TIMEOUT_SECONDS = 10
+
+
+class _EventsConsumer(AsyncJsonWebsocketConsumer):
+    access: TenantAccess | None = None
+    visible: frozenset[int] = frozenset()
+
+    async def start(self, access: TenantAccess) -> None:
+        self.access = access
+        self.visible = await database_sync_to_async(realtime.visible_channel_ids)(access=access)
+        await self.channel_layer.group_add(realtime.tenant_group(access.tenant_id), self.channel_name)
+        await self.send_json({"type": "ready", "tenant": access.tenant.slug, "role": access.role,
+                              "user": {"id": access.user.pk, "name": access.user.get_full_name()}})
+
+    async def disconnect(self, code: int) -> None:
+        if self.access is not None:
+            await self.channel_layer.group_discard(realtime.tenant_group(self.access.tenant_id), self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.access is None or not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "resume":
+            await self._resume(content.get("after"))
+        elif kind == "typing":
+            await self._typing(content.get("conversation_id"))
+
+    async def _resume(self, after: Any) -> None:
+        after = after if isinstance(after, int) and after >= 0 else 0
+        frames = await database_sync_to_async(realtime.events_after)(access=self.access, after=after)
+        if frames is None:
+            await self.send_json({"type": "resync"})
+            return
+        for frame in frames:
+            await self.send_json(frame)
+        await self.send_json({"type": "resumed", "last": frames[-1]["id"] if frames else after})
+
+    async def _typing(self, conversation_id: Any) -> None:
+        if not isinstance(conversation_id, int) or self.access is None or not self.access.has("conversations:send"):
+            return
+        channel_id = await database_sync_to_async(realtime.conversation_channel_id)(
+            access=self.access, conversation_id=conversation_id
+        )
+        if channel_id is not None:
+            await database_sync_to_async(realtime.broadcast_typing)(
+                access=self.access, conversation_id=conversation_id, channel_id=channel_id
+            )
+
+    # --- from the channel layer -------------------------------------------------
+
+    async def inbox_event(self, message: dict[str, Any]) -> None:
+        frame = message["frame"]
+        if frame["name"] in realtime.ACCESS_EVENTS:
+            if not await self._still_allowed():
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            self.visible = await database_sync_to_async(realtime.visible_channel_ids)(access=self.access)
+        channel_id = message.get("channel_id")
+        if channel_id is None or channel_id in self.visible:
+            await self.send_json(frame)
+
+    async def inbox_typing(self, message: dict[str, Any]) -> None:
+        if message["channel_id"] in self.visible and message["user_id"] != self.access.user.pk:
+            await self.send_json(message["frame"])
+
+    async def _still_allowed(self) -> bool:
+        current = await database_sync_to_async(tenant_access_resolve)(
+            user_id=self.access.user.pk, tenant_id=self.access.tenant_id
+        )
+        if current is None or current.role != self.access.role:
+            return False
+        self.access = current
+        return True
+
+
+class InboxConsumer(_EventsConsumer):
+    """An agent's browser, authenticated by the inbox session."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        access = await database_sync_to_async(self._session_access)(user)
+        if access is None or not access.tenant.is_operational:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        await self.start(access)
+
+    def _session_access(self, user: Any) -> TenantAccess | None:
+        tenant_id = self.scope["session"].get(SESSION_TENANT_KEY)
+        if tenant_id is None:
+            tenant_ids = list(Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)[:2])
+            tenant_id = tenant_ids[0] if len(tenant_ids) == 1 else None
+        return tenant_access_resolve(user_id=user.pk, tenant_id=tenant_id) if tenant_id else None
+
+
+class IntegratorConsumer(_EventsConsumer):
+    """An integrator's client. Its first message must be {"type": "auth", "token": <access
+    JWT>} (so the token never appears in a URL or an access log)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        self._auth_timeout = asyncio.get_running_loop().call_later(
+            AUTH_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._close_unauthenticated())
+        )
+
+    async def _close_unauthenticated(self) -> None:
+        if self.access is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def disconnect(self, code: int) -> None:
+        self._auth_timeout.cancel()
+        await super().disconnect(code)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.access is not None:
+            await super().receive_json(content, **kwargs)
+            return
+        if not isinstance(content, dict) or content.get("type") != "auth":
+            await self.send_json({"type": "error", "code": "not_authenticated", "message": "Send auth first."})
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        access = await database_sync_to_async(self._token_access)(content.get("token"))
+        if access is None:
+            await self.send_json({"type": "error", "code": "token_not_valid",
+                                  "message": "The token is invalid, expired or stale."})
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self._auth_timeout.cancel()
+        await self.start(access)
+
+    @staticmethod
+    def _token_access(raw: Any) -> TenantAccess | None:
+        if not isinstance(raw, str):
+            return None
+        try:
+            token = AccessToken(raw)
+        except TokenError:
+            return None
+        access = tenant_access_resolve(user_id=token.get("user_id"), tenant_id=token.get("tenant_id"))
+        if access is None or access.role != token.get("role") or not access.tenant.is_operational:
+            return None
+        return access

@@ -1,0 +1,99 @@
+"""Real-time delivery of the domain events to agents' browsers and integrators.
+
+`broadcast` is a domain-event listener: after commit it sends each event to its tenant's
+group on the channel layer. Consumers (conversations.consumers) only check that their
+member may see the event's channel and forward it. Every event carries its position in
+the tenant's durable log (tenants.TenantEvent), so a client that reconnects asks for what
+came after the last one it saw and gets exactly what it missed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from accounts.access import TenantAccess
+from channels_app.selectors import channel_list
+from config.events import DomainEvent
+from conversations.models import Conversation
+from tenants.models import TenantEvent
+from tenants.scoping import tenant_context
+
+# Commits can land slightly out of id order; a resume looks this far before its anchor
+# and the client drops what it already has (by event id).
+RESUME_OVERLAP = timedelta(seconds=30)
+RESUME_LIMIT = 500
+# Events that change who may see what: consumers re-read their member's access.
+ACCESS_EVENTS = frozenset({"channel.created", "channel.archived", "channel.access_changed",
+                           "membership.role_changed", "membership.removed"})
+
+
+def tenant_group(tenant_id: int) -> str:
+    return f"tenant.{tenant_id}"
+
+
+def event_frame(*, event_id: int | None, name: str, payload: dict[str, Any], at: str | None = None) -> dict[str, Any]:
+    """What a client receives for one event."""
+    data = {key: value for key, value in payload.items() if key != "tenant_id"}
+    return {"type": "event", "id": event_id, "name": name, "data": data, "at": at}
+
+
+def broadcast(event: DomainEvent) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    payload = event.payload()
+    async_to_sync(layer.group_send)(
+        tenant_group(event.tenant_id),
+        {"type": "inbox.event", "frame": event_frame(event_id=event.event_id, name=event.name, payload=payload),
+         "channel_id": payload.get("channel_id")},
+    )
+
+
+def broadcast_typing(*, access: TenantAccess, conversation_id: int, channel_id: int) -> None:
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(
+        tenant_group(access.tenant_id),
+        {"type": "inbox.typing", "channel_id": channel_id, "user_id": access.user.pk,
+         "frame": {"type": "typing", "conversation_id": conversation_id,
+                   "user": {"id": access.user.pk, "name": access.user.get_full_name()}}},
+    )
+
+
+def visible_channel_ids(*, access: TenantAccess) -> frozenset[int]:
+    with tenant_context(access.tenant):
+        return frozenset(channel_list(access=access, include_archived=True).values_list("pk", flat=True))
+
+
+def conversation_channel_id(*, access: TenantAccess, conversation_id: int) -> int | None:
+    """The channel of a conversation this member may see, or None."""
+    with tenant_context(access.tenant):
+        channel_id = Conversation.objects.filter(pk=conversation_id).values_list("channel_id", flat=True).first()
+    return channel_id if channel_id in visible_channel_ids(access=access) else None
+
+
+def latest_event_id(*, tenant_id: int) -> int:
+    return TenantEvent.all_objects.filter(tenant_id=tenant_id).order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def events_after(*, access: TenantAccess, after: int) -> list[dict[str, Any]] | None:
+    """The events this member may see from just before `after` on, oldest first; None when
+    `after` is unknown or too much was missed (the client then reloads what it shows)."""
+    events = TenantEvent.all_objects.filter(tenant_id=access.tenant_id)
+    if after:
+        anchor = events.filter(pk=after).values_list("created_at", flat=True).first()
+        if anchor is None:
+            return None
+        events = events.filter(created_at__gte=anchor - RESUME_OVERLAP)
+    rows = list(events.order_by("id")[: RESUME_LIMIT + 1])
+    if len(rows) > RESUME_LIMIT:
+        return None
+    visible = visible_channel_ids(access=access)
+    return [
+        event_frame(event_id=row.pk, name=row.name, payload=row.payload, at=row.created_at.isoformat())
+        for row in rows
+        if row.channel_id is None or row.channel_id in visible
+    ]
+

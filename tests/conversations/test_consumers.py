@@ -1,0 +1,243 @@
+"""The WebSockets, through the real ASGI application (session and origin checks
+included), with Channels' WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from accounts.access import TenantAccess
+from accounts.models import Role
+from accounts.services import membership_remove, tokens_issue
+from config.asgi import application
+from conversations.services import message_receive
+from tests import factories
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def _session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+@asynccontextmanager
+async def inbox_socket(user, origin=ORIGIN):
+    cookie = await database_sync_to_async(_session_cookie)(user)
+    communicator = WebsocketCommunicator(application, "/ws/inbox", headers=[origin, (b"cookie", cookie)])
+    try:
+        yield communicator
+    finally:
+        await communicator.disconnect()
+
+
+async def _ready(communicator) -> dict:
+    connected, code = await communicator.connect()
+    assert connected, code
+    ready = await communicator.receive_json_from(timeout=3)
+    assert ready["type"] == "ready"
+    return ready
+
+
+async def _nothing(communicator) -> None:
+    assert await communicator.receive_nothing(timeout=0.3)
+
+
+def _receive(channel, provider_id, text="Olá"):
+    message, _ = message_receive(channel=channel, contact_external_id="5511987654321",
+                                 provider_message_id=provider_id, content=text)
+    return message
+
+
+receive = database_sync_to_async(_receive)
+
+
+@pytest.fixture
+def scene(db):
+    acme, globex = factories.TenantFactory(slug="acme"), factories.TenantFactory(slug="globex")
+    worked = factories.ChannelFactory(tenant=acme)
+    other = factories.ChannelFactory(tenant=acme)
+    globex_channel = factories.ChannelFactory(tenant=globex)
+
+    def member(tenant, role, channels=()):
+        from channels_app.services import channel_access_grant
+
+        membership = factories.MembershipFactory(tenant=tenant, role=role)
+        for channel in channels:
+            channel_access_grant(channel=channel, user=membership.user)
+        return membership
+
+    return {
+        "acme": acme, "globex": globex, "worked": worked, "other": other, "globex_channel": globex_channel,
+        "agent": member(acme, Role.AGENT, (worked,)), "agent2": member(acme, Role.AGENT, (worked,)),
+        "outsider": member(acme, Role.AGENT, (other,)), "manager": member(acme, Role.MANAGER),
+        "globex_admin": member(globex, Role.TENANT_ADMIN),
+    }
+
+
+async def test_anonymous_socket_is_refused(scene):
+    communicator = WebsocketCommunicator(application, "/ws/inbox", headers=[ORIGIN])
+
+    connected, code = await communicator.connect()
+
+    assert not connected and code == 4401
+
+
+async def test_inbox_socket_from_another_site_is_refused(scene):
+    async with inbox_socket(scene["agent"].user, origin=(b"origin", b"https://evil.example")) as communicator:
+        connected, _ = await communicator.connect()
+        assert not connected
+
+
+async def test_new_message_reaches_the_agents_of_its_channel_only(scene):
+    async with (inbox_socket(scene["agent"].user) as agent, inbox_socket(scene["outsider"].user) as outsider,
+                inbox_socket(scene["manager"].user) as manager,
+                inbox_socket(scene["globex_admin"].user) as foreigner):
+        for socket in (agent, outsider, manager, foreigner):
+            await _ready(socket)
+
+        message = await receive(scene["worked"], "wamid.A")
+
+        frames = [await agent.receive_json_from(timeout=3) for _ in range(3)]
+        assert [frame["name"] for frame in frames] == ["contact.created", "conversation.created", "message.created"]
+        created = frames[-1]
+        assert created["type"] == "event" and isinstance(created["id"], int)
+        assert created["data"] == {"message_id": message.pk, "conversation_id": message.conversation_id,
+                                   "channel_id": scene["worked"].pk, "direction": "INBOUND", "private": False}
+        assert [(await manager.receive_json_from(timeout=3))["name"] for _ in range(3)][-1] == "message.created"
+        await _nothing(foreigner)
+        frame = await outsider.receive_json_from(timeout=3)
+        assert frame["name"] == "contact.created"  # contacts are the tenant's, not a channel's
+        await _nothing(outsider)
+
+
+async def test_missed_events_are_replayed_once_after_reconnect(scene):
+    async with inbox_socket(scene["agent"].user) as first:
+        await _ready(first)
+        await receive(scene["worked"], "wamid.1")
+        seen = [await first.receive_json_from(timeout=3) for _ in range(3)]
+    last_seen = seen[-1]["id"]
+
+    missed = await receive(scene["worked"], "wamid.2", "enquanto você estava fora")
+    await receive(scene["other"], "wamid.3", "canal de outra equipe")
+
+    async with inbox_socket(scene["agent"].user) as again:
+        await _ready(again)
+        await again.send_json_to({"type": "resume", "after": last_seen})
+        frames = []
+        while True:
+            frame = await again.receive_json_from(timeout=3)
+            if frame["type"] == "resumed":
+                break
+            frames.append(frame)
+    # A resume re-sends a short overlap before its anchor (commits can land out of id
+    # order); the client drops ids it has. What is new is exactly what was missed.
+    new = [f for f in frames if f["id"] > last_seen]
+    assert [f["data"]["message_id"] for f in new if f["name"] == "message.created"] == [missed.pk]
+    assert all(f["data"].get("channel_id") in (None, scene["worked"].pk) for f in frames)
+    assert len({f["id"] for f in frames}) == len(frames)
+    assert frame["last"] == new[-1]["id"]
+
+
+async def test_resume_from_an_unknown_point_asks_for_a_resync(scene):
+    async with inbox_socket(scene["agent"].user) as socket:
+        await _ready(socket)
+        await socket.send_json_to({"type": "resume", "after": 10**9})
+
+        assert await socket.receive_json_from(timeout=3) == {"type": "resync"}
+
+
+async def test_typing_reaches_other_agents_of_the_channel(scene):
+    message = await receive(scene["worked"], "wamid.T")
+    async with (inbox_socket(scene["agent"].user) as agent, inbox_socket(scene["agent2"].user) as colleague,
+                inbox_socket(scene["outsider"].user) as outsider):
+        for socket in (agent, colleague, outsider):
+            await _ready(socket)
+
+        await agent.send_json_to({"type": "typing", "conversation_id": message.conversation_id})
+
+        typing = await colleague.receive_json_from(timeout=3)
+        assert typing == {"type": "typing", "conversation_id": message.conversation_id,
+                          "user": {"id": scene["agent"].user.pk, "name": scene["agent"].user.get_full_name()}}
+        await _nothing(agent)
+        await _nothing(outsider)
+
+
+async def test_removed_member_is_disconnected(scene):
+    async with inbox_socket(scene["agent"].user) as socket:
+        await _ready(socket)
+
+        await database_sync_to_async(membership_remove)(membership=scene["agent"])
+
+        output = await socket.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": 4403}
+
+
+def _token(membership) -> str:
+    return tokens_issue(access=TenantAccess(user=membership.user, tenant=membership.tenant,
+                                            role=membership.role))["access"]
+
+
+async def test_integrator_socket_authenticates_with_a_jwt_message(scene):
+    token = await database_sync_to_async(_token)(scene["manager"])
+    communicator = WebsocketCommunicator(application, "/ws/v1/events")  # no Origin: not a browser
+    try:
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.send_json_to({"type": "auth", "token": token})
+        ready = await communicator.receive_json_from(timeout=3)
+        assert ready["type"] == "ready" and ready["tenant"] == "acme" and ready["role"] == "MANAGER"
+
+        message = await receive(scene["other"], "wamid.I")
+
+        frames = [await communicator.receive_json_from(timeout=3) for _ in range(3)]
+        assert frames[-1]["name"] == "message.created"
+        assert frames[-1]["data"]["message_id"] == message.pk
+    finally:
+        await communicator.disconnect()
+
+
+@pytest.mark.parametrize("first_message", [{"type": "auth", "token": "garbage"}, {"type": "resume", "after": 0},
+                                           {"type": "auth"}])
+async def test_integrator_socket_without_a_valid_token_is_closed(scene, first_message):
+    communicator = WebsocketCommunicator(application, "/ws/v1/events")
+    try:
+        await communicator.connect()
+        await communicator.send_json_to(first_message)
+
+        error = await communicator.receive_json_from(timeout=3)
+        assert error["type"] == "error"
+        assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+    finally:
+        await communicator.disconnect()
+
+
+async def test_integrator_token_of_another_tenant_sees_nothing_here(scene):
+    token = await database_sync_to_async(_token)(scene["globex_admin"])
+    communicator = WebsocketCommunicator(application, "/ws/v1/events")
+    try:
+        await communicator.connect()
+        await communicator.send_json_to({"type": "auth", "token": token})
+        assert (await communicator.receive_json_from(timeout=3))["tenant"] == "globex"
+
+        await receive(scene["worked"], "wamid.G")
+
+        assert await communicator.receive_nothing(timeout=0.3)
+    finally:
+        await communicator.disconnect()
+
+
+async def test_socket_waits_for_nothing_forever(scene):
+    """The auth timer does not outlive a socket that closed early."""
+    communicator = WebsocketCommunicator(application, "/ws/v1/events")
+    await communicator.connect()
+    await communicator.disconnect()
+    await asyncio.sleep(0)
