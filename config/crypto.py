@@ -19,7 +19,12 @@ def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in settings.FIELD_ENCRYPTION_KEYS])
 
 
-setting_changed.connect(lambda *, setting, **kw: _fernet.cache_clear() if setting == "FIELD_ENCRYPTION_KEYS" else None)
+def _reset_keys(*, setting: str, **kwargs: Any) -> None:
+    if setting == "FIELD_ENCRYPTION_KEYS":
+        _fernet.cache_clear()
+
+
+setting_changed.connect(_reset_keys)
 
 
 def encrypt_text(plain: str) -> str:

@@ -21,11 +21,17 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 # Secrets: the production settings require them from the environment; the embedded
 # default generates them once into .local/ (never a constant in the code).
-SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret("SECRET_KEY")
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or local_secret("JWT_SIGNING_KEY")
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
-    local_secret("FIELD_ENCRYPTION_KEY", kind="fernet")
-]
+# Production settings set DJANGO_REQUIRE_SECRETS so nothing is generated there.
+if env.bool("DJANGO_REQUIRE_SECRETS", default=False):
+    SECRET_KEY = env.str("SECRET_KEY")
+    JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY")
+    FIELD_ENCRYPTION_KEYS = [key for key in env.list("FIELD_ENCRYPTION_KEYS") if key]
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret("SECRET_KEY")
+    JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or local_secret("JWT_SIGNING_KEY")
+    FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
+        local_secret("FIELD_ENCRYPTION_KEY", kind="fernet")
+    ]
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -146,7 +152,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/inbox/"
 
 # --- Internationalisation ----------------------------------------------------------
 
@@ -195,6 +202,8 @@ API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
 # Largest request body the API reads, in bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Largest file an agent can attach to a reply, in bytes (WhatsApp takes up to 16 MB of media).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),

@@ -1,13 +1,18 @@
 """Production: every secret from the environment (no default, so a missing one fails at start)."""
 
-from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+os.environ["DJANGO_REQUIRE_SECRETS"] = "1"
+
+from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import FIELD_ENCRYPTION_KEYS, env  # noqa: E402
+
+if not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must hold at least one Fernet key")
 
 DEBUG = False
-SECRET_KEY = env.str("SECRET_KEY")
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY")
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
-SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY  # noqa: F405
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405

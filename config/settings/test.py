@@ -15,7 +15,7 @@ from config.settings.base import *  # noqa: E402,F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Tasks run in the test process; tests/test_celery.py runs a real worker on the broker.
+# Tasks run in the test process; tests/test_celery_worker.py runs a real worker on the broker.
 CELERY_TASK_ALWAYS_EAGER = True
 MEDIA_ROOT = BASE_DIR / ".local" / f"test-media-{_worker}"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,12 @@
+"""Tasks of the project itself (not of one app).
+
+`ping` answers "pong": a worker that runs it is connected to the broker and can return
+results. Apps' tasks are found by `autodiscover_tasks()`; this module is not an app, so
+whoever needs it (the worker test) imports it explicitly."""
+
+from celery import shared_task
+
+
+@shared_task(name="config.tasks.ping")
+def ping() -> str:
+    return "pong"
