@@ -55,8 +55,16 @@ class Channel(TenantScopedModel):
         permissions = [("work_channel", "Can work the conversations of this channel")]
         indexes = [models.Index(fields=["tenant", "kind"]), models.Index(fields=["tenant", "archived_at"])]
 
+    # Kinds whose provider lets a business reply freely only within 24 hours of the
+    # contact's last message (templates are needed after that).
+    SERVICE_WINDOW_KINDS = frozenset({Kind.WHATSAPP_CLOUD, Kind.MESSENGER, Kind.INSTAGRAM})
+
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+    @property
+    def has_service_window(self) -> bool:
+        return self.kind in self.SERVICE_WINDOW_KINDS
 
     def __repr__(self) -> str:
         return f"<Channel {self.pk} {self.kind} tenant={self.tenant_id}>"

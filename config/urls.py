@@ -2,12 +2,17 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api.errors import api_not_found
 from integrations.health import HealthView
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/inbox/", permanent=False)),
+    path("", include("accounts.urls")),
+    path("inbox/", include("conversations.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/health", HealthView.as_view(), name="health"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

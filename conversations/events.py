@@ -61,3 +61,14 @@ class MessageUpdated(DomainEvent):
     conversation_id: int
     channel_id: int
     changed: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationRead(DomainEvent):
+    """An agent opened the conversation: its inbound messages count as read."""
+
+    name = "conversation.read"
+    conversation_id: int
+    channel_id: int
+    actor_id: int | None
+    last_read_message_id: int | None

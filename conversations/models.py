@@ -105,6 +105,14 @@ class Conversation(TenantScopedModel):
     def service_window_closes_at(self):  # type: ignore[no-untyped-def]
         return self.last_inbound_at + SERVICE_WINDOW if self.last_inbound_at else None
 
+    @property
+    def service_window_open(self) -> bool:
+        """Whether a free-form reply may go out now (always, on channels without a window)."""
+        if not self.channel.has_service_window:
+            return True
+        closes = self.service_window_closes_at
+        return closes is not None and closes > timezone.now()
+
 
 class Message(TenantScopedModel):
     class Direction(models.TextChoices):

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from urllib.parse import urlencode
+
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.access import TenantAccess
@@ -41,3 +46,104 @@ def message_visible(*, access: TenantAccess) -> QuerySet[Message]:
     if not access.sees_all_channels:
         messages = messages.filter(channel_id__in=channel_ids_worked_by(access=access))
     return messages
+
+
+# --- The inbox's lists ------------------------------------------------------------------
+
+INBOX_TABS = ("mine", "unassigned", "all")
+INBOX_STATUSES = ("open", "pending", "snoozed", "resolved")
+INBOX_PAGE_SIZE = 30
+THREAD_PAGE_SIZE = 40
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    tab: str = "mine"
+    status: str = "open"
+    channel: int | None = None
+    label: int | None = None
+    team: int | None = None
+    search: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> InboxFilters:
+        def number(name: str) -> int | None:
+            value = query.get(name, "")
+            return int(value) if value.isdigit() and len(value) < 19 else None
+
+        tab = query.get("tab", "mine")
+        status = query.get("status", "open")
+        return cls(
+            tab=tab if tab in INBOX_TABS else "mine",
+            status=status if status in INBOX_STATUSES else "open",
+            channel=number("channel"), label=number("label"), team=number("team"),
+            search=query.get("q", "").replace("\x00", "").strip()[:200],
+        )
+
+    @property
+    def querystring(self) -> str:
+        return urlencode(self.query())
+
+    def query(self) -> dict[str, str]:
+        values = {"tab": self.tab, "status": self.status, "channel": self.channel, "label": self.label,
+                  "team": self.team, "q": self.search}
+        return {key: str(value) for key, value in values.items() if value not in (None, "")}
+
+
+def inbox_conversations(*, access: TenantAccess, filters: InboxFilters) -> QuerySet[Conversation]:
+    conversations = conversation_list(access=access)
+    if filters.tab == "mine":
+        conversations = conversations.filter(assignee_id=access.user.pk)
+    elif filters.tab == "unassigned":
+        conversations = conversations.filter(assignee__isnull=True)
+    conversations = conversations.filter(status=filters.status.upper())
+    if filters.channel:
+        conversations = conversations.filter(channel_id=filters.channel)
+    if filters.label:
+        conversations = conversations.filter(labels__id=filters.label)
+    if filters.team:
+        conversations = conversations.filter(team_id=filters.team)
+    if filters.search:
+        conversations = conversation_search(conversations, access=access, text=filters.search)
+    return conversations.order_by("-last_activity_at", "-id")
+
+
+def inbox_page(queryset: QuerySet[Conversation], *, after: str = "") -> tuple[list[Conversation], str]:
+    """One page of the list (keyset on last activity) and the cursor of the next, or ""."""
+    if after:
+        try:
+            stamp, _, pk = after.partition("_")
+            moment = datetime.fromisoformat(stamp)
+            queryset = queryset.filter(Q(last_activity_at__lt=moment) | Q(last_activity_at=moment, pk__lt=int(pk)))
+        except ValueError:
+            pass
+    rows = list(queryset[: INBOX_PAGE_SIZE + 1])
+    more = len(rows) > INBOX_PAGE_SIZE
+    rows = rows[:INBOX_PAGE_SIZE]
+    cursor = f"{rows[-1].last_activity_at.isoformat()}_{rows[-1].pk}" if more else ""
+    return rows, cursor
+
+
+def inbox_tab_counts(*, access: TenantAccess, filters: InboxFilters) -> dict[str, int]:
+    """How many conversations each tab holds with the other filters as they are (three
+    counts, whatever the number of rows)."""
+    return {tab: inbox_conversations(access=access, filters=replace(filters, tab=tab)).count() for tab in INBOX_TABS}
+
+
+def inbox_unread_count(*, access: TenantAccess) -> int:
+    """Conversations waiting with unread messages, for the page title."""
+    return conversation_list(access=access).filter(
+        unread_count__gt=0, status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING]
+    ).count()
+
+
+def thread_messages(*, conversation: Conversation, before: int | None = None) -> tuple[list[Message], bool]:
+    """The latest messages (or those before message `before`), oldest first, and whether
+    older ones exist."""
+    messages = message_list(conversation=conversation).select_related("reply_to").order_by("-created_at", "-id")
+    if before:
+        anchor = Message.objects.filter(conversation=conversation, pk=before).values_list("created_at", flat=True).first()
+        if anchor is not None:
+            messages = messages.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=before))
+    rows = list(messages[: THREAD_PAGE_SIZE + 1])
+    return list(reversed(rows[:THREAD_PAGE_SIZE])), len(rows) > THREAD_PAGE_SIZE

@@ -6,25 +6,28 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission
-from config.errors import ValidationFailed
+from config.errors import ApplicationError, ValidationFailed
 from config.events import publish
 from contacts.models import Contact
 from contacts.services import contact_identity_resolve
 from conversations.events import (
     ConversationAssigned,
     ConversationCreated,
+    ConversationRead,
     ConversationStatusChanged,
     ConversationUpdated,
     MessageCreated,
     MessageUpdated,
 )
-from conversations.models import Conversation, Label, Message, Team
+from conversations.models import Attachment, Conversation, Label, Message, Team
 from tenants.services import tenant_check_limit, tenant_messages_this_month, tenant_record_messages
 
 
@@ -185,6 +188,11 @@ def conversation_update(
     return conversation
 
 
+class ServiceWindowClosed(ApplicationError):
+    status_code = 422
+    default_code = "service_window_closed"
+
+
 def _validate_content(content: str, message_type: str) -> str:
     content = content or ""
     if len(content) > MAX_CONTENT_LENGTH:
@@ -194,6 +202,22 @@ def _validate_content(content: str, message_type: str) -> str:
     if message_type == Message.Type.TEXT and not content.strip():
         raise ValidationFailed("Write something to send.", details={"content": ["This field may not be blank."]})
     return content
+
+
+_MEDIA_TYPES = (("image/", Message.Type.IMAGE), ("video/", Message.Type.VIDEO), ("audio/", Message.Type.AUDIO))
+
+
+def _attachment_type(content_type: str) -> str:
+    return next((kind for prefix, kind in _MEDIA_TYPES if content_type.startswith(prefix)), Message.Type.DOCUMENT)
+
+
+def _validate_attachments(files: list[UploadedFile]) -> None:
+    limit = settings.ATTACHMENT_MAX_BYTES
+    for upload in files:
+        if upload.size and upload.size > limit:
+            raise ValidationFailed(
+                f"{upload.name} is larger than {limit // (1024 * 1024)} MB.", details={"attachments": ["Too large."]}
+            )
 
 
 def _touch_conversation(*, conversation: Conversation, message: Message, inbound: bool) -> None:
@@ -214,11 +238,14 @@ def message_send(
     *, conversation: Conversation, actor: User | None, content: str, private: bool = False,
     message_type: str = Message.Type.TEXT, content_attributes: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None, reply_to: Message | None = None, external_id: str | None = None,
-    sender_type: str = Message.SenderType.AGENT,
+    sender_type: str = Message.SenderType.AGENT, attachments: list[UploadedFile] | None = None,
 ) -> tuple[Message, bool]:
     """An agent's (or the API's) reply, PENDING until the channel's adapter sends it, or a
     private note. Idempotent on `external_id`: a retried request returns the first message.
-    Returns the message and whether it was created now."""
+    Returns the message and whether it was created now.
+
+    On channels with a customer-service window, a free-form reply after the window
+    closed is refused (422 service_window_closed): only a template may go out then."""
     if external_id:
         existing = Message.all_objects.filter(channel_id=conversation.channel_id, external_id=external_id).first()
         if existing is not None:
@@ -226,7 +253,18 @@ def message_send(
                 raise ValidationFailed("external_id is already used by another conversation's message.",
                                        details={"external_id": ["Already used."]})
             return existing, False
+    files = list(attachments or [])
+    _validate_attachments(files)
+    if files and message_type == Message.Type.TEXT:
+        message_type = _attachment_type(files[0].content_type or "")
     content = _validate_content(content, message_type)
+    if not private and message_type != Message.Type.TEMPLATE and not conversation.service_window_open:
+        raise ServiceWindowClosed(
+            "More than 24 hours have passed since the contact's last message, so this channel only "
+            "accepts an approved template now. Send a template, or add a private note.",
+            details={"service_window_closes_at": conversation.service_window_closes_at.isoformat()
+                     if conversation.service_window_closes_at else None},
+        )
     if reply_to is not None and reply_to.conversation_id != conversation.pk:
         raise ValidationFailed("You can only reply to a message of the same conversation.",
                                details={"reply_to_id": ["Not in this conversation."]})
@@ -245,6 +283,11 @@ def message_send(
             message.save()
     except IntegrityError:  # a concurrent retry with the same external_id won
         return Message.all_objects.get(channel_id=conversation.channel_id, external_id=external_id), False
+    for upload in files:
+        Attachment.all_objects.create(
+            tenant_id=conversation.tenant_id, message=message, file=upload, file_name=(upload.name or "")[:255],
+            content_type=(upload.content_type or "application/octet-stream")[:120], size=upload.size,
+        )
     _touch_conversation(conversation=conversation, message=message, inbound=False)
     if not private:
         tenant_record_messages(tenant=conversation.tenant)
@@ -336,3 +379,21 @@ def message_update(
             channel_id=message.channel_id, changed=tuple(changed),
         ))
     return message
+
+
+@transaction.atomic
+def conversation_mark_read(*, conversation: Conversation, actor: User | None) -> Conversation:
+    """An agent opened the conversation: nothing in it is unread any more."""
+    if conversation.unread_count == 0:
+        return conversation
+    Conversation.all_objects.filter(pk=conversation.pk).update(unread_count=0)
+    conversation.unread_count = 0
+    last_inbound = (
+        Message.all_objects.filter(conversation=conversation, direction=Message.Direction.INBOUND)
+        .order_by("-created_at", "-id").values_list("pk", flat=True).first()
+    )
+    publish(ConversationRead(
+        tenant_id=conversation.tenant_id, conversation_id=conversation.pk, channel_id=conversation.channel_id,
+        actor_id=_actor_id(actor), last_read_message_id=last_inbound,
+    ))
+    return conversation

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.sessions import LoginThrottled, inbox_member_required, session_login, session_switch_tenant
+from config.errors import ApplicationError
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/inbox/"
+    allowed = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                              require_https=request.is_secure())
+    return target if allowed else "/inbox/"
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    error, status, email = "", 200, ""
+    if request.method == "POST":
+        email = request.POST.get("email", "")[:254]
+        try:
+            session_login(request=request, email=email, password=request.POST.get("password", "")[:256])
+            return redirect(_safe_next(request))
+        except LoginThrottled:
+            error, status = _("Too many failed attempts. Wait 15 minutes and try again."), 429
+        except ApplicationError:
+            error, status = _("Email or password is wrong."), 401
+    return render(request, "accounts/login.html", {"error": error, "email": email, "next": _safe_next(request)},
+                  status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect(settings.LOGIN_URL)
+
+
+@require_POST
+@inbox_member_required
+def switch_tenant_view(request: HttpRequest) -> HttpResponse:
+    try:
+        tenant_id = int(request.POST.get("tenant", ""))
+    except ValueError:
+        tenant_id = 0
+    session_switch_tenant(request=request, tenant_id=tenant_id)
+    return redirect("/inbox/")
+
+
+@require_POST
+@inbox_member_required
+def language_view(request: HttpRequest) -> HttpResponse:
+    language = request.POST.get("language", "")
+    if language in dict(settings.LANGUAGES) or language == "":
+        User.objects.filter(pk=request.user.pk).update(language=language)
+    return redirect(_safe_next(request))
+
+

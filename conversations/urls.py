@@ -1,0 +1,20 @@
+from django.urls import path
+
+from conversations import views
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("c/<int:conversation_id>/", views.inbox, name="inbox-conversation"),
+    path("rows/", views.conversation_rows, name="inbox-rows"),
+    path("rows/<int:conversation_id>/", views.conversation_row, name="inbox-row"),
+    path("c/<int:conversation_id>/thread/", views.thread, name="inbox-thread"),
+    path("c/<int:conversation_id>/header/", views.thread_header, name="inbox-thread-header"),
+    path("c/<int:conversation_id>/messages/", views.older_messages, name="inbox-older"),
+    path("c/<int:conversation_id>/reply/", views.reply, name="inbox-reply"),
+    path("c/<int:conversation_id>/actions/", views.conversation_action, name="inbox-action"),
+    path("c/<int:conversation_id>/read/", views.mark_read, name="inbox-read"),
+    path("messages/<int:message_id>/", views.message_bubble, name="inbox-bubble"),
+    path("contacts/<int:contact_id>/", views.contact_panel, name="inbox-contact"),
+    path("unread/", views.unread_count, name="inbox-unread"),
+    path("attachments/<int:attachment_id>/", views.attachment, name="inbox-attachment"),
+]

@@ -1,0 +1,239 @@
+"""The agent inbox: one page of three panes, and the fragments htmx and the live socket
+swap into it. Each view parses, checks access, calls a selector or service, renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.sessions import inbox_member_required, session_tenants
+from channels_app.selectors import channel_list
+from config.errors import ApplicationError
+from contacts.models import Contact
+from contacts.services import contact_update
+from conversations.models import Attachment, CannedResponse, Conversation, Label, Message, Team
+from conversations.realtime import latest_event_id
+from conversations.selectors import (
+    InboxFilters,
+    conversation_list,
+    inbox_conversations,
+    inbox_page,
+    inbox_tab_counts,
+    inbox_unread_count,
+    message_visible,
+    thread_messages,
+)
+from conversations.services import (
+    UNSET,
+    conversation_mark_read,
+    conversation_update,
+    message_send,
+)
+
+User = get_user_model()
+
+
+def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
+    return get_object_or_404(conversation_list(access=request.access), pk=conversation_id)
+
+
+def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
+    return render(request, "inbox/_error.html", {"message": message}, status=status)
+
+
+def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    messages, has_older = thread_messages(conversation=conversation)
+    access = request.access
+    return {
+        "conversation": conversation, "messages": messages, "has_older": has_older,
+        "assignees": User.objects.filter(memberships__tenant_id=access.tenant_id,
+                                         memberships__role__in=["TENANT_ADMIN", "MANAGER", "AGENT"]).order_by("full_name"),
+        "teams": Team.objects.all(), "labels": Label.objects.all(),
+        "statuses": Conversation.Status, "priorities": Conversation.Priority.choices,
+        "can_send": access.has("conversations:send"), "can_write": access.has("conversations:write"),
+        "previous_conversations": conversation_list(access=access).filter(contact_id=conversation.contact_id)
+        .exclude(pk=conversation.pk)[:5],
+    }
+
+
+@require_GET
+@inbox_member_required
+def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
+    access = request.access
+    filters = InboxFilters.from_query(request.GET)
+    rows, cursor = inbox_page(inbox_conversations(access=access, filters=filters))
+    context: dict[str, Any] = {
+        "filters": filters, "rows": rows, "cursor": cursor,
+        "tab_counts": inbox_tab_counts(access=access, filters=filters),
+        "channels": channel_list(access=access), "labels": Label.objects.all(), "teams": Team.objects.all(),
+        "tenants": session_tenants(user=request.user), "access": access,
+        "unread_count": inbox_unread_count(access=access),
+        "last_event_id": latest_event_id(tenant_id=access.tenant_id),
+        "canned_responses": list(CannedResponse.objects.values("short_code", "content")),
+    }
+    if conversation_id is not None:
+        conversation = _conversation(request, conversation_id)
+        conversation_mark_read(conversation=conversation, actor=request.user)
+        context.update(_thread_context(request, conversation))
+    return render(request, "inbox/page.html", context)
+
+
+@require_GET
+@inbox_member_required
+def conversation_rows(request: HttpRequest) -> HttpResponse:
+    filters = InboxFilters.from_query(request.GET)
+    after = request.GET.get("after", "")[:80]
+    rows, cursor = inbox_page(inbox_conversations(access=request.access, filters=filters), after=after)
+    context = {"rows": rows, "cursor": cursor, "filters": filters}
+    if not after:  # a new list: the tabs' counts follow the filters
+        context["tab_counts"] = inbox_tab_counts(access=request.access, filters=filters)
+    response = render(request, "inbox/_rows.html", context)
+    if not after:
+        response["HX-Push-Url"] = f"/inbox/?{filters.querystring}"
+    return response
+
+
+@require_GET
+@inbox_member_required
+def conversation_row(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """One row as the current filters show it; empty (204) when the conversation does not
+    belong in the list any more (resolved, assigned away...)."""
+    filters = InboxFilters.from_query(request.GET)
+    conversation = inbox_conversations(access=request.access, filters=filters).filter(pk=conversation_id).first()
+    if conversation is None:
+        return HttpResponse(status=204)
+    return render(request, "inbox/_row.html", {"conversation": conversation, "filters": filters})
+
+
+@require_GET
+@inbox_member_required
+def thread(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _conversation(request, conversation_id)
+    conversation_mark_read(conversation=conversation, actor=request.user)
+    return render(request, "inbox/_thread.html", _thread_context(request, conversation))
+
+
+@require_GET
+@inbox_member_required
+def older_messages(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _conversation(request, conversation_id)
+    before = request.GET.get("before", "")
+    messages, has_older = thread_messages(conversation=conversation,
+                                          before=int(before) if before.isdigit() and len(before) < 19 else None)
+    return render(request, "inbox/_messages.html",
+                  {"conversation": conversation, "messages": messages, "has_older": has_older})
+
+
+@require_GET
+@inbox_member_required
+def message_bubble(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = get_object_or_404(message_visible(access=request.access).select_related("reply_to"), pk=message_id)
+    return render(request, "inbox/_bubble.html", {"message": message})
+
+
+@require_GET
+@inbox_member_required
+def thread_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return render(request, "inbox/_thread_header.html", _thread_context(request, _conversation(request, conversation_id)))
+
+
+@require_POST
+@inbox_member_required
+def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _conversation(request, conversation_id)
+    if not request.access.has("conversations:send"):
+        return _error(request, _("Your role does not allow sending messages."), 403)
+    private = request.POST.get("private") == "1"
+    try:
+        message, _created = message_send(
+            conversation=conversation, actor=request.user, content=request.POST.get("content", "")[:10_001],
+            private=private, attachments=request.FILES.getlist("attachments")[:10],
+        )
+    except ApplicationError as error:
+        return _error(request, error.message, 422 if error.status_code == 422 else error.status_code)
+    return render(request, "inbox/_bubble.html", {"message": message})
+
+
+@require_POST
+@inbox_member_required
+def conversation_action(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _conversation(request, conversation_id)
+    if not request.access.has("conversations:write"):
+        return _error(request, _("Your role does not allow changing conversations."), 403)
+    post = request.POST
+    changes: dict[str, Any] = {}
+    try:
+        if "status" in post:
+            changes["status"] = post["status"] if post["status"] in Conversation.Status.values else UNSET
+        if "snoozed_until" in post:
+            moment = parse_datetime(post["snoozed_until"]) if post["snoozed_until"] else None
+            if moment is not None and moment.tzinfo is None:
+                from django.utils import timezone
+
+                moment = timezone.make_aware(moment)
+            changes["snoozed_until"] = moment
+            changes.setdefault("status", Conversation.Status.SNOOZED)
+        if "assignee" in post:
+            assignee_id = post["assignee"]
+            changes["assignee"] = (
+                get_object_or_404(User.objects.filter(memberships__tenant_id=request.access.tenant_id),
+                                  pk=int(assignee_id)) if assignee_id.isdigit() else None
+            )
+        if "team" in post:
+            changes["team"] = get_object_or_404(Team.objects.all(), pk=int(post["team"])) if post["team"].isdigit() else None
+        if "priority" in post and post["priority"] in Conversation.Priority.values:
+            changes["priority"] = post["priority"]
+        if "labels" in post:
+            changes["labels"] = [name for name in post.getlist("labels") if name.strip()][:50]
+        conversation_update(conversation=conversation, actor=request.user, **changes)
+    except ApplicationError as error:
+        return _error(request, error.message)
+    return render(request, "inbox/_thread_header.html", _thread_context(request, _conversation(request, conversation_id)))
+
+
+@inbox_member_required
+def contact_panel(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.prefetch_related("identities__channel"), pk=contact_id)
+    error = ""
+    if request.method == "POST":
+        if not request.access.has("contacts:write"):
+            return _error(request, _("Your role does not allow editing contacts."), 403)
+        try:
+            contact = contact_update(contact=contact, actor=request.user,
+                                     **{field: request.POST.get(field, "")[:200] for field in ("name", "phone", "email")})
+        except ApplicationError as failure:
+            error = failure.message
+    conversations = conversation_list(access=request.access).filter(contact=contact)[:10]
+    return render(request, "inbox/_contact.html", {"contact": contact, "conversations": conversations,
+                                                   "error": error, "editing": bool(error)},
+                  status=400 if error else 200)
+
+
+@require_POST
+@inbox_member_required
+def mark_read(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation_mark_read(conversation=_conversation(request, conversation_id), actor=request.user)
+    return HttpResponse(status=204)
+
+
+@require_GET
+@inbox_member_required
+def unread_count(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"unread": inbox_unread_count(access=request.access)})
+
+
+@require_GET
+@inbox_member_required
+def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+    item = get_object_or_404(Attachment.objects.select_related("message"), pk=attachment_id)
+    if not message_visible(access=request.access).filter(pk=item.message_id).exists() or not item.file:
+        raise Http404
+    inline = item.content_type.startswith(("image/", "video/", "audio/"))
+    return FileResponse(item.file.open("rb"), as_attachment=not inline, filename=item.file_name,
+                        content_type=item.content_type)

@@ -1,0 +1,242 @@
+"""The inbox pages and fragments, through Django's test client (session auth, CSRF on)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Role
+from conversations.models import Conversation, Message
+from tests import factories
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def _login(member) -> Client:
+    client = Client(enforce_csrf_checks=False)
+    response = client.post("/login/", {"email": member.user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    return client
+
+
+@pytest.fixture
+def inbox(acme, member):
+    channel = factories.ChannelFactory(tenant=acme, name="WhatsApp Vendas", kind="whatsapp_cloud")
+    agent = member(acme, Role.AGENT, channels=(channel,), full_name="Ana Agente")
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel, assignee=agent.user,
+                                                 last_inbound_at=timezone.now(), unread_count=2,
+                                                 contact=factories.ContactFactory(tenant=acme, name=XSS))
+    factories.MessageFactory(conversation=conversation, content=XSS)
+    return {"channel": channel, "agent": agent, "conversation": conversation, "client": _login(agent)}
+
+
+def test_login_page_and_wrong_password(db, acme, member):
+    agent = member(acme, Role.AGENT)
+    client = Client()
+
+    page = client.get("/login/")
+    wrong = client.post("/login/", {"email": agent.user.email, "password": "nope"})
+
+    assert page.status_code == 200
+    assert wrong.status_code == 401
+    assert "Email ou senha" in wrong.content.decode() or "Email or password" in wrong.content.decode()
+
+
+def test_repeated_login_failures_are_throttled(db, acme, member):
+    agent = member(acme, Role.AGENT)
+    client = Client()
+    for _ in range(5):
+        client.post("/login/", {"email": agent.user.email, "password": "nope"})
+
+    throttled = client.post("/login/", {"email": agent.user.email, "password": PASSWORD})
+
+    assert throttled.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_inbox_requires_login(db):
+    response = Client().get("/inbox/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_login_redirects_only_to_this_site(db, acme, member):
+    agent = member(acme, Role.AGENT)
+
+    response = Client().post("/login/?next=https://evil.example/", {"email": agent.user.email, "password": PASSWORD})
+
+    assert response["Location"] == "/inbox/"
+
+
+def test_inbox_shows_the_conversation_and_escapes_what_people_typed(inbox):
+    conversation = inbox["conversation"]
+
+    page = inbox["client"].get(f"/inbox/c/{conversation.pk}/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert XSS not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert f'id="conversation-{conversation.pk}"' in html
+    assert 'id="reply-form"' in html
+    Conversation.all_objects.get(pk=conversation.pk).unread_count == 0
+
+
+def test_the_title_counts_unread_conversations(inbox):
+    page = inbox["client"].get("/inbox/")
+
+    assert "<title>(1) " in page.content.decode()
+
+
+def test_tabs_and_filters(inbox, acme):
+    client = inbox["client"]
+    unassigned = factories.ConversationFactory(tenant=acme, channel=inbox["channel"])
+
+    mine = client.get("/inbox/rows/?tab=mine").content.decode()
+    nobody = client.get("/inbox/rows/?tab=unassigned").content.decode()
+    resolved = client.get("/inbox/rows/?tab=all&status=resolved").content.decode()
+
+    assert f"conversation-{inbox['conversation'].pk}" in mine and f"conversation-{unassigned.pk}" not in mine
+    assert f"conversation-{unassigned.pk}" in nobody
+    assert "conversation-" not in resolved
+
+
+def test_reply_note_and_attachment(inbox):
+    client, conversation = inbox["client"], inbox["conversation"]
+
+    reply = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "Já verifico!", "private": "0"})
+    note = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "cliente irritado", "private": "1"})
+    image = client.post(f"/inbox/c/{conversation.pk}/reply/", {
+        "content": "", "private": "0",
+        "attachments": SimpleUploadedFile("foto.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png"),
+    })
+
+    assert reply.status_code == 200 and "status-pending" in reply.content.decode()
+    assert note.status_code == 200 and "note-tag" in note.content.decode()
+    assert image.status_code == 200 and "inline-image" in image.content.decode()
+    stored = Message.all_objects.filter(conversation=conversation).order_by("id").last()
+    assert stored.type == Message.Type.IMAGE
+    download = client.get(f"/inbox/attachments/{stored.attachments.get().pk}/")
+    assert download.status_code == 200 and download["Content-Type"] == "image/png"
+
+
+def test_closed_window_refuses_a_reply_with_an_explanation_but_takes_a_note(inbox):
+    client, conversation = inbox["client"], inbox["conversation"]
+    Conversation.all_objects.filter(pk=conversation.pk).update(last_inbound_at=timezone.now() - timedelta(hours=25))
+
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    refused = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "oi", "private": "0"})
+    note = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "lembrar de mandar template", "private": "1"})
+
+    assert 'data-window-open="0"' in page and "window-closed" in page
+    assert refused.status_code == 422 and "24" in refused.content.decode()
+    assert note.status_code == 200
+
+
+def test_actions_change_the_conversation(inbox, acme, member):
+    client, conversation = inbox["client"], inbox["conversation"]
+    colleague = member(acme, Role.AGENT, channels=(inbox["channel"],))
+
+    resolve = client.post(f"/inbox/c/{conversation.pk}/actions/", {"status": "RESOLVED"})
+    assign = client.post(f"/inbox/c/{conversation.pk}/actions/", {"assignee": str(colleague.user.pk)})
+    labels = client.post(f"/inbox/c/{conversation.pk}/actions/", {"labels": ["", "vip", "troca"]})
+    snooze = client.post(f"/inbox/c/{conversation.pk}/actions/",
+                         {"snoozed_until": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
+    past = client.post(f"/inbox/c/{conversation.pk}/actions/", {"snoozed_until": "2001-01-01T10:00"})
+
+    assert {r.status_code for r in (resolve, assign, labels, snooze)} == {200}
+    assert past.status_code == 400
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.SNOOZED
+    assert conversation.assignee == colleague.user
+    assert sorted(conversation.labels.values_list("name", flat=True)) == ["troca", "vip"]
+
+
+def test_viewer_cannot_reply_or_act(acme, member, inbox):
+    viewer = member(acme, Role.VIEWER, channels=(inbox["channel"],))
+    client = _login(viewer)
+    conversation = inbox["conversation"]
+
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    reply = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "oi"})
+    action = client.post(f"/inbox/c/{conversation.pk}/actions/", {"status": "RESOLVED"})
+
+    assert 'id="reply-form"' not in page
+    assert reply.status_code == 403 and action.status_code == 403
+    assert Message.all_objects.filter(conversation=conversation).count() == 1
+
+
+def test_other_tenants_and_other_channels_are_404(inbox, globex, acme, member):
+    foreign = factories.ConversationFactory(tenant=globex)
+    other_channel = factories.ConversationFactory(tenant=acme)
+    client = inbox["client"]
+
+    for conversation in (foreign, other_channel):
+        assert client.get(f"/inbox/c/{conversation.pk}/").status_code == 404
+        assert client.get(f"/inbox/c/{conversation.pk}/thread/").status_code == 404
+        assert client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "x"}).status_code == 404
+        assert client.get(f"/inbox/rows/{conversation.pk}/?tab=all").status_code == 204
+    assert client.get(f"/inbox/messages/{factories.MessageFactory(conversation=foreign).pk}/").status_code == 404
+
+
+def test_contact_panel_edits_with_clear_errors(inbox):
+    client, contact = inbox["client"], inbox["conversation"].contact
+
+    bad = client.post(f"/inbox/contacts/{contact.pk}/", {"name": "Maria", "phone": "abc", "email": ""})
+    good = client.post(f"/inbox/contacts/{contact.pk}/", {"name": "Maria", "phone": "(11) 91234-5678", "email": ""})
+
+    assert bad.status_code == 400 and "phone" in bad.content.decode().lower() or "telefone" in bad.content.decode()
+    assert good.status_code == 200 and "+5511912345678" in good.content.decode()
+
+
+def test_tenant_switcher(acme, globex, member, inbox):
+    agent = inbox["agent"]
+    factories.MembershipFactory(tenant=globex, user=agent.user, role=Role.MANAGER)
+    client = inbox["client"]
+
+    client.post("/account/tenant", {"tenant": globex.pk})
+    page = client.get("/inbox/?tab=all").content.decode()
+
+    assert "Globex" in page.split("<title>")[1].split("</title>")[0]
+    assert f"conversation-{inbox['conversation'].pk}" not in page
+
+
+def test_language_follows_the_member(inbox):
+    client = inbox["client"]
+
+    portuguese = client.get("/inbox/").content.decode()
+    client.post("/account/language", {"language": "en", "next": "/inbox/"})
+    english = client.get("/inbox/").content.decode()
+
+    assert 'lang="pt-br"' in portuguese
+    assert 'lang="en"' in english and "Unassigned" in english
+
+
+@pytest.mark.parametrize("path", ["/inbox/?tab=all", "/inbox/rows/?tab=all", "/inbox/c/{conversation}/thread/",
+                                  "/inbox/c/{conversation}/messages/?before={last}"])
+def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
+    counts = []
+    for rows in (5, 40):
+        tenant = factories.TenantFactory()
+        channel = factories.ChannelFactory(tenant=tenant)
+        agent = member(tenant, Role.AGENT, channels=(channel,))
+        label = factories.LabelFactory(tenant=tenant)
+        for _ in range(rows):
+            conversation = factories.ConversationFactory(tenant=tenant, channel=channel, assignee=agent.user)
+            conversation.labels.add(label)
+        messages = [factories.MessageFactory(conversation=conversation) for _ in range(rows)]
+        client = _login(agent)
+        url = path.format(conversation=conversation.pk, last=messages[-1].pk)
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url).status_code == 200
+        counts.append(len(context.captured_queries))
+
+    assert counts[0] == counts[1], counts
