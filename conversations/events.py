@@ -72,3 +72,13 @@ class ConversationRead(DomainEvent):
     channel_id: int
     actor_id: int | None
     last_read_message_id: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MessageStatusChanged(DomainEvent):
+    name = "message.status_changed"
+    message_id: int
+    conversation_id: int
+    channel_id: int
+    status: str
+    error_code: str

@@ -25,6 +25,7 @@ from conversations.events import (
     ConversationStatusChanged,
     ConversationUpdated,
     MessageCreated,
+    MessageStatusChanged,
     MessageUpdated,
 )
 from conversations.models import Attachment, Conversation, Label, Message, Team
@@ -397,3 +398,52 @@ def conversation_mark_read(*, conversation: Conversation, actor: User | None) ->
         actor_id=_actor_id(actor), last_read_message_id=last_inbound,
     ))
     return conversation
+
+
+# Delivery only moves forward: a late "sent" never overwrites "read". FAILED stands apart:
+# it ends a message that was never delivered, and a delivery report after it wins.
+_STATUS_RANK = {
+    Message.Status.PENDING: 0, Message.Status.QUEUED: 1, Message.Status.FAILED: 2, Message.Status.SENT: 3,
+    Message.Status.DELIVERED: 4, Message.Status.READ: 5,
+}
+_STATUS_TIME_FIELD = {Message.Status.SENT: "sent_at", Message.Status.DELIVERED: "delivered_at",
+                      Message.Status.READ: "read_at"}
+
+
+@transaction.atomic
+def message_status_update(
+    *, message: Message, status: str, provider_message_id: str | None = None, error_code: str = "",
+    error_message: str = "", at: dt.datetime | None = None,
+) -> bool:
+    """Move an outbound message's delivery status forward (never backwards). Returns
+    whether anything changed."""
+    locked = Message.all_objects.select_for_update().get(pk=message.pk)
+    if _STATUS_RANK[status] <= _STATUS_RANK[locked.status] and not (
+        status == Message.Status.FAILED and locked.status in (Message.Status.PENDING, Message.Status.QUEUED)
+    ):
+        return False
+    fields = ["status", "updated_at"]
+    locked.status = status
+    moment = at or timezone.now()
+    time_field = _STATUS_TIME_FIELD.get(status)
+    if time_field:
+        setattr(locked, time_field, moment)
+        fields.append(time_field)
+        # a delivery report implies the earlier steps happened
+        for earlier, field in _STATUS_TIME_FIELD.items():
+            if _STATUS_RANK[earlier] < _STATUS_RANK[status] and getattr(locked, field) is None:
+                setattr(locked, field, moment)
+                fields.append(field)
+    if status == Message.Status.FAILED:
+        locked.error_code, locked.error_message = error_code[:64], error_message[:500]
+        fields += ["error_code", "error_message"]
+    if provider_message_id and not locked.provider_message_id:
+        locked.provider_message_id = provider_message_id
+        fields.append("provider_message_id")
+    locked.save(update_fields=fields)
+    message.status = locked.status
+    publish(MessageStatusChanged(
+        tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
+        channel_id=locked.channel_id, status=status, error_code=locked.error_code,
+    ))
+    return True

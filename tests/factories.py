@@ -65,7 +65,7 @@ class ChannelFactory(UnscopedFactory):
         model = Channel
 
     tenant = factory.SubFactory(TenantFactory)
-    kind = Channel.Kind.API
+    kind = Channel.Kind.WEBCHAT
     name = factory.Sequence(lambda n: f"Channel {n}")
     status = Channel.Status.CONNECTED
     credentials = factory.LazyFunction(lambda: Secrets({"api_key": "sk_test_0123456789abcdef"}))

@@ -5,6 +5,7 @@ from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView
+from integrations.api_channel.api import ApiChannelInboundView
 
 router = SimpleRouter(trailing_slash=False)
 router.include_root_view = False
@@ -19,5 +20,6 @@ urlpatterns = [
     path("conversations/<int:conversation_id>/messages", ConversationMessagesView.as_view(),
          name="conversation-messages"),
     path("messages/<int:pk>", MessageDetailView.as_view(), name="message-detail"),
+    path("channels/<int:pk>/messages", ApiChannelInboundView.as_view(), name="channel-inbound"),
     *router.urls,
 ]

@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
 DOMAIN_EVENT_LISTENERS = [
     "config.events.log_event",
     "conversations.realtime.broadcast",
+    "integrations.api_channel.listeners.reply_created",
 ]
 
 # --- Logging -----------------------------------------------------------------------

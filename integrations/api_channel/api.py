@@ -1,0 +1,72 @@
+"""POST /api/v1/channels/{id}/messages: a contact's message, delivered by the integrator."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from channels_app.models import Channel
+from channels_app.selectors import channel_list
+from config.api.serializers import JSONObjectField
+from config.api.views import ApiView
+from config.errors import ApplicationError
+from conversations.api import MessageOutput
+from conversations.models import Message
+from conversations.services import message_receive
+
+
+class InboundContact(serializers.Serializer):
+    external_id = serializers.CharField(max_length=255, help_text="The contact's id in your system.")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+
+
+class InboundMessageInput(serializers.Serializer):
+    contact = InboundContact()
+    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    type = serializers.ChoiceField(choices=Message.Type.choices, default=Message.Type.TEXT)
+    content_attributes = JSONObjectField(required=False, default=dict)
+    external_id = serializers.CharField(
+        max_length=200, required=False, allow_null=True,
+        help_text="Your id for this message: sending it again returns the first one instead of a copy.",
+    )
+    sent_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiChannelInboundView(ApiView):
+    rate_limit_scope = "messages"
+    required_permissions = {"post": "channels:ingest"}
+
+    @extend_schema(
+        request=InboundMessageInput, responses={201: MessageOutput, 200: MessageOutput}, tags=["channels"],
+        summary="Deliver a contact's message to an API channel",
+        description="Creates the contact (by its external id on this channel), the conversation and the message, "
+                    "and pushes it to the agents live. Idempotent on `external_id`: a retry answers 200 with the "
+                    "message first stored. Agents' replies come back as `message.created` events on "
+                    "`/ws/v1/events` (and are then marked SENT).",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        channel = get_object_or_404(channel_list(access=request.auth), pk=pk)
+        if channel.kind != Channel.Kind.API:
+            raise ApplicationError("Only API channels take messages through the API; this channel receives them "
+                                   "from its provider.", code="channel_not_api", status_code=409)
+        data = InboundMessageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values: dict[str, Any] = data.validated_data
+        contact = values["contact"]
+        external_id = values.get("external_id")
+        message, created = message_receive(
+            channel=channel, contact_external_id=contact["external_id"],
+            provider_message_id=f"api:{external_id}" if external_id else f"api-generated:{uuid.uuid4()}",
+            content=values["content"], message_type=values["type"], content_attributes=values["content_attributes"],
+            contact_name=contact["name"], contact_phone=contact["phone"], contact_email=contact["email"],
+            sent_at=values.get("sent_at"),
+        )
+        return Response(MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
