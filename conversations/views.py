@@ -17,7 +17,7 @@ from channels_app.selectors import channel_list
 from config.errors import ApplicationError
 from contacts.models import Contact
 from contacts.services import contact_update
-from conversations.models import Attachment, CannedResponse, Conversation, Label, Message, Team
+from conversations.models import Attachment, CannedResponse, Conversation, Label, Team
 from conversations.realtime import latest_event_id
 from conversations.selectors import (
     InboxFilters,

@@ -87,7 +87,7 @@ def test_inbox_shows_the_conversation_and_escapes_what_people_typed(inbox):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert f'id="conversation-{conversation.pk}"' in html
     assert 'id="reply-form"' in html
-    Conversation.all_objects.get(pk=conversation.pk).unread_count == 0
+    assert Conversation.all_objects.get(pk=conversation.pk).unread_count == 0
 
 
 def test_the_title_counts_unread_conversations(inbox):
