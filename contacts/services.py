@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
@@ -27,7 +28,7 @@ def _clean(tenant: Tenant, fields: dict[str, Any]) -> dict[str, Any]:
         try:
             cleaned["phone"] = phone_normalize(cleaned["phone"], default_region=tenant.default_country)
         except InvalidPhone:
-            errors["phone"] = ["Not a valid phone number; write it with the country code, e.g. +55 11 98765-4321."]
+            errors["phone"] = [_("Not a valid phone number; write it with the country code, e.g. +55 11 98765-4321.")]
     elif "phone" in cleaned:
         cleaned["phone"] = ""
     if cleaned.get("email"):
@@ -35,7 +36,7 @@ def _clean(tenant: Tenant, fields: dict[str, Any]) -> dict[str, Any]:
         try:
             validate_email(cleaned["email"])
         except DjangoValidationError:
-            errors["email"] = ["Enter a valid email address."]
+            errors["email"] = [_("Enter a valid email address.")]
     elif "email" in cleaned:
         cleaned["email"] = ""
     if "attributes" in cleaned and not isinstance(cleaned["attributes"] or {}, dict):

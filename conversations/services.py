@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -54,14 +55,14 @@ def _actor_id(actor: User | None) -> int | None:
 def _validate_assignee(*, tenant_id: int, channel: Channel, assignee: User) -> None:
     membership = Membership.all_objects.filter(tenant_id=tenant_id, user=assignee).first()
     if membership is None:
-        raise ValidationFailed("The assignee is not a member of this account.", details={"assignee_id": ["Not a member."]})
+        raise ValidationFailed(_("The assignee is not a member of this account."), details={"assignee_id": ["Not a member."]})
     if membership.role == Role.VIEWER:
-        raise ValidationFailed("Viewers cannot be assigned conversations.", details={"assignee_id": ["Is a viewer."]})
+        raise ValidationFailed(_("Viewers cannot be assigned conversations."), details={"assignee_id": ["Is a viewer."]})
     if membership.role == Role.AGENT and not ChannelUserObjectPermission.objects.filter(
         user=assignee, content_object=channel, permission__codename="work_channel"
     ).exists():
         raise ValidationFailed(
-            "The assignee does not work this conversation's channel.", details={"assignee_id": ["No access to the channel."]}
+            _("The assignee does not work this conversation's channel."), details={"assignee_id": ["No access to the channel."]}
         )
 
 
@@ -76,7 +77,7 @@ def _labels_by_name(*, tenant_id: int, names: Iterable[str]) -> list[Label]:
     for name in wanted:
         label = existing.get(name.lower())
         if label is None:
-            label, _ = Label.all_objects.get_or_create(tenant_id=tenant_id, name=name)
+            label, _created = Label.all_objects.get_or_create(tenant_id=tenant_id, name=name)
         labels.append(label)
     return labels
 
@@ -90,7 +91,7 @@ def conversation_create(
     if channel.tenant_id != tenant_id or contact.tenant_id != tenant_id:
         raise ValidationFailed("Channel and contact must belong to this account.")
     if channel.archived_at is not None:
-        raise ValidationFailed("This channel is archived.", details={"channel_id": ["Archived."]})
+        raise ValidationFailed(_("This channel is archived."), details={"channel_id": ["Archived."]})
     if assignee is not None:
         _validate_assignee(tenant_id=tenant_id, channel=channel, assignee=assignee)
     conversation = Conversation.all_objects.create(
@@ -131,7 +132,7 @@ def conversation_update(
         until = snoozed_until if snoozed_until is not UNSET else conversation.snoozed_until
         if until is None or until <= timezone.now():
             raise ValidationFailed(
-                "Snoozing needs a time in the future.", details={"snoozed_until": ["Give a future date and time."]}
+                _("Snoozing needs a time in the future."), details={"snoozed_until": ["Give a future date and time."]}
             )
         if until != conversation.snoozed_until:
             conversation.snoozed_until = until
@@ -147,7 +148,7 @@ def conversation_update(
         changed.append("assignee")
     if team is not UNSET and (team.pk if team else None) != old_team_id:
         if team is not None and team.tenant_id != tenant_id:
-            raise ValidationFailed("Unknown team.", details={"team_id": ["Not found."]})
+            raise ValidationFailed(_("Unknown team."), details={"team_id": ["Not found."]})
         conversation.team = team
         changed.append("team")
     if priority is not UNSET and priority != conversation.priority:
@@ -198,10 +199,10 @@ def _validate_content(content: str, message_type: str) -> str:
     content = content or ""
     if len(content) > MAX_CONTENT_LENGTH:
         raise ValidationFailed(
-            f"A message holds at most {MAX_CONTENT_LENGTH} characters.", details={"content": ["Too long."]}
+            _("A message holds at most %(count)s characters.") % {"count": MAX_CONTENT_LENGTH}, details={"content": ["Too long."]}
         )
     if message_type == Message.Type.TEXT and not content.strip():
-        raise ValidationFailed("Write something to send.", details={"content": ["This field may not be blank."]})
+        raise ValidationFailed(_("Write something to send."), details={"content": ["This field may not be blank."]})
     return content
 
 
@@ -217,7 +218,7 @@ def _validate_attachments(files: list[UploadedFile]) -> None:
     for upload in files:
         if upload.size and upload.size > limit:
             raise ValidationFailed(
-                f"{upload.name} is larger than {limit // (1024 * 1024)} MB.", details={"attachments": ["Too large."]}
+                _("%(name)s is larger than %(size)s MB.") % {"name": upload.name, "size": limit // (1024 * 1024)}, details={"attachments": ["Too large."]}
             )
 
 
@@ -261,13 +262,13 @@ def message_send(
     content = _validate_content(content, message_type)
     if not private and message_type != Message.Type.TEMPLATE and not conversation.service_window_open:
         raise ServiceWindowClosed(
-            "More than 24 hours have passed since the contact's last message, so this channel only "
-            "accepts an approved template now. Send a template, or add a private note.",
+            _("More than 24 hours have passed since the contact's last message, so this channel only "
+              "accepts an approved template now. Send a template, or add a private note."),
             details={"service_window_closes_at": conversation.service_window_closes_at.isoformat()
                      if conversation.service_window_closes_at else None},
         )
     if reply_to is not None and reply_to.conversation_id != conversation.pk:
-        raise ValidationFailed("You can only reply to a message of the same conversation.",
+        raise ValidationFailed(_("You can only reply to a message of the same conversation."),
                                details={"reply_to_id": ["Not in this conversation."]})
     if not private:
         tenant_check_limit(tenant=conversation.tenant, resource="messages",
@@ -365,7 +366,7 @@ def message_update(
     if content is not UNSET and content != message.content:
         if not message.private:
             raise ValidationFailed(
-                "Only private notes can be edited; a message sent to a contact cannot be changed.",
+                _("Only private notes can be edited; a message sent to a contact cannot be changed."),
                 code="message_not_editable", details={"content": ["Only private notes can be edited."]},
             )
         message.content = _validate_content(content, message.type)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.db import transaction
 from django.db.models import F
 from django.utils.text import slugify
@@ -17,6 +19,9 @@ def tenant_create(*, name: str, slug: str = "", status: str = Tenant.Status.TRIA
     return Tenant.objects.create(name=name, slug=slug, status=status, **fields)
 
 
+_RESOURCE_NAMES = {"channels": _lazy("channels"), "agents": _lazy("agents"), "messages": _lazy("messages this month")}
+
+
 def tenant_check_limit(*, tenant: Tenant, resource: str, current: int, adding: int = 1) -> None:
     """Refuse to go past the plan's limit for `resource` (channels, agents, messages)."""
     limit = {
@@ -26,7 +31,8 @@ def tenant_check_limit(*, tenant: Tenant, resource: str, current: int, adding: i
     }[resource]
     if limit and current + adding > limit:
         raise PlanLimitExceeded(
-            f"Your plan allows {limit} {resource}; you have {current}. Upgrade the plan or remove some first.",
+            _("Your plan allows %(limit)s %(resource)s; you have %(current)s. Upgrade the plan or remove some first.")
+            % {"limit": limit, "resource": _RESOURCE_NAMES[resource], "current": current},
             details={"resource": resource, "limit": limit, "usage": current},
         )
 

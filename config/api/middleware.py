@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 
 from config.api.errors import error_body
 
@@ -30,4 +31,18 @@ class ApiBodySizeLimitMiddleware:
                     ),
                     status=413,
                 )
+        return self.get_response(request)
+
+
+class ApiLanguageMiddleware:
+    """The API speaks English unless the client asks for another language with
+    Accept-Language; the inbox follows its member's and tenant's choice instead."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and not request.headers.get("Accept-Language"):
+            translation.activate("en")
+            request.LANGUAGE_CODE = "en"
         return self.get_response(request)
