@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.db import transaction
 from django.db.models import F
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from config.errors import PlanLimitExceeded, ValidationFailed
 from tenants.models import Tenant
