@@ -24,7 +24,7 @@ seed: migrate
 
 run: seed
 	@echo ""
-	@echo "  Inbox:     http://$(HOST):$(PORT)/"
+	@echo "  Inbox:     http://$(HOST):$(PORT)/  (logins: see seed_demo above or the README)"
 	@echo "  Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:  http://$(HOST):$(PORT)/api/docs/"
 	@echo ""

@@ -224,7 +224,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Public API of the omnichannel inbox. Authenticate with `POST /api/v1/auth/token` "
         "and send `Authorization: Bearer <access>`. Every error has the shape "
-        '`{"error": {"code", "message", "details"}}`.'
+        '`{"error": {"code", "message", "details"}}`.\n\n'
+        "**Live events.** Open a WebSocket to `/ws/v1/events` and send, as the first message, "
+        '`{"type": "auth", "token": "<access JWT>"}` (the token never goes in the URL, so it never '
+        'reaches an access log). The server answers `{"type": "ready", ...}` and then sends every event '
+        "of your account that your role may see, as "
+        '`{"type": "event", "id": <position>, "name": "message.created", "data": {...}}` '
+        "(message.created, message.updated, message.status_changed, conversation.created, "
+        "conversation.status_changed, conversation.assigned, conversation.updated, conversation.read, "
+        "contact.created, contact.updated, channel.*). After a reconnect, send "
+        '`{"type": "resume", "after": <last id you saw>}`: the server replays what you missed (drop ids you '
+        'already have) and ends with `{"type": "resumed"}`, or answers `{"type": "resync"}` when too much '
+        "was missed to replay (reload with the REST API). Close codes: 4401 not authenticated, 4403 access lost."
     ),
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
