@@ -233,6 +233,9 @@ def _touch_conversation(*, conversation: Conversation, message: Message, inbound
             updates["status"] = Conversation.Status.OPEN
             updates["snoozed_until"] = None
     Conversation.all_objects.filter(pk=conversation.pk).update(**updates)
+    for field, value in updates.items():  # keep the caller's instance true (the counter aside)
+        if field != "unread_count":
+            setattr(conversation, field, value)
 
 
 @transaction.atomic
@@ -260,6 +263,8 @@ def message_send(
     if files and message_type == Message.Type.TEXT:
         message_type = _attachment_type(files[0].content_type or "")
     content = _validate_content(content, message_type)
+    if not private and message_type != Message.Type.TEMPLATE and not conversation.service_window_open:
+        conversation.refresh_from_db(fields=["last_inbound_at"])  # the contact may have just written
     if not private and message_type != Message.Type.TEMPLATE and not conversation.service_window_open:
         raise ServiceWindowClosed(
             _("More than 24 hours have passed since the contact's last message, so this channel only "

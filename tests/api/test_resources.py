@@ -117,3 +117,19 @@ def test_agent_seats_are_limited_by_the_plan(acme, member):
     with pytest.raises(PlanLimitExceeded):
         membership_create(tenant=acme, user=factories.UserFactory(), role=Role.AGENT)
     membership_create(tenant=acme, user=factories.UserFactory(), role=Role.VIEWER)  # viewers take no seat
+
+
+def test_a_free_reply_outside_the_window_is_a_422_with_a_code(acme, member, api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    agent = member(acme, Role.AGENT, channels=(channel,))
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel,
+                                                 last_inbound_at=timezone.now() - timedelta(days=2))
+
+    response = api(agent).post(f"/api/v1/conversations/{conversation.pk}/messages", {"content": "oi"}, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "service_window_closed"

@@ -11,7 +11,7 @@ from accounts.models import Role
 from config.errors import PlanLimitExceeded, ValidationFailed
 from contacts.models import Contact, ContactIdentity
 from conversations.models import Conversation, Message
-from conversations.services import conversation_update, message_receive, message_send
+from conversations.services import ServiceWindowClosed, conversation_update, message_receive, message_send
 from tenants.models import Tenant, TenantEvent
 from tests import factories
 
@@ -229,3 +229,27 @@ def test_viewer_cannot_be_assigned(acme, member):
 
     with pytest.raises(ValidationFailed):
         conversation_update(conversation=conversation, actor=manager.user, assignee=viewer.user)
+
+
+def test_a_reply_right_after_an_inbound_message_is_inside_the_window(acme, member):
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    agent = member(acme, Role.AGENT, channels=(channel,))
+    message, _ = _receive(channel)
+
+    reply, created = message_send(conversation=message.conversation, actor=agent.user, content="Oi! Já vejo.")
+
+    assert created and reply.status == Message.Status.PENDING
+
+
+def test_a_free_reply_after_the_window_is_refused(acme, member):
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    agent = member(acme, Role.AGENT, channels=(channel,))
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel,
+                                                 last_inbound_at=timezone.now() - timedelta(hours=24, minutes=1))
+
+    with pytest.raises(ServiceWindowClosed) as refused:
+        message_send(conversation=conversation, actor=agent.user, content="oi")
+    note, _ = message_send(conversation=conversation, actor=agent.user, content="mandar template", private=True)
+
+    assert refused.value.status_code == 422 and refused.value.code == "service_window_closed"
+    assert note.private
