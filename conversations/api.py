@@ -9,7 +9,7 @@ import django_filters
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from accounts.access import TenantAccess
 from accounts.models import User
 from channels_app.models import Channel
 from channels_app.selectors import channel_list
+from config.api.schema import Error
 from config.api.serializers import JSONObjectField
 from config.api.views import ApiGenericView, ApiViewSet
 from contacts.models import Contact
@@ -301,7 +302,10 @@ class ConversationMessagesView(ApiGenericView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MessageOutput(page, many=True).data)
 
-    @extend_schema(request=MessageCreateInput, responses={201: MessageOutput, 200: MessageOutput})
+    @extend_schema(request=MessageCreateInput, responses={
+        201: MessageOutput, 200: OpenApiResponse(MessageOutput, description="A retry with the same external_id."),
+        422: OpenApiResponse(Error, description="service_window_closed: the channel accepts only a template now."),
+    })
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = self._conversation()
         data = MessageCreateInput(data=request.data)

@@ -6,13 +6,14 @@ import uuid
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from channels_app.models import Channel
 from channels_app.selectors import channel_list
+from config.api.schema import Error
 from config.api.serializers import JSONObjectField
 from config.api.views import ApiView
 from config.errors import ApplicationError
@@ -45,7 +46,9 @@ class ApiChannelInboundView(ApiView):
     required_permissions = {"post": "channels:ingest"}
 
     @extend_schema(
-        request=InboundMessageInput, responses={201: MessageOutput, 200: MessageOutput}, tags=["channels"],
+        request=InboundMessageInput, tags=["channels"],
+        responses={201: MessageOutput, 200: OpenApiResponse(MessageOutput, description="A retry: the message stored first."),
+                   409: OpenApiResponse(Error, description="channel_not_api: this channel's provider delivers its messages.")},
         summary="Deliver a contact's message to an API channel",
         description="Creates the contact (by its external id on this channel), the conversation and the message, "
                     "and pushes it to the agents live. Idempotent on `external_id`: a retry answers 200 with the "

@@ -102,3 +102,31 @@ def test_auth_responses_match_the_schema(world, api):
     _assert_matches_schema(tokens, "post", "/api/v1/auth/token")
     _assert_matches_schema(refreshed, "post", "/api/v1/auth/refresh")
     _assert_matches_schema(revoked, "post", "/api/v1/auth/revoke")
+
+
+def test_api_channel_and_window_responses_match_the_schema(world, api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests import factories
+
+    side = world.acme
+    client = api(side.admin)
+    api_channel = factories.ChannelFactory(tenant=side.tenant, kind="api")
+    whatsapp = factories.ChannelFactory(tenant=side.tenant, kind="whatsapp_cloud")
+    closed = factories.ConversationFactory(tenant=side.tenant, channel=whatsapp,
+                                           last_inbound_at=timezone.now() - timedelta(days=3))
+    body = {"contact": {"external_id": "c-1", "name": "Bia"}, "content": "oi", "external_id": "m-1"}
+
+    calls = [
+        (client.post(f"/api/v1/channels/{api_channel.pk}/messages", body, format="json"), 201),
+        (client.post(f"/api/v1/channels/{api_channel.pk}/messages", body, format="json"), 200),
+        (client.post(f"/api/v1/channels/{whatsapp.pk}/messages", body, format="json"), 409),
+    ]
+    for response, expected in calls:
+        assert response.status_code == expected, response.content
+        _assert_matches_schema(response, "post", "/api/v1/channels/{id}/messages")
+    refused = client.post(f"/api/v1/conversations/{closed.pk}/messages", {"content": "oi"}, format="json")
+    assert refused.status_code == 422
+    _assert_matches_schema(refused, "post", "/api/v1/conversations/{conversation_id}/messages")
