@@ -5,12 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
+# Short text badges: they render the same on every system, emoji fonts or not.
 _CHANNEL_ICONS = {
-    "whatsapp_cloud": "🟢", "whatsapp_evolution": "🟢", "whatsapp_gateway": "🟢", "messenger": "💬",
-    "instagram": "📸", "email": "✉️", "sms_twilio": "📱", "webchat": "🌐", "api": "🔌",
+    "whatsapp_cloud": "WA", "whatsapp_evolution": "WA", "whatsapp_gateway": "WA", "messenger": "FB",
+    "instagram": "IG", "email": "@", "sms_twilio": "SMS", "webchat": "WEB", "api": "API",
 }
 _DELIVERY = {
-    "PENDING": ("🕓", _("Pending")), "QUEUED": ("🕓", _("Queued")), "SENT": ("✓", _("Sent")),
+    "PENDING": ("◷", _("Pending")), "QUEUED": ("◷", _("Queued")), "SENT": ("✓", _("Sent")),
     "DELIVERED": ("✓✓", _("Delivered")), "READ": ("✓✓", _("Read")), "FAILED": ("⚠", _("Failed")),
 }
 
