@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api.errors import api_not_found
 from integrations.health import HealthView
+from integrations.webhooks import provider_webhook
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/inbox/", permanent=False)),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("inbox/", include("conversations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("webhooks/<slug:kind>/<str:token>", provider_webhook, name="provider-webhook"),
     path("api/health", HealthView.as_view(), name="health"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

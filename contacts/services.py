@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -88,7 +89,10 @@ def contact_identity_resolve(
             try:
                 cleaned = _clean(tenant, fields)
             except ValidationFailed:  # a provider's odd address still makes a contact
-                cleaned = {"name": name.strip(), "phone": "", "email": ""}
+                cleaned = {"name": name.strip(), "email": "",
+                           # the provider's own number for the person is authoritative, even when the
+                           # numbering plan data does not know it (new ranges, test numbers)
+                           "phone": phone if re.fullmatch(r"\+\d{8,15}", phone or "") else ""}
             contact = Contact.all_objects.create(tenant=tenant, **cleaned)
             identity = ContactIdentity.all_objects.create(
                 tenant=tenant, contact=contact, channel=channel, external_id=external_id

@@ -9,7 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -223,19 +224,22 @@ def _validate_attachments(files: list[UploadedFile]) -> None:
 
 
 def _touch_conversation(*, conversation: Conversation, message: Message, inbound: bool) -> None:
-    updates: dict[str, Any] = {"last_activity_at": message.created_at, "updated_at": timezone.now()}
-    if not message.private:
+    # A late delivery (a provider's retry) never moves the conversation back in time.
+    newest = message.created_at >= conversation.last_activity_at
+    updates: dict[str, Any] = {"last_activity_at": Greatest(F("last_activity_at"), Value(message.created_at)),
+                               "updated_at": timezone.now()}
+    if not message.private and newest:
         updates["last_message_preview"] = _preview(message)
     if inbound:
-        updates["last_inbound_at"] = message.created_at
+        updates["last_inbound_at"] = Coalesce(Greatest(F("last_inbound_at"), Value(message.created_at)),
+                                              Value(message.created_at))
         updates["unread_count"] = F("unread_count") + 1
         if conversation.status in (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED):
             updates["status"] = Conversation.Status.OPEN
             updates["snoozed_until"] = None
     Conversation.all_objects.filter(pk=conversation.pk).update(**updates)
-    for field, value in updates.items():  # keep the caller's instance true (the counter aside)
-        if field != "unread_count":
-            setattr(conversation, field, value)
+    conversation.refresh_from_db(fields=["last_activity_at", "last_inbound_at", "last_message_preview", "status",
+                                         "snoozed_until"])  # keep the caller's instance true (the counter aside)
 
 
 @transaction.atomic
@@ -310,6 +314,7 @@ def message_receive(
     *, channel: Channel, contact_external_id: str, provider_message_id: str, content: str = "",
     message_type: str = Message.Type.TEXT, content_attributes: dict[str, Any] | None = None,
     contact_name: str = "", contact_phone: str = "", contact_email: str = "", sent_at: dt.datetime | None = None,
+    reply_to_provider_id: str | None = None,
 ) -> tuple[Message, bool]:
     """Record a message a contact sent on `channel`. Idempotent: the unique
     (channel, provider_message_id) makes a redelivered or concurrent duplicate return the
@@ -341,6 +346,8 @@ def message_receive(
         sender_type=Message.SenderType.CONTACT, type=message_type, content=content or "",
         content_attributes=content_attributes or {}, status=Message.Status.DELIVERED,
         provider_message_id=provider_message_id, created_at=sent_at or timezone.now(),
+        reply_to=Message.all_objects.filter(channel=channel, provider_message_id=reply_to_provider_id).first()
+        if reply_to_provider_id else None,
     )
     try:
         with transaction.atomic():

@@ -202,7 +202,13 @@ API_RATE_LIMIT_MESSAGES = env.int("API_RATE_LIMIT_MESSAGES", default=300)
 API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
 # Largest request body the API reads, in bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
-DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+# Django refuses to read larger non-file bodies (the API has its own, smaller limit).
+DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
+# Where the WhatsApp Cloud API lives: Meta's Graph API, or the local simulator.
+WHATSAPP_GRAPH_API_URL = env.str("WHATSAPP_GRAPH_API_URL", default="https://graph.facebook.com").rstrip("/")
+WHATSAPP_GRAPH_API_VERSION = env.str("WHATSAPP_GRAPH_API_VERSION", default="v21.0")
 # Largest file an agent can attach to a reply, in bytes (WhatsApp takes up to 16 MB of media).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
 

@@ -47,7 +47,7 @@ def test_login_page_and_wrong_password(db, acme, member):
 
     assert page.status_code == 200
     assert wrong.status_code == 401
-    assert "Email ou senha" in wrong.content.decode() or "Email or password" in wrong.content.decode()
+    assert 'class="form-error" role="alert"' in wrong.content.decode()
 
 
 def test_repeated_login_failures_are_throttled(db, acme, member):
@@ -193,7 +193,7 @@ def test_contact_panel_edits_with_clear_errors(inbox):
     bad = client.post(f"/inbox/contacts/{contact.pk}/", {"name": "Maria", "phone": "abc", "email": ""})
     good = client.post(f"/inbox/contacts/{contact.pk}/", {"name": "Maria", "phone": "(11) 91234-5678", "email": ""})
 
-    assert bad.status_code == 400 and "phone" in bad.content.decode().lower() or "telefone" in bad.content.decode()
+    assert bad.status_code == 400 and 'class="inline-error"' in bad.content.decode()
     assert good.status_code == 200 and "+5511912345678" in good.content.decode()
 
 

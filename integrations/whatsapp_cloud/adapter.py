@@ -1,0 +1,326 @@
+"""WhatsApp Cloud API (Meta's Graph API). The wire format stays in this package."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from integrations.base import (
+    ChannelAdapter,
+    InboundMessage,
+    OutboundMessage,
+    ProviderAuthError,
+    ProviderPermanentError,
+    ProviderTemporaryError,
+    SendResult,
+    StatusUpdate,
+    Template,
+    WebhookBatch,
+    WebhookRejected,
+)
+
+TIMEOUT = (3.05, 15)
+_STATUSES = {"sent": "SENT", "delivered": "DELIVERED", "read": "READ", "played": "READ", "failed": "FAILED"}
+_MEDIA = {"image": "IMAGE", "video": "VIDEO", "audio": "AUDIO", "document": "DOCUMENT", "sticker": "STICKER"}
+# Meta's codes that mean "later" rather than "never" (throughput, pair rate, spam rate,
+# temporary service trouble); 0 and 190 are authentication.
+_TEMPORARY = {4, 80007, 130429, 131056, 131048, 131000, 131016, 2, 1, 133004}
+_AUTH = {0, 190}
+# What an agent reads when a message fails (Meta's titles are terse).
+EXPLANATIONS = {
+    131047: "More than 24 hours passed since the customer's last message: send an approved template.",
+    131026: "WhatsApp could not deliver this message (the number may not be on WhatsApp, or uses an old app).",
+    131049: "WhatsApp held this marketing message back to keep the customer's experience healthy.",
+    131050: "The customer stopped marketing messages from this business.",
+    131051: "WhatsApp does not support this message type.",
+    131052: "The customer's media could not be downloaded.",
+    131053: "The media could not be uploaded.",
+    131056: "Too many messages to this customer in a short time.",
+    130429: "The number's sending limit was reached.",
+    132000: "The template's parameters do not match the approved template.",
+    132001: "This template does not exist in that language, or is not approved.",
+    132012: "The template's parameters have the wrong format.",
+    132015: "The template is paused for low quality.",
+    132016: "The template is disabled for low quality.",
+    131008: "A required parameter is missing.",
+    131009: "A parameter value is invalid.",
+    100: "A parameter value is invalid.",
+    190: "The access token is invalid or expired: an admin must update the channel.",
+    368: "The WhatsApp account is restricted for policy violations.",
+    131031: "The WhatsApp account is locked.",
+}
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    if not hasattr(_local, "session"):  # one keep-alive pool per worker thread
+        _local.session = requests.Session()
+    return _local.session
+
+
+def signature_for(body: bytes, app_secret: str) -> str:
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _moment(timestamp: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _phone(wa_id: str) -> str:
+    return "+" + wa_id if wa_id and wa_id.isdigit() else ""
+
+
+class WhatsAppCloudAdapter(ChannelAdapter):
+    kind = "whatsapp_cloud"
+    throughput_per_second = 80.0
+
+    @property
+    def phone_number_id(self) -> str:
+        return str(self.channel.config.get("phone_number_id", ""))
+
+    @property
+    def account(self) -> str:
+        return self.phone_number_id
+
+    @property
+    def waba_id(self) -> str:
+        return str(self.channel.config.get("waba_id", ""))
+
+    def _url(self, *parts: str) -> str:
+        return "/".join([settings.WHATSAPP_GRAPH_API_URL, settings.WHATSAPP_GRAPH_API_VERSION, *parts])
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.channel.credentials.get('access_token', '')}"}
+
+    # --- inbound -------------------------------------------------------------------
+    def verify_handshake(self, query: Mapping[str, str]) -> str | None:
+        expected = str(self.channel.credentials.get("verify_token", ""))
+        given = query.get("hub.verify_token", "")
+        if query.get("hub.mode") != "subscribe" or not expected or not hmac.compare_digest(given, expected):
+            return None
+        challenge = query.get("hub.challenge", "")
+        return challenge if re.fullmatch(r"[\w.-]{1,128}", challenge) else None
+
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+        secret = str(self.channel.credentials.get("app_secret", ""))
+        given = headers.get("X-Hub-Signature-256", "")
+        if not secret or not given or not hmac.compare_digest(given.lower(), signature_for(body, secret)):
+            raise WebhookRejected("missing or wrong X-Hub-Signature-256")
+
+    def parse_webhook(self, body: bytes) -> WebhookBatch:
+        payload = json.loads(body)
+        if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+            raise ValueError("not a WhatsApp Business Account webhook")
+        messages: list[InboundMessage] = []
+        statuses: list[StatusUpdate] = []
+        errors: list[str] = []
+        for entry in payload.get("entry") or []:
+            for change in entry.get("changes") or []:
+                value = change.get("value") or {}
+                if change.get("field") != "messages":
+                    continue
+                account = str((value.get("metadata") or {}).get("phone_number_id", "")) or self.phone_number_id
+                names = {}
+                for contact in value.get("contacts") or []:
+                    key = contact.get("wa_id") or contact.get("user_id") or ""
+                    names[key] = (contact.get("profile") or {}).get("name", "")
+                for raw in value.get("messages") or []:
+                    messages.append(replace(self._inbound(raw, names), account=account))
+                for raw in value.get("statuses") or []:
+                    statuses.append(replace(self._status(raw), account=account))
+                errors += [f"{item.get('code')}: {item.get('title', '')}" for item in value.get("errors") or []]
+        return WebhookBatch(messages=tuple(messages), statuses=tuple(statuses), errors=tuple(errors))
+
+    def _inbound(self, raw: dict[str, Any], names: dict[str, str]) -> InboundMessage:
+        sender = raw.get("from") or raw.get("from_user_id") or ""
+        if not sender or not raw.get("id"):
+            raise ValueError("message without sender or id")
+        kind = raw.get("type", "")
+        body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+        attributes: dict[str, Any] = {"whatsapp_type": kind}
+        content, message_type = "", "TEXT"
+        if kind == "text":
+            content = body.get("body", "")
+        elif kind in _MEDIA:
+            message_type = _MEDIA[kind]
+            content = body.get("caption", "")
+            attributes["media"] = {key: body[key] for key in ("id", "mime_type", "sha256", "filename", "voice",
+                                                             "animated", "url") if key in body}
+        elif kind == "location":
+            message_type = "LOCATION"
+            content = " · ".join(part for part in (body.get("name"), body.get("address")) if part)
+            attributes["location"] = body
+        elif kind == "contacts":
+            message_type = "CONTACT"
+            cards = raw.get("contacts") or []
+            content = ", ".join((card.get("name") or {}).get("formatted_name", "") for card in cards)
+            attributes["contacts"] = cards
+        elif kind == "interactive":
+            message_type = "INTERACTIVE"
+            reply = body.get(body.get("type", ""), {}) if isinstance(body, dict) else {}
+            content = reply.get("title", "")
+            attributes["reply"] = reply
+        elif kind == "button":
+            message_type = "INTERACTIVE"
+            content = body.get("text", "")
+            attributes["reply"] = {"id": body.get("payload", ""), "title": content}
+        elif kind == "reaction":
+            message_type = "REACTION"
+            content = body.get("emoji", "")
+            attributes["reaction"] = {"message_id": body.get("message_id", ""), "emoji": content,
+                                      "removed": not content}
+        else:
+            message_type = "SYSTEM"
+            attributes["unsupported"] = raw.get("errors") or [{"title": f"unsupported type {kind}"}]
+            content = "[" + ((raw.get("errors") or [{}])[0].get("title") or "unsupported message") + "]"
+        context = raw.get("context") or {}
+        if context.get("forwarded") or context.get("frequently_forwarded"):
+            attributes["forwarded"] = True
+        username_id = raw.get("from_user_id")
+        if username_id:
+            attributes["business_scoped_user_id"] = username_id
+        return InboundMessage(
+            provider_message_id=raw["id"], contact_external_id=sender,
+            contact_name=names.get(sender, "") or names.get(username_id or "", ""),
+            contact_phone=_phone(raw.get("from", "")), type=message_type, content=content,
+            content_attributes=attributes, sent_at=_moment(raw.get("timestamp")),
+            reply_to_provider_id=context.get("id"),
+        )
+
+    def _status(self, raw: dict[str, Any]) -> StatusUpdate:
+        error = (raw.get("errors") or [{}])[0]
+        code = error.get("code")
+        explanation = EXPLANATIONS.get(code) if isinstance(code, int) else None
+        detail = (error.get("error_data") or {}).get("details") or error.get("message") or error.get("title") or ""
+        return StatusUpdate(
+            provider_message_id=raw["id"], status=_STATUSES.get(raw.get("status", ""), "SENT"),
+            at=_moment(raw.get("timestamp")), error_code=str(code) if code is not None else "",
+            error_message=(explanation or detail)[:500],
+        )
+
+    # --- outbound ------------------------------------------------------------------
+    def _post(self, url: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = _session().post(url, headers=self._headers(), timeout=TIMEOUT, **kwargs)
+        except requests.Timeout:
+            raise ProviderTemporaryError("WhatsApp did not answer in time.", code="timeout") from None
+        except requests.RequestException as error:
+            raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
+                                         code="connection") from None
+        return self._answer(response)
+
+    def _get(self, url: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = _session().get(url, headers=self._headers(), timeout=TIMEOUT, **kwargs)
+        except requests.RequestException as error:
+            raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
+                                         code="connection") from None
+        return self._answer(response)
+
+    @staticmethod
+    def _answer(response: requests.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.ok and isinstance(body, dict) and "error" not in body:
+            return body
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        code = error.get("code")
+        title = error.get("message") or f"HTTP {response.status_code}"
+        detail = (error.get("error_data") or {}).get("details", "")
+        message = EXPLANATIONS.get(code, "") if isinstance(code, int) else ""
+        message = message or (f"{title}: {detail}" if detail else title)
+        code_text = str(code) if code is not None else f"http_{response.status_code}"
+        if code in _AUTH:
+            raise ProviderAuthError(message, code=code_text)
+        if code in _TEMPORARY or response.status_code >= 500 or response.status_code == 429:
+            retry_after = 6.0 if code == 131056 else None
+            raise ProviderTemporaryError(message, code=code_text, retry_after=retry_after)
+        raise ProviderPermanentError(message, code=code_text)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                "to": message.to}
+        attributes = dict(message.content_attributes)
+        if message.type == "TEMPLATE":
+            template = attributes.get("template") or {}
+            components = template.get("components")
+            if components is None:
+                parameters = [{"type": "text", "text": str(value)} for value in template.get("parameters", [])]
+                components = [{"type": "body", "parameters": parameters}] if parameters else []
+            body["type"] = "template"
+            body["template"] = {"name": template.get("name", ""),
+                                "language": {"code": template.get("language", "pt_BR")},
+                                **({"components": components} if components else {})}
+        elif message.type == "INTERACTIVE" and isinstance(attributes.get("interactive"), dict):
+            body["type"] = "interactive"
+            body["interactive"] = attributes["interactive"]
+        elif message.attachments:
+            attachment = message.attachments[0]
+            kind = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio"}.get(message.type, "document")
+            media_id = self.upload_media(attachment)
+            media: dict[str, Any] = {"id": media_id}
+            if message.content and kind != "audio":
+                media["caption"] = message.content
+            if kind == "document":
+                media["filename"] = attachment.get("file_name", "file")
+            body["type"] = kind
+            body[kind] = media
+        else:
+            body["type"] = "text"
+            body["text"] = {"preview_url": False, "body": message.content}
+        if message.reply_to_provider_id:
+            body["context"] = {"message_id": message.reply_to_provider_id}
+        answer = self._post(self._url(self.phone_number_id, "messages"), json=body)
+        try:
+            return SendResult(provider_message_id=answer["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError):
+            raise ProviderTemporaryError("WhatsApp answered without a message id.", code="bad_answer") from None
+
+    def upload_media(self, attachment: Mapping[str, Any]) -> str:
+        answer = self._post(
+            self._url(self.phone_number_id, "media"),
+            data={"messaging_product": "whatsapp", "type": attachment.get("content_type", "")},
+            files={"file": (attachment.get("file_name", "file"), attachment["data"], attachment.get("content_type"))},
+        )
+        return str(answer["id"])
+
+    def mark_read(self, provider_message_id: str) -> None:
+        self._post(self._url(self.phone_number_id, "messages"),
+                   json={"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id})
+
+    def validate_credentials(self) -> dict[str, Any]:
+        if not self.phone_number_id:
+            raise ProviderPermanentError("The phone number id is missing.", code="config")
+        return self._get(self._url(self.phone_number_id))
+
+    def fetch_templates(self) -> list[Template]:
+        templates: list[Template] = []
+        url: str | None = self._url(self.waba_id, "message_templates")
+        params: dict[str, Any] | None = {"limit": 100}
+        while url and len(templates) < 1000:
+            answer = self._get(url, params=params)
+            for item in answer.get("data", []):
+                body = next((c.get("text", "") for c in item.get("components", []) if c.get("type") == "BODY"), "")
+                templates.append(Template(
+                    name=item.get("name", ""), language=item.get("language", ""), category=item.get("category", ""),
+                    status=item.get("status", ""), body=body,
+                    parameter_count=len(set(re.findall(r"\{\{\s*(\w+)\s*\}\}", body))),
+                    components=item.get("components", []),
+                ))
+            url, params = (answer.get("paging") or {}).get("next"), None
+        return templates

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from config.crypto import Secrets
+from integrations.whatsapp_cloud.adapter import signature_for
+from tests import factories
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatsapp-cloud"
+APP_SECRET = "FAKE_APP_SECRET_0123456789abcdef"
+VERIFY_TOKEN = "FAKE_VERIFY_TOKEN"
+
+
+def fixture_bytes(name: str) -> bytes:
+    """A fixture as Meta sends it: compact JSON with non-ASCII escaped."""
+    return json.dumps(json.loads((FIXTURES / name).read_text()), separators=(",", ":")).encode()
+
+
+@pytest.fixture
+def whatsapp(acme):
+    return factories.ChannelFactory(
+        tenant=acme, kind="whatsapp_cloud", name="WhatsApp Vendas",
+        config={"phone_number_id": "100000000000002", "waba_id": "100000000000001",
+                "display_phone_number": "+15555550100"},
+        credentials=Secrets({"access_token": "EAAG-test-token", "app_secret": APP_SECRET,
+                             "verify_token": VERIFY_TOKEN}),
+    )
+
+
+@pytest.fixture
+def post_webhook(client):
+    def post(channel, body: bytes, *, secret: str = APP_SECRET, signature: str | None = None):
+        headers = {"HTTP_X_HUB_SIGNATURE_256": signature if signature is not None else signature_for(body, secret)}
+        return client.generic("POST", f"/webhooks/whatsapp_cloud/{channel.webhook_token}", body,
+                              content_type="application/json", **headers)
+
+    return post
