@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Role, User
+from tenants.admin import TenantChoiceForm, TenantScopedAdmin, UnscopedInlineMixin
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+    def clean_email(self) -> str:
+        # Same rule as UserManager.create_user: emails are stored lower-case, one per person.
+        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise self.instance.unique_error_message(User, ["email"])
+        return email
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise self.instance.unique_error_message(User, ["email"])
+        return email
+
+
+class MembershipForm(TenantChoiceForm):
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        if role == Role.SUPER_ADMIN:  # as membership_create refuses it
+            raise ValidationError(_("Platform administrator is a platform role, not a tenant role."))
+        return role
+
+
+class MembershipInline(UnscopedInlineMixin, admin.TabularInline):
+    """A user's tenants. The tenant is chosen for a new row and fixed afterwards."""
+
+    model = Membership
+    form = MembershipForm
+    fields = ("tenant", "role", "created_at")
+    readonly_fields = ("created_at",)
+    extra = 0
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*(super().get_exclude(request, obj) or ()), "tenant"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("tenant")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("full_name", "language")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")}),
+    )
+    list_display = ("email", "full_name", "is_staff", "is_superuser", "is_active", "last_login", "date_joined")
+    list_filter = ("is_staff", "is_superuser", "is_active", "memberships__role")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    readonly_fields = ("last_login", "date_joined")
+    inlines = (MembershipInline,)
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # Memberships are added once the user exists.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdmin):
+    form = MembershipForm
+    list_display = ("user", "tenant", "role", "created_at")
+    list_select_related = ("user", "tenant")
+    list_filter = ("role", "tenant")
+    search_fields = ("user__email", "user__full_name", "tenant__slug", "tenant__name")
+    autocomplete_fields = ("user",)
+    readonly_fields = ("created_at", "updated_at")
