@@ -275,3 +275,17 @@ def test_batched_update_for_another_number_of_the_tenant_goes_to_its_channel(wha
         post_webhook(whatsapp, fixture_bytes("webhook-batched-multi.json"))
 
     assert Message.all_objects.get(provider_message_id="wamid.FAKE-IN-BATCH-0003").channel == second
+
+
+def test_admins_see_a_failed_webhook_with_its_error(whatsapp, post_webhook, client,
+                                                    django_capture_on_commit_callbacks):
+    from accounts.models import User
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(whatsapp, b"{not json")
+    client.force_login(User.objects.create_superuser("root@platform.test", "x"))
+
+    page = client.get("/admin/integrations/webhookevent/?status__exact=FAILED")
+
+    assert page.status_code == 200
+    assert "unreadable body" in page.content.decode()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from integrations.models import WebhookEvent
+from integrations.tasks import webhook_event_process
+from tenants.admin import UnscopedAdminMixin
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(UnscopedAdminMixin, admin.ModelAdmin):
+    """What providers delivered, with the error of any that could not be processed."""
+
+    list_display = ("id", "tenant", "channel", "status", "attempts", "received_at", "processed_at", "short_error")
+    list_select_related = ("tenant", "channel")
+    list_filter = ("status", "channel__kind", "tenant")
+    search_fields = ("error", "body")
+    readonly_fields = ("tenant", "channel", "status", "attempts", "received_at", "processed_at", "error", "body",
+                       "signature")
+    actions = ["process_again"]
+    show_full_result_count = False
+
+    @admin.display(description=_("error"))
+    def short_error(self, event: WebhookEvent) -> str:
+        return event.error[:120]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Process the selected webhooks again"))
+    def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        ids = list(queryset.exclude(status=WebhookEvent.Status.PROCESSED).values_list("pk", flat=True))
+        WebhookEvent.all_objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED)
+        for event_id in ids:
+            webhook_event_process.delay(event_id=event_id)
+        self.message_user(request, _("%(count)s webhooks queued again.") % {"count": len(ids)}, messages.SUCCESS)
