@@ -82,3 +82,14 @@ class MessageStatusChanged(DomainEvent):
     channel_id: int
     status: str
     error_code: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MessageRetryRequested(DomainEvent):
+    """An agent asked to send a failed message again."""
+
+    name = "message.retry_requested"
+    message_id: int
+    conversation_id: int
+    channel_id: int
+    actor_id: int | None

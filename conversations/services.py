@@ -27,6 +27,7 @@ from conversations.events import (
     ConversationStatusChanged,
     ConversationUpdated,
     MessageCreated,
+    MessageRetryRequested,
     MessageStatusChanged,
     MessageUpdated,
 )
@@ -460,3 +461,27 @@ def message_status_update(
         channel_id=locked.channel_id, status=status, error_code=locked.error_code,
     ))
     return True
+
+
+@transaction.atomic
+def message_retry(*, message: Message, actor: User | None) -> Message:
+    """Send a FAILED reply again: it goes back to PENDING and the channel sends it anew
+    (under a new provider id: the failed attempt's id belongs to that attempt)."""
+    locked = Message.all_objects.select_for_update().get(pk=message.pk)
+    if locked.status != Message.Status.FAILED or locked.direction != Message.Direction.OUTBOUND or locked.private:
+        raise ValidationFailed(_("Only a failed reply can be sent again."), code="message_not_retryable",
+                               details={"status": [locked.status]})
+    locked.status, locked.error_code, locked.error_message = Message.Status.PENDING, "", ""
+    locked.provider_message_id = None
+    locked.sent_at = locked.delivered_at = locked.read_at = None
+    locked.save(update_fields=["status", "error_code", "error_message", "provider_message_id", "sent_at",
+                               "delivered_at", "read_at", "updated_at"])
+    publish(MessageStatusChanged(
+        tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
+        channel_id=locked.channel_id, status=locked.status, error_code="",
+    ))
+    publish(MessageRetryRequested(
+        tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
+        channel_id=locked.channel_id, actor_id=_actor_id(actor),
+    ))
+    return locked

@@ -9,12 +9,16 @@ from integrations.base import ChannelAdapter
 
 ADAPTERS: dict[str, str] = {
     Channel.Kind.WHATSAPP_CLOUD: "integrations.whatsapp_cloud.adapter.WhatsAppCloudAdapter",
+    Channel.Kind.API: "integrations.api_channel.adapter.ApiChannelAdapter",
 }
 
 
+def adapter_class_for(kind: str) -> type[ChannelAdapter]:
+    return import_string(ADAPTERS[kind])
+
+
 def adapter_for(channel: Channel) -> ChannelAdapter | None:
-    path = ADAPTERS.get(channel.kind)
-    return import_string(path)(channel) if path else None
+    return adapter_class_for(channel.kind)(channel) if channel.kind in ADAPTERS else None
 
 
 def has_adapter(kind: str) -> bool:

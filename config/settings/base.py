@@ -129,7 +129,7 @@ else:
 
 # --- Celery ------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL.startswith(("redis", "amqp")))
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -266,7 +266,7 @@ SPECTACULAR_SETTINGS = {
 DOMAIN_EVENT_LISTENERS = [
     "config.events.log_event",
     "conversations.realtime.broadcast",
-    "integrations.api_channel.listeners.reply_created",
+    "integrations.outbound.dispatch",
 ]
 
 # --- Logging -----------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""Outbound pipeline: an agent's reply (PENDING) → the channel's adapter → SENT with the
+provider's id, or a retry with backoff, or FAILED with the provider's code and a reason."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from channels_app.models import Channel
+from channels_app.services import channel_set_status
+from config.events import DomainEvent
+from conversations.models import Message
+from conversations.services import message_status_update
+from integrations.base import (
+    OutboundMessage,
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermanentError,
+    ProviderTemporaryError,
+)
+from integrations.registry import adapter_class_for, adapter_for, has_adapter
+from integrations.throttle import throughput_acquire
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    done: bool
+    retry_in: float = 0.0
+    status: str = ""
+
+
+def dispatch(event: DomainEvent) -> None:
+    """Listener: queue the sending of replies on channels with an adapter, and tell the
+    provider when agents read a conversation."""
+    from integrations.tasks import conversation_mark_read_remote, message_deliver
+
+    if event.name in ("message.created", "message.retry_requested"):
+        if event.name == "message.created" and (event.direction != "OUTBOUND" or event.private):
+            return
+        kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
+        if kind and has_adapter(kind):
+            message_deliver.delay(message_id=event.message_id)
+    elif event.name == "conversation.read" and event.last_read_message_id:
+        kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
+        if kind and has_adapter(kind):
+            conversation_mark_read_remote.delay(message_id=event.last_read_message_id)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter (attempt 0, 1, 2... → up to 2, 4, 8... s)."""
+    return random.uniform(0.5, 1.0) * min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)
+
+
+def _outbound(message: Message) -> OutboundMessage:
+    identity = message.conversation.contact.identities.filter(channel_id=message.channel_id).first()
+    recipient = identity.external_id if identity else message.conversation.contact.phone.lstrip("+")
+    attachments = tuple(
+        {"file_name": item.file_name, "content_type": item.content_type, "data": item.file.read()}
+        for item in message.attachments.all() if item.file
+    )
+    return OutboundMessage(
+        message_id=message.pk, to=recipient, type=message.type, content=message.content,
+        content_attributes=message.content_attributes,
+        reply_to_provider_id=message.reply_to.provider_message_id if message.reply_to_id else None,
+        attachments=attachments,
+    )
+
+
+def _wait_for_a_send_slot(channel_id: int) -> None:
+    """Stay under the channel's throughput cap: wait (less than a second at a time) for a
+    free slot rather than let the provider refuse the message."""
+    kind = Channel.all_objects.filter(pk=channel_id).values_list("kind", flat=True).first()
+    cap = adapter_class_for(kind).throughput_per_second if kind and has_adapter(kind) else None
+    while cap:
+        wait = throughput_acquire(key=f"channel:{channel_id}", per_second=cap)
+        if not wait:
+            return
+        time.sleep(wait)
+
+
+def message_deliver_now(*, message_id: int, attempt: int = 0) -> DeliveryOutcome:
+    """Hand one PENDING reply to its channel. Safe under Celery's at-least-once delivery:
+    the row is locked while it is sent (a concurrent copy of the task skips it), and a
+    message that already has the provider's id is never sent again."""
+    channel_id = Message.all_objects.filter(pk=message_id).values_list("channel_id", flat=True).first()
+    if channel_id is None:
+        return DeliveryOutcome(done=True, status="skipped")
+    _wait_for_a_send_slot(channel_id)
+    with transaction.atomic():
+        message = (
+            Message.all_objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("channel__tenant", "conversation__contact", "reply_to")
+            .filter(pk=message_id, status__in=[Message.Status.PENDING, Message.Status.QUEUED],
+                    provider_message_id__isnull=True).first()
+        )
+        if message is None:
+            return DeliveryOutcome(done=True, status="skipped")
+        adapter = adapter_for(message.channel)
+        if adapter is None:
+            return DeliveryOutcome(done=True, status="no_adapter")
+        try:
+            result = adapter.send(_outbound(message))
+        except ProviderAuthError as error:
+            _fail(message, error)
+            channel_set_status(channel=message.channel, status=Channel.Status.ERROR,
+                               detail=f"{error.message} ({error.code})")
+            return DeliveryOutcome(done=True, status="failed")
+        except ProviderPermanentError as error:
+            _fail(message, error)
+            return DeliveryOutcome(done=True, status="failed")
+        except ProviderTemporaryError as error:
+            if attempt + 1 >= MAX_ATTEMPTS:
+                _fail(message, error)
+                return DeliveryOutcome(done=True, status="failed")
+            wait = max(error.retry_after or 0.0, backoff_seconds(attempt))
+            logger.info("message %s: %s (%s), retry in %.1fs", message_id, error.message, error.code, wait)
+            return DeliveryOutcome(done=False, retry_in=wait, status="retry")
+        message_status_update(message=message, status=Message.Status.SENT,
+                              provider_message_id=result.provider_message_id)
+        return DeliveryOutcome(done=True, status="sent")
+
+
+def _fail(message: Message, error: ProviderError) -> None:
+    message_status_update(message=message, status=Message.Status.FAILED, error_code=error.code,
+                          error_message=error.message)
+
+
+def mark_read_remote(*, message_id: int) -> None:
+    message = Message.all_objects.select_related("channel").filter(
+        pk=message_id, direction=Message.Direction.INBOUND, provider_message_id__isnull=False).first()
+    adapter = adapter_for(message.channel) if message else None
+    if adapter is not None:
+        adapter.mark_read(message.provider_message_id)
