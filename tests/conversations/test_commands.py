@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission
 from contacts.models import Contact, ContactIdentity
+from conversations.demo import DEMO_PASSWORD, demo_logins
 from conversations.models import CannedResponse, Conversation, Label, Message, Team
-from tenants.demo import DEMO_PASSWORD, demo_logins
 from tenants.models import Tenant, TenantEvent
 from tests import factories
 

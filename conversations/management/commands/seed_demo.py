@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tenants.demo import DemoLogin, demo_seed
+from conversations.demo import DemoLogin, demo_seed
 
 BASE_URL = "http://127.0.0.1:8000"
 QUIET_LOGGERS = ("config.events", "celery.app.trace")
