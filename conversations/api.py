@@ -24,7 +24,14 @@ from config.api.views import ApiGenericView, ApiViewSet
 from contacts.models import Contact
 from conversations.models import Conversation, Message, Team
 from conversations.selectors import conversation_list, conversation_search, message_list, message_visible
-from conversations.services import UNSET, conversation_create, conversation_update, message_send, message_update
+from conversations.services import (
+    UNSET,
+    conversation_create,
+    conversation_update,
+    message_retry,
+    message_send,
+    message_update,
+)
 
 # --- Output --------------------------------------------------------------------------
 
@@ -346,3 +353,20 @@ class MessageDetailView(ApiGenericView):
     @extend_schema(request=MessageUpdateInput, responses={200: MessageOutput})
     def patch(self, request: Request, pk: int) -> Response:
         return self.put(request, pk)
+
+
+class MessageRetryView(ApiGenericView):
+    """POST: send a FAILED reply again (it goes back to PENDING)."""
+
+    serializer_class = MessageOutput
+    rate_limit_scope = "messages"
+    required_permissions = {"post": "conversations:send"}
+
+    def get_queryset(self) -> QuerySet[Message]:
+        if getattr(self, "swagger_fake_view", False):
+            return Message.all_objects.none()
+        return message_visible(access=self.request.auth)
+
+    @extend_schema(request=None, responses={200: MessageOutput}, summary="Send a failed reply again")
+    def post(self, request: Request, pk: int) -> Response:
+        return Response(MessageOutput(message_retry(message=self.get_object(), actor=request.user)).data)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/actions/", views.conversation_action, name="inbox-action"),
     path("c/<int:conversation_id>/read/", views.mark_read, name="inbox-read"),
     path("messages/<int:message_id>/", views.message_bubble, name="inbox-bubble"),
+    path("messages/<int:message_id>/retry/", views.retry_message, name="inbox-retry"),
     path("contacts/<int:contact_id>/", views.contact_panel, name="inbox-contact"),
     path("unread/", views.unread_count, name="inbox-unread"),
     path("attachments/<int:attachment_id>/", views.attachment, name="inbox-attachment"),

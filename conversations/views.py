@@ -33,6 +33,7 @@ from conversations.services import (
     UNSET,
     conversation_mark_read,
     conversation_update,
+    message_retry,
     message_send,
 )
 
@@ -213,6 +214,19 @@ def contact_panel(request: HttpRequest, contact_id: int) -> HttpResponse:
     return render(request, "inbox/_contact.html", {"contact": contact, "conversations": conversations,
                                                    "error": error, "editing": bool(error)},
                   status=400 if error else 200)
+
+
+@require_POST
+@inbox_member_required
+def retry_message(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = get_object_or_404(message_visible(access=request.access).select_related("reply_to"), pk=message_id)
+    if not request.access.has("conversations:send"):
+        return _error(request, _("Your role does not allow sending messages."), 403)
+    try:
+        message = message_retry(message=message, actor=request.user)
+    except ApplicationError as error:
+        return _error(request, error.message)
+    return render(request, "inbox/_bubble.html", {"message": message})
 
 
 @require_POST

@@ -99,11 +99,20 @@ class Template:
 
 class ChannelAdapter(abc.ABC):
     kind: ClassVar[str]
-    # Messages per second one channel may send (None: no cap of ours).
-    throughput_per_second: ClassVar[float | None] = None
+    # Messages per second one channel may send by default (None: no cap of ours); a
+    # channel's config "throughput_per_second" overrides it (e.g. after Meta raised it).
+    default_throughput_per_second: ClassVar[float | None] = None
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
+
+    @property
+    def throughput_per_second(self) -> float | None:
+        configured = self.channel.config.get("throughput_per_second")
+        try:
+            return float(configured) if configured else self.default_throughput_per_second
+        except (TypeError, ValueError):
+            return self.default_throughput_per_second
 
     # --- inbound ---------------------------------------------------------------
     @property

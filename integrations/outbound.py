@@ -22,7 +22,7 @@ from integrations.base import (
     ProviderPermanentError,
     ProviderTemporaryError,
 )
-from integrations.registry import adapter_class_for, adapter_for, has_adapter
+from integrations.registry import adapter_for, has_adapter
 from integrations.throttle import throughput_acquire
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,9 @@ def _outbound(message: Message) -> OutboundMessage:
 def _wait_for_a_send_slot(channel_id: int) -> None:
     """Stay under the channel's throughput cap: wait (less than a second at a time) for a
     free slot rather than let the provider refuse the message."""
-    kind = Channel.all_objects.filter(pk=channel_id).values_list("kind", flat=True).first()
-    cap = adapter_class_for(kind).throughput_per_second if kind and has_adapter(kind) else None
+    channel = Channel.all_objects.filter(pk=channel_id).only("kind", "config").first()
+    adapter = adapter_for(channel) if channel else None
+    cap = adapter.throughput_per_second if adapter else None
     while cap:
         wait = throughput_acquire(key=f"channel:{channel_id}", per_second=cap)
         if not wait:

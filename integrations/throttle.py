@@ -1,26 +1,31 @@
 """Keep a channel under its provider's throughput cap instead of discovering it through
-rate-limit errors: a per-second counter in the shared cache (Redis in production, so all
-workers count together)."""
+rate-limit errors: counters of tenth-of-a-second slots in the shared cache (Redis in
+production, so all workers count together). Tenths keep bursts small: a provider's
+token bucket never sees a whole second's quota arrive at once."""
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.core.cache import cache
 
+SLOT_SECONDS = 0.1
+
 
 def throughput_acquire(*, key: str, per_second: float) -> float:
-    """Take one send slot of `key`'s current second. Returns 0 when taken, else how many
-    seconds to wait before trying again."""
+    """Take one send slot for `key`. Returns 0 when taken, else the seconds to wait
+    before asking again."""
     now = time.time()
-    second = int(now)
-    slot = f"throughput:{key}:{second}"
+    slot_index = math.floor(now / SLOT_SECONDS)
+    slot = f"throughput:{key}:{slot_index}"
+    capacity = max(1, math.floor(per_second * SLOT_SECONDS))
     cache.add(slot, 0, timeout=5)
     try:
         used = cache.incr(slot)
     except ValueError:
         cache.set(slot, 1, timeout=5)
         used = 1
-    if used <= per_second:
+    if used <= capacity:
         return 0.0
-    return (second + 1) - now + 0.001
+    return (slot_index + 1) * SLOT_SECONDS - now + 0.001

@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
-from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView
+from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from integrations.api_channel.api import ApiChannelInboundView
 
 router = SimpleRouter(trailing_slash=False)
@@ -20,6 +20,7 @@ urlpatterns = [
     path("conversations/<int:conversation_id>/messages", ConversationMessagesView.as_view(),
          name="conversation-messages"),
     path("messages/<int:pk>", MessageDetailView.as_view(), name="message-detail"),
+    path("messages/<int:pk>/retry", MessageRetryView.as_view(), name="message-retry"),
     path("channels/<int:pk>/messages", ApiChannelInboundView.as_view(), name="channel-inbound"),
     *router.urls,
 ]

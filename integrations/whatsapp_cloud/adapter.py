@@ -85,7 +85,7 @@ def _phone(wa_id: str) -> str:
 
 class WhatsAppCloudAdapter(ChannelAdapter):
     kind = "whatsapp_cloud"
-    throughput_per_second = 80.0
+    default_throughput_per_second = 80.0
 
     @property
     def phone_number_id(self) -> str:
