@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -27,26 +29,36 @@ PERMISSION = f"channels_app.{WORK_PERMISSION}"
 _CONNECTED_ON_CREATE = {Channel.Kind.API}
 
 
-@transaction.atomic
+def _verify(channel: Channel) -> None:
+    """Check a channel's settings with its provider before they are saved (the verifier
+    named in settings.CHANNEL_VERIFIER raises ValidationFailed in plain words, and may set
+    the status and what the provider told about the account)."""
+    if settings.CHANNEL_VERIFIER:
+        import_string(settings.CHANNEL_VERIFIER)(channel)
+
+
 def channel_create(
     *, tenant: Tenant, actor: User | None, kind: str, name: str, config: dict[str, Any] | None = None,
-    credentials: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None, verify: bool = True,
 ) -> Channel:
+    """A new channel. Its settings are checked with the provider first, unless `verify`
+    is False (demo data and imports of channels that were checked elsewhere)."""
     if kind not in Channel.Kind.values:
         raise ValidationFailed(f"Unknown channel kind {kind!r}.", details={"kind": ["Unknown kind."]})
-    # Lock the tenant row so two concurrent creations cannot both pass the limit.
-    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-    tenant_check_limit(tenant=tenant, resource="channels", current=channel_active_count(tenant_id=tenant.pk))
     status = Channel.Status.CONNECTED if kind in _CONNECTED_ON_CREATE else Channel.Status.INACTIVE
-    channel = Channel.all_objects.create(
-        tenant=tenant, kind=kind, name=name.strip(), config=config or {}, credentials=Secrets(credentials or {}),
-        status=status, status_changed_at=timezone.now(),
-    )
-    publish(ChannelCreated(tenant_id=tenant.pk, channel_id=channel.pk, kind=kind))
+    channel = Channel(tenant=tenant, kind=kind, name=name.strip(), config=dict(config or {}),
+                      credentials=Secrets(credentials or {}), status=status, status_changed_at=timezone.now())
+    if verify:
+        _verify(channel)  # outside the transaction: it may wait on the provider
+    with transaction.atomic():
+        # Lock the tenant row so two concurrent creations cannot both pass the limit.
+        Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+        tenant_check_limit(tenant=tenant, resource="channels", current=channel_active_count(tenant_id=tenant.pk))
+        channel.save()
+        publish(ChannelCreated(tenant_id=tenant.pk, channel_id=channel.pk, kind=kind))
     return channel
 
 
-@transaction.atomic
 def channel_update(
     *, channel: Channel, actor: User | None, name: str | None = None, config: dict[str, Any] | None = None,
     credentials: dict[str, Any] | None = None,
@@ -70,9 +82,16 @@ def channel_update(
                 merged[key] = value
         channel.credentials = merged
         changed.append("credentials")
+    if "config" in changed or "credentials" in changed:
+        before = channel.status
+        _verify(channel)
+        if channel.status != before:
+            channel.status_changed_at = timezone.now()
+            changed += ["status", "status_detail", "status_changed_at", "config"]
     if changed:
-        channel.save(update_fields=[*changed, "updated_at"])
-        publish(ChannelUpdated(tenant_id=channel.tenant_id, channel_id=channel.pk, changed=tuple(changed)))
+        with transaction.atomic():
+            channel.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+            publish(ChannelUpdated(tenant_id=channel.tenant_id, channel_id=channel.pk, changed=tuple(dict.fromkeys(changed))))
     return channel
 
 

@@ -122,7 +122,9 @@ def _channel_settings(spec: DemoTenant, key: str) -> tuple[dict[str, Any], dict[
     return {
         "wa_sales": (
             {"display_phone_number": spec.whatsapp_display, "phone_number_id": f"100000000000{number}",
-             "waba_id": f"100000000000{number - 1}", "verified_name": spec.name, "demo": True},
+             "waba_id": f"100000000000{number - 1}", "verified_name": spec.name, "demo": True,
+             # sandbox: sends go to the local simulator (manage.py whatsapp_simulator), never to Meta
+             "sandbox": True},
             {"access_token": "DEMO-not-a-real-access-token", "app_secret": "demo-app-secret",
              "verify_token": f"demo-verify-{slug}"},
         ),
@@ -700,8 +702,9 @@ def _seed_channels(*, tenant: Tenant, spec: DemoTenant, users: dict[str, User]) 
     channels: dict[str, Channel] = {}
     for key, (kind, name) in CHANNELS.items():
         config, credentials = _channel_settings(spec, key)
+        # Demo accounts are not real: nothing to check with a provider.
         channel = channel_create(tenant=tenant, actor=admin, kind=kind, name=name, config=config,
-                                 credentials=credentials)
+                                 credentials=credentials, verify=False)
         if channel.status != Channel.Status.CONNECTED:
             channel_set_status(channel=channel, status=Channel.Status.CONNECTED,
                                detail="Canal de demonstração: nenhuma conexão real com o provedor.")

@@ -209,6 +209,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # Where the WhatsApp Cloud API lives: Meta's Graph API, or the local simulator.
 WHATSAPP_GRAPH_API_URL = env.str("WHATSAPP_GRAPH_API_URL", default="https://graph.facebook.com").rstrip("/")
 WHATSAPP_GRAPH_API_VERSION = env.str("WHATSAPP_GRAPH_API_VERSION", default="v21.0")
+# Where sandbox channels (config "sandbox": true) send: `manage.py whatsapp_simulator` listens here.
+WHATSAPP_SANDBOX_URL = env.str("WHATSAPP_SANDBOX_URL", default="http://127.0.0.1:8081")
 # Largest file an agent can attach to a reply, in bytes (WhatsApp takes up to 16 MB of media).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
 
@@ -259,6 +261,9 @@ SPECTACULAR_SETTINGS = {
         "Role": "accounts.models.Role",
     },
 }
+
+# Checks a channel's settings with its provider before they are saved.
+CHANNEL_VERIFIER = "integrations.connect.channel_verify"
 
 # --- Domain events -----------------------------------------------------------------
 

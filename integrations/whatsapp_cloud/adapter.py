@@ -100,7 +100,9 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         return str(self.channel.config.get("waba_id", ""))
 
     def _url(self, *parts: str) -> str:
-        return "/".join([settings.WHATSAPP_GRAPH_API_URL, settings.WHATSAPP_GRAPH_API_VERSION, *parts])
+        # A sandbox channel talks to the local simulator, whatever the installation's Graph URL.
+        base = settings.WHATSAPP_SANDBOX_URL if self.channel.config.get("sandbox") else settings.WHATSAPP_GRAPH_API_URL
+        return "/".join([base.rstrip("/"), settings.WHATSAPP_GRAPH_API_VERSION, *parts])
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.channel.credentials.get('access_token', '')}"}
