@@ -83,3 +83,37 @@ class ChannelUserObjectPermission(UserObjectPermissionBase):
 
 class ChannelGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Channel, on_delete=models.CASCADE)
+
+
+class MessageTemplate(TenantScopedModel):
+    """A provider-approved message a business may send outside the customer-service
+    window (WhatsApp templates), as last synced from the provider."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
+    name = models.CharField(_("name"), max_length=512)
+    language = models.CharField(_("language"), max_length=16)
+    category = models.CharField(_("category"), max_length=32, blank=True)
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    parameter_count = models.PositiveSmallIntegerField(default=0)
+    components = models.JSONField(default=list, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "name", "language"], name="template_unique_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == "APPROVED"
+
+    def render(self, parameters: list[str]) -> str:
+        text = self.body
+        for index, value in enumerate(parameters, start=1):
+            text = text.replace("{{" + str(index) + "}}", value)
+        return text

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Membership, User
@@ -16,7 +16,7 @@ from channels_app.events import (
     ChannelStatusChanged,
     ChannelUpdated,
 )
-from channels_app.models import Channel, ChannelUserObjectPermission
+from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from channels_app.selectors import WORK_PERMISSION, channel_active_count
 from config.crypto import Secrets
 from config.errors import ValidationFailed
@@ -140,3 +140,18 @@ def channel_access_revoke(*, channel: Channel, user: User, actor: User | None = 
 
 def channel_access_revoke_all(*, tenant: Tenant, user: User) -> None:
     ChannelUserObjectPermission.objects.filter(user=user, content_object__tenant=tenant).delete()
+
+
+@transaction.atomic
+def channel_templates_replace(*, channel: Channel, templates: list[dict[str, Any]]) -> int:
+    """Make the channel's templates exactly the provider's list (from a sync)."""
+    keep = []
+    for item in templates:
+        template, _created = MessageTemplate.all_objects.update_or_create(
+            channel=channel, name=item["name"], language=item["language"],
+            defaults={"tenant_id": channel.tenant_id, **{key: item[key] for key in
+                      ("category", "status", "body", "parameter_count", "components") if key in item}},
+        )
+        keep.append(template.pk)
+    MessageTemplate.all_objects.filter(channel=channel).exclude(pk__in=keep).delete()
+    return len(keep)

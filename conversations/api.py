@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts.access import TenantAccess
 from accounts.models import User
-from channels_app.models import Channel
+from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
 from config.api.schema import Error
 from config.api.serializers import JSONObjectField
@@ -30,6 +30,7 @@ from conversations.services import (
     conversation_update,
     message_retry,
     message_send,
+    message_send_template,
     message_update,
 )
 
@@ -176,8 +177,23 @@ class ConversationUpdateInput(serializers.Serializer):
                                               help_text="With status SNOOZED: when it reopens.")
 
 
+SENDABLE_TYPES = [("TEXT", "Text"), ("TEMPLATE", "Template"), ("INTERACTIVE", "Interactive")]
+
+
+class TemplateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=512)
+    language = serializers.CharField(max_length=16)
+    parameters = serializers.ListField(child=serializers.CharField(max_length=1024), max_length=20, default=list)
+
+
 class MessageCreateInput(serializers.Serializer):
-    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    type = serializers.ChoiceField(
+        choices=SENDABLE_TYPES, default="TEXT",
+        help_text="TEMPLATE needs `template` (a synced, approved template of the channel; allowed outside the "
+                  "24-hour window); INTERACTIVE needs `content_attributes.interactive` (the provider's buttons or "
+                  "list object).")
+    template = TemplateInput(required=False)
+    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False, default="")
     private = serializers.BooleanField(default=False, help_text="A private note, seen by agents only.")
     content_attributes = JSONObjectField(required=False, default=dict)
     metadata = JSONObjectField(required=False, default=dict)
@@ -324,7 +340,24 @@ class ConversationMessagesView(ApiGenericView):
             reply_to = Message.objects.filter(pk=reply_to_id, conversation=conversation).first()
             if reply_to is None:
                 raise serializers.ValidationError({"reply_to_id": ["No such message in this conversation."]})
-        message, created = message_send(conversation=conversation, actor=request.user, reply_to=reply_to, **values)
+        kind = values.pop("type")
+        template_input = values.pop("template", None)
+        if kind == "TEMPLATE":
+            if template_input is None:
+                raise serializers.ValidationError({"template": ["Required for a TEMPLATE message."]})
+            template = MessageTemplate.objects.filter(channel_id=conversation.channel_id, name=template_input["name"],
+                                                      language=template_input["language"]).first()
+            if template is None:
+                raise serializers.ValidationError({"template": ["No such template on this channel (sync templates "
+                                                                "first)."]})
+            message, created = message_send_template(
+                conversation=conversation, actor=request.user, template=template,
+                parameters=template_input["parameters"], external_id=values.get("external_id"))
+        else:
+            if kind == "INTERACTIVE" and not isinstance(values["content_attributes"].get("interactive"), dict):
+                raise serializers.ValidationError({"content_attributes": ["INTERACTIVE needs an `interactive` object."]})
+            message, created = message_send(conversation=conversation, actor=request.user, reply_to=reply_to,
+                                            message_type=kind, **values)
         return Response(MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

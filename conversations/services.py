@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Role, User
-from channels_app.models import Channel, ChannelUserObjectPermission
+from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from config.events import publish
 from contacts.models import Contact
@@ -485,3 +485,25 @@ def message_retry(*, message: Message, actor: User | None) -> Message:
         channel_id=locked.channel_id, actor_id=_actor_id(actor),
     ))
     return locked
+
+
+def message_send_template(
+    *, conversation: Conversation, actor: User | None, template: MessageTemplate, parameters: list[str],
+    external_id: str | None = None,
+) -> tuple[Message, bool]:
+    """Send an approved template (allowed outside the customer-service window)."""
+    if template.channel_id != conversation.channel_id or not template.is_usable:
+        raise ValidationFailed(_("This template cannot be used on this channel."),
+                               details={"template": [_("Not approved for this channel.")]})
+    parameters = [str(value).strip() for value in parameters]
+    if len(parameters) != template.parameter_count or not all(parameters):
+        raise ValidationFailed(
+            _("This template needs %(count)s values.") % {"count": template.parameter_count},
+            details={"parameters": [_("Give exactly %(count)s non-empty values.") % {"count": template.parameter_count}]},
+        )
+    return message_send(
+        conversation=conversation, actor=actor, content=template.render(parameters),
+        message_type=Message.Type.TEMPLATE, external_id=external_id,
+        content_attributes={"template": {"name": template.name, "language": template.language,
+                                         "parameters": parameters}},
+    )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/header/", views.thread_header, name="inbox-thread-header"),
     path("c/<int:conversation_id>/messages/", views.older_messages, name="inbox-older"),
     path("c/<int:conversation_id>/reply/", views.reply, name="inbox-reply"),
+    path("c/<int:conversation_id>/template/", views.send_template, name="inbox-template"),
     path("c/<int:conversation_id>/actions/", views.conversation_action, name="inbox-action"),
     path("c/<int:conversation_id>/read/", views.mark_read, name="inbox-read"),
     path("messages/<int:message_id>/", views.message_bubble, name="inbox-bubble"),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.sessions import inbox_member_required, session_tenants
+from channels_app.models import MessageTemplate
 from channels_app.selectors import channel_list
 from config.errors import ApplicationError
 from contacts.models import Contact
@@ -35,6 +36,7 @@ from conversations.services import (
     conversation_update,
     message_retry,
     message_send,
+    message_send_template,
 )
 
 User = get_user_model()
@@ -60,6 +62,8 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "can_send": access.has("conversations:send"), "can_write": access.has("conversations:write"),
         "previous_conversations": conversation_list(access=access).filter(contact_id=conversation.contact_id)
         .exclude(pk=conversation.pk)[:5],
+        "templates": [] if conversation.service_window_open else list(
+            MessageTemplate.objects.filter(channel_id=conversation.channel_id, status="APPROVED")),
     }
 
 
@@ -158,6 +162,26 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
     except ApplicationError as error:
         return _error(request, error.message, 422 if error.status_code == 422 else error.status_code)
+    return render(request, "inbox/_bubble.html", {"message": message})
+
+
+@require_POST
+@inbox_member_required
+def send_template(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _conversation(request, conversation_id)
+    if not request.access.has("conversations:send"):
+        return _error(request, _("Your role does not allow sending messages."), 403)
+    template_id = request.POST.get("template", "")
+    template = MessageTemplate.objects.filter(channel_id=conversation.channel_id,
+                                              pk=int(template_id) if template_id.isdigit() else 0).first()
+    if template is None:
+        return _error(request, _("Choose a template."))
+    try:
+        message, _created = message_send_template(
+            conversation=conversation, actor=request.user, template=template,
+            parameters=request.POST.getlist("parameters")[: template.parameter_count])
+    except ApplicationError as error:
+        return _error(request, error.message, error.status_code)
     return render(request, "inbox/_bubble.html", {"message": message})
 
 

@@ -39,8 +39,8 @@ class DeliveryOutcome:
 
 
 def dispatch(event: DomainEvent) -> None:
-    """Listener: queue the sending of replies on channels with an adapter, and tell the
-    provider when agents read a conversation."""
+    """Listener: queue the sending of replies on channels with an adapter, tell the
+    provider when agents read a conversation, and fetch a new channel's templates."""
     from integrations.tasks import conversation_mark_read_remote, message_deliver
 
     if event.name in ("message.created", "message.retry_requested"):
@@ -49,6 +49,13 @@ def dispatch(event: DomainEvent) -> None:
         kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
         if kind and has_adapter(kind):
             message_deliver.delay(message_id=event.message_id)
+    elif event.name == "channel.created" or (event.name == "channel.updated"
+                                               and {"config", "credentials"} & set(event.changed)):
+        from integrations.tasks import TEMPLATE_KINDS, channel_templates_sync_task
+
+        kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
+        if kind in TEMPLATE_KINDS:
+            channel_templates_sync_task.delay(channel_id=event.channel_id)
     elif event.name == "conversation.read" and event.last_read_message_id:
         kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
         if kind and has_adapter(kind):

@@ -4,9 +4,20 @@ import time
 
 from celery import shared_task
 
+from channels_app.models import Channel
 from integrations.base import ProviderTemporaryError
+from integrations.maintenance import (
+    channel_templates_sync,
+    event_log_prune,
+    messages_stuck,
+    webhook_events_stuck,
+)
 from integrations.outbound import mark_read_remote, message_deliver_now
+from integrations.registry import adapter_for
 from integrations.services import webhook_event_process_now
+
+# Channel kinds whose provider keeps message templates.
+TEMPLATE_KINDS = (Channel.Kind.WHATSAPP_CLOUD,)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
@@ -31,3 +42,31 @@ def message_deliver(self, *, message_id: int) -> str:  # type: ignore[no-untyped
 @shared_task(acks_late=True, autoretry_for=(ProviderTemporaryError,), retry_backoff=True, max_retries=5)
 def conversation_mark_read_remote(*, message_id: int) -> None:
     mark_read_remote(message_id=message_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(ProviderTemporaryError,), retry_backoff=True, max_retries=5)
+def channel_templates_sync_task(*, channel_id: int) -> int:
+    channel = Channel.all_objects.select_related("tenant").filter(pk=channel_id, archived_at__isnull=True).first()
+    if channel is None or adapter_for(channel) is None:
+        return 0
+    return channel_templates_sync(channel=channel)
+
+
+@shared_task
+def templates_sync_all() -> int:
+    channel_ids = Channel.all_objects.filter(kind__in=TEMPLATE_KINDS, archived_at__isnull=True,
+                                             status=Channel.Status.CONNECTED).values_list("pk", flat=True)
+    for channel_id in channel_ids:
+        channel_templates_sync_task.delay(channel_id=channel_id)
+    return len(channel_ids)
+
+
+@shared_task
+def sweep_stuck_work() -> dict[str, int]:
+    """Re-queue webhooks and replies whose task was lost; prune the old event log."""
+    events, messages = webhook_events_stuck(), messages_stuck()
+    for event_id in events:
+        webhook_event_process.delay(event_id=event_id)
+    for message_id in messages:
+        message_deliver.delay(message_id=message_id)
+    return {"webhooks": len(events), "messages": len(messages), "events_pruned": event_log_prune()}

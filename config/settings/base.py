@@ -138,6 +138,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-work": {"task": "integrations.tasks.sweep_stuck_work", "schedule": 60.0},
+    "sync-templates": {"task": "integrations.tasks.templates_sync_all", "schedule": 3600.0},
+}
 
 # --- Accounts and auth -------------------------------------------------------------
 
@@ -259,6 +263,8 @@ SPECTACULAR_SETTINGS = {
         "MessageStatus": "conversations.models.Message.Status",
         "ChannelStatus": "channels_app.models.Channel.Status",
         "Role": "accounts.models.Role",
+        "MessageType": "conversations.models.Message.Type",
+        "SendableMessageType": "conversations.api.SENDABLE_TYPES",
     },
 }
 

@@ -3,6 +3,8 @@ REDIS_URL are set. Each pytest-xdist worker gets its own Redis database so that 
 workers never see each other's cache, rate-limit counters or channel-layer groups."""
 
 import os
+import tempfile
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -21,3 +23,17 @@ MEDIA_ROOT = BASE_DIR / ".local" / f"test-media-{_worker}"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The browser tests (tests/e2e) serve the app from a thread of the test process, and it
+    # answers each request in a thread of its own: every thread needs its own connection to
+    # the same database, which an in-memory SQLite database cannot give (one connection shared
+    # by concurrent threads mixes their transactions). So a file, one per test process (xdist
+    # workers included), deleted at the end. IMMEDIATE transactions and a busy timeout let
+    # concurrent requests wait for each other instead of failing with "database is locked".
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"inbox-test-{os.getpid()}.sqlite3"),
+    }
+    DATABASES["default"].setdefault("OPTIONS", {}).update(  # noqa: F405
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA synchronous = OFF"}
+    )

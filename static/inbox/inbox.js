@@ -268,7 +268,7 @@
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const { xhr, requestConfig } = event.detail;
     if (xhr.status >= 400 && xhr.status < 500) {
-      const form = requestConfig.elt.closest("#reply-form");
+      const form = requestConfig.elt.closest("#reply-form, #template-form");
       event.detail.shouldSwap = true;
       event.detail.isError = false;
       event.detail.target = form ? $("#reply-error") : ($("#header-error") || $("#reply-error"));
@@ -280,6 +280,7 @@
 
   document.body.addEventListener("htmx:afterRequest", (event) => {
     const form = event.detail.elt;
+    if (form.id === "template-form" && event.detail.successful) { form.reset(); form.querySelector(".template-params").replaceChildren(); }
     if (form.id === "reply-form" && event.detail.successful) {
       form.reset();
       $("#reply-error").textContent = "";
@@ -370,3 +371,21 @@
   if (openConversationId()) openedThread();
   connect();
 })();
+
+/* Template picker: one input per parameter of the chosen template, and its text. */
+document.addEventListener("change", (event) => {
+  if (event.target.name !== "template" || !event.target.closest("#template-form")) return;
+  const option = event.target.selectedOptions[0];
+  const form = event.target.closest("#template-form");
+  const count = Number(option?.dataset.count || 0);
+  form.querySelector(".template-preview").textContent = option?.dataset.body || "";
+  const holder = form.querySelector(".template-params");
+  holder.replaceChildren(...Array.from({ length: count }, (_, index) => {
+    const input = document.createElement("input");
+    input.name = "parameters";
+    input.required = true;
+    input.placeholder = `{{${index + 1}}}`;
+    input.setAttribute("aria-label", `{{${index + 1}}}`);
+    return input;
+  }));
+});

@@ -38,3 +38,17 @@ def post_webhook(client):
                               content_type="application/json", **headers)
 
     return post
+
+
+@pytest.fixture
+def graph(settings):
+    """The Graph API simulator with the test number, in Meta's place."""
+    from integrations.whatsapp_cloud.simulator import GraphSimulator
+
+    simulator = GraphSimulator(status_progression=())
+    simulator.start()
+    simulator.add_number("100000000000002", token="EAAG-test-token", app_secret=APP_SECRET, waba_id="100000000000001")
+    settings.WHATSAPP_GRAPH_API_URL = simulator.base_url
+    settings.WHATSAPP_GRAPH_API_VERSION = simulator.version
+    yield simulator
+    simulator.stop()

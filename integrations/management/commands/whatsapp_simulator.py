@@ -1,0 +1,146 @@
+"""Run the WhatsApp Cloud API (Graph) simulator in the foreground: sandbox mode.
+
+    manage.py whatsapp_simulator [--port 8081] [--webhook-url URL] [--phone-number-id ID] [--waba-id ID]
+        [--token T] [--app-secret S] [--throughput 80] [--status-delay 0.05] [--no-statuses] [--quiet]
+
+Point the inbox at it with WHATSAPP_GRAPH_API_URL=http://127.0.0.1:8081 and give the WhatsApp
+channel the same phone number id, WABA id, token and app secret. `--check` starts it, prints the
+instructions and stops (a smoke test of the port and the options).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from integrations.whatsapp_cloud.simulator import DEFAULT_STATUS_PROGRESSION, GraphSimulator, SimulatorError
+
+DEFAULT_PHONE_NUMBER_ID = "100000000000002"
+DEFAULT_WABA_ID = "100000000000001"
+DEFAULT_TOKEN = "SIMULATOR_ACCESS_TOKEN"
+DEFAULT_APP_SECRET = "SIMULATOR_APP_SECRET"
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def simulator_from_options(options: dict[str, Any]) -> GraphSimulator:
+    """A simulator (not started) with the one number the options describe."""
+    simulator = GraphSimulator(
+        host=options["host"], port=options["port"], version=options["graph_version"],
+        status_progression=() if options["no_statuses"] else DEFAULT_STATUS_PROGRESSION,
+        status_delay=options["status_delay"],
+    )
+    simulator.add_number(
+        options["phone_number_id"], token=options["token"], app_secret=options["app_secret"],
+        waba_id=options["waba_id"], webhook_url=options["webhook_url"],
+        display_phone_number=options["display_phone_number"], verified_name=options["verified_name"],
+        throughput_per_second=options["throughput"],
+    )
+    return simulator
+
+
+def usage(simulator: GraphSimulator) -> str:
+    number = next(iter(simulator.numbers.values()))
+    base = simulator.base_url
+    send = ('{"messaging_product":"whatsapp","to":"+15555550123","type":"text",'
+            '"text":{"body":"Hello from the inbox"}}')
+    return "\n".join([
+        f"WhatsApp Cloud API simulator on {base} (Graph {simulator.version}).",
+        "",
+        f"  Point the inbox at it:  WHATSAPP_GRAPH_API_URL={base}",
+        f"  Phone number id:        {number.phone_number_id}   WABA id: {number.waba_id}",
+        f"  Access token:           {number.token}",
+        f"  App secret:             {number.app_secret}",
+        f"  Throughput cap:         {number.throughput_per_second:g} messages/s (then 130429)",
+        f"  Webhooks go to:         {number.webhook_url or 'nowhere yet: restart with --webhook-url <the channel webhook URL>'}",
+        f"  Status progression:     {' → '.join(simulator.status_progression) or 'off'}",
+        "",
+        "  Send as the inbox does:",
+        f"    curl -s {simulator.graph_url}/{number.phone_number_id}/messages -H 'Authorization: Bearer {number.token}' "
+        f"-H 'Content-Type: application/json' -d '{send}'",
+        "  A customer writes in (text; or \"type\":\"image\"; \"duplicate\":true posts it twice):",
+        f"    curl -s {base}/_sim/inbound -d '{{\"from\":\"15555550123\",\"name\":\"Maria\",\"text\":\"Oi!\"}}'",
+        "  Make the next send fail (any Meta code; \"async\":true accepts it then reports it failed;",
+        "  \"http_status\":503 or \"hang_seconds\":30 for outages; \"count\", \"recipient\" to narrow it):",
+        f"    curl -s {base}/_sim/failures -d '{{\"code\":131047,\"async\":true}}'",
+        "  Inspect and reset: GET /_sim/sent, /_sim/webhooks, /_sim/stats, /_sim/failures; POST /_sim/reset,",
+        "  /_sim/config ({\"status_delay\":1,\"status_progression\":[\"sent\",\"delivered\"]}), /_sim/numbers, /_sim/templates.",
+    ])
+
+
+class Command(BaseCommand):
+    help = "Run a local WhatsApp Cloud API (Graph) simulator until Ctrl-C (sandbox mode)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=8081, help="Port to listen on (default 8081; 0: any free).")
+        parser.add_argument("--graph-version", default="v21.0",
+                            help="Graph API version used in the URLs it prints (every vNN.N is served).")
+        parser.add_argument("--phone-number-id", default=DEFAULT_PHONE_NUMBER_ID)
+        parser.add_argument("--waba-id", default=DEFAULT_WABA_ID, help="WhatsApp Business Account id.")
+        parser.add_argument("--token", default=DEFAULT_TOKEN, help="The access token the inbox must send.")
+        parser.add_argument("--app-secret", default=DEFAULT_APP_SECRET, help="Signs the webhooks it posts.")
+        parser.add_argument("--webhook-url", default=None,
+                            help="Where statuses and inbound messages are posted (the channel's webhook URL).")
+        parser.add_argument("--display-phone-number", default="+15555550100")
+        parser.add_argument("--verified-name", default="Inbox Test")
+        parser.add_argument("--throughput", type=_positive, default=80,
+                            help="Messages per second before 130429 (default 80; 0: no cap).")
+        parser.add_argument("--status-delay", type=_positive, default=0.05,
+                            help="Seconds between a send and each of its sent/delivered/read webhooks.")
+        parser.add_argument("--no-statuses", action="store_true", help="Post no status webhooks for sends.")
+        parser.add_argument("--quiet", action="store_true", help="Do not print each send and webhook.")
+        parser.add_argument("--check", action="store_true", help="Start, print the instructions and stop.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            simulator = simulator_from_options(options)
+        except SimulatorError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            simulator.start()
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from None
+        self.stdout.write(usage(simulator))
+        if options["check"]:
+            simulator.stop()
+            return
+        if not options["quiet"]:
+            simulator.on_event = self._print_event
+        self.stdout.write("\nCtrl-C to stop.")
+        stopping = threading.Event()
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        try:
+            while not stopping.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if in_main_thread:  # a second Ctrl-C must not interrupt the shutdown
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            simulator.stop()
+            stats = simulator.stats()
+            self.stdout.write(f"\nStopped. {stats['sends_accepted']} sends accepted, {stats['sends_rejected_cap']} "
+                              f"over the cap, {stats['webhooks_acknowledged']}/{stats['webhooks_posted']} "
+                              f"webhooks acknowledged.")
+
+    def _print_event(self, event: str, data: dict[str, Any]) -> None:
+        if event == "send":
+            self.stdout.write(f"send   {data['type']:<11} to {data['to']} → {data['wamid']}")
+        elif event == "send_rejected":
+            self.stdout.write(f"send   rejected: {data['code']} (over the throughput cap) to {data['to']}")
+        elif event == "read":
+            self.stdout.write(f"read   {data['message_id']}")
+        elif event == "webhook":
+            answer = data["http_status"] if data["http_status"] is not None else data["error"]
+            self.stdout.write(f"hook   {data['kind']:<16} attempt {data['attempt']} → {answer}")

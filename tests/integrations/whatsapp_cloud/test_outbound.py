@@ -1,0 +1,226 @@
+"""Replies sent through the WhatsApp Cloud adapter against the Graph API simulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Role
+from channels_app.models import Channel
+from conversations.models import Conversation, Message
+from conversations.services import conversation_mark_read, message_retry, message_send
+from integrations.outbound import message_deliver_now
+from integrations.whatsapp_cloud.simulator import GraphSimulator
+from tests import factories
+from tests.integrations.whatsapp_cloud.conftest import APP_SECRET, FIXTURES
+
+pytestmark = pytest.mark.django_db
+CUSTOMER = "15555550123"
+
+
+@pytest.fixture
+def conversation(whatsapp):
+    contact = factories.ContactFactory(tenant=whatsapp.tenant, phone="+" + CUSTOMER)
+    factories.ContactIdentityFactory(contact=contact, tenant=whatsapp.tenant, channel=whatsapp, external_id=CUSTOMER)
+    return factories.ConversationFactory(tenant=whatsapp.tenant, channel=whatsapp, contact=contact,
+                                         last_inbound_at=timezone.now() - timedelta(minutes=5))
+
+
+@pytest.fixture
+def agent(whatsapp, member):
+    return member(whatsapp.tenant, Role.AGENT, channels=(whatsapp,)).user
+
+
+def _pending(conversation, content="Seu pedido saiu para entrega!"):
+    return factories.MessageFactory(conversation=conversation, direction=Message.Direction.OUTBOUND,
+                                    sender_type=Message.SenderType.AGENT, status=Message.Status.PENDING,
+                                    content=content)
+
+
+def test_a_reply_is_sent_after_commit_and_carries_metas_id(graph, conversation, agent,
+                                                         django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        reply, _ = message_send(conversation=conversation, actor=agent, content="Olá! Já verifico.")
+
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.SENT
+    assert [sent["wamid"] for sent in graph.sent] == [reply.provider_message_id]
+    body = graph.sent[0]["body"]
+    expected = json.loads((FIXTURES / "send-text.request.json").read_text())
+    assert set(body) == set(expected) and body["to"] == CUSTOMER
+    assert body["text"]["body"] == "Olá! Já verifico."
+
+
+def test_reply_to_a_message_sends_its_context(graph, conversation):
+    inbound = factories.MessageFactory(conversation=conversation, provider_message_id="wamid.IN-1")
+    reply = _pending(conversation)
+    Message.all_objects.filter(pk=reply.pk).update(reply_to=inbound)
+
+    assert message_deliver_now(message_id=reply.pk).status == "sent"
+    assert graph.sent[0]["body"]["context"] == {"message_id": "wamid.IN-1"}
+
+
+def test_a_template_goes_out_with_its_parameters(graph, conversation):
+    reply = _pending(conversation, content="")
+    Message.all_objects.filter(pk=reply.pk).update(
+        type=Message.Type.TEMPLATE,
+        content_attributes={"template": {"name": "hello_world", "language": "en_US", "parameters": []}})
+
+    assert message_deliver_now(message_id=reply.pk).status == "sent"
+    assert graph.sent[0]["body"]["template"]["name"] == "hello_world"
+
+
+@pytest.mark.parametrize("code,http_status", [(130429, None), (131056, None), (None, 500), (None, 503)])
+def test_temporary_errors_are_retried_with_backoff_then_succeed(graph, conversation, code, http_status):
+    reply = _pending(conversation)
+    graph.fail_next(1, code=code, http_status=http_status)
+
+    first = message_deliver_now(message_id=reply.pk, attempt=0)
+    second = message_deliver_now(message_id=reply.pk, attempt=1)
+
+    assert (first.done, first.status) == (False, "retry") and first.retry_in > 0
+    assert second.status == "sent"
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.SENT and len(graph.sent) == 1
+
+
+def test_a_timeout_is_retried(graph, conversation, monkeypatch):
+    from integrations.whatsapp_cloud import adapter
+
+    monkeypatch.setattr(adapter, "TIMEOUT", (1, 0.3))
+    reply = _pending(conversation)
+    graph.fail_next(1, hang_seconds=1.0, code=131000)
+
+    assert message_deliver_now(message_id=reply.pk).status == "retry"
+    assert Message.all_objects.get(pk=reply.pk).status == Message.Status.PENDING
+
+
+def test_temporary_errors_give_up_after_the_last_attempt(graph, conversation):
+    reply = _pending(conversation)
+    graph.fail_next(1, code=130429)
+
+    outcome = message_deliver_now(message_id=reply.pk, attempt=7)
+
+    reply.refresh_from_db()
+    assert outcome.status == "failed" and reply.status == Message.Status.FAILED and reply.error_code == "130429"
+
+
+@pytest.mark.parametrize("code", [132000, 100, 131026, 131051])
+def test_permanent_errors_fail_the_message_with_metas_code_and_a_reason(graph, conversation, code):
+    reply = _pending(conversation)
+    graph.fail_next(1, code=code)
+
+    assert message_deliver_now(message_id=reply.pk).status == "failed"
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.FAILED and reply.error_code == str(code) and reply.error_message
+    assert message_deliver_now(message_id=reply.pk).status == "skipped"  # never sent again on its own
+
+
+def test_an_invalid_token_fails_the_message_and_flags_the_channel(graph, conversation, whatsapp):
+    reply = _pending(conversation)
+    graph.fail_next(1, code=190)
+
+    assert message_deliver_now(message_id=reply.pk).status == "failed"
+    whatsapp.refresh_from_db()
+    assert whatsapp.status == Channel.Status.ERROR and "190" in whatsapp.status_detail
+    assert Message.all_objects.get(pk=reply.pk).error_code == "190"
+
+
+def test_a_delivered_message_is_never_sent_twice(graph, conversation):
+    reply = _pending(conversation)
+
+    outcomes = [message_deliver_now(message_id=reply.pk).status for _ in range(3)]
+
+    assert outcomes == ["sent", "skipped", "skipped"]
+    assert len(graph.sent) == 1
+
+
+def test_the_agent_can_send_a_failed_reply_again(graph, conversation, agent, django_capture_on_commit_callbacks):
+    reply = _pending(conversation)
+    graph.fail_next(1, code=131026)
+    message_deliver_now(message_id=reply.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message_retry(message=Message.all_objects.get(pk=reply.pk), actor=agent)
+
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.SENT and reply.error_code == ""
+    assert len(graph.sent) == 1 and graph.sent[0]["wamid"] == reply.provider_message_id
+
+
+def test_the_throughput_cap_is_respected_instead_of_discovered(graph, conversation, whatsapp):
+    graph.numbers["100000000000002"].throughput_per_second = 30
+    Channel.all_objects.filter(pk=whatsapp.pk).update(config={**whatsapp.config, "throughput_per_second": 30})
+    replies = [_pending(conversation, content=f"m{n}") for n in range(45)]
+
+    outcomes = [message_deliver_now(message_id=reply.pk).status for reply in replies]
+
+    assert outcomes == ["sent"] * 45
+    assert graph.stats()["sends_rejected_cap"] == 0 and len(graph.sent) == 45
+
+
+def test_opening_a_conversation_marks_it_read_on_whatsapp(graph, conversation, agent,
+                                                          django_capture_on_commit_callbacks):
+    inbound = factories.MessageFactory(conversation=conversation, provider_message_id="wamid.IN-READ")
+    graph.remember_inbound("100000000000002", "wamid.IN-READ")
+    Conversation.all_objects.filter(pk=conversation.pk).update(unread_count=1)
+    conversation.refresh_from_db()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_mark_read(conversation=conversation, actor=agent)
+
+    assert [receipt["message_id"] for receipt in graph.read_receipts] == [inbound.provider_message_id]
+
+
+def test_api_retry_endpoint_resends(graph, conversation, agent, api, whatsapp, member,
+                                    django_capture_on_commit_callbacks):
+    reply = _pending(conversation)
+    graph.fail_next(1, code=131026)
+    message_deliver_now(message_id=reply.pk)
+    client = api(member(whatsapp.tenant, Role.MANAGER))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/messages/{reply.pk}/retry")
+    again = client.post(f"/api/v1/messages/{reply.pk}/retry")
+
+    assert response.status_code == 200 and response.json()["status"] == "PENDING"
+    assert Message.all_objects.get(pk=reply.pk).status == Message.Status.SENT
+    assert again.status_code == 400 and again.json()["error"]["code"] == "message_not_retryable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulated_status_webhooks_move_the_reply_to_read(live_server, settings, whatsapp, conversation):
+    webhook_url = f"{live_server.url}/webhooks/whatsapp_cloud/{whatsapp.webhook_token}"
+    with GraphSimulator(status_progression=("sent", "delivered", "read"), status_delay=0.01) as simulator:
+        simulator.add_number("100000000000002", token="EAAG-test-token", app_secret=APP_SECRET,
+                             waba_id="100000000000001", webhook_url=webhook_url)
+        settings.WHATSAPP_GRAPH_API_URL = simulator.base_url
+        settings.WHATSAPP_GRAPH_API_VERSION = simulator.version
+        reply = _pending(conversation)
+
+        assert message_deliver_now(message_id=reply.pk).status == "sent"
+        assert simulator.wait_for_webhooks(timeout=10)
+
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.READ and reply.delivered_at and reply.read_at
+    assert [entry["http_status"] for entry in simulator.webhook_log] == [200, 200, 200]
+
+
+def test_inbox_retry_button_resends(graph, conversation, agent, client, django_capture_on_commit_callbacks):
+    from tests.factories import PASSWORD
+
+    reply = _pending(conversation)
+    graph.fail_next(1, code=131026)
+    message_deliver_now(message_id=reply.pk)
+    client.post("/login/", {"email": agent.email, "password": PASSWORD})
+
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = client.post(f"/inbox/messages/{reply.pk}/retry/")
+
+    assert f"/inbox/messages/{reply.pk}/retry/" in page and 'class="failure"' in page
+    assert retried.status_code == 200
+    assert Message.all_objects.get(pk=reply.pk).status == Message.Status.SENT
