@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.sessions import inbox_member_required, session_tenants
-from channels_app.models import MessageTemplate
+from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
 from config.errors import ApplicationError
 from contacts.models import Contact
@@ -73,10 +73,15 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     access = request.access
     filters = InboxFilters.from_query(request.GET)
     rows, cursor = inbox_page(inbox_conversations(access=access, filters=filters))
+    channels = list(channel_list(access=access))
     context: dict[str, Any] = {
         "filters": filters, "rows": rows, "cursor": cursor,
         "tab_counts": inbox_tab_counts(access=access, filters=filters),
-        "channels": channel_list(access=access), "labels": Label.objects.all(), "teams": Team.objects.all(),
+        "channels": channels, "labels": Label.objects.all(), "teams": Team.objects.all(),
+        "can_manage_channels": access.has("channels:manage"),
+        # Channels an admin must look at (e.g. Meta refused the token): shown above the panes.
+        "channels_needing_attention": [channel for channel in channels if access.has("channels:manage")
+                                       and channel.status in (Channel.Status.ERROR, Channel.Status.DISCONNECTED)],
         "tenants": session_tenants(user=request.user), "access": access,
         "unread_count": inbox_unread_count(access=access),
         "last_event_id": latest_event_id(tenant_id=access.tenant_id),
