@@ -52,6 +52,8 @@ class MessageCreated(DomainEvent):
     channel_id: int
     direction: str
     private: bool
+    # The contact's media is still at the provider (it is fetched after the message is stored).
+    has_media: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -364,7 +364,7 @@ def message_receive(
         ))
     publish(MessageCreated(
         tenant_id=channel.tenant_id, message_id=message.pk, conversation_id=conversation.pk, channel_id=channel.pk,
-        direction=message.direction, private=False,
+        direction=message.direction, private=False, has_media="media" in message.content_attributes,
     ))
     return message, True
 
@@ -507,3 +507,17 @@ def message_send_template(
         content_attributes={"template": {"name": template.name, "language": template.language,
                                          "parameters": parameters}},
     )
+
+
+@transaction.atomic
+def message_attach_file(*, message: Message, data: bytes, content_type: str, file_name: str) -> Attachment:
+    """Keep a file that came with a message (e.g. a contact's photo fetched from the provider)."""
+    from django.core.files.base import ContentFile
+
+    attachment = Attachment.all_objects.create(
+        tenant_id=message.tenant_id, message=message, file=ContentFile(data, name=file_name[:255]),
+        file_name=file_name[:255], content_type=content_type[:120], size=len(data),
+    )
+    publish(MessageUpdated(tenant_id=message.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
+                           channel_id=message.channel_id, changed=("attachments",)))
+    return attachment

@@ -87,6 +87,13 @@ class OutboundMessage:
 
 
 @dataclass(frozen=True)
+class MediaFile:
+    data: bytes
+    content_type: str
+    file_name: str
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     language: str
@@ -147,3 +154,7 @@ class ChannelAdapter(abc.ABC):
 
     def fetch_templates(self) -> list[Template]:
         return []
+
+    def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
+        """Download a contact's media described by an inbound message's `media` attributes."""
+        return None

@@ -14,7 +14,7 @@ from channels_app.models import Channel
 from channels_app.services import channel_set_status
 from config.events import DomainEvent
 from conversations.models import Message
-from conversations.services import message_status_update
+from conversations.services import message_attach_file, message_status_update
 from integrations.base import (
     OutboundMessage,
     ProviderAuthError,
@@ -43,7 +43,11 @@ def dispatch(event: DomainEvent) -> None:
     provider when agents read a conversation, and fetch a new channel's templates."""
     from integrations.tasks import conversation_mark_read_remote, message_deliver
 
-    if event.name in ("message.created", "message.retry_requested"):
+    if event.name == "message.created" and event.direction == "INBOUND" and getattr(event, "has_media", False):
+        from integrations.tasks import inbound_media_fetch
+
+        inbound_media_fetch.delay(message_id=event.message_id)
+    elif event.name in ("message.created", "message.retry_requested"):
         if event.name == "message.created" and (event.direction != "OUTBOUND" or event.private):
             return
         kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
@@ -148,3 +152,16 @@ def mark_read_remote(*, message_id: int) -> None:
     adapter = adapter_for(message.channel) if message else None
     if adapter is not None:
         adapter.mark_read(message.provider_message_id)
+
+
+def inbound_media_fetch_now(*, message_id: int) -> bool:
+    """Download the media of a contact's message and keep it as an attachment (once)."""
+    message = Message.all_objects.select_related("channel").filter(pk=message_id).first()
+    if message is None or message.attachments.exists() or "media" not in message.content_attributes:
+        return False
+    adapter = adapter_for(message.channel)
+    media = adapter.fetch_media(message.content_attributes["media"]) if adapter else None
+    if media is None:
+        return False
+    message_attach_file(message=message, data=media.data, content_type=media.content_type, file_name=media.file_name)
+    return True

@@ -12,7 +12,7 @@ from integrations.maintenance import (
     messages_stuck,
     webhook_events_stuck,
 )
-from integrations.outbound import mark_read_remote, message_deliver_now
+from integrations.outbound import inbound_media_fetch_now, mark_read_remote, message_deliver_now
 from integrations.registry import adapter_for
 from integrations.services import webhook_event_process_now
 
@@ -70,3 +70,9 @@ def sweep_stuck_work() -> dict[str, int]:
     for message_id in messages:
         message_deliver.delay(message_id=message_id)
     return {"webhooks": len(events), "messages": len(messages), "events_pruned": event_log_prune()}
+
+
+@shared_task(acks_late=True, autoretry_for=(ProviderTemporaryError,), retry_backoff=True, max_retries=6)
+def inbound_media_fetch(*, message_id: int) -> bool:
+    """A contact's photo, audio or document: fetched from the provider after the message is stored."""
+    return inbound_media_fetch_now(message_id=message_id)

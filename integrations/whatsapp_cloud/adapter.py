@@ -18,6 +18,7 @@ from django.conf import settings
 from integrations.base import (
     ChannelAdapter,
     InboundMessage,
+    MediaFile,
     OutboundMessage,
     ProviderAuthError,
     ProviderPermanentError,
@@ -300,6 +301,26 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             files={"file": (attachment.get("file_name", "file"), attachment["data"], attachment.get("content_type"))},
         )
         return str(answer["id"])
+
+    def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
+        """Meta's two steps: the media id gives a short-lived URL, which gives the bytes
+        (with the same bearer token)."""
+        media_id = str(media.get("id", ""))
+        if not media_id.isdigit():
+            return None
+        info = self._get(self._url(media_id))
+        try:
+            response = _session().get(info["url"], headers=self._headers(), timeout=TIMEOUT)
+        except (KeyError, requests.RequestException) as error:
+            raise ProviderTemporaryError(f"The media could not be downloaded: {type(error).__name__}",
+                                         code="media") from None
+        if not response.ok:
+            raise ProviderTemporaryError(f"The media could not be downloaded (HTTP {response.status_code}).",
+                                         code=f"http_{response.status_code}")
+        content_type = str(info.get("mime_type") or media.get("mime_type") or "application/octet-stream")
+        extension = content_type.split("/")[-1].split(";")[0].strip() or "bin"
+        return MediaFile(data=response.content, content_type=content_type,
+                         file_name=str(media.get("filename") or f"whatsapp-{media_id}.{extension}")[:255])
 
     def mark_read(self, provider_message_id: str) -> None:
         self._post(self._url(self.phone_number_id, "messages"),

@@ -111,7 +111,8 @@ async def test_new_message_reaches_the_agents_of_its_channel_only(scene):
         created = frames[-1]
         assert created["type"] == "event" and isinstance(created["id"], int)
         assert created["data"] == {"message_id": message.pk, "conversation_id": message.conversation_id,
-                                   "channel_id": scene["worked"].pk, "direction": "INBOUND", "private": False}
+                                   "channel_id": scene["worked"].pk, "direction": "INBOUND", "private": False,
+                                   "has_media": False}
         assert [(await manager.receive_json_from(timeout=3))["name"] for _ in range(3)][-1] == "message.created"
         await _nothing(foreigner)
         frame = await outsider.receive_json_from(timeout=3)
