@@ -1,21 +1,23 @@
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import shared_task
 
 from channels_app.models import Channel
-from integrations.base import ProviderTemporaryError
+from integrations.base import ProviderError, ProviderTemporaryError
 from integrations.maintenance import (
     channel_templates_sync,
     event_log_prune,
     messages_stuck,
     webhook_events_stuck,
 )
-from integrations.outbound import inbound_media_fetch_now, mark_read_remote, message_deliver_now
+from integrations.outbound import backoff_seconds, inbound_media_fetch_now, mark_read_remote, message_deliver_now
 from integrations.registry import adapter_for
 from integrations.services import webhook_event_process_now
 
+logger = logging.getLogger(__name__)
 # Channel kinds whose provider keeps message templates.
 TEMPLATE_KINDS = (Channel.Kind.WHATSAPP_CLOUD,)
 
@@ -44,12 +46,23 @@ def conversation_mark_read_remote(*, message_id: int) -> None:
     mark_read_remote(message_id=message_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(ProviderTemporaryError,), retry_backoff=True, max_retries=5)
-def channel_templates_sync_task(*, channel_id: int) -> int:
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def channel_templates_sync_task(self, *, channel_id: int) -> int:  # type: ignore[no-untyped-def]
+    """Templates are refreshed hourly anyway: a provider that cannot be reached now is
+    retried a few times, then left for the next round (never an error for the caller)."""
     channel = Channel.all_objects.select_related("tenant").filter(pk=channel_id, archived_at__isnull=True).first()
     if channel is None or adapter_for(channel) is None:
         return 0
-    return channel_templates_sync(channel=channel)
+    try:
+        return channel_templates_sync(channel=channel)
+    except ProviderTemporaryError as error:
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            logger.warning("templates of channel %s not synced now: %s", channel_id, error.message)
+            return 0
+        raise self.retry(countdown=backoff_seconds(self.request.retries)) from None
+    except ProviderError as error:
+        logger.warning("templates of channel %s not synced: %s (%s)", channel_id, error.message, error.code)
+        return 0
 
 
 @shared_task
