@@ -5,8 +5,10 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The browser tests (tests/e2e) drive Debian's chromium by its path (browsers cannot be downloaded).
+CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: install run test migrate seed simulator
+.PHONY: install run test migrate seed simulator chromium
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +32,17 @@ run: seed
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+# Installs Debian's chromium when it is missing and we are root; otherwise says how.
+chromium:
+	@if [ ! -x "$(CHROMIUM_PATH)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "== installing Debian's chromium for the browser tests (tests/e2e)"; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+		else \
+			echo "!! The browser tests (tests/e2e) need Chromium at $(CHROMIUM_PATH) and will fail without it:"; \
+			echo "!! install Debian's package (sudo apt-get install chromium) or set CHROMIUM_PATH."; \
+		fi; \
+	fi
+
+test: install chromium
 	$(BIN)/python -m pytest -n $${TEST_WORKERS:-2} $(PYTEST_ARGS)

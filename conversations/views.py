@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import Role
 from accounts.sessions import inbox_member_required, session_tenants
 from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
@@ -79,6 +80,7 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         "tab_counts": inbox_tab_counts(access=access, filters=filters),
         "channels": channels, "labels": Label.objects.all(), "teams": Team.objects.all(),
         "can_manage_channels": access.has("channels:manage"),
+        "role_label": Role(access.role).label,
         # Channels an admin must look at (e.g. Meta refused the token): shown above the panes.
         "channels_needing_attention": [channel for channel in channels if access.has("channels:manage")
                                        and channel.status in (Channel.Status.ERROR, Channel.Status.DISCONNECTED)],

@@ -90,10 +90,17 @@
     return response;
   }
 
+  // Each fragment request gets a ticket; an answer that a newer request overtook is dropped.
+  const tickets = new Map();
+  const ticket = (key) => { const next = (tickets.get(key) || 0) + 1; tickets.set(key, next); return next; };
+  const stale = (key, number) => tickets.get(key) !== number;
+
   async function upsertBubble(messageId) {
+    const number = ticket(`message-${messageId}`);
     const response = await fetchText(`/inbox/messages/${messageId}/`);
     if (!response || !response.ok) return;
     const html = (await response.text()).trim();
+    if (stale(`message-${messageId}`, number)) return;
     const existing = document.getElementById(`message-${messageId}`);
     const list = $("#messages");
     if (existing) { existing.outerHTML = html; return; }
@@ -129,13 +136,15 @@
   }
 
   async function refreshRow(conversationId) {
+    const number = ticket(`conversation-${conversationId}`);
     const response = await fetchText(`/inbox/rows/${conversationId}/?${filters()}`);
-    if (!response) return;
+    if (!response || (!response.ok && response.status !== 204)) return;
+    const html = response.status === 204 ? "" : (await response.text()).trim();
+    if (stale(`conversation-${conversationId}`, number)) return;
     const current = document.getElementById(`conversation-${conversationId}`);
-    if (response.status === 204) { if (current) current.remove(); return; }
-    if (!response.ok) return;
+    if (!html) { if (current) current.remove(); return; }
     const holder = document.createElement("ul");
-    holder.innerHTML = (await response.text()).trim();
+    holder.innerHTML = html;
     const row = holder.firstElementChild;
     if (current) current.remove();
     const rows = $("#rows");
@@ -267,6 +276,11 @@
   // --- htmx wiring ---------------------------------------------------------------------
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const { xhr, requestConfig } = event.detail;
+    if (["reply-form", "template-form"].includes(requestConfig.elt.id) && xhr.status === 200) {
+      // The socket may have shown this bubble already (and fresher): never add it twice.
+      const id = /^\s*<article id="(message-\d+)"/.exec(xhr.responseText);
+      if (id && document.getElementById(id[1])) event.detail.shouldSwap = false;
+    }
     if (xhr.status >= 400 && xhr.status < 500) {
       const form = requestConfig.elt.closest("#reply-form, #template-form");
       event.detail.shouldSwap = true;
