@@ -38,6 +38,20 @@ def simulator_from_options(options: dict[str, Any]) -> GraphSimulator:
         status_progression=() if options["no_statuses"] else DEFAULT_STATUS_PROGRESSION,
         status_delay=options["status_delay"],
     )
+    if options.get("sandbox_channels"):
+        channels = sandbox_channels()
+        if not channels:
+            raise SimulatorError("No sandbox WhatsApp channel here (config \"sandbox\": true); run seed_demo first.")
+        for channel in channels:
+            simulator.add_number(
+                str(channel.config["phone_number_id"]), token=channel.credentials.get("access_token", ""),
+                app_secret=channel.credentials.get("app_secret", ""), waba_id=str(channel.config.get("waba_id", "")),
+                webhook_url=channel.webhook_url,
+                display_phone_number=channel.config.get("display_phone_number", "+15555550100"),
+                verified_name=channel.config.get("verified_name", channel.name),
+                throughput_per_second=options["throughput"],
+            )
+        return simulator
     simulator.add_number(
         options["phone_number_id"], token=options["token"], app_secret=options["app_secret"],
         waba_id=options["waba_id"], webhook_url=options["webhook_url"],
@@ -47,8 +61,20 @@ def simulator_from_options(options: dict[str, Any]) -> GraphSimulator:
     return simulator
 
 
+def sandbox_channels() -> list[Any]:
+    """This installation's WhatsApp channels in sandbox mode (the demo's, or any an admin
+    marked with config "sandbox": true)."""
+    from channels_app.models import Channel
+
+    return list(Channel.all_objects.filter(kind=Channel.Kind.WHATSAPP_CLOUD, config__sandbox=True,
+                                           archived_at__isnull=True).order_by("pk"))
+
+
 def usage(simulator: GraphSimulator) -> str:
-    number = next(iter(simulator.numbers.values()))
+    numbers = list(simulator.numbers.values())
+    number = numbers[0]
+    also = [f"  Also serving number {other.phone_number_id} (WABA {other.waba_id}) → {other.webhook_url}"
+            for other in numbers[1:]]
     base = simulator.base_url
     send = ('{"messaging_product":"whatsapp","to":"+15555550123","type":"text",'
             '"text":{"body":"Hello from the inbox"}}')
@@ -67,12 +93,14 @@ def usage(simulator: GraphSimulator) -> str:
         f"    curl -s {simulator.graph_url}/{number.phone_number_id}/messages -H 'Authorization: Bearer {number.token}' "
         f"-H 'Content-Type: application/json' -d '{send}'",
         "  A customer writes in (text; or \"type\":\"image\"; \"duplicate\":true posts it twice):",
-        f"    curl -s {base}/_sim/inbound -d '{{\"from\":\"15555550123\",\"name\":\"Maria\",\"text\":\"Oi!\"}}'",
+        f"    curl -s {base}/_sim/inbound -d '{{\"phone_number_id\":\"{number.phone_number_id}\",\"from\":\"5511987654321\","
+        f"\"name\":\"Maria\",\"text\":\"Oi!\"}}'",
         "  Make the next send fail (any Meta code; \"async\":true accepts it then reports it failed;",
         "  \"http_status\":503 or \"hang_seconds\":30 for outages; \"count\", \"recipient\" to narrow it):",
         f"    curl -s {base}/_sim/failures -d '{{\"code\":131047,\"async\":true}}'",
         "  Inspect and reset: GET /_sim/sent, /_sim/webhooks, /_sim/stats, /_sim/failures; POST /_sim/reset,",
         "  /_sim/config ({\"status_delay\":1,\"status_progression\":[\"sent\",\"delivered\"]}), /_sim/numbers, /_sim/templates.",
+        *also,
     ])
 
 
@@ -99,6 +127,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-statuses", action="store_true", help="Post no status webhooks for sends.")
         parser.add_argument("--quiet", action="store_true", help="Do not print each send and webhook.")
         parser.add_argument("--check", action="store_true", help="Start, print the instructions and stop.")
+        parser.add_argument("--sandbox-channels", action="store_true",
+                            help="Serve every sandbox WhatsApp channel of this installation (the demo's), with its "
+                                 "own ids, token, app secret and webhook URL, instead of the number options.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -621,3 +621,24 @@ def test_command_check_starts_prints_and_stops():
     text = out.getvalue()
     assert "WHATSAPP_GRAPH_API_URL=http://127.0.0.1:" in text
     assert "100000000000002" in text and "Bearer tok" in text
+
+
+@pytest.mark.django_db
+def test_the_command_serves_the_installations_sandbox_channels(acme):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from config.crypto import Secrets
+    from tests import factories
+
+    channel = factories.ChannelFactory(
+        tenant=acme, kind="whatsapp_cloud",
+        config={"phone_number_id": "100000000000101", "waba_id": "100000000000100", "sandbox": True},
+        credentials=Secrets({"access_token": "DEMO-token", "app_secret": "demo-secret"}))
+    out = StringIO()
+
+    call_command("whatsapp_simulator", "--sandbox-channels", "--check", "--port", "0", stdout=out)
+
+    assert "100000000000101" in out.getvalue() and channel.webhook_url in out.getvalue()
+    assert "DEMO-token" in out.getvalue()
