@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Membership, Role, User
 from accounts.roles import ROLES_SEEING_ALL_CHANNELS, role_has_permission
 from config.errors import TenantNotOperational
@@ -51,7 +53,8 @@ def tenant_access_resolve(*, user_id: Any, tenant_id: Any) -> TenantAccess | Non
 def tenant_access_require_operational(access: TenantAccess) -> None:
     if not access.tenant.is_operational and access.role != Role.SUPER_ADMIN:
         raise TenantNotOperational(
-            f"The account {access.tenant.slug} is {access.tenant.get_status_display().lower()}; "
-            "its inbox and API are paused. Contact support to reactivate it.",
+            _("The account %(name)s is paused (%(status)s): its inbox and API are stopped, and messages that "
+              "arrive are still kept. Contact support to reactivate it.")
+            % {"name": access.tenant.name, "status": access.tenant.get_status_display()},
             details={"tenant_status": access.tenant.status},
         )

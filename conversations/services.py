@@ -13,6 +13,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
@@ -497,9 +498,12 @@ def message_send_template(
                                details={"template": [_("Not approved for this channel.")]})
     parameters = [str(value).strip() for value in parameters]
     if len(parameters) != template.parameter_count or not all(parameters):
+        count = template.parameter_count
         raise ValidationFailed(
-            _("This template needs %(count)s values.") % {"count": template.parameter_count},
-            details={"parameters": [_("Give exactly %(count)s non-empty values.") % {"count": template.parameter_count}]},
+            ngettext("This template needs %(count)s value.", "This template needs %(count)s values.", count)
+            % {"count": count},
+            details={"parameters": [ngettext("Give exactly %(count)s non-empty value.",
+                                             "Give exactly %(count)s non-empty values.", count) % {"count": count}]},
         )
     return message_send(
         conversation=conversation, actor=actor, content=template.render(parameters),

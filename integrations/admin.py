@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from integrations.models import WebhookEvent
 from integrations.tasks import webhook_event_process
@@ -41,4 +42,5 @@ class WebhookEventAdmin(UnscopedAdminMixin, admin.ModelAdmin):
         WebhookEvent.all_objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED)
         for event_id in ids:
             webhook_event_process.delay(event_id=event_id)
-        self.message_user(request, _("%(count)s webhooks queued again.") % {"count": len(ids)}, messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)s webhook queued again.", "%(count)s webhooks queued again.",
+                                            len(ids)) % {"count": len(ids)}, messages.SUCCESS)
