@@ -21,6 +21,8 @@ ENDPOINTS = [
     ("get", "/api/v1/messages/{note}", None),
     ("put", "/api/v1/messages/{note}", {"content": "rewritten"}),
     ("patch", "/api/v1/messages/{note}", {"metadata": {"x": 1}}),
+    ("post", "/api/v1/messages/{note}/retry", None),
+    ("post", "/api/v1/channels/{channel}/messages", {"contact": {"external_id": "x"}, "content": "hijack"}),
     ("get", "/api/v1/contacts/{contact}", None),
     ("put", "/api/v1/contacts/{contact}", {"name": "Changed"}),
     ("patch", "/api/v1/contacts/{contact}", {"name": "Changed"}),
