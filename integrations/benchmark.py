@@ -1,0 +1,1154 @@
+"""`manage.py benchmark_whatsapp`: the WhatsApp Cloud pipeline measured in the production shape.
+
+Everything runs on this machine and over loopback only: an ASGI server (several worker
+processes) on `integrations.benchmark_asgi:application`, which is the product's
+`config.asgi:application` plus a bare view; a Celery worker; PostgreSQL and Redis as
+configured; the Graph API simulator in this process, and the load generator and the
+integrator's WebSocket client in this process too. Every loop is bounded in count and time.
+
+The phases, in order (each waits for the previous one's work to drain):
+
+1. baseline: a 200 answered by the ASGI layer (the ceiling of server + load generator), and a
+   bare Django view behind the whole middleware stack (the ceiling of Django in this server
+   configuration); both with the same signed bodies as the webhooks;
+2. webhooks: distinct signed inbound-text webhooks (and 5 % exact duplicates) posted as fast
+   as the server takes them over keep-alive connections for `duration` seconds;
+3. processing: from the first POST until the last message is stored; lost and duplicated;
+4. end to end: webhooks at a fixed rate, each timed to its `message.created` frame on an
+   integrator WebSocket (/ws/v1/events);
+5. outbound: PENDING replies created in one go, a `message_deliver` task each, timed until
+   every one is SENT; failed and double sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from accounts.access import TenantAccess
+from accounts.models import Membership, Role, User
+from accounts.services import tokens_issue
+from channels_app.models import Channel
+from config.crypto import Secrets
+from contacts.models import Contact, ContactIdentity
+from conversations.models import Conversation, Message
+from integrations.benchmark_asgi import BARE_VIEW_PATH, RAW_ASGI_PATH
+from integrations.models import WebhookEvent
+from integrations.whatsapp_cloud.simulator import GraphSimulator, webhook_body, webhook_signature
+from tenants.models import Tenant, TenantEvent
+
+BASE_DIR = Path(settings.BASE_DIR)
+HOST = "127.0.0.1"
+DUPLICATE_EVERY = 20  # every 20th webhook repeats an earlier body byte for byte: 5 %
+CONTACTS = 500  # distinct customers writing in (one contact's messages are serialised by design)
+STALL_SECONDS = 60.0  # a drain with no progress for this long stops; what is missing then is lost
+DRAIN_LIMIT_SECONDS = 1800.0
+
+
+class BenchmarkError(Exception):
+    """The benchmark cannot run (missing service, a process that died...): said plainly."""
+
+
+# --- Figures -----------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    """Nearest rank: the smallest value with at least `share` of the values at or below it."""
+    index = min(len(sorted_values) - 1, max(0, math.ceil(share * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+@dataclass
+class LoadResult:
+    """What one closed-loop or paced load run saw."""
+
+    name: str
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)  # 0: connection error or timeout
+    latencies: list[float] = field(default_factory=list)  # seconds, 200s only
+    generator_cpu: float = 0.0  # share of one core this process used meanwhile
+    cpu: dict[str, float] = field(default_factory=dict)  # cores used on average, by process group
+
+    @property
+    def ok(self) -> int:
+        return self.statuses.get(200, 0)
+
+    @property
+    def not_ok(self) -> int:
+        return sum(count for status, count in self.statuses.items() if status != 200)
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def latency_ms(self, share: float) -> float:
+        return percentile(sorted(self.latencies), share) * 1000
+
+
+@dataclass
+class Report:
+    machine: dict[str, str] = field(default_factory=dict)
+    configuration: dict[str, str] = field(default_factory=dict)
+    raw_asgi: LoadResult | None = None
+    bare_view: LoadResult | None = None
+    webhooks: LoadResult | None = None
+    webhooks_posted_duplicates: int = 0
+    processed: int = 0
+    processed_seconds: float = 0.0
+    processing_failed_events: int = 0
+    processing_drained: bool = False
+    lost: int = 0
+    duplicated: int = 0
+    e2e_rate: float = 0.0
+    e2e_sent: int = 0
+    e2e_latencies: list[float] = field(default_factory=list)
+    e2e_missing: int = 0
+    e2e_post: LoadResult | None = None
+    outbound_total: int = 0
+    outbound_sent: int = 0
+    outbound_failed: int = 0
+    outbound_seconds: float = 0.0
+    outbound_simulator_sends: int = 0
+    outbound_rejected_cap: int = 0
+    outbound_double_sends: int = 0
+    outbound_cpu: dict[str, float] = field(default_factory=dict)
+    processing_cpu: dict[str, float] = field(default_factory=dict)
+
+
+# --- CPU accounting (Linux /proc) -----------------------------------------------------------------
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _machine_busy_ticks() -> tuple[int, int]:
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far, by process group (`groups`: name → process group id), by
+    PostgreSQL and Redis (by process name), by this process, and by the whole machine.
+    Children already reaped count through their parent's cutime/cstime."""
+    by_pgid = {pgid: name for name, pgid in groups.items()}
+    totals: dict[str, float] = Counter()
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                raw = stat.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        pgrp = int(fields[2])
+        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        pid = int(entry.name)
+        if pid == me:
+            name = "load generator + simulator (this process)"
+            ticks = sum(int(value) for value in fields[11:13])
+        elif pgrp in by_pgid:
+            name = by_pgid[pgrp]
+        elif comm.startswith("postgres"):
+            name = "postgresql"
+        elif comm.startswith("redis-server"):
+            name = "redis"
+        else:
+            continue
+        totals[name] += ticks / _TICKS
+    busy, _total = _machine_busy_ticks()
+    totals["machine"] = busy / _TICKS
+    return dict(totals)
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Average cores used by each group between two snapshots."""
+    if seconds <= 0:
+        return {}
+    return {name: max(0.0, (after.get(name, 0.0) - before.get(name, 0.0)) / seconds) for name in after}
+
+
+# --- HTTP/1.1 keep-alive client (asyncio streams) ---------------------------------------------------
+
+
+class HttpConnection:
+    """One keep-alive connection; one request at a time. Small on purpose: the generator must
+    cost far less than the server it measures (see the raw ASGI baseline)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes, timeout: float = 30.0) -> int:
+        """Send `raw` (a whole HTTP request) and read the answer; the status, or 0 on failure."""
+        try:
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+            assert self.reader is not None
+            self.writer.write(raw)
+            status, server_closes = await asyncio.wait_for(self._response(self.reader), timeout)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, TimeoutError):
+            self.close()
+            return 0
+        if server_closes:
+            self.close()
+        return status
+
+    @staticmethod
+    async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length, chunked, close = 0, False, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        if chunked:
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                await reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        elif length:
+            await reader.readexactly(length)
+        return status, close
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def http_request(path: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {HOST}", "Content-Type: application/json",
+             f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# --- Signed inbound webhooks -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchNumber:
+    phone_number_id: str
+    waba_id: str
+    display_phone_number: str
+    token: str
+    app_secret: str
+    verify_token: str
+
+
+class InboundWebhooks:
+    """Distinct signed inbound-text webhooks (the inbound-text.json shape), Meta's bytes and
+    signature, with a unique wamid each; every DUPLICATE_EVERY-th one repeats an earlier body."""
+
+    def __init__(self, *, number: BenchNumber, path: str, prefix: str, duplicates: bool) -> None:
+        self.number, self.path, self.prefix, self.duplicates = number, path, prefix, duplicates
+        self.count = 0
+        self.duplicates_posted = 0
+        self.recent: deque[tuple[bytes, str]] = deque(maxlen=200)
+        self.random = random.Random(prefix)
+
+    def wamid(self, index: int) -> str:
+        return f"{self.prefix}{index:08d}"
+
+    def _fresh(self) -> tuple[bytes, str]:
+        index = self.count
+        self.count += 1
+        wa_id = f"5511{9_0000_0000 + index % CONTACTS:09d}"
+        wamid = self.wamid(index)
+        payload = {"object": "whatsapp_business_account", "entry": [{"id": self.number.waba_id, "changes": [{
+            "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": self.number.display_phone_number.lstrip("+"),
+                             "phone_number_id": self.number.phone_number_id},
+                "contacts": [{"profile": {"name": f"Cliente {index % CONTACTS}"}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())), "type": "text",
+                              "text": {"body": f"Olá, pedido {index}: ainda está disponível em outra cor?"}}],
+            },
+            "field": "messages"}]}]}
+        body = webhook_body(payload)
+        raw = http_request(self.path, body, {"X-Hub-Signature-256": webhook_signature(self.number.app_secret, body),
+                                             "User-Agent": "facebookexternalua"})
+        self.recent.append((raw, wamid))
+        return raw, wamid
+
+    def next(self) -> tuple[bytes, str]:
+        if self.duplicates and self.recent and (self.count + self.duplicates_posted) % DUPLICATE_EVERY == DUPLICATE_EVERY - 1:
+            self.duplicates_posted += 1
+            return self.random.choice(self.recent)
+        return self._fresh()
+
+
+# --- Load runs -------------------------------------------------------------------------------------
+
+
+async def closed_loop(*, name: str, port: int, seconds: float, connections: int,
+                      next_request: Callable[[], tuple[bytes, str | None]],
+                      on_answer: Callable[[str | None, int], None] | None = None,
+                      groups: dict[str, int] | None = None) -> LoadResult:
+    """`connections` clients, each sending its next request as soon as the previous one is
+    answered, for `seconds`. Latency: from the write of the request to its whole answer."""
+    result = LoadResult(name=name)
+    deadline = time.monotonic() + seconds
+    latencies, statuses = result.latencies, result.statuses
+
+    async def client() -> None:
+        http = HttpConnection(port)
+        while time.monotonic() < deadline:
+            raw, tag = next_request()
+            started = time.perf_counter()
+            status = await http.request(raw)
+            elapsed = time.perf_counter() - started
+            statuses[status] += 1
+            if status == 200:
+                latencies.append(elapsed)
+            if on_answer is not None:
+                on_answer(tag, status)
+            if status == 0:
+                await asyncio.sleep(0.05)
+        http.close()
+
+    cpu_before, wall_before, mine_before = cpu_snapshot(groups or {}), time.monotonic(), time.process_time()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    result.seconds = time.monotonic() - wall_before
+    result.generator_cpu = (time.process_time() - mine_before) / result.seconds
+    result.cpu = cpu_used(cpu_before, cpu_snapshot(groups or {}), result.seconds)
+    return result
+
+
+# --- WebSocket client for /ws/v1/events ------------------------------------------------------------
+
+
+class EventsSocket:
+    """The integrator's socket: JSON frames in, JSON frames out. Uses the `websockets` package
+    when it is installed, otherwise a minimal RFC 6455 client (text frames, ping, close)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._ws: Any = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    @property
+    def implementation(self) -> str:
+        return "websockets" if self._ws is not None else "minimal RFC 6455 client"
+
+    async def connect(self) -> None:
+        url = f"ws://{HOST}:{self.port}/ws/v1/events"
+        try:
+            from websockets.asyncio.client import connect
+        except ImportError:
+            connect = None
+        if connect is not None:
+            self._ws = await connect(url, max_size=None, open_timeout=10, compression=None)
+            return
+        self._reader, self._writer = await asyncio.open_connection(HOST, self.port)
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        self._writer.write((f"GET /ws/v1/events HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nUpgrade: websocket\r\n"
+                            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                           .encode())
+        head = await asyncio.wait_for(self._reader.readuntil(b"\r\n\r\n"), 10)
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        if " 101 " not in status_line:
+            raise BenchmarkError(f"WebSocket upgrade refused: {status_line}")
+
+    async def send_json(self, data: dict[str, Any]) -> None:
+        text = json.dumps(data)
+        if self._ws is not None:
+            await self._ws.send(text)
+            return
+        await self._send_frame(0x1, text.encode())
+
+    async def _send_frame(self, opcode: int, payload: bytes) -> None:
+        assert self._writer is not None
+        mask = secrets.token_bytes(4)
+        length = len(payload)
+        if length < 126:
+            header = bytes([0x80 | opcode, 0x80 | length])
+        elif length < 65536:
+            header = bytes([0x80 | opcode, 0x80 | 126]) + length.to_bytes(2, "big")
+        else:
+            header = bytes([0x80 | opcode, 0x80 | 127]) + length.to_bytes(8, "big")
+        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+        self._writer.write(header + mask + masked)
+        await self._writer.drain()
+
+    async def receive_json(self) -> dict[str, Any] | None:
+        """The next JSON frame, or None when the socket closed."""
+        if self._ws is not None:
+            try:
+                return json.loads(await self._ws.recv())
+            except Exception:  # closed (websockets raises ConnectionClosed*)
+                return None
+        assert self._reader is not None
+        message = b""
+        while True:
+            try:
+                first, second = await self._reader.readexactly(2)
+                length = second & 0x7F
+                if length == 126:
+                    length = int.from_bytes(await self._reader.readexactly(2), "big")
+                elif length == 127:
+                    length = int.from_bytes(await self._reader.readexactly(8), "big")
+                payload = await self._reader.readexactly(length)
+            except (asyncio.IncompleteReadError, OSError):
+                return None
+            opcode = first & 0x0F
+            if opcode == 0x8:
+                return None
+            if opcode == 0x9:
+                await self._send_frame(0xA, payload)
+                continue
+            if opcode in (0x0, 0x1, 0x2):
+                message += payload
+                if first & 0x80:
+                    return json.loads(message)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._ws is not None:
+                await self._ws.close()
+            elif self._writer is not None:
+                await self._send_frame(0x8, b"\x03\xe8")
+                self._writer.close()
+
+
+# --- Processes -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class Processes:
+    """The server and the worker: each in its own session (process group), so that stopping
+    one stops all its children; stopped on exit whatever happened."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.started.append((name, process))
+        return process
+
+    @property
+    def groups(self) -> dict[str, int]:
+        return {name: process.pid for name, process in self.started}
+
+    def check(self) -> None:
+        for name, process in self.started:
+            if process.poll() is not None:
+                raise BenchmarkError(f"The {name} process exited with {process.returncode}:\n{self.log_tail(name)}")
+
+    def log_tail(self, name: str, lines: int = 25) -> str:
+        try:
+            return "\n".join((self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        for _, process in self.started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _, process in self.started:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for _, process in self.started:
+            with contextlib.suppress(ProcessLookupError):  # the group, children included
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
+        self.started.clear()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How the production shape is run here."""
+
+    server: str
+    server_workers: int
+    worker_pool: str
+    worker_concurrency: int
+    server_conn_max_age: int
+    worker_conn_max_age: int
+
+    def server_argv(self, port: int) -> tuple[list[str], str]:
+        module = "integrations.benchmark_asgi:application"
+        if self.server == "daphne":
+            return ([sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), "-v", "0", module],
+                    f"daphne {_version('daphne')}, 1 process (daphne has no worker processes)")
+        loop = "uvloop" if _importable("uvloop") else "asyncio"
+        http = "httptools" if _importable("httptools") else "h11"
+        ws = "websockets" if _importable("websockets") else "wsproto" if _importable("wsproto") else "none"
+        argv = [sys.executable, "-m", "uvicorn", module, "--host", HOST, "--port", str(port), "--workers",
+                str(self.server_workers), "--loop", loop, "--http", http, "--ws", ws, "--lifespan", "off",
+                "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "30"]
+        return argv, (f"uvicorn {_version('uvicorn')}, {self.server_workers} worker processes, loop {loop}, "
+                      f"http {http}, ws {ws}")
+
+    def worker_argv(self, run_id: str) -> tuple[list[str], str]:
+        argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", self.worker_pool,
+                "--concurrency", str(self.worker_concurrency), "-Q", "celery", "--loglevel", "WARNING",
+                "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"benchmark-{run_id}@%h"]
+        return argv, (f"celery {_version('celery')} worker, pool {self.worker_pool}, concurrency "
+                      f"{self.worker_concurrency}, prefetch multiplier {settings.CELERY_WORKER_PREFETCH_MULTIPLIER}")
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
+
+
+# --- Benchmark data ----------------------------------------------------------------------------------
+
+
+@dataclass
+class BenchData:
+    run_id: str
+    tenant: Tenant
+    user: User
+    channel: Channel
+    number: BenchNumber
+
+
+def bench_data_create(*, run_id: str, throughput: int) -> BenchData:
+    """A tenant of its own, a MANAGER for the integrator socket and a WhatsApp Cloud channel whose
+    credentials match a simulator number. Rows made directly: channel_create would ask Meta."""
+    digits = f"{random.randrange(10**8):08d}"
+    number = BenchNumber(phone_number_id=f"1999{digits}000", waba_id=f"1998{digits}000",
+                         display_phone_number="+15555550199", token=f"BENCH-TOKEN-{secrets.token_hex(8)}",
+                         app_secret=secrets.token_hex(16), verify_token=secrets.token_hex(8))
+    tenant = Tenant.objects.create(
+        name=f"Benchmark WhatsApp {run_id}", slug=f"benchmark-whatsapp-{run_id}", status=Tenant.Status.ACTIVE,
+        plan="benchmark", max_channels=0, max_agents=0, max_messages_per_month=0,
+    )
+    user = User.objects.create_user(email=f"benchmark-{run_id}@benchmark.invalid", password=None,
+                                    full_name="Benchmark integrator")
+    Membership.all_objects.create(tenant=tenant, user=user, role=Role.MANAGER)
+    channel = Channel.all_objects.create(
+        tenant=tenant, kind=Channel.Kind.WHATSAPP_CLOUD, name="Benchmark WhatsApp", status=Channel.Status.CONNECTED,
+        config={"phone_number_id": number.phone_number_id, "waba_id": number.waba_id,
+                "display_phone_number": number.display_phone_number, "throughput_per_second": throughput},
+        credentials=Secrets({"access_token": number.token, "app_secret": number.app_secret,
+                             "verify_token": number.verify_token}),
+    )
+    return BenchData(run_id=run_id, tenant=tenant, user=user, channel=channel, number=number)
+
+
+def bench_data_delete(data: BenchData) -> None:
+    """Everything the run made, children first (conversations and messages protect their channel)."""
+    tenant_id = data.tenant.pk
+    Message.all_objects.filter(tenant_id=tenant_id).update(reply_to=None)
+    for model in (Message, Conversation, ContactIdentity, Contact, WebhookEvent, TenantEvent):
+        model.all_objects.filter(tenant_id=tenant_id)._raw_delete(connection.alias)  # type: ignore[attr-defined]
+    Tenant.objects.filter(pk=tenant_id).delete()
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    OutstandingToken.objects.filter(user=data.user).delete()
+    User.objects.filter(pk=data.user.pk).delete()
+
+
+def stale_benchmark_tenants() -> list[str]:
+    return list(Tenant.objects.filter(slug__startswith="benchmark-whatsapp-").values_list("slug", flat=True))
+
+
+# --- Facts -------------------------------------------------------------------------------------------
+
+
+def machine_facts() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+        cursor.execute("SHOW max_connections")
+        max_connections = cursor.fetchone()[0]
+        cursor.execute("SHOW synchronous_commit")
+        synchronous_commit = cursor.fetchone()[0]
+    import redis
+
+    redis_info = redis.Redis.from_url(settings.REDIS_URL).info("server")
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    memory = ""
+    with contextlib.suppress(OSError, StopIteration), open("/proc/meminfo") as meminfo:
+        kib = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+        memory = f"{kib / 1024 / 1024:.0f} GiB"
+    return {
+        "cores": f"{os.cpu_count()} ({model})" if model else str(os.cpu_count()),
+        "memory": memory,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "django": _version("django"),
+        "postgresql": f"{postgres} (max_connections {max_connections}, synchronous_commit {synchronous_commit})",
+        "redis": str(redis_info.get("redis_version", "?")),
+    }
+
+
+# --- The run -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: float
+    rate: float
+    quick: bool
+    connections: int
+    e2e_messages: int
+    outbound_messages: int
+    baseline_seconds: float
+    shape: Shape
+    keep: bool
+    outbound_status_webhooks: bool = True
+
+
+class Benchmark:
+    def __init__(self, options: Options, write: Callable[[str], None]) -> None:
+        self.options = options
+        self.write = write
+        self.report = Report()
+        self.run_id = f"{dt.datetime.now():%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
+        self.log_dir = Path(tempfile.mkdtemp(prefix="benchmark_whatsapp-"))
+        self.processes = Processes(self.log_dir)
+        self.simulator: GraphSimulator | None = None
+        self.data: BenchData | None = None
+        self.port = 0
+
+    # --- lifecycle ---
+
+    def run(self) -> Report:
+        report = self.report
+        report.machine = machine_facts()
+        stale = stale_benchmark_tenants()
+        if stale:
+            self.write(f"note: benchmark tenants left by earlier runs (--keep or killed): {', '.join(stale[:5])}")
+        try:
+            self.data = bench_data_create(run_id=self.run_id, throughput=1000)
+            self._start()
+            self._configuration()
+            self._warm_up()
+            asyncio.run(self._baseline())
+            self._webhooks_and_processing()
+            self._end_to_end()
+            self._outbound()
+            self._settle()
+        finally:
+            # A second Ctrl-C must not cut the stopping of the processes and the deletion short.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self._stop()
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        return report
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+            "DJANGO_DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "WHATSAPP_GRAPH_API_URL": self.simulator.base_url if self.simulator else "",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONWARNINGS": "ignore",
+        })
+        return env
+
+    def _start(self) -> None:
+        assert self.data is not None
+        self.port = free_port()
+        number = self.data.number
+        self.simulator = GraphSimulator(host=HOST, port=0, webhook_concurrency=8)
+        self.simulator.start()
+        self.simulator.add_number(
+            number.phone_number_id, token=number.token, app_secret=number.app_secret, waba_id=number.waba_id,
+            webhook_url=f"http://{HOST}:{self.port}/webhooks/whatsapp_cloud/{self.data.channel.webhook_token}",
+            display_phone_number=number.display_phone_number, throughput_per_second=1000,
+        )
+        shape = self.options.shape
+        server_argv, server_text = shape.server_argv(self.port)
+        worker_argv, worker_text = shape.worker_argv(self.run_id)
+        self.report.configuration.update({"server": server_text, "worker": worker_text})
+        self.processes.start("server", server_argv,
+                             {**self._environment(), "DB_CONN_MAX_AGE": str(shape.server_conn_max_age)})
+        self.processes.start("worker", worker_argv,
+                             {**self._environment(), "DB_CONN_MAX_AGE": str(shape.worker_conn_max_age)})
+        self.write(f"Started the server on {HOST}:{self.port} and the worker (logs: {self.log_dir}); "
+                   f"simulator on {self.simulator.base_url}.")
+
+    def _stop(self) -> None:
+        self.processes.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        if self.data is not None:
+            if self.options.keep:
+                self.write(f"Kept the benchmark data: tenant {self.data.tenant.slug}.")
+            else:
+                bench_data_delete(self.data)
+                self.write(f"Deleted the benchmark data (tenant {self.data.tenant.slug}).")
+
+    def _configuration(self) -> None:
+        shape, options = self.options.shape, self.options
+        self.report.configuration.update({
+            "settings": f"{settings.SETTINGS_MODULE}, DEBUG false, LOG_LEVEL WARNING, DB_CONN_MAX_AGE "
+                        f"{shape.server_conn_max_age} (server), {shape.worker_conn_max_age} (worker)",
+            "load": f"{options.connections} keep-alive connections (closed loop), Python asyncio in this process",
+            "database": f"{connection.settings_dict['NAME']} on {connection.settings_dict.get('HOST') or 'local'}",
+            "redis": settings.REDIS_URL,
+        })
+
+    # --- helpers ---
+
+    @property
+    def webhook_path(self) -> str:
+        assert self.data is not None
+        return f"/webhooks/whatsapp_cloud/{self.data.channel.webhook_token}"
+
+    def _inbound_count(self, prefix: str) -> int:
+        assert self.data is not None
+        return Message.all_objects.filter(channel=self.data.channel, direction=Message.Direction.INBOUND,
+                                          provider_message_id__startswith=prefix).count()
+
+    def _wait_until(self, what: str, done: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            self.processes.check()
+            if time.monotonic() > deadline:
+                raise BenchmarkError(f"Timed out after {timeout:.0f}s waiting for {what}.\n"
+                                     f"server log:\n{self.processes.log_tail('server')}\n"
+                                     f"worker log:\n{self.processes.log_tail('worker')}")
+            time.sleep(0.2)
+
+    def _warm_up(self) -> None:
+        """The server answers, every worker process has served requests, and the pipeline works
+        end to end through the simulator (what sandbox mode does)."""
+
+        def answers() -> bool:
+            async def ask() -> int:
+                http = HttpConnection(self.port)
+                status = await http.request(http_request(RAW_ASGI_PATH, b"{}"), timeout=2)
+                http.close()
+                return status
+
+            return asyncio.run(ask()) == 200
+
+        self._wait_until("the ASGI server to answer", answers, 90)
+        assert self.simulator is not None and self.data is not None
+        first = f"wamid.BENCH{self.run_id}S"
+        self.simulator.inbound_text(self.data.number.phone_number_id, "5511900000000", "Warm-up", message_id=first)
+        self._wait_until("the simulator's warm-up message to be stored (is the Celery worker consuming?)",
+                         lambda: self._inbound_count(first) == 1, 90)
+        body = b'{"warm":"up"}'
+        asyncio.run(closed_loop(name="warm-up", port=self.port, seconds=2, connections=self.options.connections,
+                                next_request=lambda: (http_request(BARE_VIEW_PATH, body), None)))
+        prefix = f"wamid.BENCH{self.run_id}W"
+        warm = InboundWebhooks(number=self.data.number, path=self.webhook_path, prefix=prefix, duplicates=False)
+        accepted: set[str] = set()
+        asyncio.run(closed_loop(name="warm-up", port=self.port, seconds=2, connections=4, next_request=warm.next,
+                                on_answer=lambda wamid, status: accepted.add(str(wamid)) if status == 200 else None))
+        self._drain(prefix=prefix, expected=len(accepted), quiet=True)
+        self.write("Warmed up: server, worker and simulator answer; the pipeline stores messages.")
+
+    # --- phase 1 ---
+
+    async def _baseline(self) -> None:
+        assert self.data is not None
+        sample = InboundWebhooks(number=self.data.number, path=BARE_VIEW_PATH, prefix="wamid.SAMPLE",
+                                 duplicates=False)
+        raw_bare = sample.next()[0]
+        raw_asgi = raw_bare.replace(BARE_VIEW_PATH.encode(), RAW_ASGI_PATH.encode(), 1)
+        seconds, connections, groups = self.options.baseline_seconds, self.options.connections, self.processes.groups
+        self.write(f"[1/5] Baseline: a 200 from the ASGI layer, then a bare Django view, {seconds:.0f}s each, "
+                   f"{connections} connections, same signed body as a webhook...")
+        self.report.raw_asgi = await closed_loop(name="raw ASGI 200", port=self.port, seconds=seconds,
+                                                 connections=connections, next_request=lambda: (raw_asgi, None),
+                                                 groups=groups)
+        self.report.bare_view = await closed_loop(name="bare Django view", port=self.port, seconds=seconds,
+                                                  connections=connections, next_request=lambda: (raw_bare, None),
+                                                  groups=groups)
+        for result in (self.report.raw_asgi, self.report.bare_view):
+            self.write(f"      {result.name}: {result.per_second:,.0f}/s, p99 {result.latency_ms(0.99):.1f} ms")
+
+    # --- phases 2 and 3 ---
+
+    def _webhooks_and_processing(self) -> None:
+        assert self.data is not None
+        report, options = self.report, self.options
+        prefix = f"wamid.BENCH{self.run_id}A"
+        webhooks = InboundWebhooks(number=self.data.number, path=self.webhook_path, prefix=prefix, duplicates=True)
+        accepted: set[str] = set()
+
+        def on_answer(wamid: str | None, status: int) -> None:
+            if status == 200 and wamid is not None:
+                accepted.add(wamid)
+
+        self.write(f"[2/5] Signed webhook POSTs for {options.duration:.0f}s, {options.connections} connections, "
+                   f"1 in {DUPLICATE_EVERY} an exact duplicate...")
+        first_post = time.time()
+        report.webhooks = asyncio.run(closed_loop(
+            name="signed webhooks", port=self.port, seconds=options.duration, connections=options.connections,
+            next_request=webhooks.next, on_answer=on_answer, groups=self.processes.groups))
+        result = report.webhooks
+        report.webhooks_posted_duplicates = webhooks.duplicates_posted
+        self.write(f"      {result.ok:,} answered 200 ({result.per_second:,.0f}/s), {result.not_ok:,} not; "
+                   f"p99 {result.latency_ms(0.99):.1f} ms")
+
+        self.write(f"[3/5] Waiting for the worker to process all {len(accepted):,} accepted messages...")
+        cpu_before, wall_before = cpu_snapshot(self.processes.groups), time.monotonic()
+        report.processing_drained = self._drain(prefix=prefix, expected=len(accepted))
+        report.processing_cpu = cpu_used(cpu_before, cpu_snapshot(self.processes.groups),
+                                         time.monotonic() - wall_before)
+        channel = self.data.channel
+        stored = set(Message.all_objects.filter(channel=channel, provider_message_id__startswith=prefix)
+                     .values_list("provider_message_id", flat=True))
+        report.processed = len(stored)
+        report.lost = len(accepted - stored)
+        report.duplicated = (
+            Message.all_objects.filter(channel=channel, provider_message_id__startswith=prefix)
+            .values("provider_message_id").annotate(n=Count("id")).filter(n__gt=1).count()
+            + len(stored - accepted)  # stored although never answered 200: not a duplicate, but not expected
+        )
+        events = WebhookEvent.all_objects.filter(channel=channel, received_at__gte=dt.datetime.fromtimestamp(
+            first_post, tz=dt.UTC))
+        report.processing_failed_events = events.filter(status=WebhookEvent.Status.FAILED).count()
+        last = events.aggregate(last=Max("processed_at"))["last"]
+        report.processed_seconds = (last.timestamp() - first_post) if last else 0.0
+        self.write(f"      {report.processed:,} stored in {report.processed_seconds:.1f}s; lost {report.lost}, "
+                   f"duplicated {report.duplicated}")
+
+    def _drain(self, *, prefix: str, expected: int, quiet: bool = False) -> bool:
+        """Wait until `expected` messages with `prefix` are stored and no webhook event waits;
+        False if it stalled (no progress for STALL_SECONDS) or hit DRAIN_LIMIT_SECONDS."""
+        assert self.data is not None
+        started = last_change = last_print = time.monotonic()
+        previous = -1
+        while True:
+            self.processes.check()
+            stored = self._inbound_count(prefix)
+            waiting = WebhookEvent.all_objects.filter(channel=self.data.channel,
+                                                      status=WebhookEvent.Status.RECEIVED).count()
+            now = time.monotonic()
+            if stored >= expected and waiting == 0:
+                return True
+            if stored != previous:
+                previous, last_change = stored, now
+            if now - last_change > STALL_SECONDS or now - started > DRAIN_LIMIT_SECONDS:
+                self.write(f"      stopped waiting: {stored:,}/{expected:,} stored, {waiting:,} events unprocessed")
+                return False
+            if not quiet and now - last_print >= 10:
+                self.write(f"      ... {stored:,}/{expected:,} stored, {waiting:,} events waiting")
+                last_print = now
+            time.sleep(0.25)
+
+    # --- phase 4 ---
+
+    def _end_to_end(self) -> None:
+        assert self.data is not None
+        report, options = self.report, self.options
+        report.e2e_rate, report.e2e_sent = options.rate, options.e2e_messages
+        prefix = f"wamid.BENCH{self.run_id}E"
+        webhooks = InboundWebhooks(number=self.data.number, path=self.webhook_path, prefix=prefix, duplicates=False)
+        requests = [webhooks.next() for _ in range(options.e2e_messages)]
+        access = TenantAccess(user=self.data.user, tenant=self.data.tenant, role=Role.MANAGER)
+        token = tokens_issue(access=access)["access"]
+        self.write(f"[4/5] End to end: {options.e2e_messages:,} webhooks at {options.rate:g}/s, each timed to its "
+                   f"message.created frame on /ws/v1/events...")
+        frames, sent_at, report.e2e_post = asyncio.run(self._paced_with_socket(requests, token))
+        provider_ids = dict(Message.all_objects.filter(pk__in=list(frames))
+                            .values_list("pk", "provider_message_id"))
+        latencies = [arrived - sent_at[wamid] for message_id, arrived in frames.items()
+                     if (wamid := provider_ids.get(message_id)) in sent_at]
+        report.e2e_latencies = sorted(latencies)
+        report.e2e_missing = options.e2e_messages - len(latencies)
+        self.write(f"      {len(latencies):,}/{options.e2e_messages:,} frames matched; p50 "
+                   f"{percentile(report.e2e_latencies, .5) * 1e3:.1f} ms, p99 "
+                   f"{percentile(report.e2e_latencies, .99) * 1e3:.1f} ms")
+        self._drain(prefix=prefix, expected=report.e2e_post.ok, quiet=True)
+
+    async def _paced_with_socket(self, requests: list[tuple[bytes, str]],
+                                 token: str) -> tuple[dict[int, float], dict[str, float], LoadResult]:
+        """Post `requests` at the set rate while an integrator socket listens; returns when each
+        message.created frame came (by message id), when each webhook was due (by wamid), and
+        what the POSTs saw. Both clocks are this process's perf_counter."""
+        rate, count = self.options.rate, len(requests)
+        events = EventsSocket(self.port)
+        await events.connect()
+        await events.send_json({"type": "auth", "token": token})
+        ready = await asyncio.wait_for(events.receive_json(), 10)
+        if not ready or ready.get("type") != "ready":
+            raise BenchmarkError(f"The integrator WebSocket did not get ready: {ready}")
+        self.report.configuration["websocket"] = f"/ws/v1/events, JWT auth message, {events.implementation}"
+
+        frames: dict[int, float] = {}
+        all_frames = asyncio.Event()
+
+        async def listen() -> None:
+            while True:
+                frame = await events.receive_json()
+                if frame is None:
+                    all_frames.set()
+                    return
+                arrived = time.perf_counter()
+                data = frame.get("data") or {}
+                if frame.get("name") == "message.created" and data.get("direction") == "INBOUND":
+                    frames[int(data["message_id"])] = arrived
+                    if len(frames) >= count:
+                        all_frames.set()
+
+        sent_at: dict[str, float] = {}
+        post = LoadResult(name="paced webhooks")
+        idle: asyncio.Queue[HttpConnection] = asyncio.Queue()
+        for _ in range(16):
+            idle.put_nowait(HttpConnection(self.port))
+
+        async def post_one(raw: bytes, wamid: str, due: float) -> None:
+            http = await idle.get()
+            sent_at[wamid] = due
+            status = await http.request(raw)
+            idle.put_nowait(http)
+            post.statuses[status] += 1
+            if status == 200:
+                post.latencies.append(time.perf_counter() - due)
+
+        listener = asyncio.create_task(listen())
+        started = time.perf_counter()
+        cpu_before, mine_before = cpu_snapshot(self.processes.groups), time.process_time()
+        tasks = []
+        for index, (raw, wamid) in enumerate(requests):
+            due = started + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # Timed from when it was due: a late send counts against the figure, not for it.
+            tasks.append(asyncio.create_task(post_one(raw, wamid, due)))
+        await asyncio.gather(*tasks)
+        post.seconds = time.perf_counter() - started
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_frames.wait(), 120)
+        elapsed = time.perf_counter() - started
+        post.generator_cpu = (time.process_time() - mine_before) / elapsed
+        post.cpu = cpu_used(cpu_before, cpu_snapshot(self.processes.groups), elapsed)
+        listener.cancel()
+        await events.close()
+        while not idle.empty():
+            idle.get_nowait().close()
+        return frames, sent_at, post
+
+    # --- phase 5 ---
+
+    def _outbound(self) -> None:
+        from integrations.tasks import message_deliver
+
+        assert self.data is not None and self.simulator is not None
+        report, channel, tenant = self.report, self.data.channel, self.data.tenant
+        count = self.options.outbound_messages
+        wa_id = "5511988887777"
+        contact = Contact.all_objects.create(tenant=tenant, name="Cliente das respostas", phone=f"+{wa_id}")
+        ContactIdentity.all_objects.create(tenant=tenant, contact=contact, channel=channel, external_id=wa_id)
+        conversation = Conversation.all_objects.create(tenant=tenant, channel=channel, contact=contact,
+                                                       last_inbound_at=timezone.now())
+        messages = Message.all_objects.bulk_create([
+            Message(tenant=tenant, conversation=conversation, channel=channel, direction=Message.Direction.OUTBOUND,
+                    sender_type=Message.SenderType.AGENT, type=Message.Type.TEXT, status=Message.Status.PENDING,
+                    content=f"Resposta {index}: seu pedido já saiu para entrega.")
+            for index in range(count)
+        ], batch_size=1000)
+        ids = [message.pk for message in messages]
+        if not self.options.outbound_status_webhooks:
+            self.simulator.status_progression = []
+        statuses = " -> ".join(self.simulator.status_progression) or "none"
+        self.report.configuration["simulator"] = (f"Graph API simulator in this process, status webhooks after each "
+                                                  f"send: {statuses} ({self.simulator.status_delay:g}s apart)")
+        sends_before = len(self.simulator.sent)
+        stats_before = self.simulator.stats()
+        self.write(f"[5/5] Outbound: {count:,} PENDING replies, one message_deliver task each, until all are SENT "
+                   f"(channel and simulator cap {channel.config['throughput_per_second']}/s)...")
+        cpu_before = cpu_snapshot(self.processes.groups)
+        started = time.time()
+        for message_id in ids:
+            message_deliver.apply_async(kwargs={"message_id": message_id})
+        pending = Message.all_objects.filter(pk__in=ids, status__in=[Message.Status.PENDING, Message.Status.QUEUED])
+        last_change, previous = time.monotonic(), -1
+        while True:
+            self.processes.check()
+            left = pending.count()
+            if left == 0:
+                break
+            if left != previous:
+                previous, last_change = left, time.monotonic()
+            if time.monotonic() - last_change > STALL_SECONDS:
+                self.write(f"      stopped waiting: {left:,} still pending")
+                break
+            time.sleep(0.1)
+        elapsed = time.time() - started
+        report.outbound_cpu = cpu_used(cpu_before, cpu_snapshot(self.processes.groups), elapsed)
+        sends = [record for record in self.simulator.sent[sends_before:]
+                 if record["phone_number_id"] == self.data.number.phone_number_id]
+        provider_ids = set(Message.all_objects.filter(pk__in=ids, provider_message_id__isnull=False)
+                           .values_list("provider_message_id", flat=True))
+        report.outbound_total = count
+        report.outbound_sent = len(provider_ids)
+        report.outbound_failed = Message.all_objects.filter(pk__in=ids, status=Message.Status.FAILED).count()
+        last_send = max((record["time"] for record in sends), default=started)
+        report.outbound_seconds = max(last_send - started, 1e-9)
+        report.outbound_simulator_sends = len(sends)
+        report.outbound_double_sends = len(sends) - len(provider_ids)
+        report.outbound_rejected_cap = self.simulator.stats()["sends_rejected_cap"] - stats_before["sends_rejected_cap"]
+        self.write(f"      {report.outbound_sent:,} sent in {report.outbound_seconds:.1f}s; failed "
+                   f"{report.outbound_failed}, double sends {report.outbound_double_sends}")
+
+    def _settle(self) -> None:
+        """Let the simulator's status webhooks land and the worker finish before anything stops."""
+        assert self.simulator is not None and self.data is not None
+        self.simulator.wait_for_webhooks(timeout=120)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and WebhookEvent.all_objects.filter(
+                channel=self.data.channel, status=WebhookEvent.Status.RECEIVED).exists():
+            time.sleep(0.5)
+
+
+# --- The report -----------------------------------------------------------------------------------------
+
+
+def _met(value: bool) -> str:
+    return "yes" if value else "NO"
+
+
+def render(report: Report) -> Iterator[str]:
+    yield ""
+    yield "Machine"
+    for key, value in report.machine.items():
+        yield f"  {key:<12} {value}"
+    yield "Configuration"
+    for key, value in report.configuration.items():
+        yield f"  {key:<12} {value}"
+    yield ""
+    bare = report.bare_view.per_second if report.bare_view else 0.0
+    rows: list[tuple[str, str, str, str]] = []
+
+    def share(value: float) -> str:
+        return f" ({value / bare:.0%} of bare)" if bare else ""
+
+    for result in (report.raw_asgi, report.bare_view):
+        if result is not None:
+            rows.append((f"{result.name} ({result.seconds:.0f}s)", f"{result.per_second:,.0f}/s; p50 "
+                         f"{result.latency_ms(.5):.1f} / p95 {result.latency_ms(.95):.1f} / p99 "
+                         f"{result.latency_ms(.99):.1f} ms; non-200: {result.not_ok}", "(ceiling)", ""))
+    hooks = report.webhooks
+    if hooks is not None:
+        sustained = hooks.per_second
+        met = _met(sustained >= 1000 and hooks.not_ok == 0)
+        if hooks.seconds < 59.5:
+            met += f" (but only {hooks.seconds:.0f} s)"
+        rows.append((f"Signed webhook POSTs accepted ({hooks.seconds:.0f}s)",
+                     f"{sustained:,.0f}/s{share(sustained)}; 200: {hooks.ok:,}, non-200: {hooks.not_ok:,}",
+                     ">= 1,000/s for 60 s", met))
+        p99 = hooks.latency_ms(.99)
+        rows.append(("  their latency", f"p50 {hooks.latency_ms(.5):.1f} / p95 {hooks.latency_ms(.95):.1f} / "
+                     f"p99 {p99:.1f} ms", "p99 < 250 ms", _met(p99 < 250)))
+        processed_rate = report.processed / report.processed_seconds if report.processed_seconds else 0.0
+        rows.append(("Messages fully processed", f"{processed_rate:,.0f}/s{share(processed_rate)} ({report.processed:,}"
+                     f" in {report.processed_seconds:.1f}s from the first POST)", "(none)", ""))
+        rows.append(("Lost (accepted, never stored)", f"{report.lost}", "0", _met(report.lost == 0
+                                                                               and report.processing_drained)))
+        rows.append(("Duplicated (> 1 message per wamid)", f"{report.duplicated} (of "
+                     f"{report.webhooks_posted_duplicates:,} duplicate POSTs)", "0", _met(report.duplicated == 0)))
+        if report.processing_failed_events:
+            rows.append(("Webhook events FAILED", str(report.processing_failed_events), "0", "NO"))
+    if report.e2e_latencies or report.e2e_sent:
+        lat = report.e2e_latencies
+        p50, p95, p99 = (percentile(lat, share_) * 1000 for share_ in (.5, .95, .99))
+        rows.append((f"Webhook -> WebSocket at {report.e2e_rate:g}/s ({report.e2e_sent:,} msgs)",
+                     f"p50 {p50:.1f} / p95 {p95:.1f} / p99 {p99:.1f} ms; frames missing: {report.e2e_missing}",
+                     "p50 < 50, p99 < 250 ms", _met(p50 < 50 and p99 < 250 and report.e2e_missing == 0)))
+        if report.e2e_post is not None:
+            post = report.e2e_post
+            rows.append(("  the POSTs themselves", f"p50 {post.latency_ms(.5):.1f} / p99 {post.latency_ms(.99):.1f}"
+                         f" ms; non-200: {post.not_ok}", "", ""))
+    if report.outbound_total:
+        rate = report.outbound_sent / report.outbound_seconds if report.outbound_seconds else 0.0
+        rows.append((f"Outbound sends ({report.outbound_total:,} replies)",
+                     f"{rate:,.0f}/s{share(rate)} ({report.outbound_sent:,} in {report.outbound_seconds:.1f}s); "
+                     f"FAILED {report.outbound_failed}; 130429 {report.outbound_rejected_cap}",
+                     ">= 200/s", _met(rate >= 200 and report.outbound_failed == 0)))
+        rows.append(("  double sends (simulator sends - SENT)", f"{report.outbound_double_sends} "
+                     f"({report.outbound_simulator_sends:,} sends accepted by the simulator)", "0",
+                     _met(report.outbound_double_sends == 0)))
+    widths = [max(len(row[i]) for row in [("Figure", "Result", "Target", "Met"), *rows]) for i in range(4)]
+    line = "  ".join("-" * width for width in widths)
+    yield "  ".join(title.ljust(width) for title, width in zip(("Figure", "Result", "Target", "Met"), widths,
+                                                                strict=True))
+    yield line
+    for row in rows:
+        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+    yield ""
+    yield f"Where the CPU went (average cores in use; the machine has {os.cpu_count()})"
+    phases = [(result.name, result.cpu, result.generator_cpu) for result in (report.raw_asgi, report.bare_view,
+                                                                             report.webhooks, report.e2e_post)
+              if result is not None]
+    phases += [("processing drain", report.processing_cpu, None), ("outbound", report.outbound_cpu, None)]
+    names = ["machine", "server", "worker", "postgresql", "redis", "load generator + simulator (this process)"]
+    header = ["phase", "machine", "server", "worker", "postgres", "redis", "this process"]
+    yield "  " + "".join(f"{title:<18}" if i == 0 else f"{title:>13}" for i, title in enumerate(header))
+    for name, cpu, _generator in phases:
+        if cpu:
+            yield "  " + f"{name:<18}" + "".join(f"{cpu.get(key, 0.0):>13.2f}" for key in names)
