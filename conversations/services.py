@@ -225,6 +225,13 @@ def _validate_attachments(files: list[UploadedFile]) -> None:
             )
 
 
+def _count_after_commit(tenant: Any) -> None:
+    """Count a message against the monthly allowance once its transaction commits: the
+    counter is one row per tenant, and updating it inside every message's transaction made
+    all of a tenant's concurrent messages wait on that row's lock."""
+    transaction.on_commit(lambda: tenant_record_messages(tenant=tenant))
+
+
 def _touch_conversation(*, conversation: Conversation, message: Message, inbound: bool) -> None:
     # A late delivery (a provider's retry) never moves the conversation back in time.
     newest = message.created_at >= conversation.last_activity_at
@@ -303,7 +310,7 @@ def message_send(
         )
     _touch_conversation(conversation=conversation, message=message, inbound=False)
     if not private:
-        tenant_record_messages(tenant=conversation.tenant)
+        _count_after_commit(conversation.tenant)
     publish(MessageCreated(
         tenant_id=conversation.tenant_id, message_id=message.pk, conversation_id=conversation.pk,
         channel_id=conversation.channel_id, direction=message.direction, private=private,
@@ -357,7 +364,7 @@ def message_receive(
     except IntegrityError:
         return Message.all_objects.get(channel=channel, provider_message_id=provider_message_id), False
     _touch_conversation(conversation=conversation, message=message, inbound=True)
-    tenant_record_messages(tenant=channel.tenant)
+    _count_after_commit(channel.tenant)
     if was_status in (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED):
         publish(ConversationStatusChanged(
             tenant_id=channel.tenant_id, conversation_id=conversation.pk, channel_id=channel.pk,

@@ -58,7 +58,9 @@ def webhook_event_process_now(*, event_id: int) -> WebhookEvent | None:
     except (ValueError, KeyError, TypeError) as error:
         _finish(event, status=WebhookEvent.Status.FAILED, error=f"unreadable body: {error}")
         return event
-    channels = _channels_by_account(event.channel, adapter)
+    accounts = {update.account for update in (*batch.messages, *batch.statuses)}
+    channels = ({adapter.account: event.channel} if accounts <= {adapter.account}
+                else _channels_by_account(event.channel, adapter))
     unrouted = sorted({u.account for u in (*batch.messages, *batch.statuses) if u.account not in channels})
     for inbound in batch.messages:
         channel = channels.get(inbound.account)

@@ -167,12 +167,13 @@ def test_reply_with_the_same_external_id_is_created_once(acme, member):
     assert created and not created_again and first.pk == again.pk
 
 
-def test_monthly_message_limit_refuses_replies_but_never_inbound(acme, member):
+def test_monthly_message_limit_refuses_replies_but_never_inbound(acme, member, django_capture_on_commit_callbacks):
     Tenant.objects.filter(pk=acme.pk).update(max_messages_per_month=1)
     acme.refresh_from_db()
     agent = member(acme, Role.AGENT)
     channel = factories.ChannelFactory(tenant=acme)
-    message, _ = _receive(channel, provider_id="in-1")
+    with django_capture_on_commit_callbacks(execute=True):  # usage is counted once a message commits
+        message, _ = _receive(channel, provider_id="in-1")
 
     with pytest.raises(PlanLimitExceeded) as refused:
         message_send(conversation=message.conversation, actor=agent.user, content="oi")
