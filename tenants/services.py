@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import F
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -40,13 +39,17 @@ def tenant_check_limit(*, tenant: Tenant, resource: str, current: int, adding: i
 def tenant_record_messages(*, tenant: Tenant, count: int = 1) -> None:
     """Count messages against this month's allowance, atomically across processes."""
     month = Tenant.current_month()
-    with transaction.atomic():
-        updated = Tenant.objects.filter(pk=tenant.pk, usage_month=month).update(
-            messages_this_month=F("messages_this_month") + count
+    # Single statements, no transaction of their own: this runs after every message commits.
+    updated = Tenant.objects.filter(pk=tenant.pk, usage_month=month).update(
+        messages_this_month=F("messages_this_month") + count
+    )
+    if not updated:  # the first message of a month starts its count
+        started = Tenant.objects.filter(pk=tenant.pk).exclude(usage_month=month).update(
+            usage_month=month, messages_this_month=count
         )
-        if not updated:
-            Tenant.objects.filter(pk=tenant.pk).exclude(usage_month=month).update(
-                usage_month=month, messages_this_month=count
+        if not started:  # another process started the month first: count on top of it
+            Tenant.objects.filter(pk=tenant.pk, usage_month=month).update(
+                messages_this_month=F("messages_this_month") + count
             )
 
 
