@@ -8,6 +8,8 @@ came after the last one it saw and gets exactly what it missed."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -40,12 +42,44 @@ def event_frame(*, event_id: int | None, name: str, payload: dict[str, Any], at:
     return {"type": "event", "id": event_id, "name": name, "data": data, "at": at}
 
 
-def broadcast(event: DomainEvent) -> None:
+class _SenderLoop:
+    """One event loop in a daemon thread, for processes that have none of their own (Celery
+    workers). `async_to_sync` would start a loop, and the channel layer a new Redis
+    connection, for every event sent; this loop keeps both for the life of the process."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="channel-layer-sender", daemon=True).start()
+
+    def run(self, coroutine: Any, timeout: float = 10.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+_sender: _SenderLoop | None = None
+
+
+def use_sender_loop() -> None:
+    """Called in each worker process (Celery's worker_process_init): send events from a
+    long-lived loop. Web processes keep async_to_sync, which reuses the server's loop."""
+    global _sender
+    _sender = _SenderLoop()
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    # The in-memory layer lives in the web process's own loop: only a shared layer (Redis)
+    # can be reached from another loop.
+    if _sender is not None and type(layer).__module__.startswith("channels_redis"):
+        _sender.run(layer.group_send(group, message))
+    else:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def broadcast(event: DomainEvent) -> None:
     payload = event.payload()
-    async_to_sync(layer.group_send)(
+    _group_send(
         tenant_group(event.tenant_id),
         {"type": "inbox.event", "frame": event_frame(event_id=event.event_id, name=event.name, payload=payload),
          "channel_id": payload.get("channel_id")},
@@ -53,8 +87,7 @@ def broadcast(event: DomainEvent) -> None:
 
 
 def broadcast_typing(*, access: TenantAccess, conversation_id: int, channel_id: int) -> None:
-    layer = get_channel_layer()
-    async_to_sync(layer.group_send)(
+    _group_send(
         tenant_group(access.tenant_id),
         {"type": "inbox.typing", "channel_id": channel_id, "user_id": access.user.pk,
          "frame": {"type": "typing", "conversation_id": conversation_id,

@@ -242,3 +242,22 @@ async def test_socket_waits_for_nothing_forever(scene):
     await communicator.connect()
     await communicator.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_a_worker_process_sends_events_from_its_long_lived_loop(scene, monkeypatch, settings):
+    """Celery worker processes send from one loop of their own (no loop and Redis connection
+    per event); the frames still reach the browsers, through Redis."""
+    from channels.layers import get_channel_layer
+
+    from conversations import realtime
+
+    if not type(get_channel_layer()).__module__.startswith("channels_redis"):
+        pytest.skip("only a shared channel layer (Redis) can be reached from another process's loop")
+    monkeypatch.setattr(realtime, "_sender", realtime._SenderLoop())
+    async with inbox_socket(scene["agent"].user) as agent:
+        await _ready(agent)
+
+        message = await receive(scene["worked"], "wamid.W")
+
+        frames = [await agent.receive_json_from(timeout=3) for _ in range(3)]
+        assert frames[-1]["name"] == "message.created" and frames[-1]["data"]["message_id"] == message.pk
