@@ -57,7 +57,9 @@ def channel_templates_sync_task(self, *, channel_id: int) -> int:  # type: ignor
         return channel_templates_sync(channel=channel)
     except ProviderTemporaryError as error:
         if self.request.is_eager or self.request.retries >= self.max_retries:
-            logger.warning("templates of channel %s not synced now: %s", channel_id, error.message)
+            hint = " (sandbox: start manage.py whatsapp_simulator --sandbox-channels)" if channel.config.get(
+                "sandbox") else ""
+            logger.warning("templates of channel %s not synced now: %s%s", channel_id, error.message, hint)
             return 0
         raise self.retry(countdown=backoff_seconds(self.request.retries)) from None
     except ProviderError as error:
