@@ -92,6 +92,8 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         )
         if current is None or current.role != self.access.role:
             return False
+        if not current.tenant.is_operational and current.role != "SUPER_ADMIN":
+            return False  # the tenant was suspended
         self.access = current
         return True
 

@@ -29,7 +29,7 @@ RESUME_OVERLAP = timedelta(seconds=30)
 RESUME_LIMIT = 500
 # Events that change who may see what: consumers re-read their member's access.
 ACCESS_EVENTS = frozenset({"channel.created", "channel.archived", "channel.access_changed",
-                           "membership.role_changed", "membership.removed"})
+                           "membership.role_changed", "membership.removed", "tenant.status_changed"})
 
 
 def tenant_group(tenant_id: int) -> str:

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 
 from tenants.models import Tenant, TenantEvent
 from tenants.scoping import TenantScopedModel, unscoped
+from tenants.services import tenant_set_status
 
 
 class TenantScopedForm(forms.ModelForm):
@@ -226,15 +227,15 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Suspend the selected tenants"))
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        count = queryset.filter(status__in=[Tenant.Status.TRIAL, Tenant.Status.ACTIVE]).update(
-            status=Tenant.Status.SUSPENDED
-        )
+        count = sum(tenant_set_status(tenant=tenant, status=Tenant.Status.SUSPENDED, actor=request.user)
+                    for tenant in queryset.filter(status__in=[Tenant.Status.TRIAL, Tenant.Status.ACTIVE]))
         self.message_user(request, ngettext("%d tenant suspended.", "%d tenants suspended.", count) % count,
                           messages.SUCCESS)
 
     @admin.action(description=_("Reactivate the selected suspended tenants"))
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        count = queryset.filter(status=Tenant.Status.SUSPENDED).update(status=Tenant.Status.ACTIVE)
+        count = sum(tenant_set_status(tenant=tenant, status=Tenant.Status.ACTIVE, actor=request.user)
+                    for tenant in queryset.filter(status=Tenant.Status.SUSPENDED))
         self.message_user(request, ngettext("%d tenant reactivated.", "%d tenants reactivated.", count) % count,
                           messages.SUCCESS)
 

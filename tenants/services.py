@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import F
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from config.errors import PlanLimitExceeded, ValidationFailed
+from config.events import publish
+from tenants.events import TenantStatusChanged
 from tenants.models import Tenant
 
 
@@ -56,3 +59,18 @@ def tenant_record_messages(*, tenant: Tenant, count: int = 1) -> None:
 def tenant_messages_this_month(*, tenant: Tenant) -> int:
     tenant.refresh_from_db(fields=["usage_month", "messages_this_month"])
     return tenant.messages_this_month if tenant.usage_month == Tenant.current_month() else 0
+
+
+def tenant_set_status(*, tenant: Tenant, status: str, actor: object = None) -> bool:
+    """Suspend, reactivate or cancel a tenant. A suspended tenant's inbox and API refuse work
+    (its open sockets close); what its channels deliver is still stored."""
+    if status not in Tenant.Status.values:
+        raise ValidationFailed(f"Unknown status {status!r}.", details={"status": ["Unknown status."]})
+    old_status = tenant.status
+    if old_status == status:
+        return False
+    with transaction.atomic():
+        Tenant.objects.filter(pk=tenant.pk).update(status=status)
+        tenant.status = status
+        publish(TenantStatusChanged(tenant_id=tenant.pk, old_status=old_status, new_status=status))
+    return True

@@ -261,3 +261,15 @@ async def test_a_worker_process_sends_events_from_its_long_lived_loop(scene, mon
 
         frames = [await agent.receive_json_from(timeout=3) for _ in range(3)]
         assert frames[-1]["name"] == "message.created" and frames[-1]["data"]["message_id"] == message.pk
+
+
+async def test_suspending_the_tenant_closes_its_sockets(scene):
+    from tenants.models import Tenant
+    from tenants.services import tenant_set_status
+
+    async with inbox_socket(scene["agent"].user) as socket:
+        await _ready(socket)
+
+        await database_sync_to_async(tenant_set_status)(tenant=scene["acme"], status=Tenant.Status.SUSPENDED)
+
+        assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
