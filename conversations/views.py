@@ -8,8 +8,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
@@ -49,6 +51,18 @@ def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
 
 def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
     return render(request, "inbox/_error.html", {"message": message}, status=status)
+
+
+_DENIED = {
+    "conversations:send": gettext_lazy("Your role does not allow sending messages."),
+    "conversations:write": gettext_lazy("Your role does not allow changing conversations."),
+    "contacts:write": gettext_lazy("Your role does not allow editing contacts."),
+}
+
+
+def _refused(request: HttpRequest, permission: str) -> HttpResponse | None:
+    """The inbox's answer when the member's role lacks `permission` (None when it has it)."""
+    return None if request.access.has(permission) else _error(request, str(_DENIED[permission]), 403)
 
 
 def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
@@ -159,8 +173,8 @@ def thread_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @inbox_member_required
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
-    if not request.access.has("conversations:send"):
-        return _error(request, _("Your role does not allow sending messages."), 403)
+    if (refused := _refused(request, "conversations:send")) is not None:
+        return refused
     private = request.POST.get("private") == "1"
     try:
         message, _created = message_send(
@@ -168,7 +182,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             private=private, attachments=request.FILES.getlist("attachments")[:10],
         )
     except ApplicationError as error:
-        return _error(request, error.message, 422 if error.status_code == 422 else error.status_code)
+        return _error(request, error.message, error.status_code)
     return render(request, "inbox/_bubble.html", {"message": message})
 
 
@@ -176,8 +190,8 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @inbox_member_required
 def send_template(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
-    if not request.access.has("conversations:send"):
-        return _error(request, _("Your role does not allow sending messages."), 403)
+    if (refused := _refused(request, "conversations:send")) is not None:
+        return refused
     template_id = request.POST.get("template", "")
     template = MessageTemplate.objects.filter(channel_id=conversation.channel_id,
                                               pk=int(template_id) if template_id.isdigit() else 0).first()
@@ -196,8 +210,8 @@ def send_template(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @inbox_member_required
 def conversation_action(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
-    if not request.access.has("conversations:write"):
-        return _error(request, _("Your role does not allow changing conversations."), 403)
+    if (refused := _refused(request, "conversations:write")) is not None:
+        return refused
     post = request.POST
     changes: dict[str, Any] = {}
     try:
@@ -206,8 +220,6 @@ def conversation_action(request: HttpRequest, conversation_id: int) -> HttpRespo
         if "snoozed_until" in post:
             moment = parse_datetime(post["snoozed_until"]) if post["snoozed_until"] else None
             if moment is not None and moment.tzinfo is None:
-                from django.utils import timezone
-
                 moment = timezone.make_aware(moment)
             changes["snoozed_until"] = moment
             changes.setdefault("status", Conversation.Status.SNOOZED)
@@ -234,8 +246,8 @@ def contact_panel(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = get_object_or_404(Contact.objects.prefetch_related("identities__channel"), pk=contact_id)
     error = ""
     if request.method == "POST":
-        if not request.access.has("contacts:write"):
-            return _error(request, _("Your role does not allow editing contacts."), 403)
+        if (refused := _refused(request, "contacts:write")) is not None:
+            return refused
         try:
             contact = contact_update(contact=contact, actor=request.user,
                                      **{field: request.POST.get(field, "")[:200] for field in ("name", "phone", "email")})
@@ -251,8 +263,8 @@ def contact_panel(request: HttpRequest, contact_id: int) -> HttpResponse:
 @inbox_member_required
 def retry_message(request: HttpRequest, message_id: int) -> HttpResponse:
     message = get_object_or_404(message_visible(access=request.access).select_related("reply_to"), pk=message_id)
-    if not request.access.has("conversations:send"):
-        return _error(request, _("Your role does not allow sending messages."), 403)
+    if (refused := _refused(request, "conversations:send")) is not None:
+        return refused
     try:
         message = message_retry(message=message, actor=request.user)
     except ApplicationError as error:
