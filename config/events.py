@@ -70,6 +70,23 @@ def publish(event: DomainEvent) -> DomainEvent:
     return recorded
 
 
+def publish_many(events: list[DomainEvent]) -> list[DomainEvent]:
+    """`publish` for several events at once: one INSERT for all their log rows (a batch of
+    a provider's messages), each dispatched on commit in the order given."""
+    from tenants.models import TenantEvent
+
+    if not events:
+        return []
+    records = TenantEvent.all_objects.bulk_create([
+        TenantEvent(tenant_id=event.tenant_id, name=event.name, payload=payload,
+                    channel_id=payload.get("channel_id"), conversation_id=payload.get("conversation_id"))
+        for event, payload in ((event, event.payload()) for event in events)
+    ])
+    recorded = [dataclasses.replace(event, event_id=record.pk) for event, record in zip(events, records, strict=True)]
+    transaction.on_commit(lambda: [dispatch(event) for event in recorded], robust=False)
+    return recorded
+
+
 def dispatch(event: DomainEvent) -> None:
     for listener in _listeners():
         try:

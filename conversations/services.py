@@ -8,8 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,8 +18,8 @@ from django.utils.translation import ngettext
 from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
-from config.events import publish
-from contacts.models import Contact
+from config.events import publish, publish_many
+from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
     ConversationAssigned,
@@ -225,11 +225,11 @@ def _validate_attachments(files: list[UploadedFile]) -> None:
             )
 
 
-def _count_after_commit(tenant: Any) -> None:
+def _count_after_commit(tenant: Any, count: int = 1) -> None:
     """Count a message against the monthly allowance once its transaction commits: the
     counter is one row per tenant, and updating it inside every message's transaction made
     all of a tenant's concurrent messages wait on that row's lock."""
-    transaction.on_commit(lambda: tenant_record_messages(tenant=tenant))
+    transaction.on_commit(lambda: tenant_record_messages(tenant=tenant, count=count))
 
 
 def _touch_conversation(*, conversation: Conversation, message: Message, inbound: bool) -> None:
@@ -377,6 +377,127 @@ def message_receive(
     return message, True
 
 
+# Conversations a batch of inbound messages joins directly; a snoozed one reopens, which
+# message_receive does (with its event) one message at a time.
+_JOINABLE = (Conversation.Status.OPEN, Conversation.Status.PENDING)
+
+
+@transaction.atomic
+def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) -> list[tuple[Message, bool]]:
+    """`message_receive` for a provider's batch of messages on one channel (each item holds
+    message_receive's arguments but the channel), with the same outcome in a handful of
+    statements instead of a dozen per message: one read each for the messages already
+    stored, the senders, their open conversations and the replied-to messages, one INSERT
+    of the new messages, one UPDATE of their conversations, one of the event log.
+
+    A message whose sender or conversation is new (or snoozed), or a batch that races a
+    concurrent delivery of the same message, goes through message_receive one by one.
+    Returns (message, created) per item, in order."""
+    results: dict[str, tuple[Message, bool]] = {
+        message.provider_message_id: (message, False)
+        for message in Message.all_objects.filter(
+            channel=channel, provider_message_id__in=[item["provider_message_id"] for item in messages])
+    }
+    fresh: list[dict[str, Any]] = []
+    taken = set(results)
+    for item in messages:  # the first of each new id
+        if item["provider_message_id"] not in taken:
+            taken.add(item["provider_message_id"])
+            fresh.append(item)
+    identities = {identity.external_id: identity for identity in ContactIdentity.all_objects.filter(
+        channel=channel, external_id__in={item["contact_external_id"] for item in fresh})}
+    # No contact lock here (message_receive takes it to open one conversation for concurrent
+    # first messages): a batch only joins conversations that are open already.
+    contact_ids = {identity.contact_id for identity in identities.values()}
+    conversations: dict[int, Conversation] = {}
+    for conversation in (Conversation.all_objects.filter(channel=channel, contact_id__in=contact_ids)
+                         .exclude(status=Conversation.Status.RESOLVED).order_by("last_activity_at")):
+        conversations[conversation.contact_id] = conversation  # the most recently active wins
+    reply_ids = {item["reply_to_provider_id"] for item in fresh if item.get("reply_to_provider_id")}
+    replied = {message.provider_message_id: message for message in Message.all_objects.filter(
+        channel=channel, provider_message_id__in=reply_ids)} if reply_ids else {}
+    batch: list[Message] = []
+    one_by_one: list[dict[str, Any]] = []
+    for item in fresh:
+        identity = identities.get(item["contact_external_id"])
+        conversation = conversations.get(identity.contact_id) if identity else None
+        if conversation is None or conversation.status not in _JOINABLE or (
+                item.get("reply_to_provider_id") and item["reply_to_provider_id"] not in replied):
+            one_by_one.append(item)
+            continue
+        batch.append(Message(
+            tenant_id=channel.tenant_id, conversation=conversation, channel=channel,
+            direction=Message.Direction.INBOUND, sender_type=Message.SenderType.CONTACT,
+            type=item.get("message_type", Message.Type.TEXT), content=item.get("content") or "",
+            content_attributes=item.get("content_attributes") or {}, status=Message.Status.DELIVERED,
+            provider_message_id=item["provider_message_id"], created_at=item.get("sent_at") or timezone.now(),
+            reply_to=replied.get(item.get("reply_to_provider_id") or ""),
+        ))
+    try:
+        with transaction.atomic():
+            Message.all_objects.bulk_create(batch)
+    except IntegrityError:  # a concurrent delivery stored one of them first
+        one_by_one, batch = fresh, []
+    if batch:
+        _touch_conversations(batch)
+        _count_after_commit(channel.tenant, count=len(batch))
+        publish_many([MessageCreated(
+            tenant_id=channel.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
+            channel_id=channel.pk, direction=message.direction, private=False,
+            has_media="media" in message.content_attributes,
+        ) for message in batch])
+        results.update((message.provider_message_id, (message, True)) for message in batch)
+    for item in one_by_one:
+        results[item["provider_message_id"]] = message_receive(channel=channel, **item)
+    seen: set[str] = set()
+    ordered = []
+    for item in messages:  # a repeat within the batch is not created twice
+        message, created = results[item["provider_message_id"]]
+        ordered.append((message, created and item["provider_message_id"] not in seen))
+        seen.add(item["provider_message_id"])
+    return ordered
+
+
+def _touch_conversations(messages: list[Message]) -> None:
+    """_touch_conversation for a batch of inbound messages to open conversations."""
+    newest: dict[int, Message] = {}
+    counts: dict[int, int] = {}
+    for message in messages:
+        key = message.conversation_id
+        counts[key] = counts.get(key, 0) + 1
+        if key not in newest or message.created_at >= newest[key].created_at:
+            newest[key] = message
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        for key, message in newest.items():
+            Conversation.all_objects.filter(pk=key).update(
+                last_activity_at=Greatest(F("last_activity_at"), Value(message.created_at)),
+                last_inbound_at=Coalesce(Greatest(F("last_inbound_at"), Value(message.created_at)),
+                                         Value(message.created_at)),
+                last_message_preview=Case(When(last_activity_at__lte=Value(message.created_at),
+                                               then=Value(_preview(message))), default=F("last_message_preview")),
+                unread_count=F("unread_count") + counts[key], updated_at=now,
+            )
+        return
+    # One statement for the whole batch. The ORM's per-row CASE expressions cost more CPU
+    # than the messages themselves here (this runs for every inbound message).
+    keys = list(newest)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE conversations_conversation AS c SET
+                   last_activity_at = GREATEST(c.last_activity_at, v.at),
+                   last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.at), v.at),
+                   last_message_preview = CASE WHEN v.at >= c.last_activity_at THEN v.preview
+                                               ELSE c.last_message_preview END,
+                   unread_count = c.unread_count + v.n,
+                   updated_at = %s
+               FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::text[]) AS v(id, at, n, preview)
+               WHERE c.id = v.id AND c.tenant_id = %s""",
+            [now, keys, [newest[key].created_at for key in keys], [counts[key] for key in keys],
+             [_preview(newest[key]) for key in keys], messages[0].tenant_id],
+        )
+
+
 @transaction.atomic
 def message_update(
     *, message: Message, actor: User | None, content: str = UNSET, metadata: dict[str, Any] = UNSET
@@ -440,6 +561,18 @@ def message_status_update(
     """Move an outbound message's delivery status forward (never backwards). Returns
     whether anything changed."""
     locked = Message.all_objects.select_for_update().get(pk=message.pk)
+    changed = message_status_advance(locked=locked, status=status, provider_message_id=provider_message_id,
+                                     error_code=error_code, error_message=error_message, at=at)
+    message.status = locked.status
+    return changed
+
+
+def message_status_advance(
+    *, locked: Message, status: str, provider_message_id: str | None = None, error_code: str = "",
+    error_message: str = "", at: dt.datetime | None = None,
+) -> bool:
+    """message_status_update for a row the caller read with select_for_update in its open
+    transaction (the sender, a batch of status webhooks): no second read of it."""
     if _STATUS_RANK[status] <= _STATUS_RANK[locked.status] and not (
         status == Message.Status.FAILED and locked.status in (Message.Status.PENDING, Message.Status.QUEUED)
     ):
@@ -463,7 +596,6 @@ def message_status_update(
         locked.provider_message_id = provider_message_id
         fields.append("provider_message_id")
     locked.save(update_fields=fields)
-    message.status = locked.status
     publish(MessageStatusChanged(
         tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
         channel_id=locked.channel_id, status=status, error_code=locked.error_code,

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from channels_app.models import Channel
 from conversations.models import Message
-from conversations.services import message_receive, message_status_update
-from integrations.base import ChannelAdapter, WebhookRejected
+from conversations.services import message_receive_many, message_status_advance
+from integrations.base import ChannelAdapter, InboundMessage, StatusUpdate, WebhookRejected
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_for
 
@@ -27,77 +29,133 @@ def webhook_channel(*, kind: str, token: str) -> Channel | None:
     )
 
 
-def webhook_accept(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
-    """Verify a webhook's signature and store it (raises WebhookRejected). Processing is
-    queued after commit; the provider can be answered 200 as soon as this returns."""
+def webhook_verify(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+    """Raise WebhookRejected unless the channel's provider provably sent this body."""
     adapter = adapter_for(channel)
     if adapter is None:
         raise WebhookRejected("this channel kind takes no webhooks")
     adapter.verify_webhook(body=body, headers=headers)
-    from integrations.tasks import webhook_event_process
 
-    # One INSERT, committed on its own before the task is queued: the task always finds the
-    # row, and no transaction round trips are spent on the hottest path there is.
-    event = WebhookEvent.all_objects.create(
-        tenant_id=channel.tenant_id, channel=channel, body=body.decode("utf-8", errors="replace"),
-        signature=headers.get("X-Hub-Signature-256", "")[:200],
-    )
-    transaction.on_commit(lambda: webhook_event_process.delay(event_id=event.pk))
-    return event
+
+def webhook_events_store(deliveries: list[tuple[Channel, bytes, str]]) -> list[int]:
+    """Store verified webhook bodies, (channel, body, signature) each, with one INSERT
+    committed on its own, and queue their processing as one task. The provider may be
+    answered 200 once this returns: the rows are durable, and should the queueing fail,
+    the periodic sweep finds them still RECEIVED."""
+    from integrations.tasks import webhook_events_process
+
+    events = WebhookEvent.all_objects.bulk_create([
+        WebhookEvent(tenant_id=channel.tenant_id, channel=channel, body=body.decode("utf-8", errors="replace"),
+                     signature=signature[:200])
+        for channel, body, signature in deliveries
+    ])
+    event_ids = [event.pk for event in events]
+
+    def queue() -> None:
+        try:
+            webhook_events_process.delay(event_ids=event_ids)
+        except Exception:  # the broker is away: stored all the same, the sweep queues them later
+            logger.exception("processing of webhook events %s not queued", event_ids)
+
+    transaction.on_commit(queue)
+    return event_ids
+
+
+def webhook_accept(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> int:
+    """Verify one webhook and store it (raises WebhookRejected); returns the stored id."""
+    webhook_verify(channel=channel, body=body, headers=headers)
+    return webhook_events_store([(channel, body, headers.get("X-Hub-Signature-256", ""))])[0]
 
 
 def webhook_event_process_now(*, event_id: int) -> WebhookEvent | None:
-    """Turn one stored webhook into what it says. Safe to run twice: messages are unique
-    per (channel, provider id) and statuses only move forward."""
-    event = WebhookEvent.all_objects.select_related("channel__tenant").filter(pk=event_id).first()
-    if event is None or event.status == WebhookEvent.Status.PROCESSED:
-        return event
-    WebhookEvent.all_objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
-    adapter = adapter_for(event.channel)
+    webhook_events_process_now(event_ids=[event_id])
+    return WebhookEvent.all_objects.filter(pk=event_id).first()
+
+
+def webhook_events_process_now(*, event_ids: list[int]) -> None:
+    """Turn stored webhooks into what they say: each channel's messages in one batch, then
+    the statuses. Safe to run twice: messages are unique per (channel, provider id) and
+    statuses only move forward. An unreadable body fails alone; a database error leaves the
+    whole batch RECEIVED for the task to retry."""
     try:
-        batch = adapter.parse_webhook(event.body.encode())
-    except (ValueError, KeyError, TypeError) as error:
-        _finish(event, status=WebhookEvent.Status.FAILED, error=f"unreadable body: {error}")
-        return event
-    accounts = {update.account for update in (*batch.messages, *batch.statuses)}
-    channels = ({adapter.account: event.channel} if accounts <= {adapter.account}
-                else _channels_by_account(event.channel, adapter))
-    unrouted = sorted({u.account for u in (*batch.messages, *batch.statuses) if u.account not in channels})
-    for inbound in batch.messages:
-        channel = channels.get(inbound.account)
-        if channel is None:
-            continue
         with transaction.atomic():
-            message_receive(
-                channel=channel, contact_external_id=inbound.contact_external_id,
-                provider_message_id=inbound.provider_message_id, content=inbound.content,
-                message_type=inbound.type, content_attributes=inbound.content_attributes,
-                contact_name=inbound.contact_name, contact_phone=inbound.contact_phone, sent_at=inbound.sent_at,
-                reply_to_provider_id=inbound.reply_to_provider_id,
-            )
-    unknown = []
-    for update in batch.statuses:
-        channel = channels.get(update.account)
-        if channel is None:
+            _process(event_ids)
+    except Exception:
+        WebhookEvent.all_objects.filter(pk__in=event_ids, status=WebhookEvent.Status.RECEIVED).update(
+            attempts=F("attempts") + 1)
+        raise
+
+
+def _process(event_ids: list[int]) -> None:
+    """One transaction: the messages, their statuses and the events marked PROCESSED
+    commit together (one commit for the batch)."""
+    events = list(WebhookEvent.all_objects.select_related("channel__tenant")
+                  .filter(pk__in=event_ids).exclude(status=WebhookEvent.Status.PROCESSED).order_by("pk"))
+    if not events:
+        return
+    errors: dict[int, list[str]] = {event.pk: [] for event in events}
+    inbound: dict[int, tuple[Channel, list[dict[str, Any]]]] = {}
+    statuses: list[tuple[int, Channel, StatusUpdate]] = []
+    readable = []
+    for event in events:
+        adapter = adapter_for(event.channel)
+        try:
+            batch = adapter.parse_webhook(event.body.encode())
+        except (ValueError, KeyError, TypeError) as error:
+            _finish([event], status=WebhookEvent.Status.FAILED, error=f"unreadable body: {error}")
             continue
-        message = Message.all_objects.filter(channel=channel, provider_message_id=update.provider_message_id).first()
+        readable.append(event)
+        errors[event.pk].extend(batch.errors)
+        accounts = {update.account for update in (*batch.messages, *batch.statuses)}
+        channels = ({adapter.account: event.channel} if accounts <= {adapter.account}
+                    else _channels_by_account(event.channel, adapter))
+        errors[event.pk].extend(f"no channel of this account for {account}"
+                                for account in sorted(accounts - set(channels)))
+        for message in batch.messages:
+            if (channel := channels.get(message.account)) is not None:
+                inbound.setdefault(channel.pk, (channel, []))[1].append(_receive_arguments(message))
+        statuses.extend((event.pk, channels[update.account], update)
+                        for update in batch.statuses if update.account in channels)
+    for channel, messages in inbound.values():
+        message_receive_many(channel=channel, messages=messages)
+    # The messages the statuses are about, locked in one read (in id order: no deadlock
+    # with another batch about the same messages).
+    wanted: dict[int, set[str]] = {}
+    for _, channel, update in statuses:
+        wanted.setdefault(channel.pk, set()).add(update.provider_message_id)
+    found = {(message.channel_id, message.provider_message_id): message for channel_id, ids in wanted.items()
+             for message in Message.all_objects.select_for_update().filter(
+                 channel_id=channel_id, provider_message_id__in=ids).order_by("pk")}
+    for event_id, channel, update in statuses:
+        message = found.get((channel.pk, update.provider_message_id))
         if message is None:
-            unknown.append(update.provider_message_id)
+            errors[event_id].append(f"status for unknown message {update.provider_message_id}")
             continue
-        message_status_update(message=message, status=update.status, error_code=update.error_code,
-                              error_message=update.error_message, at=update.at)
-    error = "; ".join([*batch.errors, *(f"status for unknown message {pid}" for pid in unknown),
-                       *(f"no channel of this account for {account}" for account in unrouted)])
-    _finish(event, status=WebhookEvent.Status.PROCESSED, error=error)
-    return event
+        message_status_advance(locked=message, status=update.status, error_code=update.error_code,
+                               error_message=update.error_message, at=update.at)
+    clean = [event for event in readable if not errors[event.pk]]
+    _finish(clean, status=WebhookEvent.Status.PROCESSED)
+    for event in readable:
+        if errors[event.pk]:
+            _finish([event], status=WebhookEvent.Status.PROCESSED, error="; ".join(errors[event.pk]))
 
 
-def _finish(event: WebhookEvent, *, status: str, error: str = "") -> None:
-    WebhookEvent.all_objects.filter(pk=event.pk).update(status=status, error=error[:5000],
-                                                        processed_at=timezone.now())
-    event.status, event.error = status, error
-    if status == WebhookEvent.Status.FAILED:
-        logger.warning("webhook event %s of channel %s failed: %s", event.pk, event.channel_id, error[:300])
+def _receive_arguments(message: InboundMessage) -> dict[str, Any]:
+    return {"contact_external_id": message.contact_external_id, "provider_message_id": message.provider_message_id,
+            "content": message.content, "message_type": message.type, "content_attributes": message.content_attributes,
+            "contact_name": message.contact_name, "contact_phone": message.contact_phone,
+            "sent_at": message.sent_at, "reply_to_provider_id": message.reply_to_provider_id}
+
+
+def _finish(events: list[WebhookEvent], *, status: str, error: str = "") -> None:
+    if not events:
+        return
+    WebhookEvent.all_objects.filter(pk__in=[event.pk for event in events]).update(
+        status=status, error=error[:5000], processed_at=timezone.now(), attempts=F("attempts") + 1)
+    for event in events:
+        event.status, event.error = status, error
+        if status == WebhookEvent.Status.FAILED:
+            logger.warning("webhook event %s of channel %s failed: %s", event.pk, event.channel_id, error[:300])
 
 
 def _channels_by_account(channel: Channel, adapter: ChannelAdapter) -> dict[str, Channel]:

@@ -15,7 +15,7 @@ from integrations.maintenance import (
 )
 from integrations.outbound import backoff_seconds, inbound_media_fetch_now, mark_read_remote, message_deliver_now
 from integrations.registry import adapter_for
-from integrations.services import webhook_event_process_now
+from integrations.services import webhook_events_process_now
 
 logger = logging.getLogger(__name__)
 # Channel kinds whose provider keeps message templates.
@@ -24,10 +24,18 @@ TEMPLATE_KINDS = (Channel.Kind.WHATSAPP_CLOUD,)
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
              max_retries=8)
+def webhook_events_process(*, event_ids: list[int]) -> None:
+    """Stored webhooks → messages and statuses, a batch at a time (what one web process
+    stored in one go). Database or broker hiccups retry with backoff; the events stay
+    stored (RECEIVED) meanwhile."""
+    webhook_events_process_now(event_ids=event_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
+             max_retries=8)
 def webhook_event_process(*, event_id: int) -> None:
-    """A stored webhook → messages and statuses. Database or broker hiccups retry with
-    backoff; the event stays stored (RECEIVED) meanwhile."""
-    webhook_event_process_now(event_id=event_id)
+    """One stored webhook (tasks queued before batches existed, the admin's reprocess)."""
+    webhook_events_process_now(event_ids=[event_id])
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -80,8 +88,8 @@ def templates_sync_all() -> int:
 def sweep_stuck_work() -> dict[str, int]:
     """Re-queue webhooks and replies whose task was lost; prune the old event log."""
     events, messages = webhook_events_stuck(), messages_stuck()
-    for event_id in events:
-        webhook_event_process.delay(event_id=event_id)
+    for start in range(0, len(events), 100):
+        webhook_events_process.delay(event_ids=events[start:start + 100])
     for message_id in messages:
         message_deliver.delay(message_id=message_id)
     return {"webhooks": len(events), "messages": len(messages), "events_pruned": event_log_prune()}

@@ -1,0 +1,127 @@
+"""message_receive_many: a provider's batch with message_receive's outcome, in a few statements."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contacts.models import Contact
+from conversations.models import Conversation, Message
+from conversations.services import message_receive, message_receive_many
+from tenants.models import Tenant, TenantEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _item(provider_id: str, sender: str = "5511987654321", **kwargs):
+    return {"contact_external_id": sender, "provider_message_id": provider_id, "content": f"texto {provider_id}",
+            "contact_name": "Maria", "contact_phone": "+" + sender, **kwargs}
+
+
+def _usage(tenant) -> int:
+    return Tenant.objects.get(pk=tenant.pk).messages_this_month
+
+
+def test_a_mixed_batch_has_the_outcome_of_one_message_at_a_time(acme, events, django_capture_on_commit_callbacks):
+    channel = factories.ChannelFactory(tenant=acme)
+    first, _ = message_receive(channel=channel, **_item("wamid.0"))
+    snoozed, _ = message_receive(channel=channel, **_item("wamid.s0", sender="5511900000002"))
+    Conversation.all_objects.filter(pk=snoozed.conversation_id).update(
+        status=Conversation.Status.SNOOZED, snoozed_until=timezone.now() + timedelta(days=1))
+    usage = _usage(acme)
+    base = timezone.now()
+    batch = [
+        _item("wamid.1", sent_at=base),
+        _item("wamid.new", sender="5511900000001", sent_at=base),               # a new contact
+        _item("wamid.2", sent_at=base + timedelta(seconds=2), reply_to_provider_id="wamid.0"),
+        _item("wamid.1", sent_at=base),                                         # repeated in the batch
+        _item("wamid.0"),                                                       # stored before
+        _item("wamid.s1", sender="5511900000002", sent_at=base),                # to a snoozed conversation
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        results = message_receive_many(channel=channel, messages=batch)
+
+    assert [created for _, created in results] == [True, True, True, False, False, True]
+    assert results[3][0].pk == results[0][0].pk and results[4][0].pk == first.pk
+    assert Message.all_objects.filter(channel=channel).count() == 6
+    conversation = Conversation.all_objects.get(pk=first.conversation_id)
+    assert conversation.unread_count == 3
+    assert conversation.last_message_preview == "texto wamid.2"
+    assert conversation.last_inbound_at == conversation.last_activity_at == base + timedelta(seconds=2)
+    assert results[2][0].reply_to_id == first.pk
+    assert Conversation.all_objects.get(pk=snoozed.conversation_id).status == Conversation.Status.OPEN
+    assert Contact.all_objects.filter(tenant=acme).count() == 3
+    assert _usage(acme) == usage + 4
+    created = [event for event in events if event.name == "message.created"]
+    assert sorted(event.message_id for event in created) == sorted(
+        message.pk for message, was_created in results if was_created)
+    assert all(event.event_id for event in created)
+    assert TenantEvent.all_objects.filter(name="message.created").count() == 6
+
+
+def test_a_late_delivery_does_not_move_the_conversation_back(acme):
+    channel = factories.ChannelFactory(tenant=acme)
+    newest, _ = message_receive(channel=channel, **_item("wamid.new"))
+
+    message_receive_many(channel=channel, messages=[_item("wamid.old", sent_at=newest.created_at - timedelta(hours=1))])
+
+    conversation = Conversation.all_objects.get(pk=newest.conversation_id)
+    assert conversation.last_activity_at == newest.created_at
+    assert conversation.last_message_preview == "texto wamid.new"
+    assert conversation.last_inbound_at == newest.created_at
+    assert conversation.unread_count == 2
+
+
+def test_statements_do_not_grow_with_the_batch(acme):
+    channel = factories.ChannelFactory(tenant=acme)
+    senders = [f"55119000000{n:02d}" for n in range(30)]
+    message_receive_many(channel=channel, messages=[_item(f"warm.{s}", sender=s) for s in senders])
+
+    def statements(size: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            message_receive_many(channel=channel, messages=[_item(f"wamid.{size}.{s}", sender=s)
+                                                            for s in senders[:size]])
+        return len(queries)
+
+    few, many = statements(3), statements(30)
+    assert few == many or connection.vendor != "postgresql" and many - few == 27  # SQLite: an UPDATE each
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_with_the_same_messages_store_each_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the test database)")
+    tenant = factories.TenantFactory()
+    channel = factories.ChannelFactory(tenant=tenant)
+    for sender in ("5511900000001", "5511900000002"):
+        message_receive(channel=channel, **_item(f"warm.{sender}", sender=sender))
+    batch = [_item(f"wamid.{n}", sender=f"551190000000{1 + n % 2}") for n in range(10)]
+    barrier = threading.Barrier(4)
+    created, errors = [], []
+
+    def deliver() -> None:
+        try:
+            barrier.wait(timeout=10)
+            created.extend(was_created for _, was_created in message_receive_many(channel=channel, messages=batch))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert Message.all_objects.filter(channel=channel).count() == 12
+    assert sum(created) == 10
+    assert sorted(Conversation.all_objects.filter(channel=channel).values_list("unread_count", flat=True)) == [6, 6]
