@@ -223,6 +223,10 @@ API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+# POST /webhooks/... is answered by integrations.ingress in front of Django (batched stores).
+WEBHOOK_INGRESS = env.bool("WEBHOOK_INGRESS", default=True)
+# How long a web process remembers which channel a webhook URL names (and its app secret).
+WEBHOOK_CHANNEL_CACHE_SECONDS = env.float("WEBHOOK_CHANNEL_CACHE_SECONDS", default=5.0)
 # Django refuses to read larger non-file bodies (the API has its own, smaller limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # Where the WhatsApp Cloud API lives: Meta's Graph API, or the local simulator.

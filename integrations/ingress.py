@@ -1,0 +1,162 @@
+"""Provider webhooks answered in front of Django's request stack.
+
+`POST /webhooks/<kind>/<token>` is the hottest path there is: a provider delivers every
+message and every status there, and retries (or, for Meta, eventually disables the
+webhook) when answers are slow. This ASGI layer answers it in the server's event loop:
+the channel behind the token comes from a short-lived per-process cache, the signature is
+checked with the channel's adapter, and the body is stored through `webhook_events_store`
+together with whatever else this process received meanwhile (one INSERT and one commit
+for all of them: a group commit), before anyone is answered 200. Processing is queued as
+one task per stored batch.
+
+Everything else on those URLs (Meta's GET handshake) and every other request goes to
+Django unchanged; the Django view stays the same endpoint for WSGI and the test client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils.datastructures import CaseInsensitiveMapping
+
+from channels_app.models import Channel
+from integrations.base import WebhookRejected
+from integrations.services import webhook_channel, webhook_events_store, webhook_verify
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = re.compile(r"/webhooks/(?P<kind>[-a-zA-Z0-9_]+)/(?P<token>[^/]+)")
+# At most this many bodies go into one INSERT.
+MAX_BATCH = 200
+# Channels (and unknown tokens) remembered per process; beyond it the memo starts afresh.
+MAX_CACHED_CHANNELS = 10_000
+
+Scope = dict[str, Any]
+
+
+def _json(status: int, code: str, message: str) -> tuple[int, bytes, str]:
+    body = json.dumps({"error": {"code": code, "message": message, "details": {}}}).encode()
+    return status, body, "application/json"
+
+
+def _database_job(function: Any, *args: Any) -> Any:
+    """Run in the ingress's own threads: their connections go back (to the pool) after
+    each job, or are closed when broken, as at the end of a Django request."""
+    try:
+        return function(*args)
+    finally:
+        close_old_connections()
+
+
+class WebhookIngress:
+    """ASGI middleware around the product's HTTP application."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        # Database work of the ingress: lookups and the batched INSERTs, off the event loop
+        # and apart from the threads that serve Django's views.
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-ingress")
+        self.channels: dict[tuple[str, str], tuple[float, Channel | None]] = {}
+        self.pending: list[tuple[Channel, bytes, str, asyncio.Future[int]]] = []
+        self.draining = False
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        match = WEBHOOK_PATH.fullmatch(scope["path"]) if scope["type"] == "http" else None
+        if match is None or scope["method"] != "POST" or not settings.WEBHOOK_INGRESS:
+            await self.app(scope, receive, send)
+            return
+        status, body, content_type = await self.accept(scope, receive, **match.groupdict())
+        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+        if status == 503:
+            headers.append((b"retry-after", b"5"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def accept(self, scope: Scope, receive: Any, *, kind: str, token: str) -> tuple[int, bytes, str]:
+        headers = CaseInsensitiveMapping({name.decode("latin-1"): value.decode("latin-1")
+                                          for name, value in scope["headers"]})
+        limit = settings.WEBHOOK_MAX_BODY_BYTES
+        if int(headers.get("content-length") or 0) > limit:
+            return _json(413, "payload_too_large", "Body too large.")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return 400, b"", "text/plain"
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return _json(413, "payload_too_large", "Body too large.")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        try:
+            channel = await self.channel(kind, token)
+        except Exception:
+            logger.exception("webhook channel lookup failed")
+            return _json(503, "unavailable", "Try again shortly.")
+        if channel is None:
+            return _json(404, "not_found", "Unknown webhook.")
+        try:
+            webhook_verify(channel=channel, body=body, headers=headers)
+        except WebhookRejected as rejected:
+            return _json(401, "invalid_signature", str(rejected))
+        try:
+            await self.store(channel, body, headers.get("X-Hub-Signature-256", ""))
+        except Exception:
+            logger.exception("webhook of channel %s not stored", channel.pk)
+            return _json(503, "unavailable", "Not stored; try again shortly.")
+        return 200, b"ok", "text/plain"
+
+    async def channel(self, kind: str, token: str) -> Channel | None:
+        """The live channel of a webhook URL, read at most every WEBHOOK_CHANNEL_CACHE_SECONDS
+        per process: an archived channel, or a new app secret, applies within that time."""
+        now = time.monotonic()
+        cached = self.channels.get((kind, token))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        channel = await asyncio.get_running_loop().run_in_executor(
+            self.executor, _database_job, lambda: webhook_channel(kind=kind, token=token))
+        if len(self.channels) >= MAX_CACHED_CHANNELS:
+            self.channels.clear()
+        self.channels[(kind, token)] = (now + settings.WEBHOOK_CHANNEL_CACHE_SECONDS, channel)
+        return channel
+
+    async def store(self, channel: Channel, body: bytes, signature: str) -> int:
+        """Stored (committed) when this returns; bodies arriving while a batch is being
+        written go into the next one together."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self.pending.append((channel, body, signature, future))
+        if not self.draining:
+            self.draining = True
+            loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                rows = [(channel, body, signature) for channel, body, signature, _ in batch]
+                try:
+                    event_ids = await loop.run_in_executor(self.executor, _database_job, webhook_events_store, rows)
+                except Exception as error:
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (*_, future), event_id in zip(batch, event_ids, strict=True):
+                    if not future.done():
+                        future.set_result(event_id)
+        finally:
+            self.draining = False
