@@ -9,12 +9,14 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Subquery
 
 from channels_app.models import Channel
 from channels_app.services import channel_set_status
 from config.events import DomainEvent
-from conversations.models import Message
-from conversations.services import message_attach_file, message_status_update
+from contacts.models import ContactIdentity
+from conversations.models import Attachment, Message
+from conversations.services import message_attach_file, message_status_advance
 from integrations.base import (
     OutboundMessage,
     ProviderAuthError,
@@ -72,28 +74,42 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def _outbound(message: Message) -> OutboundMessage:
-    identity = message.conversation.contact.identities.filter(channel_id=message.channel_id).first()
-    recipient = identity.external_id if identity else message.conversation.contact.phone.lstrip("+")
+    """What the adapter sends, from a message read by _locked_pending (its annotations)."""
+    recipient = message.recipient_external_id or (message.contact_phone or "").lstrip("+")
     attachments = tuple(
         {"file_name": item.file_name, "content_type": item.content_type, "data": item.file.read()}
         for item in message.attachments.all() if item.file
-    )
+    ) if message.has_attachments else ()
     return OutboundMessage(
         message_id=message.pk, to=recipient, type=message.type, content=message.content,
-        content_attributes=message.content_attributes,
-        reply_to_provider_id=message.reply_to.provider_message_id if message.reply_to_id else None,
+        content_attributes=message.content_attributes, reply_to_provider_id=message.reply_to_provider_id,
         attachments=attachments,
     )
 
 
-def _wait_for_a_send_slot(channel_id: int) -> None:
+def _locked_pending(message_id: int) -> Message | None:
+    """The reply, locked, if it still waits to be sent (None when another task holds it),
+    with everything sending needs read in the same statement."""
+    recipient = ContactIdentity.all_objects.filter(
+        contact_id=OuterRef("conversation__contact_id"), channel_id=OuterRef("channel_id"),
+    ).order_by("pk").values("external_id")[:1]
+    return next(iter(
+        Message.all_objects.select_for_update(skip_locked=True, of=("self",)).select_related("channel")
+        .annotate(recipient_external_id=Subquery(recipient), contact_phone=F("conversation__contact__phone"),
+                  reply_to_provider_id=F("reply_to__provider_message_id"),
+                  has_attachments=Exists(Attachment.all_objects.filter(message_id=OuterRef("pk"))))
+        .filter(pk=message_id, status__in=[Message.Status.PENDING, Message.Status.QUEUED],
+                provider_message_id__isnull=True).order_by()[:1]
+    ), None)
+
+
+def _wait_for_a_send_slot(channel: Channel) -> None:
     """Stay under the channel's throughput cap: wait (less than a second at a time) for a
     free slot rather than let the provider refuse the message."""
-    channel = Channel.all_objects.filter(pk=channel_id).only("kind", "config").first()
-    adapter = adapter_for(channel) if channel else None
+    adapter = adapter_for(channel)
     cap = adapter.throughput_per_second if adapter else None
     while cap:
-        wait = throughput_acquire(key=f"channel:{channel_id}", per_second=cap)
+        wait = throughput_acquire(key=f"channel:{channel.pk}", per_second=cap)
         if not wait:
             return
         time.sleep(wait)
@@ -103,17 +119,14 @@ def message_deliver_now(*, message_id: int, attempt: int = 0) -> DeliveryOutcome
     """Hand one PENDING reply to its channel. Safe under Celery's at-least-once delivery:
     the row is locked while it is sent (a concurrent copy of the task skips it), and a
     message that already has the provider's id is never sent again."""
-    channel_id = Message.all_objects.filter(pk=message_id).values_list("channel_id", flat=True).first()
-    if channel_id is None:
+    found = Message.all_objects.filter(pk=message_id).values_list(
+        "channel_id", "channel__kind", "channel__config").order_by()[:1]
+    if not found:
         return DeliveryOutcome(done=True, status="skipped")
-    _wait_for_a_send_slot(channel_id)
+    channel_id, kind, config = found[0]
+    _wait_for_a_send_slot(Channel(pk=channel_id, kind=kind, config=config))
     with transaction.atomic():
-        message = (
-            Message.all_objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("channel__tenant", "conversation__contact", "reply_to")
-            .filter(pk=message_id, status__in=[Message.Status.PENDING, Message.Status.QUEUED],
-                    provider_message_id__isnull=True).first()
-        )
+        message = _locked_pending(message_id)
         if message is None:
             return DeliveryOutcome(done=True, status="skipped")
         adapter = adapter_for(message.channel)
@@ -136,13 +149,13 @@ def message_deliver_now(*, message_id: int, attempt: int = 0) -> DeliveryOutcome
             wait = max(error.retry_after or 0.0, backoff_seconds(attempt))
             logger.info("message %s: %s (%s), retry in %.1fs", message_id, error.message, error.code, wait)
             return DeliveryOutcome(done=False, retry_in=wait, status="retry")
-        message_status_update(message=message, status=Message.Status.SENT,
-                              provider_message_id=result.provider_message_id)
+        message_status_advance(locked=message, status=Message.Status.SENT,
+                               provider_message_id=result.provider_message_id)
         return DeliveryOutcome(done=True, status="sent")
 
 
 def _fail(message: Message, error: ProviderError) -> None:
-    message_status_update(message=message, status=Message.Status.FAILED, error_code=error.code,
+    message_status_advance(locked=message, status=Message.Status.FAILED, error_code=error.code,
                           error_message=error.message)
 
 

@@ -6,8 +6,10 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import re
 import threading
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -66,6 +68,10 @@ _local = threading.local()
 def _session() -> requests.Session:
     if not hasattr(_local, "session"):  # one keep-alive pool per worker thread
         _local.session = requests.Session()
+        # Without a proxy or CA bundle in the environment, skip requests' reading of it (and of
+        # .netrc) on every call: a noticeable share of each send's CPU.
+        _local.session.trust_env = bool(urllib.request.getproxies() or os.environ.get("REQUESTS_CA_BUNDLE")
+                                        or os.environ.get("CURL_CA_BUNDLE"))
     return _local.session
 
 
