@@ -83,8 +83,23 @@ def publish_many(events: list[DomainEvent]) -> list[DomainEvent]:
         for event, payload in ((event, event.payload()) for event in events)
     ])
     recorded = [dataclasses.replace(event, event_id=record.pk) for event, record in zip(events, records, strict=True)]
-    transaction.on_commit(lambda: [dispatch(event) for event in recorded], robust=False)
+    transaction.on_commit(lambda: dispatch_many(recorded), robust=False)
     return recorded
+
+
+def dispatch_many(events: list[DomainEvent]) -> None:
+    """dispatch() for a batch: a listener with a `many` attribute takes the batch at once
+    (real-time push sends it as one message), the others an event at a time."""
+    for listener in _listeners():
+        many = getattr(listener, "many", None)
+        try:
+            if many is not None:
+                many(events)
+            else:
+                for event in events:
+                    listener(event)
+        except Exception:
+            logger.exception("listener %r failed on a batch of %s events", listener, len(events))
 
 
 def dispatch(event: DomainEvent) -> None:

@@ -82,6 +82,10 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         if channel_id is None or channel_id in self.visible:
             await self.send_json(frame)
 
+    async def inbox_events(self, message: dict[str, Any]) -> None:
+        for item in message["items"]:
+            await self.inbox_event(item)
+
     async def inbox_typing(self, message: dict[str, Any]) -> None:
         if message["channel_id"] in self.visible and message["user_id"] != self.access.user.pk:
             await self.send_json(message["frame"])

@@ -27,6 +27,8 @@ from tenants.scoping import tenant_context
 # and the client drops what it already has (by event id).
 RESUME_OVERLAP = timedelta(seconds=30)
 RESUME_LIMIT = 500
+# Events of a batch sent to a tenant's sockets in one channel-layer message.
+BROADCAST_CHUNK = 100
 # Events that change who may see what: consumers re-read their member's access.
 ACCESS_EVENTS = frozenset({"channel.created", "channel.archived", "channel.access_changed",
                            "membership.role_changed", "membership.removed", "tenant.status_changed"})
@@ -84,6 +86,23 @@ def broadcast(event: DomainEvent) -> None:
         {"type": "inbox.event", "frame": event_frame(event_id=event.event_id, name=event.name, payload=payload),
          "channel_id": payload.get("channel_id")},
     )
+
+
+def broadcast_many(events: list[DomainEvent]) -> None:
+    """broadcast() for a batch: one message per tenant on the channel layer."""
+    items: dict[int, list[dict[str, Any]]] = {}
+    for event in events:
+        payload = event.payload()
+        items.setdefault(event.tenant_id, []).append(
+            {"frame": event_frame(event_id=event.event_id, name=event.name, payload=payload),
+             "channel_id": payload.get("channel_id")})
+    for tenant_id, tenant_items in items.items():
+        for start in range(0, len(tenant_items), BROADCAST_CHUNK):
+            _group_send(tenant_group(tenant_id),
+                        {"type": "inbox.events", "items": tenant_items[start:start + BROADCAST_CHUNK]})
+
+
+broadcast.many = broadcast_many  # type: ignore[attr-defined]
 
 
 def broadcast_typing(*, access: TenantAccess, conversation_id: int, channel_id: int) -> None:

@@ -390,8 +390,8 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
     stored, the senders, their open conversations and the replied-to messages, one INSERT
     of the new messages, one UPDATE of their conversations, one of the event log.
 
-    A message whose sender or conversation is new (or snoozed), or a batch that races a
-    concurrent delivery of the same message, goes through message_receive one by one.
+    A message whose sender or conversation is new (or snoozed) goes through message_receive
+    one by one; messages a concurrent delivery stored first are returned as stored.
     Returns (message, created) per item, in order."""
     results: dict[str, tuple[Message, bool]] = {
         message.provider_message_id: (message, False)
@@ -433,11 +433,21 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
             provider_message_id=item["provider_message_id"], created_at=item.get("sent_at") or timezone.now(),
             reply_to=replied.get(item.get("reply_to_provider_id") or ""),
         ))
-    try:
-        with transaction.atomic():
-            Message.all_objects.bulk_create(batch)
-    except IntegrityError:  # a concurrent delivery stored one of them first
-        one_by_one, batch = fresh, []
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                Message.all_objects.bulk_create(batch)
+            break
+        except IntegrityError:  # a concurrent delivery stored some first (and has committed them now)
+            stored = {message.provider_message_id: (message, False) for message in Message.all_objects.filter(
+                channel=channel, provider_message_id__in=[message.provider_message_id for message in batch])}
+            results.update(stored)
+            batch = [message for message in batch if message.provider_message_id not in stored]
+            for message in batch:
+                message.pk = None
+            if attempt == 2:
+                one_by_one, batch = [*one_by_one, *(item for item in fresh if item["provider_message_id"] in {
+                    message.provider_message_id for message in batch})], []
     if batch:
         _touch_conversations(batch)
         _count_after_commit(channel.tenant, count=len(batch))

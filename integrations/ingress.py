@@ -29,7 +29,7 @@ from django.utils.datastructures import CaseInsensitiveMapping
 
 from channels_app.models import Channel
 from integrations.base import WebhookRejected
-from integrations.services import webhook_channel, webhook_events_store, webhook_verify
+from integrations.services import webhook_channel, webhook_events_queue, webhook_events_store, webhook_verify
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +47,25 @@ def _json(status: int, code: str, message: str) -> tuple[int, bytes, str]:
     return status, body, "application/json"
 
 
-def _database_job(function: Any, *args: Any) -> Any:
-    """Run in the ingress's own threads: their connections go back (to the pool) after
-    each job, or are closed when broken, as at the end of a Django request."""
+def _lookup(kind: str, token: str) -> Channel | None:
     try:
-        return function(*args)
+        return webhook_channel(kind=kind, token=token)
     finally:
         close_old_connections()
+
+
+def _store(rows: list[tuple[Channel, bytes, str]]) -> list[int]:
+    try:
+        return webhook_events_store(rows, queue=False)
+    finally:
+        close_old_connections()  # back to the pool (or closed), as at the end of a request
+
+
+def _queue(event_ids: list[int]) -> None:
+    try:
+        webhook_events_queue(event_ids)
+    finally:
+        close_old_connections()  # eager tasks (the embedded default) ran the processing here
 
 
 class WebhookIngress:
@@ -61,9 +73,10 @@ class WebhookIngress:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        # Database work of the ingress: lookups and the batched INSERTs, off the event loop
-        # and apart from the threads that serve Django's views.
-        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-ingress")
+        # Off the event loop and apart from the threads that serve Django's views: one thread
+        # writes (and looks channels up), one queues the processing tasks.
+        self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingress-db")
+        self.broker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingress-queue")
         self.channels: dict[tuple[str, str], tuple[float, Channel | None]] = {}
         self.pending: list[tuple[Channel, bytes, str, asyncio.Future[int]]] = []
         self.draining = False
@@ -124,8 +137,7 @@ class WebhookIngress:
         cached = self.channels.get((kind, token))
         if cached is not None and cached[0] > now:
             return cached[1]
-        channel = await asyncio.get_running_loop().run_in_executor(
-            self.executor, _database_job, lambda: webhook_channel(kind=kind, token=token))
+        channel = await asyncio.get_running_loop().run_in_executor(self.database, _lookup, kind, token)
         if len(self.channels) >= MAX_CACHED_CHANNELS:
             self.channels.clear()
         self.channels[(kind, token)] = (now + settings.WEBHOOK_CHANNEL_CACHE_SECONDS, channel)
@@ -149,7 +161,7 @@ class WebhookIngress:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
                 rows = [(channel, body, signature) for channel, body, signature, _ in batch]
                 try:
-                    event_ids = await loop.run_in_executor(self.executor, _database_job, webhook_events_store, rows)
+                    event_ids = await loop.run_in_executor(self.database, _store, rows)
                 except Exception as error:
                     for *_, future in batch:
                         if not future.done():
@@ -158,5 +170,7 @@ class WebhookIngress:
                 for (*_, future), event_id in zip(batch, event_ids, strict=True):
                     if not future.done():
                         future.set_result(event_id)
+                # Answered already; the processing task is queued while the next batch is written.
+                self.broker.submit(_queue, event_ids)
         finally:
             self.draining = False

@@ -37,28 +37,30 @@ def webhook_verify(*, channel: Channel, body: bytes, headers: Mapping[str, str])
     adapter.verify_webhook(body=body, headers=headers)
 
 
-def webhook_events_store(deliveries: list[tuple[Channel, bytes, str]]) -> list[int]:
+def webhook_events_store(deliveries: list[tuple[Channel, bytes, str]], *, queue: bool = True) -> list[int]:
     """Store verified webhook bodies, (channel, body, signature) each, with one INSERT
-    committed on its own, and queue their processing as one task. The provider may be
-    answered 200 once this returns: the rows are durable, and should the queueing fail,
-    the periodic sweep finds them still RECEIVED."""
-    from integrations.tasks import webhook_events_process
-
+    committed on its own, and (unless told not to) queue their processing as one task.
+    The provider may be answered 200 once this returns: the rows are durable, and should
+    the queueing fail, the periodic sweep finds them still RECEIVED."""
     events = WebhookEvent.all_objects.bulk_create([
         WebhookEvent(tenant_id=channel.tenant_id, channel=channel, body=body.decode("utf-8", errors="replace"),
                      signature=signature[:200])
         for channel, body, signature in deliveries
     ])
     event_ids = [event.pk for event in events]
-
-    def queue() -> None:
-        try:
-            webhook_events_process.delay(event_ids=event_ids)
-        except Exception:  # the broker is away: stored all the same, the sweep queues them later
-            logger.exception("processing of webhook events %s not queued", event_ids)
-
-    transaction.on_commit(queue)
+    if queue:
+        transaction.on_commit(lambda: webhook_events_queue(event_ids))
     return event_ids
+
+
+def webhook_events_queue(event_ids: list[int]) -> None:
+    """Queue the processing of stored webhooks, as one task."""
+    from integrations.tasks import webhook_events_process
+
+    try:
+        webhook_events_process.delay(event_ids=event_ids)
+    except Exception:  # the broker is away: stored all the same, the sweep queues them later
+        logger.exception("processing of webhook events %s not queued", event_ids)
 
 
 def webhook_accept(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> int:
@@ -72,25 +74,53 @@ def webhook_event_process_now(*, event_id: int) -> WebhookEvent | None:
     return WebhookEvent.all_objects.filter(pk=event_id).first()
 
 
+# A task takes up to this many other waiting webhooks along with its own: when processing
+# falls behind, batches grow and the cost per message falls, so a backlog drains itself.
+BATCH_TOP_UP = 100
+
+
 def webhook_events_process_now(*, event_ids: list[int]) -> None:
-    """Turn stored webhooks into what they say: each channel's messages in one batch, then
-    the statuses. Safe to run twice: messages are unique per (channel, provider id) and
-    statuses only move forward. An unreadable body fails alone; a database error leaves the
-    whole batch RECEIVED for the task to retry."""
+    """Turn stored webhooks into what they say, in one transaction: these events and any
+    others still waiting (see BATCH_TOP_UP), each channel's messages in one batch, then the
+    statuses. Safe to run twice: messages are unique per (channel, provider id) and statuses
+    only move forward. An unreadable body fails alone. Should the batch fail, its events are
+    processed one at a time, so that one bad event cannot hold back the others; what still
+    fails is counted and raised for the task to retry."""
+    claimed: list[int] = list(event_ids)
     try:
         with transaction.atomic():
-            _process(event_ids)
+            events = _claim(event_ids, top_up=BATCH_TOP_UP)
+            claimed = [event.pk for event in events]
+            _process(events)
+        return
     except Exception:
-        WebhookEvent.all_objects.filter(pk__in=event_ids, status=WebhookEvent.Status.RECEIVED).update(
-            attempts=F("attempts") + 1)
-        raise
+        logger.warning("batch of webhook events %s failed; one at a time now", claimed, exc_info=True)
+    failure: Exception | None = None
+    for event_id in claimed:
+        try:
+            with transaction.atomic():
+                _process(_claim([event_id], top_up=0))
+        except Exception as error:
+            failure = error
+            WebhookEvent.all_objects.filter(pk=event_id, status=WebhookEvent.Status.RECEIVED).update(
+                attempts=F("attempts") + 1)
+    if failure is not None:
+        raise failure
 
 
-def _process(event_ids: list[int]) -> None:
-    """One transaction: the messages, their statuses and the events marked PROCESSED
-    commit together (one commit for the batch)."""
-    events = list(WebhookEvent.all_objects.select_related("channel__tenant")
-                  .filter(pk__in=event_ids).exclude(status=WebhookEvent.Status.PROCESSED).order_by("pk"))
+def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
+    """The given events not processed yet, and up to `top_up` other waiting ones that never
+    failed, locked (events another task holds are left to it)."""
+    waiting = WebhookEvent.all_objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+        "channel__tenant").order_by("pk")
+    events = list(waiting.filter(pk__in=event_ids).exclude(status=WebhookEvent.Status.PROCESSED))
+    if top_up:
+        events += waiting.filter(status=WebhookEvent.Status.RECEIVED, attempts=0).exclude(pk__in=event_ids)[:top_up]
+    return events
+
+
+def _process(events: list[WebhookEvent]) -> None:
+    """The messages, their statuses and the events marked PROCESSED (one transaction)."""
     if not events:
         return
     errors: dict[int, list[str]] = {event.pk: [] for event in events}

@@ -131,7 +131,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "inbox"},
+            # A socket's queue holds up to `capacity` messages (beyond, they are dropped): room
+            # for a burst while its consumer is busy; batches travel as one message anyway.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "inbox", "capacity": 1000},
         }
     }
 else:

@@ -120,6 +120,32 @@ async def test_new_message_reaches_the_agents_of_its_channel_only(scene):
         await _nothing(outsider)
 
 
+def _receive_batch(channel, provider_ids):
+    from conversations.services import message_receive_many
+
+    return [message for message, _ in message_receive_many(channel=channel, messages=[
+        {"contact_external_id": "5511987654321", "provider_message_id": provider_id, "content": provider_id}
+        for provider_id in provider_ids])]
+
+
+async def test_a_batch_of_messages_reaches_each_socket_as_its_frames(scene):
+    await receive(scene["worked"], "wamid.first")  # the conversation is open: the next ones go in one batch
+    await receive(scene["other"], "wamid.first")
+    async with inbox_socket(scene["agent"].user) as agent, inbox_socket(scene["outsider"].user) as outsider:
+        await _ready(agent)
+        await _ready(outsider)
+
+        worked = await database_sync_to_async(_receive_batch)(scene["worked"], [f"wamid.{n}" for n in range(150)])
+        await database_sync_to_async(_receive_batch)(scene["other"], ["wamid.x"])
+
+        frames = [await agent.receive_json_from(timeout=3) for _ in range(150)]
+        assert [frame["data"]["message_id"] for frame in frames] == [message.pk for message in worked]
+        assert len({frame["id"] for frame in frames}) == 150
+        await _nothing(agent)  # the other channel's message is not this agent's
+        assert (await outsider.receive_json_from(timeout=3))["name"] == "message.created"
+        await _nothing(outsider)
+
+
 async def test_missed_events_are_replayed_once_after_reconnect(scene):
     async with inbox_socket(scene["agent"].user) as first:
         await _ready(first)

@@ -45,8 +45,16 @@ def _signed(body: bytes, secret: str = APP_SECRET):
 
 
 def _post(app, channel, body: bytes, headers=None):
-    return async_to_sync(_request)(app, f"/webhooks/whatsapp_cloud/{channel.webhook_token}", body,
-                                   headers=_signed(body) if headers is None else headers)
+    answer = async_to_sync(_request)(app, f"/webhooks/whatsapp_cloud/{channel.webhook_token}", body,
+                                     headers=_signed(body) if headers is None else headers)
+    _settle(app)
+    return answer
+
+
+def _settle(app) -> None:
+    """Wait for what the ingress does after answering (queueing, here eager processing)."""
+    for executor in (app.database, app.broker, app.database):
+        executor.submit(lambda: None).result(timeout=30)
 
 
 def _inbound(index: int) -> bytes:
@@ -115,15 +123,16 @@ def test_concurrent_posts_are_stored_together_each_message_once(whatsapp):
     stored_batches = []
     store = services.webhook_events_store
 
-    def recording_store(rows):
+    def recording_store(rows, **kwargs):
         stored_batches.append(len(rows))
-        return store(rows)
+        return store(rows, **kwargs)
 
     async def post_all():
         return await asyncio.gather(*(_request(app, path, body, headers=_signed(body)) for body in bodies))
 
     with mock.patch("integrations.ingress.webhook_events_store", recording_store):
         answers = async_to_sync(post_all)()
+    _settle(app)
 
     assert [status for status, _, _ in answers] == [200] * 32
     assert sum(stored_batches) == 32 and len(stored_batches) < 32  # bodies that waited went in together

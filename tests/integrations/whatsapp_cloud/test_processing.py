@@ -1,0 +1,68 @@
+"""How stored webhooks are processed: in batches that take up what else is waiting, and
+one at a time when a batch fails."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pytest
+
+from conversations.models import Message
+from integrations import services
+from integrations.models import WebhookEvent
+from integrations.services import webhook_events_process_now
+from tests.integrations.whatsapp_cloud.conftest import FIXTURES
+
+pytestmark = pytest.mark.django_db
+
+
+def _stored(channel, index: int) -> WebhookEvent:
+    payload = json.loads((FIXTURES / "inbound-text.json").read_text())
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["id"], message["text"]["body"] = f"wamid.BATCH{index:03d}", f"pedido {index}"
+    return WebhookEvent.all_objects.create(tenant_id=channel.tenant_id, channel=channel, body=json.dumps(payload))
+
+
+def test_a_task_takes_up_what_else_is_waiting(whatsapp):
+    events = [_stored(whatsapp, index) for index in range(5)]
+
+    webhook_events_process_now(event_ids=[events[3].pk])
+
+    assert set(WebhookEvent.all_objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
+    assert Message.all_objects.filter(channel=whatsapp).count() == 5
+    webhook_events_process_now(event_ids=[events[0].pk])  # its own task later finds it done
+    assert Message.all_objects.filter(channel=whatsapp).count() == 5
+
+
+def test_events_that_failed_before_are_left_to_their_own_task(whatsapp):
+    failed_once = _stored(whatsapp, 0)
+    WebhookEvent.all_objects.filter(pk=failed_once.pk).update(attempts=1)
+    other = _stored(whatsapp, 1)
+
+    webhook_events_process_now(event_ids=[other.pk])
+
+    assert WebhookEvent.all_objects.get(pk=failed_once.pk).status == WebhookEvent.Status.RECEIVED
+
+
+def test_one_event_that_breaks_processing_fails_alone(whatsapp):
+    events = [_stored(whatsapp, index) for index in range(4)]
+    poison = events[2]
+    process = services._process
+
+    def breaks_on_poison(batch):
+        if any(event.pk == poison.pk for event in batch):
+            raise RuntimeError("a bug this body triggers")
+        return process(batch)
+
+    with mock.patch.object(services, "_process", breaks_on_poison), pytest.raises(RuntimeError):
+        webhook_events_process_now(event_ids=[events[0].pk])
+
+    statuses = dict(WebhookEvent.all_objects.values_list("pk", "status"))
+    assert statuses.pop(poison.pk) == WebhookEvent.Status.RECEIVED
+    assert set(statuses.values()) == {WebhookEvent.Status.PROCESSED}
+    assert WebhookEvent.all_objects.get(pk=poison.pk).attempts == 1
+    assert Message.all_objects.filter(channel=whatsapp).count() == 3
+
+    webhook_events_process_now(event_ids=[poison.pk])  # the retry, once the bug is gone
+    assert Message.all_objects.filter(channel=whatsapp).count() == 4
