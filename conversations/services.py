@@ -457,7 +457,9 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
             has_media="media" in message.content_attributes,
         ) for message in batch])
         results.update((message.provider_message_id, (message, True)) for message in batch)
-    for item in one_by_one:
+    # New senders in one order (stable: a sender's messages keep theirs), so that two batches
+    # creating the same contacts take their locks in the same order instead of deadlocking.
+    for item in sorted(one_by_one, key=lambda item: item["contact_external_id"]):
         results[item["provider_message_id"]] = message_receive(channel=channel, **item)
     seen: set[str] = set()
     ordered = []

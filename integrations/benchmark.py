@@ -129,6 +129,7 @@ class Report:
     e2e_sent: int = 0
     e2e_latencies: list[float] = field(default_factory=list)
     e2e_missing: int = 0
+    e2e_socket_closed: str = ""
     e2e_post: LoadResult | None = None
     outbound_total: int = 0
     outbound_sent: int = 0
@@ -367,6 +368,7 @@ class EventsSocket:
         self._ws: Any = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.closed_reason = ""
 
     @property
     def implementation(self) -> str:
@@ -417,7 +419,8 @@ class EventsSocket:
         if self._ws is not None:
             try:
                 return json.loads(await self._ws.recv())
-            except Exception:  # closed (websockets raises ConnectionClosed*)
+            except Exception as error:  # closed (websockets raises ConnectionClosed*)
+                self.closed_reason = repr(error)[:200]
                 return None
         assert self._reader is not None
         message = b""
@@ -430,10 +433,12 @@ class EventsSocket:
                 elif length == 127:
                     length = int.from_bytes(await self._reader.readexactly(8), "big")
                 payload = await self._reader.readexactly(length)
-            except (asyncio.IncompleteReadError, OSError):
+            except (asyncio.IncompleteReadError, OSError) as error:
+                self.closed_reason = repr(error)[:200]
                 return None
             opcode = first & 0x0F
             if opcode == 0x8:
+                self.closed_reason = f"close frame {payload[:2].hex()} {payload[2:100]!r}"
                 return None
             if opcode == 0x9:
                 await self._send_frame(0xA, payload)
@@ -520,6 +525,7 @@ class Shape:
     worker_concurrency: int
     server_conn_max_age: int
     worker_conn_max_age: int
+    worker_nice: int = 0
 
     def server_argv(self, port: int) -> tuple[list[str], str]:
         module = "integrations.benchmark_asgi:application"
@@ -536,11 +542,13 @@ class Shape:
                       f"http {http}, ws {ws}")
 
     def worker_argv(self, run_id: str) -> tuple[list[str], str]:
-        argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", self.worker_pool,
+        niced = ["nice", "-n", str(self.worker_nice)] if self.worker_nice else []
+        argv = [*niced, sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", self.worker_pool,
                 "--concurrency", str(self.worker_concurrency), "-Q", "celery", "--loglevel", "WARNING",
                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"benchmark-{run_id}@%h"]
         return argv, (f"celery {_version('celery')} worker, pool {self.worker_pool}, concurrency "
-                      f"{self.worker_concurrency}, prefetch multiplier {settings.CELERY_WORKER_PREFETCH_MULTIPLIER}")
+                      f"{self.worker_concurrency}, prefetch multiplier {settings.CELERY_WORKER_PREFETCH_MULTIPLIER}"
+                      f"{f', nice {self.worker_nice}' if self.worker_nice else ''}")
 
 
 def _importable(module: str) -> bool:
@@ -912,20 +920,25 @@ class Benchmark:
         token = tokens_issue(access=access)["access"]
         self.write(f"[4/5] End to end: {options.e2e_messages:,} webhooks at {options.rate:g}/s, each timed to its "
                    f"message.created frame on /ws/v1/events...")
-        frames, sent_at, report.e2e_post = asyncio.run(self._paced_with_socket(requests, token))
+        # Frames of earlier phases' last messages can still be on their way: only messages
+        # stored from now on count.
+        floor = Message.all_objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        frames, sent_at, report.e2e_post = asyncio.run(self._paced_with_socket(requests, token, floor))
         provider_ids = dict(Message.all_objects.filter(pk__in=list(frames))
                             .values_list("pk", "provider_message_id"))
         latencies = [arrived - sent_at[wamid] for message_id, arrived in frames.items()
                      if (wamid := provider_ids.get(message_id)) in sent_at]
         report.e2e_latencies = sorted(latencies)
         report.e2e_missing = options.e2e_messages - len(latencies)
+        if report.e2e_socket_closed:
+            self.write(f"      the socket closed early, {report.e2e_socket_closed}")
         self.write(f"      {len(latencies):,}/{options.e2e_messages:,} frames matched; p50 "
                    f"{percentile(report.e2e_latencies, .5) * 1e3:.1f} ms, p99 "
                    f"{percentile(report.e2e_latencies, .99) * 1e3:.1f} ms")
         self._drain(prefix=prefix, expected=report.e2e_post.ok, quiet=True)
 
-    async def _paced_with_socket(self, requests: list[tuple[bytes, str]],
-                                 token: str) -> tuple[dict[int, float], dict[str, float], LoadResult]:
+    async def _paced_with_socket(self, requests: list[tuple[bytes, str]], token: str,
+                                 floor: int) -> tuple[dict[int, float], dict[str, float], LoadResult]:
         """Post `requests` at the set rate while an integrator socket listens; returns when each
         message.created frame came (by message id), when each webhook was due (by wamid), and
         what the POSTs saw. Both clocks are this process's perf_counter."""
@@ -945,11 +958,14 @@ class Benchmark:
             while True:
                 frame = await events.receive_json()
                 if frame is None:
+                    if len(frames) < count:
+                        self.report.e2e_socket_closed = f"after {len(frames)} frames: {events.closed_reason}"
                     all_frames.set()
                     return
                 arrived = time.perf_counter()
                 data = frame.get("data") or {}
-                if frame.get("name") == "message.created" and data.get("direction") == "INBOUND":
+                if (frame.get("name") == "message.created" and data.get("direction") == "INBOUND"
+                        and int(data["message_id"]) > floor):
                     frames[int(data["message_id"])] = arrived
                     if len(frames) >= count:
                         all_frames.set()

@@ -1,7 +1,7 @@
 """Measure the WhatsApp Cloud pipeline in the production shape, on this machine, over loopback.
 
     manage.py benchmark_whatsapp [--duration 60] [--rate 100] [--quick] [--keep]
-        [--connections 32] [--server-workers N] [--worker-pool prefork|threads] [--worker-concurrency N]
+        [--connections 32] [--server-workers N] [--worker-pool prefork|threads] [--worker-concurrency N] [--worker-nice 10]
         [--server-conn-max-age 0] [--worker-conn-max-age 60] [--e2e-messages 1000] [--outbound-messages 2000] [--server uvicorn|daphne]
         [--no-status-webhooks]
 
@@ -58,6 +58,10 @@ class Command(BaseCommand):
                             help="Celery pool (default prefork).")
         parser.add_argument("--worker-concurrency", type=int, default=2 * cores,
                             help=f"Celery worker concurrency (default 2 x cores = {2 * cores}).")
+        parser.add_argument("--worker-nice", type=int, default=10,
+                            help="CPU niceness of the Celery worker (default 10: on one shared machine, accepting "
+                                 "webhooks, which the provider times out, goes before processing stored ones; "
+                                 "0 runs it at the server's priority).")
         parser.add_argument("--server-conn-max-age", type=int, default=0,
                             help="DB_CONN_MAX_AGE of the ASGI server (default 0, a connection per request: under "
                                  "ASGI each request runs in a thread of its own, so persistent connections leak).")
@@ -88,7 +92,8 @@ class Command(BaseCommand):
             shape=Shape(server=options["server"], server_workers=max(1, options["server_workers"]),
                         worker_pool=options["worker_pool"], worker_concurrency=max(1, options["worker_concurrency"]),
                         server_conn_max_age=max(0, options["server_conn_max_age"]),
-                        worker_conn_max_age=max(0, options["worker_conn_max_age"])),
+                        worker_conn_max_age=max(0, options["worker_conn_max_age"]),
+                        worker_nice=max(0, min(19, options["worker_nice"]))),
         )
         # SIGTERM stops the run like Ctrl-C does: the processes it started are stopped, its data deleted.
         previous = signal.signal(signal.SIGTERM, self._interrupt)
