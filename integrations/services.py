@@ -112,11 +112,12 @@ def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
     """The given events not processed yet, and up to `top_up` other waiting ones that never
     failed, locked (events another task holds are left to it)."""
     waiting = WebhookEvent.all_objects.select_for_update(skip_locked=True, of=("self",)).select_related(
-        "channel__tenant").order_by("pk")
+        "channel__tenant").order_by()
     events = list(waiting.filter(pk__in=event_ids).exclude(status=WebhookEvent.Status.PROCESSED))
     if top_up:
-        events += waiting.filter(status=WebhookEvent.Status.RECEIVED, attempts=0).exclude(pk__in=event_ids)[:top_up]
-    return events
+        events += waiting.filter(status=WebhookEvent.Status.RECEIVED, attempts=0).exclude(
+            pk__in=event_ids).order_by("pk")[:top_up]
+    return sorted(events, key=lambda event: event.pk)
 
 
 def _process(events: list[WebhookEvent]) -> None:
