@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
-from config.events import publish, publish_many
+from config.events import DomainEvent, publish, publish_many
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
@@ -590,13 +590,78 @@ def message_status_advance(
     error_message: str = "", at: dt.datetime | None = None,
 ) -> bool:
     """message_status_update for a row the caller read with select_for_update in its open
-    transaction (the sender, a batch of status webhooks): no second read of it."""
-    if _STATUS_RANK[status] <= _STATUS_RANK[locked.status] and not (
-        status == Message.Status.FAILED and locked.status in (Message.Status.PENDING, Message.Status.QUEUED)
-    ):
+    transaction (the sender): no second read of it."""
+    fields = _status_apply(locked, status=status, provider_message_id=provider_message_id,
+                           error_code=error_code, error_message=error_message, at=at)
+    if fields is None:
         return False
+    locked.save(update_fields=fields)
+    publish(_status_changed(locked, status))
+    return True
+
+
+# The columns a status can change; a batch writes them all for every message it changed.
+_STATUS_COLUMNS = ("status", "updated_at", "sent_at", "delivered_at", "read_at", "error_code", "error_message")
+
+
+def message_statuses_advance(updates: list[tuple[Message, str, str, str, dt.datetime | None]]) -> int:
+    """message_status_advance for a batch of provider statuses, (locked message, status,
+    error code, error message, at) each, on rows the caller locked: each message is written
+    once (one statement for the batch on PostgreSQL), and the events go in one INSERT.
+    Returns how many statuses changed something."""
+    changed: dict[int, Message] = {}
+    events: list[DomainEvent] = []
+    for locked, status, error_code, error_message, at in updates:
+        if _status_apply(locked, status=status, error_code=error_code, error_message=error_message, at=at):
+            changed[locked.pk] = locked
+            events.append(_status_changed(locked, status))
+    if not changed:
+        return 0
+    rows = list(changed.values())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """UPDATE conversations_message AS m SET status = v.status, updated_at = v.updated_at,
+                       sent_at = v.sent_at, delivered_at = v.delivered_at, read_at = v.read_at,
+                       error_code = v.error_code, error_message = v.error_message
+                   FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],
+                               %s::timestamptz[], %s::text[], %s::text[])
+                        AS v(id, status, updated_at, sent_at, delivered_at, read_at, error_code, error_message)
+                   WHERE m.id = v.id""",
+                [[row.pk for row in rows], *([getattr(row, column) for row in rows] for column in _STATUS_COLUMNS)],
+            )
+    else:
+        for row in rows:
+            row.save(update_fields=list(_STATUS_COLUMNS))
+    publish_many(events)
+    return len(events)
+
+
+def _status_changed(message: Message, status: str) -> MessageStatusChanged:
+    return MessageStatusChanged(
+        tenant_id=message.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
+        channel_id=message.channel_id, status=status, error_code=message.error_code,
+    )
+
+
+def _status_apply(
+    locked: Message, *, status: str, provider_message_id: str | None = None, error_code: str = "",
+    error_message: str = "", at: dt.datetime | None = None,
+) -> list[str] | None:
+    """Move `locked` (in memory) to `status` if that is forward; the fields it changed, or None.
+    FAILED may follow SENT (the provider reports an undeliverable message after accepting it);
+    after FAILED only proof of delivery (DELIVERED, READ) counts, not a late SENT."""
+    if status == Message.Status.FAILED:
+        if locked.status not in (Message.Status.PENDING, Message.Status.QUEUED, Message.Status.SENT):
+            return None
+    elif locked.status == Message.Status.FAILED:
+        if status not in (Message.Status.DELIVERED, Message.Status.READ):
+            return None
+    elif _STATUS_RANK[status] <= _STATUS_RANK[locked.status]:
+        return None
     fields = ["status", "updated_at"]
     locked.status = status
+    locked.updated_at = timezone.now()
     moment = at or timezone.now()
     time_field = _STATUS_TIME_FIELD.get(status)
     if time_field:
@@ -613,12 +678,7 @@ def message_status_advance(
     if provider_message_id and not locked.provider_message_id:
         locked.provider_message_id = provider_message_id
         fields.append("provider_message_id")
-    locked.save(update_fields=fields)
-    publish(MessageStatusChanged(
-        tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
-        channel_id=locked.channel_id, status=status, error_code=locked.error_code,
-    ))
-    return True
+    return fields
 
 
 @transaction.atomic

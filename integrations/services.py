@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from channels_app.models import Channel
 from conversations.models import Message
-from conversations.services import message_receive_many, message_status_advance
+from conversations.services import message_receive_many, message_statuses_advance
 from integrations.base import ChannelAdapter, InboundMessage, StatusUpdate, WebhookRejected
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_for
@@ -110,12 +110,14 @@ def webhook_events_process_now(*, event_ids: list[int]) -> None:
 
 def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
     """The given events not processed yet, and up to `top_up` other waiting ones that never
-    failed, locked (events another task holds are left to it)."""
+    failed and came after them, locked (events another task holds are left to it)."""
     waiting = WebhookEvent.all_objects.select_for_update(skip_locked=True, of=("self",)).select_related(
         "channel__tenant").order_by()
     events = list(waiting.filter(pk__in=event_ids).exclude(status=WebhookEvent.Status.PROCESSED))
-    if top_up:
-        events += waiting.filter(status=WebhookEvent.Status.RECEIVED, attempts=0).exclude(
+    if top_up and event_ids:
+        # Those queued after this task's own (the ones before have tasks of their own ahead of
+        # it): the index is read from here on, not through every webhook processed earlier.
+        events += waiting.filter(status=WebhookEvent.Status.RECEIVED, attempts=0, pk__gt=min(event_ids)).exclude(
             pk__in=event_ids).order_by("pk")[:top_up]
     return sorted(events, key=lambda event: event.pk)
 
@@ -157,13 +159,14 @@ def _process(events: list[WebhookEvent]) -> None:
     found = {(message.channel_id, message.provider_message_id): message for channel_id, ids in wanted.items()
              for message in Message.all_objects.select_for_update().filter(
                  channel_id=channel_id, provider_message_id__in=ids).order_by("pk")}
+    advances = []
     for event_id, channel, update in statuses:
         message = found.get((channel.pk, update.provider_message_id))
         if message is None:
             errors[event_id].append(f"status for unknown message {update.provider_message_id}")
             continue
-        message_status_advance(locked=message, status=update.status, error_code=update.error_code,
-                               error_message=update.error_message, at=update.at)
+        advances.append((message, update.status, update.error_code, update.error_message, update.at))
+    message_statuses_advance(advances)
     clean = [event for event in readable if not errors[event.pk]]
     _finish(clean, status=WebhookEvent.Status.PROCESSED)
     for event in readable:

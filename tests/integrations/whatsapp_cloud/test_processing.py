@@ -27,11 +27,13 @@ def _stored(channel, index: int) -> WebhookEvent:
 def test_a_task_takes_up_what_else_is_waiting(whatsapp):
     events = [_stored(whatsapp, index) for index in range(5)]
 
-    webhook_events_process_now(event_ids=[events[3].pk])
+    webhook_events_process_now(event_ids=[events[1].pk])
 
-    assert set(WebhookEvent.all_objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
-    assert Message.all_objects.filter(channel=whatsapp).count() == 5
-    webhook_events_process_now(event_ids=[events[0].pk])  # its own task later finds it done
+    statuses = list(WebhookEvent.all_objects.order_by("pk").values_list("status", flat=True))
+    assert statuses == [WebhookEvent.Status.RECEIVED] + [WebhookEvent.Status.PROCESSED] * 4  # its own and later
+    assert Message.all_objects.filter(channel=whatsapp).count() == 4
+    webhook_events_process_now(event_ids=[events[0].pk])  # the earlier one has its own task
+    webhook_events_process_now(event_ids=[events[3].pk])  # a later one's task finds it done
     assert Message.all_objects.filter(channel=whatsapp).count() == 5
 
 
