@@ -411,10 +411,12 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
         .order_by().values_list("external_id", "contact_id"))
     # No contact lock here (message_receive takes it to open one conversation for concurrent
     # first messages): a batch only joins conversations that are open already.
+    # Locked in id order: batches that share conversations wait for each other instead of
+    # deadlocking (which also orders their inserts of the same message).
     conversations: dict[int, tuple[int, str, dt.datetime]] = {}
     for pk, contact_id, status, last_activity_at in (
-            Conversation.all_objects.filter(channel=channel, contact_id__in=set(contacts.values()))
-            .exclude(status=Conversation.Status.RESOLVED).order_by()
+            Conversation.all_objects.select_for_update().filter(channel=channel, contact_id__in=set(contacts.values()))
+            .exclude(status=Conversation.Status.RESOLVED).order_by("pk")
             .values_list("pk", "contact_id", "status", "last_activity_at")):
         if contact_id not in conversations or last_activity_at > conversations[contact_id][2]:
             conversations[contact_id] = (pk, status, last_activity_at)  # the most recently active
