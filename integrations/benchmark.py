@@ -544,7 +544,7 @@ class Shape:
     def worker_argv(self, run_id: str) -> tuple[list[str], str]:
         niced = ["nice", "-n", str(self.worker_nice)] if self.worker_nice else []
         argv = [*niced, sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", self.worker_pool,
-                "--concurrency", str(self.worker_concurrency), "-Q", "celery", "--loglevel", "WARNING",
+                "--concurrency", str(self.worker_concurrency), "-Q", "celery,webhooks", "--loglevel", "WARNING",
                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"benchmark-{run_id}@%h"]
         return argv, (f"celery {_version('celery')} worker, pool {self.worker_pool}, concurrency "
                       f"{self.worker_concurrency}, prefetch multiplier {settings.CELERY_WORKER_PREFETCH_MULTIPLIER}"

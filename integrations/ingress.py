@@ -34,8 +34,10 @@ from integrations.services import webhook_channel, webhook_events_queue, webhook
 logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = re.compile(r"/webhooks/(?P<kind>[-a-zA-Z0-9_]+)/(?P<token>[^/]+)")
-# At most this many bodies go into one INSERT.
+# At most this many bodies go into one INSERT, and this many INSERTs are in flight at once
+# per process (one is written while the previous one commits).
 MAX_BATCH = 200
+MAX_WRITERS = 2
 # Channels (and unknown tokens) remembered per process; beyond it the memo starts afresh.
 MAX_CACHED_CHANNELS = 10_000
 
@@ -73,13 +75,13 @@ class WebhookIngress:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        # Off the event loop and apart from the threads that serve Django's views: one thread
-        # writes (and looks channels up), one queues the processing tasks.
-        self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingress-db")
+        # Off the event loop and apart from the threads that serve Django's views: these
+        # threads write (and look channels up), one queues the processing tasks.
+        self.database = ThreadPoolExecutor(max_workers=MAX_WRITERS, thread_name_prefix="webhook-ingress-db")
         self.broker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingress-queue")
         self.channels: dict[tuple[str, str], tuple[float, Channel | None]] = {}
         self.pending: list[tuple[Channel, bytes, str, asyncio.Future[int]]] = []
-        self.draining = False
+        self.writers = 0
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         match = WEBHOOK_PATH.fullmatch(scope["path"]) if scope["type"] == "http" else None
@@ -144,13 +146,13 @@ class WebhookIngress:
         return channel
 
     async def store(self, channel: Channel, body: bytes, signature: str) -> int:
-        """Stored (committed) when this returns; bodies arriving while a batch is being
+        """Stored (committed) when this returns; bodies arriving while batches are being
         written go into the next one together."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         self.pending.append((channel, body, signature, future))
-        if not self.draining:
-            self.draining = True
+        if self.writers < MAX_WRITERS:
+            self.writers += 1
             loop.create_task(self._drain())
         return await future
 
@@ -173,4 +175,4 @@ class WebhookIngress:
                 # Answered already; the processing task is queued while the next batch is written.
                 self.broker.submit(_queue, event_ids)
         finally:
-            self.draining = False
+            self.writers -= 1

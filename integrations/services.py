@@ -114,7 +114,8 @@ def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
     waiting = WebhookEvent.all_objects.select_for_update(skip_locked=True, of=("self",)).select_related(
         "channel__tenant").order_by()
     events = list(waiting.filter(pk__in=event_ids).exclude(status=WebhookEvent.Status.PROCESSED))
-    if top_up and event_ids:
+    # When another task already took (or holds) all of these, it took what was waiting too.
+    if top_up and events:
         # Those queued after this task's own (the ones before have tasks of their own ahead of
         # it): the index is read from here on, not through every webhook processed earlier.
         events += waiting.filter(status=WebhookEvent.Status.RECEIVED, attempts=0, pk__gt=min(event_ids)).exclude(

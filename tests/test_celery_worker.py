@@ -101,3 +101,12 @@ def test_ping_runs_eagerly_in_the_embedded_default(settings: Any) -> None:
         pytest.skip("a Redis broker is configured: tasks go to a worker (the test above)")
     assert settings.CELERY_TASK_ALWAYS_EAGER
     assert tasks.ping.delay().get(timeout=1) == "pong"
+
+
+def test_webhooks_have_their_own_queue_which_a_plain_worker_takes_too() -> None:
+    from config.celery_app import app
+
+    route = app.amqp.router.route({}, "integrations.tasks.webhook_events_process")
+    assert route["queue"].name == "webhooks"
+    assert app.amqp.router.route({}, "integrations.tasks.message_deliver")["queue"].name == "celery"
+    assert {"celery", "webhooks"} <= set(app.amqp.queues)  # what `celery -A config worker` consumes
