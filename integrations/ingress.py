@@ -77,8 +77,10 @@ class WebhookIngress:
     def __init__(self, app: Any) -> None:
         self.app = app
         # Off the event loop and apart from the threads that serve Django's views: these
-        # threads write (and look channels up), one queues the processing tasks.
+        # threads write, others look channels up (so that a flood of unknown URLs cannot delay
+        # the writes), one queues the processing tasks.
         self.database = ThreadPoolExecutor(max_workers=MAX_WRITERS, thread_name_prefix="webhook-ingress-db")
+        self.lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-ingress-lookup")
         self.broker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingress-queue")
         self.channels: dict[tuple[str, str], tuple[float, Channel | None]] = {}
         self.pending: list[tuple[Channel, bytes, str, asyncio.Future[int]]] = []
@@ -140,7 +142,7 @@ class WebhookIngress:
         cached = self.channels.get((kind, token))
         if cached is not None and cached[0] > now:
             return cached[1]
-        channel = await asyncio.get_running_loop().run_in_executor(self.database, _lookup, kind, token)
+        channel = await asyncio.get_running_loop().run_in_executor(self.lookups, _lookup, kind, token)
         if len(self.channels) >= MAX_CACHED_CHANNELS:
             self.channels.clear()
         self.channels[(kind, token)] = (now + settings.WEBHOOK_CHANNEL_CACHE_SECONDS, channel)

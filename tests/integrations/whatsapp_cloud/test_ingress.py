@@ -172,3 +172,21 @@ def test_channel_lookups_are_remembered_for_a_few_seconds(whatsapp, settings):
     whatsapp.archived_at = whatsapp.created_at
     whatsapp.save(update_fields=["archived_at"])
     assert _post(fresh, whatsapp, body)[0] == 404
+
+
+def test_a_broker_that_is_away_loses_nothing_the_sweep_queues_it_later(whatsapp):
+    from datetime import timedelta
+
+    from integrations.tasks import sweep_stuck_work
+
+    app = WebhookIngress(_django_stand_in)
+    with mock.patch("integrations.tasks.webhook_events_process.delay", side_effect=ConnectionError("broker away")):
+        status, _, _ = _post(app, whatsapp, fixture_bytes("inbound-text.json"))
+
+    assert status == 200
+    event = WebhookEvent.all_objects.get(channel=whatsapp)
+    assert event.status == WebhookEvent.Status.RECEIVED and not Message.all_objects.exists()
+    WebhookEvent.all_objects.filter(pk=event.pk).update(received_at=event.received_at - timedelta(minutes=5))
+    assert sweep_stuck_work()["webhooks"] == 1
+    assert WebhookEvent.all_objects.get(pk=event.pk).status == WebhookEvent.Status.PROCESSED
+    assert Message.all_objects.filter(channel=whatsapp).count() == 1
