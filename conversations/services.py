@@ -19,6 +19,7 @@ from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from config.events import DomainEvent, publish, publish_many
+from config.sql import fetch_all, for_update, placeholders
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
@@ -396,8 +397,8 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
     # The reads of this hot path are plain SQL: through the ORM, compiling each one cost more
     # CPU than running it (~1 ms each on a small machine, for every batch of one message).
     pids = sorted({item["provider_message_id"] for item in messages})
-    stored = [pk for pk, in _fetch(
-        f"SELECT id FROM {Message._meta.db_table} WHERE channel_id = %s AND provider_message_id IN ({_marks(pids)})",
+    stored = [pk for pk, in fetch_all(
+        f"SELECT id FROM {Message._meta.db_table} WHERE channel_id = %s AND provider_message_id IN ({placeholders(pids)})",
         [channel.pk, *pids])]
     results: dict[str, tuple[Message, bool]] = {
         message.provider_message_id: (message, False) for message in Message.all_objects.filter(pk__in=stored)
@@ -409,19 +410,19 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
             taken.add(item["provider_message_id"])
             fresh.append(item)
     senders = sorted({item["contact_external_id"] for item in fresh})
-    contacts: dict[str, int] = dict(_fetch(
+    contacts: dict[str, int] = dict(fetch_all(
         f"SELECT external_id, contact_id FROM {ContactIdentity._meta.db_table} "
-        f"WHERE channel_id = %s AND external_id IN ({_marks(senders)})", [channel.pk, *senders])) if senders else {}
+        f"WHERE channel_id = %s AND external_id IN ({placeholders(senders)})", [channel.pk, *senders])) if senders else {}
     # No contact lock here (message_receive takes it to open one conversation for concurrent
     # first messages): a batch only joins conversations that are open already. They are
     # locked in id order: batches that share conversations wait for each other instead of
     # deadlocking (which also orders their inserts of the same message).
     contact_ids = sorted(set(contacts.values()))
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = for_update()
     conversations: dict[int, tuple[int, str, Any]] = {}
-    for pk, contact_id, status, last_activity_at in _fetch(
+    for pk, contact_id, status, last_activity_at in fetch_all(
             f"SELECT id, contact_id, status, last_activity_at FROM {Conversation._meta.db_table} "
-            f"WHERE channel_id = %s AND contact_id IN ({_marks(contact_ids)}) AND status <> %s ORDER BY id{lock}",
+            f"WHERE channel_id = %s AND contact_id IN ({placeholders(contact_ids)}) AND status <> %s ORDER BY id{lock}",
             [channel.pk, *contact_ids, Conversation.Status.RESOLVED]) if contact_ids else []:
         # the most recently active (compared as stored: datetimes, or ISO text on SQLite)
         if contact_id not in conversations or last_activity_at > conversations[contact_id][2]:
@@ -482,16 +483,6 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
         ordered.append((message, created and item["provider_message_id"] not in seen))
         seen.add(item["provider_message_id"])
     return ordered
-
-
-def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _marks(values: list[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _touch_conversations(messages: list[Message]) -> None:

@@ -7,11 +7,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from channels_app.models import Channel
+from config.sql import execute, fetch_all, for_update, placeholders
 from conversations.models import Message
 from conversations.services import message_receive_many, message_statuses_advance
 from integrations.base import ChannelAdapter, InboundMessage, StatusUpdate, WebhookRejected
@@ -111,16 +112,22 @@ def webhook_events_process_now(*, event_ids: list[int]) -> None:
 def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
     """The given events not processed yet, and up to `top_up` other waiting ones that never
     failed and came after them, locked (events another task holds are left to it)."""
-    waiting = WebhookEvent.all_objects.select_for_update(skip_locked=True, of=("self",)).select_related(
-        "channel__tenant").order_by()
-    events = list(waiting.filter(pk__in=event_ids).exclude(status=WebhookEvent.Status.PROCESSED))
+    table, lock = WebhookEvent._meta.db_table, for_update(skip_locked=True)
+    claimed = [pk for pk, in fetch_all(
+        f"SELECT id FROM {table} WHERE id IN ({placeholders(event_ids)}) AND status <> %s{lock}",
+        [*event_ids, WebhookEvent.Status.PROCESSED])] if event_ids else []
     # When another task already took (or holds) all of these, it took what was waiting too.
-    if top_up and events:
+    if top_up and claimed:
         # Those queued after this task's own (the ones before have tasks of their own ahead of
-        # it): the index is read from here on, not through every webhook processed earlier.
-        events += waiting.filter(status=WebhookEvent.Status.RECEIVED, attempts=0, pk__gt=min(event_ids)).exclude(
-            pk__in=event_ids).order_by("pk")[:top_up]
-    return sorted(events, key=lambda event: event.pk)
+        # it): the partial index is read from here on, not through every webhook processed before.
+        claimed += [pk for pk, in fetch_all(
+            f"SELECT id FROM {table} WHERE status = %s AND attempts = 0 AND id > %s "
+            f"AND id NOT IN ({placeholders(event_ids)}) ORDER BY id LIMIT %s{lock}",
+            [WebhookEvent.Status.RECEIVED, min(event_ids), *event_ids, top_up])]
+    if not claimed:
+        return []
+    return sorted(WebhookEvent.all_objects.select_related("channel__tenant").filter(pk__in=claimed).order_by(),
+                  key=lambda event: event.pk)
 
 
 def _process(events: list[WebhookEvent]) -> None:
@@ -185,8 +192,9 @@ def _receive_arguments(message: InboundMessage) -> dict[str, Any]:
 def _finish(events: list[WebhookEvent], *, status: str, error: str = "") -> None:
     if not events:
         return
-    WebhookEvent.all_objects.filter(pk__in=[event.pk for event in events]).update(
-        status=status, error=error[:5000], processed_at=timezone.now(), attempts=F("attempts") + 1)
+    ids = [event.pk for event in events]
+    execute(f"UPDATE {WebhookEvent._meta.db_table} SET status = %s, error = %s, processed_at = %s, "
+            f"attempts = attempts + 1 WHERE id IN ({placeholders(ids)})", [status, error[:5000], connection.ops.adapt_datetimefield_value(timezone.now()), *ids])
     for event in events:
         event.status, event.error = status, error
         if status == WebhookEvent.Status.FAILED:
