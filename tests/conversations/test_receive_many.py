@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from conversations.models import Conversation, Message
 from conversations.services import message_receive, message_receive_many
 from tenants.models import Tenant, TenantEvent
 from tests import factories
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -103,25 +103,9 @@ def test_concurrent_batches_with_the_same_messages_store_each_once():
     for sender in ("5511900000001", "5511900000002"):
         message_receive(channel=channel, **_item(f"warm.{sender}", sender=sender))
     batch = [_item(f"wamid.{n}", sender=f"551190000000{1 + n % 2}") for n in range(10)]
-    barrier = threading.Barrier(4)
-    created, errors = [], []
+    answers = at_once([lambda: message_receive_many(channel=channel, messages=batch)] * 4)
+    created = [was_created for answer in answers for _, was_created in answer]
 
-    def deliver() -> None:
-        try:
-            barrier.wait(timeout=10)
-            created.extend(was_created for _, was_created in message_receive_many(channel=channel, messages=batch))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
     assert Message.all_objects.filter(channel=channel).count() == 12
     assert sum(created) == 10
     assert sorted(Conversation.all_objects.filter(channel=channel).values_list("unread_count", flat=True)) == [6, 6]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from conversations.models import Conversation, Message
 from conversations.services import ServiceWindowClosed, conversation_update, message_receive, message_send
 from tenants.models import Tenant, TenantEvent
 from tests import factories
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -72,25 +72,8 @@ def test_concurrent_duplicates_create_one_message_and_one_conversation():
         pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the test database)")
     tenant = factories.TenantFactory()
     channel = factories.ChannelFactory(tenant=tenant)
-    barrier = threading.Barrier(6)
-    results, errors = [], []
+    results = at_once([lambda n=n: _receive(channel, provider_id=f"wamid.{n % 2}") for n in range(6)])
 
-    def deliver(provider_id: str) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(_receive(channel, provider_id=provider_id))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(f"wamid.{n % 2}",)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
     assert Message.all_objects.filter(channel=channel).count() == 2
     assert sum(created for _, created in results) == 2
     assert Conversation.all_objects.filter(channel=channel).count() == 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from django.db import connection
 
 from conversations.models import Conversation, Message
 from integrations.models import WebhookEvent
+from tests.concurrency import at_once
 from tests.integrations.whatsapp_cloud.conftest import FIXTURES, VERIFY_TOKEN, fixture_bytes
 
 pytestmark = pytest.mark.django_db
@@ -160,23 +160,12 @@ def test_concurrent_duplicate_webhooks_make_one_message(whatsapp, client):
     from tests.integrations.whatsapp_cloud.conftest import APP_SECRET
 
     body = fixture_bytes("inbound-text.json")
-    barrier = threading.Barrier(5)
-    codes: list[int] = []
+    def deliver() -> int:
+        return Client().generic("POST", f"/webhooks/whatsapp_cloud/{whatsapp.webhook_token}", body,
+                                content_type="application/json",
+                                HTTP_X_HUB_SIGNATURE_256=signature_for(body, APP_SECRET)).status_code
 
-    def deliver() -> None:
-        try:
-            barrier.wait(timeout=10)
-            codes.append(Client().generic("POST", f"/webhooks/whatsapp_cloud/{whatsapp.webhook_token}", body,
-                                          content_type="application/json",
-                                          HTTP_X_HUB_SIGNATURE_256=signature_for(body, APP_SECRET)).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    codes = at_once([deliver] * 5)
 
     assert codes == [200] * 5
     assert Message.all_objects.filter(channel=whatsapp).count() == 1
