@@ -85,6 +85,7 @@ class WebhookIngress:
         self.channels: dict[tuple[str, str], tuple[float, Channel | None]] = {}
         self.pending: list[tuple[Channel, bytes, str, asyncio.Future[int]]] = []
         self.writers = 0
+        self.writer_tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         match = WEBHOOK_PATH.fullmatch(scope["path"]) if scope["type"] == "http" else None
@@ -102,7 +103,10 @@ class WebhookIngress:
         headers = CaseInsensitiveMapping({name.decode("latin-1"): value.decode("latin-1")
                                           for name, value in scope["headers"]})
         limit = settings.WEBHOOK_MAX_BODY_BYTES
-        if int(headers.get("content-length") or 0) > limit:
+        declared = headers.get("content-length") or "0"
+        if not declared.isdigit():
+            return _json(400, "bad_request", "Invalid Content-Length.")
+        if int(declared) > limit:
             return _json(413, "payload_too_large", "Body too large.")
         chunks, size = [], 0
         while True:
@@ -156,7 +160,9 @@ class WebhookIngress:
         self.pending.append((channel, body, signature, future))
         if self.writers < MAX_WRITERS:
             self.writers += 1
-            loop.create_task(self._drain())
+            writer = loop.create_task(self._drain())
+            self.writer_tasks.add(writer)  # the loop keeps only a weak reference to a task
+            writer.add_done_callback(self.writer_tasks.discard)
         return await future
 
     async def _drain(self) -> None:

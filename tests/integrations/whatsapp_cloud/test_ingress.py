@@ -92,7 +92,11 @@ def test_unknown_token_is_404_and_oversized_body_is_413(whatsapp, settings):
     big = b"{" + b" " * 2000 + b"}"
     oversized = _post(app, whatsapp, big)
 
+    garbled = async_to_sync(_request)(app, f"/webhooks/whatsapp_cloud/{whatsapp.webhook_token}", b"{}",
+                                      headers=[*_signed(b"{}"), ("Content-Length", "lots")])
+
     assert unknown[0] == 404 and json.loads(unknown[2])["error"]["code"] == "not_found"
+    assert garbled[0] == 400 and json.loads(garbled[2])["error"]["code"] == "bad_request"
     assert oversized[0] == 413 and json.loads(oversized[2])["error"]["code"] == "payload_too_large"
     assert not WebhookEvent.all_objects.exists()
 
