@@ -19,7 +19,7 @@ from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from config.events import DomainEvent, publish, publish_many
-from config.sql import fetch_all, for_update, placeholders
+from config.sql import execute, fetch_all, for_update, placeholders
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
@@ -509,20 +509,19 @@ def _touch_conversations(messages: list[Message]) -> None:
     # One statement for the whole batch. The ORM's per-row CASE expressions cost more CPU
     # than the messages themselves here (this runs for every inbound message).
     keys = list(newest)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """UPDATE conversations_conversation AS c SET
-                   last_activity_at = GREATEST(c.last_activity_at, v.at),
-                   last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.at), v.at),
-                   last_message_preview = CASE WHEN v.at >= c.last_activity_at THEN v.preview
-                                               ELSE c.last_message_preview END,
-                   unread_count = c.unread_count + v.n,
-                   updated_at = %s
-               FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::text[]) AS v(id, at, n, preview)
-               WHERE c.id = v.id AND c.tenant_id = %s""",
-            [now, keys, [newest[key].created_at for key in keys], [counts[key] for key in keys],
-             [_preview(newest[key]) for key in keys], messages[0].tenant_id],
-        )
+    execute(
+        """UPDATE conversations_conversation AS c SET
+               last_activity_at = GREATEST(c.last_activity_at, v.at),
+               last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.at), v.at),
+               last_message_preview = CASE WHEN v.at >= c.last_activity_at THEN v.preview
+                                           ELSE c.last_message_preview END,
+               unread_count = c.unread_count + v.n,
+               updated_at = %s
+           FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::text[]) AS v(id, at, n, preview)
+           WHERE c.id = v.id AND c.tenant_id = %s""",
+        [now, keys, [newest[key].created_at for key in keys], [counts[key] for key in keys],
+         [_preview(newest[key]) for key in keys], messages[0].tenant_id],
+    )
 
 
 @transaction.atomic
@@ -628,17 +627,16 @@ def message_statuses_advance(updates: list[tuple[Message, str, str, str, dt.date
         return 0
     rows = list(changed.values())
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """UPDATE conversations_message AS m SET status = v.status, updated_at = v.updated_at,
-                       sent_at = v.sent_at, delivered_at = v.delivered_at, read_at = v.read_at,
-                       error_code = v.error_code, error_message = v.error_message
-                   FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],
-                               %s::timestamptz[], %s::text[], %s::text[])
-                        AS v(id, status, updated_at, sent_at, delivered_at, read_at, error_code, error_message)
-                   WHERE m.id = v.id""",
-                [[row.pk for row in rows], *([getattr(row, column) for row in rows] for column in _STATUS_COLUMNS)],
-            )
+        execute(
+            """UPDATE conversations_message AS m SET status = v.status, updated_at = v.updated_at,
+                   sent_at = v.sent_at, delivered_at = v.delivered_at, read_at = v.read_at,
+                   error_code = v.error_code, error_message = v.error_message
+               FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],
+                           %s::timestamptz[], %s::text[], %s::text[])
+                    AS v(id, status, updated_at, sent_at, delivered_at, read_at, error_code, error_message)
+               WHERE m.id = v.id""",
+            [[row.pk for row in rows], *([getattr(row, column) for row in rows] for column in _STATUS_COLUMNS)],
+        )
     else:
         for row in rows:
             row.save(update_fields=list(_STATUS_COLUMNS))

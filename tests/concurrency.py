@@ -6,7 +6,19 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from django.conf import settings
 from django.db import connection
+
+
+def concurrent_writers(test: Callable[..., Any]) -> Callable[..., Any]:
+    """A test of writers racing in transactions of their own: real transactions, and
+    PostgreSQL (SQLite serialises the test database, so there is no race to prove there).
+    CI runs these: `.ci/run` sets DATABASE_URL."""
+    on_postgresql = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    skip = pytest.mark.skipif(not on_postgresql, reason="concurrent writers need PostgreSQL (SQLite serialises "
+                                                        "the test database)")
+    return pytest.mark.django_db(transaction=True)(skip(test))
 
 
 def at_once(calls: list[Callable[[], Any]]) -> list[Any]:

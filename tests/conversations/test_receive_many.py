@@ -14,7 +14,7 @@ from conversations.models import Conversation, Message
 from conversations.services import message_receive, message_receive_many
 from tenants.models import Tenant, TenantEvent
 from tests import factories
-from tests.concurrency import at_once
+from tests.concurrency import at_once, concurrent_writers
 
 pytestmark = pytest.mark.django_db
 
@@ -94,10 +94,8 @@ def test_statements_do_not_grow_with_the_batch(acme):
     assert few == many or connection.vendor != "postgresql" and many - few == 27  # SQLite: an UPDATE each
 
 
-@pytest.mark.django_db(transaction=True)
+@concurrent_writers
 def test_concurrent_batches_with_the_same_messages_store_each_once():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the test database)")
     tenant = factories.TenantFactory()
     channel = factories.ChannelFactory(tenant=tenant)
     for sender in ("5511900000001", "5511900000002"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role
@@ -13,7 +13,7 @@ from conversations.models import Conversation, Message
 from conversations.services import ServiceWindowClosed, conversation_update, message_receive, message_send
 from tenants.models import Tenant, TenantEvent
 from tests import factories
-from tests.concurrency import at_once
+from tests.concurrency import at_once, concurrent_writers
 
 pytestmark = pytest.mark.django_db
 
@@ -66,10 +66,8 @@ def test_same_provider_id_on_two_channels_is_two_messages(acme):
     assert first.pk != second.pk
 
 
-@pytest.mark.django_db(transaction=True)
+@concurrent_writers
 def test_concurrent_duplicates_create_one_message_and_one_conversation():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the test database)")
     tenant = factories.TenantFactory()
     channel = factories.ChannelFactory(tenant=tenant)
     results = at_once([lambda n=n: _receive(channel, provider_id=f"wamid.{n % 2}") for n in range(6)])

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import connection
 
 from conversations.models import Conversation, Message
 from integrations.models import WebhookEvent
-from tests.concurrency import at_once
+from tests.concurrency import at_once, concurrent_writers
 from tests.integrations.whatsapp_cloud.conftest import FIXTURES, VERIFY_TOKEN, fixture_bytes
 
 pytestmark = pytest.mark.django_db
@@ -150,10 +149,8 @@ def test_duplicate_webhooks_make_one_message(whatsapp, post_webhook, django_capt
     assert Conversation.all_objects.get().unread_count == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@concurrent_writers
 def test_concurrent_duplicate_webhooks_make_one_message(whatsapp, client):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the test database)")
     from django.test import Client
 
     from integrations.whatsapp_cloud.adapter import signature_for
