@@ -12,6 +12,7 @@ What it measures and how: integrations/benchmark.py; the figures of a run: READM
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 from typing import Any
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from integrations.benchmark import Benchmark, BenchmarkError, Options, Shape, render
+from integrations.benchmark import PHASES, Benchmark, BenchmarkError, Options, Shape, render
 
 
 def _positive(value: str) -> float:
@@ -28,6 +29,13 @@ def _positive(value: str) -> float:
     if number <= 0:
         raise ValueError(value)
     return number
+
+
+def _phases(value: str) -> frozenset[str]:
+    phases = frozenset(part.strip() for part in value.split(",") if part.strip())
+    if not phases or phases - PHASES:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(sorted(PHASES))}")
+    return phases
 
 
 class Command(BaseCommand):
@@ -70,6 +78,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-status-webhooks", action="store_true",
                             help="Outbound run without the simulator's sent/delivered/read webhooks (Meta sends "
                                  "them, so they are on by default).")
+        parser.add_argument("--phases", type=_phases, default=",".join(sorted(PHASES)),
+                            help="The phases to run, comma-separated (default all: baseline, webhooks, e2e, "
+                                 "outbound); the rest are left out of the report.")
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark tenant and its data.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -88,7 +99,7 @@ class Command(BaseCommand):
             e2e_messages=options["e2e_messages"] or (200 if quick else 1000),
             outbound_messages=options["outbound_messages"] or (300 if quick else 2000),
             baseline_seconds=options["baseline_seconds"] or min(15.0, duration), keep=options["keep"],
-            outbound_status_webhooks=not options["no_status_webhooks"],
+            outbound_status_webhooks=not options["no_status_webhooks"], phases=options["phases"],
             shape=Shape(server=options["server"], server_workers=max(1, options["server_workers"]),
                         worker_pool=options["worker_pool"], worker_concurrency=max(1, options["worker_concurrency"]),
                         server_conn_max_age=max(0, options["server_conn_max_age"]),
