@@ -112,7 +112,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     # A connection pool per process (psycopg_pool): the ASGI server runs each request in a
     # thread of its own, so without it every request opened a new PostgreSQL connection.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    # With the pool, a health check is a round trip on every checkout (each request, task and
+    # webhook batch). The pool drops a connection it finds broken when it is returned, and
+    # renews idle ones (max_idle, max_lifetime); DB_POOL_CHECK=true restores the round trip
+    # where connections die unseen (a proxy that cuts idle ones, say).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_POOL_CHECK", default=False)
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING",
+                                                                                    default=True)
+    DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
         "timeout": env.int("DB_POOL_TIMEOUT", default=10),
