@@ -18,6 +18,8 @@ from django.core.signals import setting_changed
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from config.sql import insert
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,9 +31,10 @@ class DomainEvent:
     event_id: int | None = None
 
     def payload(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data.pop("event_id")
-        return data
+        # Events hold flat values (ids, strings, tuples of strings), so a shallow copy is the
+        # same as dataclasses.asdict, at a fraction of its cost (this runs for every message).
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
+                if field.name != "event_id"}
 
 
 Listener = Callable[[DomainEvent], None]
@@ -77,7 +80,7 @@ def publish_many(events: list[DomainEvent]) -> list[DomainEvent]:
 
     if not events:
         return []
-    records = TenantEvent.all_objects.bulk_create([
+    records = insert([
         TenantEvent(tenant_id=event.tenant_id, name=event.name, payload=payload,
                     channel_id=payload.get("channel_id"), conversation_id=payload.get("conversation_id"))
         for event, payload in ((event, event.payload()) for event in events)
@@ -111,4 +114,5 @@ def dispatch(event: DomainEvent) -> None:
 
 
 def log_event(event: DomainEvent) -> None:
-    logger.info("event %s %s", event.name, event.payload())
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("event %s %s", event.name, event.payload())

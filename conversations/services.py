@@ -19,7 +19,7 @@ from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from config.events import DomainEvent, publish, publish_many
-from config.sql import execute, fetch_all, for_update, placeholders
+from config.sql import execute, fetch_all, for_update, insert, placeholders
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
@@ -383,7 +383,7 @@ def message_receive(
 _JOINABLE = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # in a batch's transaction: a failure fails the batch
 def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) -> list[tuple[Message, bool]]:
     """`message_receive` for a provider's batch of messages on one channel (each item holds
     message_receive's arguments but the channel), with the same outcome in a handful of
@@ -447,22 +447,16 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
             provider_message_id=item["provider_message_id"], created_at=item.get("sent_at") or timezone.now(),
             reply_to_id=replied.get(item.get("reply_to_provider_id") or ""),
         ))
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                Message.all_objects.bulk_create(batch)
-            break
-        except IntegrityError:  # a concurrent delivery stored some first (and has committed them now)
-            stored = {message.provider_message_id: (message, False) for message in Message.all_objects.filter(
-                channel=channel, provider_message_id__in=[message.provider_message_id for message in batch]
-            ).order_by()}
-            results.update(stored)
-            batch = [message for message in batch if message.provider_message_id not in stored]
-            for message in batch:
-                message.pk = None
-            if attempt == 2:
-                one_by_one, batch = [*one_by_one, *(item for item in fresh if item["provider_message_id"] in {
-                    message.provider_message_id for message in batch})], []
+    if batch:
+        inserted = insert(batch, conflicts_by="provider_message_id")
+        if len(inserted) < len(batch):  # a concurrent delivery stored some first (committed by now)
+            taken = {message.provider_message_id for message in inserted}
+            lost = [message.provider_message_id for message in batch if message.provider_message_id not in taken]
+            results.update((message.provider_message_id, (message, False)) for message in Message.all_objects.filter(
+                channel=channel, provider_message_id__in=lost).order_by())
+            one_by_one += [item for item in fresh if item["provider_message_id"] in lost
+                           and item["provider_message_id"] not in results]
+            batch = inserted
     if batch:
         _touch_conversations(batch)
         _count_after_commit(channel.tenant, count=len(batch))

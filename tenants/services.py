@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from config.errors import PlanLimitExceeded, ValidationFailed
 from config.events import publish
+from config.sql import execute
 from tenants.events import TenantStatusChanged
 from tenants.models import Tenant
 
@@ -40,20 +40,13 @@ def tenant_check_limit(*, tenant: Tenant, resource: str, current: int, adding: i
 
 
 def tenant_record_messages(*, tenant: Tenant, count: int = 1) -> None:
-    """Count messages against this month's allowance, atomically across processes."""
-    month = Tenant.current_month()
-    # Single statements, no transaction of their own: this runs after every message commits.
-    updated = Tenant.objects.filter(pk=tenant.pk, usage_month=month).update(
-        messages_this_month=F("messages_this_month") + count
-    )
-    if not updated:  # the first message of a month starts its count
-        started = Tenant.objects.filter(pk=tenant.pk).exclude(usage_month=month).update(
-            usage_month=month, messages_this_month=count
-        )
-        if not started:  # another process started the month first: count on top of it
-            Tenant.objects.filter(pk=tenant.pk, usage_month=month).update(
-                messages_this_month=F("messages_this_month") + count
-            )
+    """Count messages against this month's allowance, atomically across processes: one
+    statement, which also starts the count of a new month. No transaction of its own: this
+    runs after every batch of messages commits (plain SQL, for the same reason)."""
+    month = connection.ops.adapt_datefield_value(Tenant.current_month())
+    execute(f"UPDATE {Tenant._meta.db_table} SET messages_this_month = CASE WHEN usage_month = %s "
+            f"THEN messages_this_month + %s ELSE %s END, usage_month = %s WHERE id = %s",
+            [month, count, count, month, tenant.pk])
 
 
 def tenant_messages_this_month(*, tenant: Tenant) -> int:

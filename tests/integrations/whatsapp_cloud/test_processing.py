@@ -68,3 +68,19 @@ def test_one_event_that_breaks_processing_fails_alone(whatsapp):
 
     webhook_events_process_now(event_ids=[poison.pk])  # the retry, once the bug is gone
     assert Message.all_objects.filter(channel=whatsapp).count() == 4
+
+
+def test_a_channel_changed_since_the_last_batch_is_read_again(whatsapp):
+    webhook_events_process_now(event_ids=[_stored(whatsapp, 0).pk])  # the channel is now remembered
+    whatsapp.config = {**whatsapp.config, "phone_number_id": "100000000000099"}
+    whatsapp.save()
+    event = _stored(whatsapp, 1)
+    body = json.loads(event.body)
+    body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "100000000000099"
+    WebhookEvent.all_objects.filter(pk=event.pk).update(body=json.dumps(body))
+
+    webhook_events_process_now(event_ids=[event.pk])
+
+    event.refresh_from_db()
+    assert (event.status, event.error) == (WebhookEvent.Status.PROCESSED, "")
+    assert Message.all_objects.filter(channel=whatsapp).count() == 2

@@ -1,0 +1,48 @@
+"""config.sql.insert: one statement in place of bulk_create on the hottest paths."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.sql import insert
+from conversations.models import Message
+from tenants.models import TenantEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _reply(conversation, provider_id: str) -> Message:
+    return Message(tenant_id=conversation.tenant_id, conversation=conversation, channel=conversation.channel,
+                   direction=Message.Direction.INBOUND, sender_type=Message.SenderType.CONTACT,
+                   content=f"mensagem {provider_id}", provider_message_id=provider_id)
+
+
+def test_rows_are_written_as_the_orm_writes_them(acme):
+    conversation = factories.ConversationFactory(tenant=acme)
+
+    inserted = insert([_reply(conversation, "wamid.A"), _reply(conversation, "wamid.B")])
+
+    assert [message.pk for message in inserted] == sorted(message.pk for message in inserted)
+    stored = Message.all_objects.get(pk=inserted[1].pk)
+    assert (stored.content, stored.provider_message_id, stored.content_attributes, stored.metadata) == (
+        "mensagem wamid.B", "wamid.B", {}, {})
+    assert stored.created_at is not None and stored.updated_at is not None  # defaults and auto_now
+    assert not inserted[0]._state.adding
+
+
+def test_json_is_stored_as_json(acme):
+    (event,) = insert([TenantEvent(tenant_id=acme.pk, name="message.created", payload={"message_id": 7, "a": [1]})])
+
+    assert TenantEvent.all_objects.get(pk=event.pk).payload == {"message_id": 7, "a": [1]}
+
+
+def test_conflicting_rows_are_left_out_and_keep_no_id(acme):
+    conversation = factories.ConversationFactory(tenant=acme)
+    (first,) = insert([_reply(conversation, "wamid.A")])
+
+    again, new = _reply(conversation, "wamid.A"), _reply(conversation, "wamid.C")
+    inserted = insert([again, new], conflicts_by="provider_message_id")
+
+    assert inserted == [new] and new.pk is not None and again.pk is None
+    assert Message.all_objects.filter(provider_message_id="wamid.A").get().pk == first.pk
