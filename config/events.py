@@ -64,10 +64,10 @@ def publish(event: DomainEvent) -> DomainEvent:
     from tenants.models import TenantEvent
 
     payload = event.payload()
-    record = TenantEvent.all_objects.create(
+    (record,) = insert([TenantEvent(
         tenant_id=event.tenant_id, name=event.name, payload=payload,
         channel_id=payload.get("channel_id"), conversation_id=payload.get("conversation_id"),
-    )
+    )])
     recorded = dataclasses.replace(event, event_id=record.pk)
     transaction.on_commit(lambda: dispatch(recorded), robust=False)
     return recorded

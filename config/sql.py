@@ -74,3 +74,15 @@ def insert(objs: Sequence[Model], *, conflicts_by: str | None = None) -> list[Mo
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
     return inserted
+
+
+def update(obj: Model, fields: Sequence[str]) -> int:
+    """UPDATE these fields of `obj` (by id): save(update_fields=...) without compiling the
+    statement through the ORM (auto_now fields are not touched unless named)."""
+    meta = obj._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    return execute(
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in columns)} "
+        f"WHERE {quote(meta.pk.column)} = %s",
+        [*(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in columns), obj.pk])

@@ -19,7 +19,7 @@ from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from config.events import DomainEvent, publish, publish_many
-from config.sql import execute, fetch_all, for_update, insert, placeholders
+from config.sql import execute, fetch_all, for_update, insert, placeholders, update
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
@@ -597,7 +597,7 @@ def message_status_advance(
                            error_code=error_code, error_message=error_message, at=at)
     if fields is None:
         return False
-    locked.save(update_fields=fields)
+    update(locked, fields)  # plain SQL: the sender runs this for every reply
     publish(_status_changed(locked, status))
     return True
 

@@ -9,13 +9,13 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery
 
 from channels_app.models import Channel
 from channels_app.services import channel_set_status
 from config.events import DomainEvent
-from contacts.models import ContactIdentity
-from conversations.models import Attachment, Message
+from config.sql import fetch_all, for_update
+from contacts.models import Contact, ContactIdentity
+from conversations.models import Attachment, Conversation, Message
 from conversations.services import message_attach_file, message_status_advance
 from integrations.base import (
     OutboundMessage,
@@ -24,8 +24,10 @@ from integrations.base import (
     ProviderPermanentError,
     ProviderTemporaryError,
 )
+from integrations.memo import channels_as_of
 from integrations.registry import adapter_for, has_adapter
 from integrations.throttle import throughput_acquire
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -87,20 +89,29 @@ def _outbound(message: Message) -> OutboundMessage:
     )
 
 
-def _locked_pending(message_id: int) -> Message | None:
+def _locked_pending(message_id: int, channel: Channel) -> Message | None:
     """The reply, locked, if it still waits to be sent (None when another task holds it),
-    with everything sending needs read in the same statement."""
-    recipient = ContactIdentity.all_objects.filter(
-        contact_id=OuterRef("conversation__contact_id"), channel_id=OuterRef("channel_id"),
-    ).order_by("pk").values("external_id")[:1]
-    return next(iter(
-        Message.all_objects.select_for_update(skip_locked=True, of=("self",)).select_related("channel")
-        .annotate(recipient_external_id=Subquery(recipient), contact_phone=F("conversation__contact__phone"),
-                  reply_to_provider_id=F("reply_to__provider_message_id"),
-                  has_attachments=Exists(Attachment.all_objects.filter(message_id=OuterRef("pk"))))
-        .filter(pk=message_id, status__in=[Message.Status.PENDING, Message.Status.QUEUED],
-                provider_message_id__isnull=True).order_by()[:1]
-    ), None)
+    with everything sending needs read in the same statement (plain SQL: through the ORM,
+    compiling this read cost more CPU than the send itself)."""
+    message_table, conversation_table = Message._meta.db_table, Conversation._meta.db_table
+    found = list(Message.all_objects.raw(
+        f"""SELECT m.*, ct.phone AS contact_phone, r.provider_message_id AS reply_to_provider_id,
+                   (SELECT ci.external_id FROM {ContactIdentity._meta.db_table} ci
+                     WHERE ci.contact_id = c.contact_id AND ci.channel_id = m.channel_id
+                     ORDER BY ci.id LIMIT 1) AS recipient_external_id,
+                   EXISTS (SELECT 1 FROM {Attachment._meta.db_table} a WHERE a.message_id = m.id) AS has_attachments
+              FROM {message_table} m
+              JOIN {conversation_table} c ON c.id = m.conversation_id
+              JOIN {Contact._meta.db_table} ct ON ct.id = c.contact_id
+              LEFT JOIN {message_table} r ON r.id = m.reply_to_id
+             WHERE m.id = %s AND m.status IN (%s, %s) AND m.provider_message_id IS NULL
+                   {for_update(skip_locked=True, of="m")}""",
+        [message_id, Message.Status.PENDING, Message.Status.QUEUED]))
+    if not found:
+        return None
+    message = found[0]
+    message.channel = channel
+    return message
 
 
 def _wait_for_a_send_slot(channel: Channel) -> None:
@@ -119,14 +130,18 @@ def message_deliver_now(*, message_id: int, attempt: int = 0) -> DeliveryOutcome
     """Hand one PENDING reply to its channel. Safe under Celery's at-least-once delivery:
     the row is locked while it is sent (a concurrent copy of the task skips it), and a
     message that already has the provider's id is never sent again."""
-    found = Message.all_objects.filter(pk=message_id).values_list(
-        "channel_id", "channel__kind", "channel__config").order_by()[:1]
+    # The channel as it is now (remembered per process while it does not change).
+    found = fetch_all(
+        f"SELECT m.channel_id, c.updated_at, t.updated_at FROM {Message._meta.db_table} m "
+        f"JOIN {Channel._meta.db_table} c ON c.id = m.channel_id JOIN {Tenant._meta.db_table} t ON t.id = c.tenant_id "
+        f"WHERE m.id = %s", [message_id])
     if not found:
         return DeliveryOutcome(done=True, status="skipped")
-    channel_id, kind, config = found[0]
-    _wait_for_a_send_slot(Channel(pk=channel_id, kind=kind, config=config))
+    channel_id, *version = found[0]
+    channel = channels_as_of({channel_id: tuple(version)})[channel_id]
+    _wait_for_a_send_slot(channel)
     with transaction.atomic():
-        message = _locked_pending(message_id)
+        message = _locked_pending(message_id, channel)
         if message is None:
             return DeliveryOutcome(done=True, status="skipped")
         adapter = adapter_for(message.channel)

@@ -4,11 +4,9 @@ conversations, messages and statuses through the core services."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,6 +16,7 @@ from config.sql import execute, fetch_all, for_update, insert, placeholders
 from conversations.models import Message
 from conversations.services import message_receive_many, message_statuses_advance
 from integrations.base import ChannelAdapter, InboundMessage, StatusUpdate, WebhookRejected
+from integrations.memo import channels_as_of
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_for
 from tenants.models import Tenant
@@ -81,7 +80,6 @@ def webhook_event_process_now(*, event_id: int) -> WebhookEvent | None:
 # A task takes up to this many other waiting webhooks along with its own: when processing
 # falls behind, batches grow and the cost per message falls, so a backlog drains itself.
 BATCH_TOP_UP = 100
-MAX_MEMO_CHANNELS = 10_000
 
 
 def webhook_events_process_now(*, event_ids: list[int]) -> None:
@@ -117,7 +115,7 @@ def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
     """The given events not processed yet, and up to `top_up` other waiting ones that never
     failed and came after them, locked (events another task holds are left to it)."""
     lock = for_update(skip_locked=True, of="e")
-    # With each event, when its channel and tenant last changed (for _channels).
+    # With each event, when its channel and tenant last changed (for channels_as_of).
     select = (f"SELECT e.id, e.tenant_id, e.channel_id, e.body, e.status, c.updated_at, t.updated_at "
               f"FROM {WebhookEvent._meta.db_table} e JOIN {Channel._meta.db_table} c ON c.id = e.channel_id "
               f"JOIN {Tenant._meta.db_table} t ON t.id = e.tenant_id")
@@ -131,38 +129,13 @@ def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
             f"{select} WHERE e.status = %s AND e.attempts = 0 AND e.id > %s "
             f"AND e.id NOT IN ({placeholders(event_ids)}) ORDER BY e.id LIMIT %s{lock}",
             [WebhookEvent.Status.RECEIVED, min(event_ids), *event_ids, top_up])
-    channels = _channels({row[2]: (row[5], row[6]) for row in rows})
+    channels = channels_as_of({row[2]: (row[5], row[6]) for row in rows})
     events = []
     for pk, tenant_id, channel_id, body, status, *_changed in sorted(rows):
         event = WebhookEvent(pk=pk, tenant_id=tenant_id, channel=channels[channel_id], body=body, status=status)
         event._state.adding = False
         events.append(event)
     return events
-
-
-# Channels (with their tenant) read for processing, per process: each is read again when it
-# or its tenant changed, and at least every WEBHOOK_CHANNEL_CACHE_SECONDS. Reading a channel
-# through the ORM (and decrypting its credentials) cost more than a batch of one message.
-_channel_memo: dict[int, tuple[float, Any, Channel]] = {}
-
-
-def _channels(changed: dict[int, Any]) -> dict[int, Channel]:
-    """Channels by id, given when each (and its tenant) last changed."""
-    now = time.monotonic()
-    found: dict[int, Channel] = {}
-    for channel_id, version in changed.items():
-        memo = _channel_memo.get(channel_id)
-        if memo is not None and memo[0] > now and memo[1] == version:
-            found[channel_id] = memo[2]
-    missing = set(changed) - set(found)
-    if missing:
-        if len(_channel_memo) > MAX_MEMO_CHANNELS:
-            _channel_memo.clear()
-        expires = now + settings.WEBHOOK_CHANNEL_CACHE_SECONDS
-        for channel in Channel.all_objects.select_related("tenant").filter(pk__in=missing):
-            _channel_memo[channel.pk] = (expires, changed[channel.pk], channel)
-            found[channel.pk] = channel
-    return found
 
 
 def _process(events: list[WebhookEvent]) -> None:

@@ -224,3 +224,13 @@ def test_inbox_retry_button_resends(graph, conversation, agent, client, django_c
     assert f"/inbox/messages/{reply.pk}/retry/" in page and 'class="failure"' in page
     assert retried.status_code == 200
     assert Message.all_objects.get(pk=reply.pk).status == Message.Status.SENT
+
+
+def test_a_new_access_token_is_used_from_the_next_reply_on(graph, conversation, whatsapp):
+    assert message_deliver_now(message_id=_pending(conversation).pk).status == "sent"  # channel remembered
+    graph.remove_number("100000000000002")
+    graph.add_number("100000000000002", token="EAAG-new-token", app_secret=APP_SECRET, waba_id="100000000000001")
+    whatsapp.credentials = {**whatsapp.credentials, "access_token": "EAAG-new-token"}
+    whatsapp.save()
+
+    assert message_deliver_now(message_id=_pending(conversation).pk).status == "sent"
