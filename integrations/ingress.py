@@ -66,7 +66,9 @@ def _store(rows: list[tuple[Channel, bytes, str]]) -> list[int]:
 
 def _queue(event_ids: list[int]) -> None:
     try:
-        webhook_events_queue(event_ids)
+        # Coalesced: this process stores one batch after another (one writer), so a task
+        # still waiting in the queue takes up the later batches too.
+        webhook_events_queue(event_ids, coalesce=MAX_WRITERS == 1)
     finally:
         close_old_connections()  # eager tasks (the embedded default) ran the processing here
 

@@ -4,9 +4,11 @@ conversations, messages and statuses through the core services."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -56,14 +58,36 @@ def webhook_events_store(deliveries: list[tuple[Channel, bytes, str]], *, queue:
     return event_ids
 
 
-def webhook_events_queue(event_ids: list[int]) -> None:
-    """Queue the processing of stored webhooks, as one task."""
+# A web process that stores webhooks one batch after another (the ingress: one writer)
+# needs one processing task waiting in the queue at a time, not one per batch: a task takes
+# up the webhooks stored after its own (see _claim), so until it starts, later batches go
+# with it. The mark lives in the shared cache while the task waits; the task removes it
+# when it starts. Expiry covers a task lost on the way (the sweep re-queues what waits).
+_QUEUED_MARK = f"webhooks:queued:{uuid.uuid4().hex}"
+QUEUED_MARK_SECONDS = 10
+
+
+def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False, takes_up_later: bool = False) -> None:
+    """Queue the processing of stored webhooks, as one task. With `coalesce` (for a caller
+    whose stores are sequential, so that later ones get higher ids), nothing is queued while
+    this process's last task still waits: that task takes these up. `takes_up_later`: see
+    webhook_events_process_now."""
     from integrations.tasks import webhook_events_process
 
+    if coalesce:
+        try:
+            if not cache.add(_QUEUED_MARK, 1, timeout=QUEUED_MARK_SECONDS):
+                return
+        except Exception:  # no cache: a task per batch, as without coalescing
+            logger.warning("webhook task coalescing unavailable", exc_info=True)
+            coalesce = False
     try:
-        webhook_events_process.delay(event_ids=event_ids)
+        webhook_events_process.delay(event_ids=event_ids, queued_mark=_QUEUED_MARK if coalesce else "",
+                                     takes_up_later=coalesce or takes_up_later)
     except Exception:  # the broker is away: stored all the same, the sweep queues them later
         logger.exception("processing of webhook events %s not queued", event_ids)
+        if coalesce:
+            cache.delete(_QUEUED_MARK)
 
 
 def webhook_accept(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> int:
@@ -82,22 +106,30 @@ def webhook_event_process_now(*, event_id: int) -> WebhookEvent | None:
 BATCH_TOP_UP = 100
 
 
-def webhook_events_process_now(*, event_ids: list[int]) -> None:
+def webhook_events_process_now(*, event_ids: list[int], takes_up_later: bool = False) -> None:
     """Turn stored webhooks into what they say, in one transaction: these events and any
     others still waiting (see BATCH_TOP_UP), each channel's messages in one batch, then the
     statuses. Safe to run twice: messages are unique per (channel, provider id) and statuses
     only move forward. An unreadable body fails alone. Should the batch fail, its events are
     processed one at a time, so that one bad event cannot hold back the others; what still
-    fails is counted and raised for the task to retry."""
+    fails is counted and raised for the task to retry.
+
+    `takes_up_later`: this task stands for webhooks stored after its own that have no task
+    (webhook_events_queue's coalescing): it takes them up even when its own were processed
+    already, and queues a successor while more are waiting than a batch takes."""
     claimed: list[int] = list(event_ids)
     try:
         with transaction.atomic():
-            events = _claim(event_ids, top_up=BATCH_TOP_UP)
+            events = _claim(event_ids, top_up=BATCH_TOP_UP, always=takes_up_later)
             claimed = [event.pk for event in events]
             _process(events)
-        return
     except Exception:
         logger.warning("batch of webhook events %s failed; one at a time now", claimed, exc_info=True)
+    else:
+        taken_up = [pk for pk in claimed if pk not in set(event_ids)]
+        if takes_up_later and len(taken_up) >= BATCH_TOP_UP:
+            webhook_events_queue([max(taken_up)], takes_up_later=True)
+        return
     failure: Exception | None = None
     for event_id in claimed:
         try:
@@ -111,9 +143,10 @@ def webhook_events_process_now(*, event_ids: list[int]) -> None:
         raise failure
 
 
-def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
+def _claim(event_ids: list[int], *, top_up: int, always: bool = False) -> list[WebhookEvent]:
     """The given events not processed yet, and up to `top_up` other waiting ones that never
-    failed and came after them, locked (events another task holds are left to it)."""
+    failed and came after them, locked (events another task holds are left to it). The
+    others are taken up only if some of the given ones were still waiting, unless `always`."""
     lock = for_update(skip_locked=True, of="e")
     # With each event, when its channel and tenant last changed (for channels_as_of).
     select = (f"SELECT e.id, e.tenant_id, e.channel_id, e.body, e.status, c.updated_at, t.updated_at "
@@ -122,7 +155,7 @@ def _claim(event_ids: list[int], *, top_up: int) -> list[WebhookEvent]:
     rows = fetch_all(f"{select} WHERE e.id IN ({placeholders(event_ids)}) AND e.status <> %s{lock}",
                      [*event_ids, WebhookEvent.Status.PROCESSED]) if event_ids else []
     # When another task already took (or holds) all of these, it took what was waiting too.
-    if top_up and rows:
+    if top_up and (rows or always):
         # Those queued after this task's own (the ones before have tasks of their own ahead of
         # it): the partial index is read from here on, not through every webhook processed before.
         rows += fetch_all(

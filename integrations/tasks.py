@@ -4,6 +4,7 @@ import logging
 import time
 
 from celery import shared_task
+from django.core.cache import cache
 
 from channels_app.models import Channel
 from integrations.base import ProviderError, ProviderTemporaryError
@@ -24,11 +25,14 @@ TEMPLATE_KINDS = (Channel.Kind.WHATSAPP_CLOUD,)
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
              max_retries=8)
-def webhook_events_process(*, event_ids: list[int]) -> None:
+def webhook_events_process(*, event_ids: list[int], queued_mark: str = "", takes_up_later: bool = False) -> None:
     """Stored webhooks → messages and statuses, a batch at a time (what one web process
-    stored in one go). Database or broker hiccups retry with backoff; the events stay
-    stored (RECEIVED) meanwhile."""
-    webhook_events_process_now(event_ids=event_ids)
+    stored in one go, and what it stored while this task waited: see webhook_events_queue).
+    Database or broker hiccups retry with backoff; the events stay stored (RECEIVED)
+    meanwhile."""
+    if queued_mark:
+        cache.delete(queued_mark)  # started: what the web process stores from now on gets a task of its own
+    webhook_events_process_now(event_ids=event_ids, takes_up_later=takes_up_later)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
