@@ -94,8 +94,10 @@ def _locked_pending(message_id: int, channel: Channel) -> Message | None:
     with everything sending needs read in the same statement (plain SQL: through the ORM,
     compiling this read cost more CPU than the send itself)."""
     message_table, conversation_table = Message._meta.db_table, Conversation._meta.db_table
+    # The columns by name, not m.*: a prepared statement must not change shape with the table.
+    columns = ", ".join(f"m.{field.column}" for field in Message._meta.concrete_fields)
     found = list(Message.all_objects.raw(
-        f"""SELECT m.*, ct.phone AS contact_phone, r.provider_message_id AS reply_to_provider_id,
+        f"""SELECT {columns}, ct.phone AS contact_phone, r.provider_message_id AS reply_to_provider_id,
                    (SELECT ci.external_id FROM {ContactIdentity._meta.db_table} ci
                      WHERE ci.contact_id = c.contact_id AND ci.channel_id = m.channel_id
                      ORDER BY ci.id LIMIT 1) AS recipient_external_id,
