@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from channels_app.models import Channel
+from config.cache import mark_add, mark_delete
 from config.sql import execute, fetch_all, for_update, insert, placeholders
 from conversations.models import Message
 from conversations.services import message_receive_many, message_statuses_advance
@@ -76,7 +76,7 @@ def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False, takes_
 
     if coalesce:
         try:
-            if not cache.add(_QUEUED_MARK, 1, timeout=QUEUED_MARK_SECONDS):
+            if not mark_add(_QUEUED_MARK, QUEUED_MARK_SECONDS):
                 return
         except Exception:  # no cache: a task per batch, as without coalescing
             logger.warning("webhook task coalescing unavailable", exc_info=True)
@@ -87,7 +87,7 @@ def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False, takes_
     except Exception:  # the broker is away: stored all the same, the sweep queues them later
         logger.exception("processing of webhook events %s not queued", event_ids)
         if coalesce:
-            cache.delete(_QUEUED_MARK)
+            mark_delete(_QUEUED_MARK)
 
 
 def webhook_accept(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> int:

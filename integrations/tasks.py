@@ -4,9 +4,9 @@ import logging
 import time
 
 from celery import shared_task
-from django.core.cache import cache
 
 from channels_app.models import Channel
+from config.cache import mark_delete
 from integrations.base import ProviderError, ProviderTemporaryError
 from integrations.maintenance import (
     channel_templates_sync,
@@ -31,7 +31,7 @@ def webhook_events_process(*, event_ids: list[int], queued_mark: str = "", takes
     Database or broker hiccups retry with backoff; the events stay stored (RECEIVED)
     meanwhile."""
     if queued_mark:
-        cache.delete(queued_mark)  # started: what the web process stores from now on gets a task of its own
+        mark_delete(queued_mark)  # started: what the web process stores from now on gets a task of its own
     webhook_events_process_now(event_ids=event_ids, takes_up_later=takes_up_later)
 
 

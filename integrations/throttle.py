@@ -8,8 +8,7 @@ from __future__ import annotations
 import math
 import time
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.redis import RedisCache
+from config.cache import counter_add
 
 SLOT_SECONDS = 0.1
 
@@ -29,16 +28,4 @@ def throughput_acquire(*, key: str, per_second: float) -> float:
 
 def _count(slot: str) -> int:
     """Add one to the slot's counter (created with a 5 s lifetime) and return it."""
-    backend = caches[DEFAULT_CACHE_ALIAS]
-    if isinstance(backend, RedisCache):  # both commands in one round trip
-        key = backend.make_and_validate_key(slot)
-        pipeline = backend._cache.get_client(key, write=True).pipeline(transaction=False)
-        pipeline.set(key, 0, ex=5, nx=True)
-        pipeline.incr(key)
-        return int(pipeline.execute()[1])
-    backend.add(slot, 0, timeout=5)
-    try:
-        return backend.incr(slot)
-    except ValueError:
-        backend.set(slot, 1, timeout=5)
-        return 1
+    return counter_add(slot, 5)

@@ -1,0 +1,65 @@
+"""Counters and marks on the shared cache for the hot paths (send slots, queued-task marks).
+
+Django's Redis backend builds a client object for every call, which costs more than the
+command itself on these paths: with Redis, the commands go through one client per process
+(and per cache configuration); with any other backend (the embedded default's local
+memory), through the cache API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+
+_clients: dict[str, Any] = {}
+
+
+def _redis() -> tuple[RedisCache, Any] | None:
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+        return None
+    # Django keeps a cache object per thread: one client per configuration is enough (the
+    # client is thread-safe, and its pool reconnects after a fork).
+    config = repr((backend._cache._servers, sorted(backend._cache._pool_options.items())))
+    client = _clients.get(config)
+    if client is None:
+        client = _clients[config] = backend._cache.get_client(None, write=True)
+    return backend, client
+
+
+def mark_add(key: str, seconds: int) -> bool:
+    """Set `key` for `seconds` unless it is set already; whether it was set now."""
+    found = _redis()
+    if found is None:
+        return caches[DEFAULT_CACHE_ALIAS].add(key, 1, timeout=seconds)
+    backend, client = found
+    return bool(client.set(backend.make_and_validate_key(key), 1, ex=seconds, nx=True))
+
+
+def mark_delete(key: str) -> None:
+    found = _redis()
+    if found is None:
+        caches[DEFAULT_CACHE_ALIAS].delete(key)
+        return
+    backend, client = found
+    client.delete(backend.make_and_validate_key(key))
+
+
+def counter_add(key: str, seconds: int) -> int:
+    """Add one to the counter `key` (created with a lifetime of `seconds`) and return it."""
+    found = _redis()
+    if found is None:
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        backend.add(key, 0, timeout=seconds)
+        try:
+            return backend.incr(key)
+        except ValueError:
+            backend.set(key, 1, timeout=seconds)
+            return 1
+    backend, client = found
+    key = backend.make_and_validate_key(key)
+    pipeline = client.pipeline(transaction=False)  # both commands in one round trip
+    pipeline.set(key, 0, ex=seconds, nx=True)
+    pipeline.incr(key)
+    return int(pipeline.execute()[1])
