@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework_simplejwt.exceptions import TokenError
@@ -24,9 +25,22 @@ CLOSE_FORBIDDEN = 4403
 AUTH_TIMEOUT_SECONDS = 10
 
 
+# Channel-layer messages that this consumer forwards. Every database access here goes
+# through database_sync_to_async, which closes stale connections itself, so the close that
+# Channels' dispatch runs before every message (a hop to a thread and back) is skipped for
+# these: each socket receives every event of its tenant.
+_FORWARDED = frozenset({"inbox.event", "inbox.events", "inbox.typing"})
+
+
 class _EventsConsumer(AsyncJsonWebsocketConsumer):
     access: TenantAccess | None = None
     visible: frozenset[int] = frozenset()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") in _FORWARDED:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     async def start(self, access: TenantAccess) -> None:
         self.access = access

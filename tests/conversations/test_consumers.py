@@ -146,6 +146,24 @@ async def test_a_batch_of_messages_reaches_each_socket_as_its_frames(scene):
         await _nothing(outsider)
 
 
+async def test_forwarding_an_event_does_not_hop_to_a_database_thread(scene, monkeypatch):
+    closes = []
+
+    async def counted():
+        closes.append(1)
+
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", counted)
+    async with inbox_socket(scene["agent"].user) as agent:
+        await _ready(agent)
+        before = len(closes)  # websocket.connect went through Channels' dispatch as usual
+
+        await receive(scene["worked"], "wamid.forwarded")  # a new contact: several events
+
+        names = [(await agent.receive_json_from(timeout=3))["name"] for _ in range(3)]
+        assert "message.created" in names
+        assert len(closes) == before
+
+
 async def test_missed_events_are_replayed_once_after_reconnect(scene):
     async with inbox_socket(scene["agent"].user) as first:
         await _ready(first)
