@@ -387,24 +387,22 @@ _JOINABLE = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) -> list[tuple[Message, bool]]:
     """`message_receive` for a provider's batch of messages on one channel (each item holds
     message_receive's arguments but the channel), with the same outcome in a handful of
-    statements instead of a dozen per message: one read each for the messages already
-    stored, the senders, their open conversations and the replied-to messages, one INSERT
-    of the new messages, one UPDATE of their conversations, one of the event log.
+    statements instead of a dozen per message: one read each for the senders, their open
+    conversations and the replied-to messages, one INSERT of the new messages (those stored
+    before are left out by the database and read then), one UPDATE of their conversations,
+    one INSERT into the event log.
 
     A message whose sender or conversation is new (or snoozed) goes through message_receive
     one by one; messages a concurrent delivery stored first are returned as stored.
     Returns (message, created) per item, in order."""
     # The reads of this hot path are plain SQL: through the ORM, compiling each one cost more
     # CPU than running it (~1 ms each on a small machine, for every batch of one message).
-    pids = sorted({item["provider_message_id"] for item in messages})
-    stored = [pk for pk, in fetch_all(
-        f"SELECT id FROM {Message._meta.db_table} WHERE channel_id = %s AND provider_message_id IN ({placeholders(pids)})",
-        [channel.pk, *pids])]
-    results: dict[str, tuple[Message, bool]] = {
-        message.provider_message_id: (message, False) for message in Message.all_objects.filter(pk__in=stored)
-    } if stored else {}
+    # Messages stored before (a provider's redelivery) are not looked up first: the INSERT
+    # leaves them out (ON CONFLICT) and they are read then, and message_receive (for the
+    # rest) returns them as stored.
+    results: dict[str, tuple[Message, bool]] = {}
     fresh: list[dict[str, Any]] = []
-    taken = set(results)
+    taken: set[str] = set()
     for item in messages:  # the first of each new id
         if item["provider_message_id"] not in taken:
             taken.add(item["provider_message_id"])
