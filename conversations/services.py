@@ -384,7 +384,8 @@ _JOINABLE = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 
 
 @transaction.atomic(savepoint=False)  # in a batch's transaction: a failure fails the batch
-def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) -> list[tuple[Message, bool]]:
+def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]],
+                         usage: dict[int, int] | None = None) -> list[tuple[Message, bool]]:
     """`message_receive` for a provider's batch of messages on one channel (each item holds
     message_receive's arguments but the channel), with the same outcome in a handful of
     statements instead of a dozen per message: one read each for the senders, their open
@@ -394,6 +395,8 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
 
     A message whose sender or conversation is new (or snoozed) goes through message_receive
     one by one; messages a concurrent delivery stored first are returned as stored.
+    `usage`: where to add the count of the messages stored by the batch (by tenant id), for a
+    caller that records them itself in its transaction; otherwise they count after commit.
     Returns (message, created) per item, in order."""
     # The reads of this hot path are plain SQL: through the ORM, compiling each one cost more
     # CPU than running it (~1 ms each on a small machine, for every batch of one message).
@@ -457,7 +460,10 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]]) ->
             batch = inserted
     if batch:
         _touch_conversations(batch)
-        _count_after_commit(channel.tenant, count=len(batch))
+        if usage is None:
+            _count_after_commit(channel.tenant, count=len(batch))
+        else:  # the caller counts them (tenant_record_messages) once its other locks are taken
+            usage[channel.tenant_id] = usage.get(channel.tenant_id, 0) + len(batch)
         publish_many([MessageCreated(
             tenant_id=channel.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
             channel_id=channel.pk, direction=message.direction, private=False,

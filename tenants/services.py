@@ -41,8 +41,9 @@ def tenant_check_limit(*, tenant: Tenant, resource: str, current: int, adding: i
 
 def tenant_record_messages(*, tenant: Tenant, count: int = 1) -> None:
     """Count messages against this month's allowance, atomically across processes: one
-    statement, which also starts the count of a new month. No transaction of its own: this
-    runs after every batch of messages commits (plain SQL, for the same reason)."""
+    statement, which also starts the count of a new month (plain SQL: it runs for every
+    batch of messages). It locks the tenant's row until the caller's transaction ends, so
+    callers run it after their commit, or as the last lock of their transaction."""
     month = connection.ops.adapt_datefield_value(Tenant.current_month())
     execute(f"UPDATE {Tenant._meta.db_table} SET messages_this_month = CASE WHEN usage_month = %s "
             f"THEN messages_this_month + %s ELSE %s END, usage_month = %s WHERE id = %s",

@@ -120,3 +120,15 @@ def test_a_coalesced_task_queues_a_successor_while_more_wait_than_a_batch_takes(
 
     assert set(WebhookEvent.all_objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
     assert Message.all_objects.filter(channel=whatsapp).count() == 7
+
+
+def test_processed_messages_count_against_the_tenants_month(whatsapp, django_capture_on_commit_callbacks):
+    from tenants.services import tenant_messages_this_month
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_events_process_now(event_ids=[_stored(whatsapp, 0).pk])  # a new contact: one at a time
+        later = [_stored(whatsapp, index) for index in (1, 2)]
+        webhook_events_process_now(event_ids=[later[0].pk])  # a known one: the batch path, for both
+
+    assert Message.all_objects.filter(channel=whatsapp).count() == 3
+    assert tenant_messages_this_month(tenant=whatsapp.tenant) == 3
