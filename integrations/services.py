@@ -3,6 +3,7 @@ conversations, messages and statuses through the core services."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -87,8 +88,9 @@ def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False, takes_
                                      takes_up_later=coalesce or takes_up_later)
     except Exception:  # the broker is away: stored all the same, the sweep queues them later
         logger.exception("processing of webhook events %s not queued", event_ids)
-        if coalesce:
-            mark_delete(_QUEUED_MARK)
+        if coalesce:  # nothing waits for later batches: they queue again
+            with contextlib.suppress(Exception):
+                mark_delete(_QUEUED_MARK)
 
 
 def webhook_accept(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> int:
@@ -127,7 +129,8 @@ def webhook_events_process_now(*, event_ids: list[int], takes_up_later: bool = F
     except Exception:
         logger.warning("batch of webhook events %s failed; one at a time now", claimed, exc_info=True)
     else:
-        taken_up = [pk for pk in claimed if pk not in set(event_ids)]
+        own = set(event_ids)
+        taken_up = [pk for pk in claimed if pk not in own]
         if takes_up_later and len(taken_up) >= BATCH_TOP_UP:
             webhook_events_queue([max(taken_up)], takes_up_later=True)
         return
