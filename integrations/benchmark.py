@@ -613,12 +613,25 @@ def bench_data_delete(data: BenchData) -> None:
     Tenant.objects.filter(pk=tenant_id).delete()
     from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-    OutstandingToken.objects.filter(user=data.user).delete()
-    User.objects.filter(pk=data.user.pk).delete()
+    if data.user is not None:
+        OutstandingToken.objects.filter(user=data.user).delete()
+        User.objects.filter(pk=data.user.pk).delete()
 
 
 def stale_benchmark_tenants() -> list[str]:
     return list(Tenant.objects.filter(slug__startswith="benchmark-whatsapp-").values_list("slug", flat=True))
+
+
+def stale_benchmark_tenants_delete() -> list[str]:
+    """Delete what runs left behind (kept with --keep, or killed): their tenants, data and users."""
+    deleted = []
+    for tenant in Tenant.objects.filter(slug__startswith="benchmark-whatsapp-"):
+        membership = Membership.all_objects.select_related("user").filter(
+            tenant=tenant, user__email__endswith="@benchmark.invalid").first()
+        bench_data_delete(BenchData(run_id="", tenant=tenant, user=membership.user if membership else None,
+                                    channel=None, number=None))  # type: ignore[arg-type]
+        deleted.append(tenant.slug)
+    return deleted
 
 
 # --- Facts -------------------------------------------------------------------------------------------
@@ -693,7 +706,8 @@ class Benchmark:
         report.machine = machine_facts()
         stale = stale_benchmark_tenants()
         if stale:
-            self.write(f"note: benchmark tenants left by earlier runs (--keep or killed): {', '.join(stale[:5])}")
+            self.write(f"note: benchmark tenants left by earlier runs (--keep or killed): {', '.join(stale[:5])} "
+                       f"(--clean deletes them)")
         try:
             self.data = bench_data_create(run_id=self.run_id, throughput=1000)
             self._start()

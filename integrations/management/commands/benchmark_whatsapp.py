@@ -21,7 +21,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from integrations.benchmark import PHASES, Benchmark, BenchmarkError, Options, Shape, render
+from integrations.benchmark import (
+    PHASES,
+    Benchmark,
+    BenchmarkError,
+    Options,
+    Shape,
+    render,
+    stale_benchmark_tenants_delete,
+)
 
 
 def _positive(value: str) -> float:
@@ -82,6 +90,8 @@ class Command(BaseCommand):
                             help="The phases to run, comma-separated (default all: baseline, webhooks, e2e, "
                                  "outbound); the rest are left out of the report.")
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark tenant and its data.")
+        parser.add_argument("--clean", action="store_true",
+                            help="Only delete what earlier runs left behind (kept with --keep, or killed), then stop.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql" or not os.environ.get("DATABASE_URL"):
@@ -91,6 +101,10 @@ class Command(BaseCommand):
         if not settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
             raise CommandError("The benchmark runs in the production shape: set REDIS_URL to a Redis database "
                                "of its own (e.g. redis://127.0.0.1:6379/9), with Celery not eager.")
+        if options["clean"]:
+            deleted = stale_benchmark_tenants_delete()
+            self.stdout.write(f"Deleted {len(deleted)} benchmark tenant(s){': ' if deleted else '.'}{', '.join(deleted)}")
+            return
         settings.DEBUG = False  # no query log growing in this process
         quick = options["quick"]
         duration = options["duration"] or (10.0 if quick else 60.0)
