@@ -451,8 +451,8 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]],
     if batch:
         inserted = insert(batch, conflicts_by="provider_message_id")
         if len(inserted) < len(batch):  # a concurrent delivery stored some first (committed by now)
-            taken = {message.provider_message_id for message in inserted}
-            lost = [message.provider_message_id for message in batch if message.provider_message_id not in taken]
+            went_in = {message.provider_message_id for message in inserted}
+            lost = [message.provider_message_id for message in batch if message.provider_message_id not in went_in]
             results.update((message.provider_message_id, (message, False)) for message in Message.all_objects.filter(
                 channel=channel, provider_message_id__in=lost).order_by())
             one_by_one += [item for item in fresh if item["provider_message_id"] in lost
@@ -637,7 +637,7 @@ def message_statuses_advance(updates: list[tuple[Message, str, str, str, dt.date
         )
     else:
         for row in rows:
-            row.save(update_fields=list(_STATUS_COLUMNS))
+            update(row, _STATUS_COLUMNS)
     publish_many(events)
     return len(events)
 

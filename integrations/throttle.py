@@ -20,12 +20,8 @@ def throughput_acquire(*, key: str, per_second: float) -> float:
     slot_index = math.floor(now / SLOT_SECONDS)
     slot = f"throughput:{key}:{slot_index}"
     capacity = max(1, math.floor(per_second * SLOT_SECONDS))
-    used = _count(slot)
+    used = counter_add(slot, 5)  # the slot's counter lives 5 s
     if used <= capacity:
         return 0.0
     return (slot_index + 1) * SLOT_SECONDS - now + 0.001
 
-
-def _count(slot: str) -> int:
-    """Add one to the slot's counter (created with a 5 s lifetime) and return it."""
-    return counter_add(slot, 5)
