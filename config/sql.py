@@ -28,6 +28,16 @@ def placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def one_of(column: str, values: Sequence[Any], *, negated: bool = False) -> tuple[str, list[Any]]:
+    """`column` is (`negated`: is not) one of `values`, as SQL and its parameters.
+    PostgreSQL gets one array parameter, so the statement reads the same whatever the count
+    and is prepared once; other databases get an IN (...) list. `values` is never empty
+    (callers check)."""
+    if connection.vendor == "postgresql":
+        return f"{column} {'<> ALL' if negated else '= ANY'}(%s)", [list(values)]
+    return f"{column} {'NOT IN' if negated else 'IN'} ({placeholders(values)})", list(values)
+
+
 def for_update(*, skip_locked: bool = False, of: str = "") -> str:
     """The locking clause where the database has one (SQLite locks the whole database);
     `of`: the table (alias) whose rows are locked, in a join."""

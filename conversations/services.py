@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +19,7 @@ from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from config.events import DomainEvent, publish, publish_many
-from config.sql import execute, fetch_all, for_update, insert, placeholders, update
+from config.sql import execute, fetch_all, for_update, insert, one_of, update
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
@@ -411,9 +411,11 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]],
             taken.add(item["provider_message_id"])
             fresh.append(item)
     senders = sorted({item["contact_external_id"] for item in fresh})
-    contacts: dict[str, int] = dict(fetch_all(
-        f"SELECT external_id, contact_id FROM {ContactIdentity._meta.db_table} "
-        f"WHERE channel_id = %s AND external_id IN ({placeholders(senders)})", [channel.pk, *senders])) if senders else {}
+    contacts: dict[str, int] = {}
+    if senders:
+        known, known_params = one_of("external_id", senders)
+        contacts = dict(fetch_all(f"SELECT external_id, contact_id FROM {ContactIdentity._meta.db_table} "
+                                  f"WHERE channel_id = %s AND {known}", [channel.pk, *known_params]))
     # No contact lock here (message_receive takes it to open one conversation for concurrent
     # first messages): a batch only joins conversations that are open already. They are
     # locked in id order: batches that share conversations wait for each other instead of
@@ -421,10 +423,11 @@ def message_receive_many(*, channel: Channel, messages: list[dict[str, Any]],
     contact_ids = sorted(set(contacts.values()))
     lock = for_update()
     conversations: dict[int, tuple[int, str, Any]] = {}
+    of_contacts, of_contacts_params = one_of("contact_id", contact_ids or [0])
     for pk, contact_id, status, last_activity_at in fetch_all(
             f"SELECT id, contact_id, status, last_activity_at FROM {Conversation._meta.db_table} "
-            f"WHERE channel_id = %s AND contact_id IN ({placeholders(contact_ids)}) AND status <> %s ORDER BY id{lock}",
-            [channel.pk, *contact_ids, Conversation.Status.RESOLVED]) if contact_ids else []:
+            f"WHERE channel_id = %s AND {of_contacts} AND status <> %s ORDER BY id{lock}",
+            [channel.pk, *of_contacts_params, Conversation.Status.RESOLVED]) if contact_ids else []:
         # the most recently active (compared as stored: datetimes, or ISO text on SQLite)
         if contact_id not in conversations or last_activity_at > conversations[contact_id][2]:
             conversations[contact_id] = (pk, status, last_activity_at)
@@ -608,6 +611,18 @@ def message_status_advance(
 
 # The columns a status can change; a batch writes them all for every message it changed.
 _STATUS_COLUMNS = ("status", "updated_at", "sent_at", "delivered_at", "read_at", "error_code", "error_message")
+
+
+def messages_lock_by_provider_id(*, channel_id: int, provider_message_ids: Collection[str]) -> list[Message]:
+    """The channel's messages with these provider ids, locked in id order (batches about
+    the same messages wait for each other instead of deadlocking), for
+    message_statuses_advance. Plain SQL with the columns by name: through the ORM, compiling
+    this read cost more than the status updates it serves (three per reply on WhatsApp)."""
+    columns = ", ".join(field.column for field in Message._meta.concrete_fields)
+    wanted, wanted_params = one_of("provider_message_id", sorted(provider_message_ids))
+    return list(Message.all_objects.raw(
+        f"SELECT {columns} FROM {Message._meta.db_table} WHERE channel_id = %s AND {wanted} ORDER BY id{for_update()}",
+        [channel_id, *wanted_params]))
 
 
 def message_statuses_advance(updates: list[tuple[Message, str, str, str, dt.datetime | None]]) -> int:

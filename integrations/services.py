@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from channels_app.models import Channel
 from config.cache import mark_add, mark_delete
-from config.sql import execute, fetch_all, for_update, insert, placeholders
-from conversations.models import Message
-from conversations.services import message_receive_many, message_statuses_advance
+from config.sql import execute, fetch_all, for_update, insert, one_of
+from conversations.services import message_receive_many, message_statuses_advance, messages_lock_by_provider_id
 from integrations.base import ChannelAdapter, InboundMessage, StatusUpdate, WebhookRejected
 from integrations.memo import channels_as_of
 from integrations.models import WebhookEvent
@@ -156,16 +155,20 @@ def _claim(event_ids: list[int], *, top_up: int, always: bool = False) -> list[W
     select = (f"SELECT e.id, e.tenant_id, e.channel_id, e.body, e.status, c.updated_at, t.updated_at "
               f"FROM {WebhookEvent._meta.db_table} e JOIN {Channel._meta.db_table} c ON c.id = e.channel_id "
               f"JOIN {Tenant._meta.db_table} t ON t.id = e.tenant_id")
-    rows = fetch_all(f"{select} WHERE e.id IN ({placeholders(event_ids)}) AND e.status <> %s{lock}",
-                     [*event_ids, WebhookEvent.Status.PROCESSED]) if event_ids else []
+    rows = []
+    if event_ids:
+        given, given_params = one_of("e.id", event_ids)
+        rows = fetch_all(f"{select} WHERE {given} AND e.status <> %s{lock}",
+                         [*given_params, WebhookEvent.Status.PROCESSED])
     # When another task already took (or holds) all of these, it took what was waiting too.
     if top_up and (rows or always):
         # Those queued after this task's own (the ones before have tasks of their own ahead of
         # it): the partial index is read from here on, not through every webhook processed before.
+        others, others_params = one_of("e.id", event_ids, negated=True)
         rows += fetch_all(
-            f"{select} WHERE e.status = %s AND e.attempts = 0 AND e.id > %s "
-            f"AND e.id NOT IN ({placeholders(event_ids)}) ORDER BY e.id LIMIT %s{lock}",
-            [WebhookEvent.Status.RECEIVED, min(event_ids), *event_ids, top_up])
+            f"{select} WHERE e.status = %s AND e.attempts = 0 AND e.id > %s AND {others} "
+            f"ORDER BY e.id LIMIT %s{lock}",
+            [WebhookEvent.Status.RECEIVED, min(event_ids), *others_params, top_up])
     channels = channels_as_of({row[2]: (row[5], row[6]) for row in rows})
     events = []
     for pk, tenant_id, channel_id, body, status, *_changed in sorted(rows):
@@ -210,9 +213,8 @@ def _process(events: list[WebhookEvent]) -> None:
     wanted: dict[int, set[str]] = {}
     for _, channel, update in statuses:
         wanted.setdefault(channel.pk, set()).add(update.provider_message_id)
-    found = {(message.channel_id, message.provider_message_id): message for channel_id, ids in wanted.items()
-             for message in Message.all_objects.select_for_update().filter(
-                 channel_id=channel_id, provider_message_id__in=ids).order_by("pk")}
+    found = {(message.channel_id, message.provider_message_id): message for channel_id, ids in sorted(wanted.items())
+             for message in messages_lock_by_provider_id(channel_id=channel_id, provider_message_ids=ids)}
     advances = []
     for event_id, channel, update in statuses:
         message = found.get((channel.pk, update.provider_message_id))
@@ -243,9 +245,10 @@ def _receive_arguments(message: InboundMessage) -> dict[str, Any]:
 def _finish(events: list[WebhookEvent], *, status: str, error: str = "") -> None:
     if not events:
         return
-    ids = [event.pk for event in events]
+    ids, ids_params = one_of("id", [event.pk for event in events])
     execute(f"UPDATE {WebhookEvent._meta.db_table} SET status = %s, error = %s, processed_at = %s, "
-            f"attempts = attempts + 1 WHERE id IN ({placeholders(ids)})", [status, error[:5000], connection.ops.adapt_datetimefield_value(timezone.now()), *ids])
+            f"attempts = attempts + 1 WHERE {ids}",
+            [status, error[:5000], connection.ops.adapt_datetimefield_value(timezone.now()), *ids_params])
     for event in events:
         event.status, event.error = status, error
         if status == WebhookEvent.Status.FAILED:

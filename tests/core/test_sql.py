@@ -1,10 +1,10 @@
-"""config.sql.insert: one statement in place of bulk_create on the hottest paths."""
+"""config.sql: plain statements in place of the ORM on the hottest paths."""
 
 from __future__ import annotations
 
 import pytest
 
-from config.sql import insert
+from config.sql import fetch_all, insert, one_of
 from conversations.models import Message
 from tenants.models import TenantEvent
 from tests import factories
@@ -46,3 +46,15 @@ def test_conflicting_rows_are_left_out_and_keep_no_id(acme):
 
     assert inserted == [new] and new.pk is not None and again.pk is None
     assert Message.all_objects.filter(provider_message_id="wamid.A").get().pk == first.pk
+
+
+@pytest.mark.parametrize("negated,expected", [(False, ["wamid.A", "wamid.C"]), (True, ["wamid.B"])])
+def test_one_of_matches_a_list_of_any_length(acme, negated, expected):
+    conversation = factories.ConversationFactory(tenant=acme)
+    insert([_reply(conversation, provider_id) for provider_id in ("wamid.A", "wamid.B", "wamid.C")])
+
+    condition, params = one_of("provider_message_id", ["wamid.A", "wamid.C"], negated=negated)
+    rows = fetch_all(f"SELECT provider_message_id FROM conversations_message WHERE conversation_id = %s AND "
+                     f"{condition} ORDER BY id", [conversation.pk, *params])
+
+    assert [row[0] for row in rows] == expected
