@@ -37,6 +37,16 @@ def mark_add(key: str, seconds: int) -> bool:
     return bool(client.set(backend.make_and_validate_key(key), 1, ex=seconds, nx=True))
 
 
+def mark_set(key: str, seconds: int) -> None:
+    """Set `key` for `seconds`, whether it was set or not."""
+    found = _redis()
+    if found is None:
+        caches[DEFAULT_CACHE_ALIAS].set(key, 1, timeout=seconds)
+        return
+    backend, client = found
+    client.set(backend.make_and_validate_key(key), 1, ex=seconds)
+
+
 def mark_delete(key: str) -> None:
     found = _redis()
     if found is None:

@@ -174,10 +174,20 @@ class Message(TenantScopedModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # A reply's sending: the attempts the provider refused for a while (rate limits, its
+    # outages), and until when the next one waits (the backoff): senders leave it alone
+    # until then.
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    send_after = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantScopedModel.Meta):
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created")]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="msg_conversation_created"),
+            # A channel's replies waiting to be sent, oldest first (integrations.outbound).
+            models.Index(fields=["channel", "id"], name="msg_outbound_waiting", condition=Q(
+                direction="OUTBOUND", status__in=["PENDING", "QUEUED"], provider_message_id__isnull=True)),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "provider_message_id"],

@@ -711,9 +711,10 @@ def message_retry(*, message: Message, actor: User | None) -> Message:
                                details={"status": [locked.status]})
     locked.status, locked.error_code, locked.error_message = Message.Status.PENDING, "", ""
     locked.provider_message_id = None
-    locked.sent_at = locked.delivered_at = locked.read_at = None
+    locked.sent_at = locked.delivered_at = locked.read_at = locked.send_after = None
+    locked.send_attempts = 0
     locked.save(update_fields=["status", "error_code", "error_message", "provider_message_id", "sent_at",
-                               "delivered_at", "read_at", "updated_at"])
+                               "delivered_at", "read_at", "send_attempts", "send_after", "updated_at"])
     publish(MessageStatusChanged(
         tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
         channel_id=locked.channel_id, status=locked.status, error_code="",

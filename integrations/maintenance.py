@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models import Channel
@@ -35,6 +36,7 @@ def messages_stuck() -> list[int]:
     """Replies still PENDING a while after they were written, on channels that send."""
     cutoff = timezone.now() - STUCK_AFTER
     return list(Message.all_objects.filter(
+        Q(send_after__isnull=True) | Q(send_after__lt=cutoff),  # a reply in its backoff has a retry queued
         direction=Message.Direction.OUTBOUND, private=False, status=Message.Status.PENDING,
         provider_message_id__isnull=True, created_at__lt=cutoff, channel__kind__in=list(ADAPTERS),
     ).values_list("pk", flat=True)[:1000])

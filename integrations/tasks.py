@@ -14,7 +14,13 @@ from integrations.maintenance import (
     messages_stuck,
     webhook_events_stuck,
 )
-from integrations.outbound import backoff_seconds, inbound_media_fetch_now, mark_read_remote, message_deliver_now
+from integrations.outbound import (
+    backoff_seconds,
+    channel_deliver_now,
+    inbound_media_fetch_now,
+    mark_read_remote,
+    message_deliver_now,
+)
 from integrations.registry import adapter_for
 from integrations.services import webhook_events_process_now
 
@@ -42,10 +48,20 @@ def webhook_event_process(*, event_id: int) -> None:
     webhook_events_process_now(event_ids=[event_id])
 
 
+@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=60,
+             max_retries=8)
+def channel_deliver(self, *, channel_id: int, slot: int = 0) -> int:  # type: ignore[no-untyped-def]
+    """A channel's sender: its waiting replies, one after another (see integrations.outbound).
+    Database or broker hiccups retry with backoff; the replies stay PENDING meanwhile."""
+    outcomes = channel_deliver_now(channel_id=channel_id, slot=slot, helpers=not self.request.is_eager)
+    return len(outcomes)
+
+
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def message_deliver(self, *, message_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Send one reply; the pipeline decides when to try again (backoff, throughput cap)."""
-    outcome = message_deliver_now(message_id=message_id, attempt=self.request.retries)
+    """Send one reply (a retry after its backoff, the sweep); the pipeline decides when to
+    try again (backoff, throughput cap)."""
+    outcome = message_deliver_now(message_id=message_id)
     if not outcome.done:
         if self.request.is_eager:  # no broker to wait on: keep the pause short and bounded
             time.sleep(min(outcome.retry_in, 0.05))

@@ -249,6 +249,11 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=4 * 1024 * 10
 WEBHOOK_INGRESS = env.bool("WEBHOOK_INGRESS", default=True)
 # How long a web process remembers which channel a webhook URL names (and its app secret).
 WEBHOOK_CHANNEL_CACHE_SECONDS = env.float("WEBHOOK_CHANNEL_CACHE_SECONDS", default=5.0)
+# Replies are sent by up to this many senders per channel at once (worker processes working
+# through its backlog together; more overlap a slow provider's answers)...
+OUTBOUND_SENDERS_PER_CHANNEL = env.int("OUTBOUND_SENDERS_PER_CHANNEL", default=4)
+# ...each for at most this long before a successor takes its turn at the back of the queue.
+OUTBOUND_SENDER_SECONDS = env.float("OUTBOUND_SENDER_SECONDS", default=2.0)
 # Django refuses to read larger non-file bodies (the API has its own, smaller limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # Where the WhatsApp Cloud API lives: Meta's Graph API, or the local simulator.

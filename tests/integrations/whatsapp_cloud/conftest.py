@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from accounts.models import Role
 from config.crypto import Secrets
+from conversations.models import Message
 from integrations.whatsapp_cloud.adapter import signature_for
 from tests import factories
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatsapp-cloud"
 APP_SECRET = "FAKE_APP_SECRET_0123456789abcdef"
 VERIFY_TOKEN = "FAKE_VERIFY_TOKEN"
+CUSTOMER = "15555550123"
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -52,3 +57,24 @@ def graph(settings):
     settings.WHATSAPP_GRAPH_API_VERSION = simulator.version
     yield simulator
     simulator.stop()
+
+
+@pytest.fixture
+def conversation(whatsapp):
+    """An open conversation with a customer who wrote five minutes ago (the window is open)."""
+    contact = factories.ContactFactory(tenant=whatsapp.tenant, phone="+" + CUSTOMER)
+    factories.ContactIdentityFactory(contact=contact, tenant=whatsapp.tenant, channel=whatsapp, external_id=CUSTOMER)
+    return factories.ConversationFactory(tenant=whatsapp.tenant, channel=whatsapp, contact=contact,
+                                         last_inbound_at=timezone.now() - timedelta(minutes=5))
+
+
+@pytest.fixture
+def agent(whatsapp, member):
+    return member(whatsapp.tenant, Role.AGENT, channels=(whatsapp,)).user
+
+
+def pending_reply(conversation, content="Seu pedido saiu para entrega!"):
+    """An agent's reply waiting to be sent (written without its event: nothing queues it)."""
+    return factories.MessageFactory(conversation=conversation, direction=Message.Direction.OUTBOUND,
+                                    sender_type=Message.SenderType.AGENT, status=Message.Status.PENDING,
+                                    content=content)

@@ -15,29 +15,9 @@ from conversations.services import conversation_mark_read, message_retry, messag
 from integrations.outbound import message_deliver_now
 from integrations.whatsapp_cloud.simulator import GraphSimulator
 from tests import factories
-from tests.integrations.whatsapp_cloud.conftest import APP_SECRET, FIXTURES
+from tests.integrations.whatsapp_cloud.conftest import APP_SECRET, CUSTOMER, FIXTURES, pending_reply
 
 pytestmark = pytest.mark.django_db
-CUSTOMER = "15555550123"
-
-
-@pytest.fixture
-def conversation(whatsapp):
-    contact = factories.ContactFactory(tenant=whatsapp.tenant, phone="+" + CUSTOMER)
-    factories.ContactIdentityFactory(contact=contact, tenant=whatsapp.tenant, channel=whatsapp, external_id=CUSTOMER)
-    return factories.ConversationFactory(tenant=whatsapp.tenant, channel=whatsapp, contact=contact,
-                                         last_inbound_at=timezone.now() - timedelta(minutes=5))
-
-
-@pytest.fixture
-def agent(whatsapp, member):
-    return member(whatsapp.tenant, Role.AGENT, channels=(whatsapp,)).user
-
-
-def _pending(conversation, content="Seu pedido saiu para entrega!"):
-    return factories.MessageFactory(conversation=conversation, direction=Message.Direction.OUTBOUND,
-                                    sender_type=Message.SenderType.AGENT, status=Message.Status.PENDING,
-                                    content=content)
 
 
 def test_a_reply_is_sent_after_commit_and_carries_metas_id(graph, conversation, agent,
@@ -56,7 +36,7 @@ def test_a_reply_is_sent_after_commit_and_carries_metas_id(graph, conversation, 
 
 def test_reply_to_a_message_sends_its_context(graph, conversation):
     inbound = factories.MessageFactory(conversation=conversation, provider_message_id="wamid.IN-1")
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     Message.all_objects.filter(pk=reply.pk).update(reply_to=inbound)
 
     assert message_deliver_now(message_id=reply.pk).status == "sent"
@@ -64,7 +44,7 @@ def test_reply_to_a_message_sends_its_context(graph, conversation):
 
 
 def test_a_template_goes_out_with_its_parameters(graph, conversation):
-    reply = _pending(conversation, content="")
+    reply = pending_reply(conversation, content="")
     Message.all_objects.filter(pk=reply.pk).update(
         type=Message.Type.TEMPLATE,
         content_attributes={"template": {"name": "hello_world", "language": "en_US", "parameters": []}})
@@ -75,13 +55,17 @@ def test_a_template_goes_out_with_its_parameters(graph, conversation):
 
 @pytest.mark.parametrize("code,http_status", [(130429, None), (131056, None), (None, 500), (None, 503)])
 def test_temporary_errors_are_retried_with_backoff_then_succeed(graph, conversation, code, http_status):
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     graph.fail_next(1, code=code, http_status=http_status)
 
-    first = message_deliver_now(message_id=reply.pk, attempt=0)
-    second = message_deliver_now(message_id=reply.pk, attempt=1)
+    first = message_deliver_now(message_id=reply.pk)
+    waiting = Message.all_objects.get(pk=reply.pk)
+    second = message_deliver_now(message_id=reply.pk)
 
     assert (first.done, first.status) == (False, "retry") and first.retry_in > 0
+    # The attempt and its backoff are kept on the reply: senders leave it alone until then.
+    assert waiting.status == Message.Status.PENDING and waiting.send_attempts == 1
+    assert waiting.send_after > timezone.now() + timedelta(seconds=first.retry_in - 5)
     assert second.status == "sent"
     reply.refresh_from_db()
     assert reply.status == Message.Status.SENT and len(graph.sent) == 1
@@ -91,7 +75,7 @@ def test_a_timeout_is_retried(graph, conversation, monkeypatch):
     from integrations.whatsapp_cloud import adapter
 
     monkeypatch.setattr(adapter, "TIMEOUT", (1, 0.3))
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     graph.fail_next(1, hang_seconds=1.0, code=131000)
 
     assert message_deliver_now(message_id=reply.pk).status == "retry"
@@ -99,10 +83,11 @@ def test_a_timeout_is_retried(graph, conversation, monkeypatch):
 
 
 def test_temporary_errors_give_up_after_the_last_attempt(graph, conversation):
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
+    Message.all_objects.filter(pk=reply.pk).update(send_attempts=7)
     graph.fail_next(1, code=130429)
 
-    outcome = message_deliver_now(message_id=reply.pk, attempt=7)
+    outcome = message_deliver_now(message_id=reply.pk)
 
     reply.refresh_from_db()
     assert outcome.status == "failed" and reply.status == Message.Status.FAILED and reply.error_code == "130429"
@@ -110,7 +95,7 @@ def test_temporary_errors_give_up_after_the_last_attempt(graph, conversation):
 
 @pytest.mark.parametrize("code", [132000, 100, 131026, 131051])
 def test_permanent_errors_fail_the_message_with_metas_code_and_a_reason(graph, conversation, code):
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     graph.fail_next(1, code=code)
 
     assert message_deliver_now(message_id=reply.pk).status == "failed"
@@ -120,7 +105,7 @@ def test_permanent_errors_fail_the_message_with_metas_code_and_a_reason(graph, c
 
 
 def test_an_invalid_token_fails_the_message_and_flags_the_channel(graph, conversation, whatsapp):
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     graph.fail_next(1, code=190)
 
     assert message_deliver_now(message_id=reply.pk).status == "failed"
@@ -130,7 +115,7 @@ def test_an_invalid_token_fails_the_message_and_flags_the_channel(graph, convers
 
 
 def test_a_delivered_message_is_never_sent_twice(graph, conversation):
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
 
     outcomes = [message_deliver_now(message_id=reply.pk).status for _ in range(3)]
 
@@ -139,7 +124,7 @@ def test_a_delivered_message_is_never_sent_twice(graph, conversation):
 
 
 def test_the_agent_can_send_a_failed_reply_again(graph, conversation, agent, django_capture_on_commit_callbacks):
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     graph.fail_next(1, code=131026)
     message_deliver_now(message_id=reply.pk)
 
@@ -154,7 +139,7 @@ def test_the_agent_can_send_a_failed_reply_again(graph, conversation, agent, dja
 def test_the_throughput_cap_is_respected_instead_of_discovered(graph, conversation, whatsapp):
     graph.numbers["100000000000002"].throughput_per_second = 30
     Channel.all_objects.filter(pk=whatsapp.pk).update(config={**whatsapp.config, "throughput_per_second": 30})
-    replies = [_pending(conversation, content=f"m{n}") for n in range(45)]
+    replies = [pending_reply(conversation, content=f"m{n}") for n in range(45)]
 
     outcomes = [message_deliver_now(message_id=reply.pk).status for reply in replies]
 
@@ -177,7 +162,7 @@ def test_opening_a_conversation_marks_it_read_on_whatsapp(graph, conversation, a
 
 def test_api_retry_endpoint_resends(graph, conversation, agent, api, whatsapp, member,
                                     django_capture_on_commit_callbacks):
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     graph.fail_next(1, code=131026)
     message_deliver_now(message_id=reply.pk)
     client = api(member(whatsapp.tenant, Role.MANAGER))
@@ -199,7 +184,7 @@ def test_simulated_status_webhooks_move_the_reply_to_read(live_server, settings,
                              waba_id="100000000000001", webhook_url=webhook_url)
         settings.WHATSAPP_GRAPH_API_URL = simulator.base_url
         settings.WHATSAPP_GRAPH_API_VERSION = simulator.version
-        reply = _pending(conversation)
+        reply = pending_reply(conversation)
 
         assert message_deliver_now(message_id=reply.pk).status == "sent"
         assert simulator.wait_for_webhooks(timeout=10)
@@ -212,7 +197,7 @@ def test_simulated_status_webhooks_move_the_reply_to_read(live_server, settings,
 def test_inbox_retry_button_resends(graph, conversation, agent, client, django_capture_on_commit_callbacks):
     from tests.factories import PASSWORD
 
-    reply = _pending(conversation)
+    reply = pending_reply(conversation)
     graph.fail_next(1, code=131026)
     message_deliver_now(message_id=reply.pk)
     client.post("/login/", {"email": agent.email, "password": PASSWORD})
@@ -227,10 +212,10 @@ def test_inbox_retry_button_resends(graph, conversation, agent, client, django_c
 
 
 def test_a_new_access_token_is_used_from_the_next_reply_on(graph, conversation, whatsapp):
-    assert message_deliver_now(message_id=_pending(conversation).pk).status == "sent"  # channel remembered
+    assert message_deliver_now(message_id=pending_reply(conversation).pk).status == "sent"  # channel remembered
     graph.remove_number("100000000000002")
     graph.add_number("100000000000002", token="EAAG-new-token", app_secret=APP_SECRET, waba_id="100000000000001")
     whatsapp.credentials = {**whatsapp.credentials, "access_token": "EAAG-new-token"}
     whatsapp.save()
 
-    assert message_deliver_now(message_id=_pending(conversation).pk).status == "sent"
+    assert message_deliver_now(message_id=pending_reply(conversation).pk).status == "sent"
