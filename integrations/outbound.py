@@ -137,11 +137,11 @@ def _locked_pending(message_id: int, channel: Channel) -> Message | None:
     return _locked_reply("m.id = %s", [message_id], channel)
 
 
-def _next_waiting(channel: Channel) -> Message | None:
+def _next_waiting(channel: Channel, *, more: bool) -> Message | None:
     """The channel's oldest reply that waits to be sent and is not in a retry's backoff,
     locked; replies other senders hold are skipped (several senders share a channel)."""
     return _locked_reply("m.channel_id = %s AND (m.send_after IS NULL OR m.send_after <= %s)",
-                         [channel.pk, timezone.now()], channel, more=True)
+                         [channel.pk, timezone.now()], channel, more=more)
 
 
 def _any_waiting(channel_id: int) -> bool:
@@ -276,7 +276,7 @@ def channel_deliver_now(*, channel_id: int, slot: int = 0, helpers: bool = True)
     deadline = time.monotonic() + settings.OUTBOUND_SENDER_SECONDS
     while channel is not None and adapter_for(channel) is not None:
         with transaction.atomic():
-            message = _next_waiting(channel)
+            message = _next_waiting(channel, more=not helper_queued)
             if message is not None:
                 waited = _wait_for_a_send_slot(channel)
                 outcome = _send(message, channel)
