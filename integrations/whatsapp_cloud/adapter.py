@@ -13,9 +13,13 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
+from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 
 from integrations.base import (
     ChannelAdapter,
@@ -62,19 +66,36 @@ EXPLANATIONS = {
     368: "The WhatsApp account is restricted for policy violations.",
     131031: "The WhatsApp account is locked.",
 }
-_local = threading.local()
+_pools: dict[tuple[str, str], urllib3.PoolManager] = {}
+_pools_lock = threading.Lock()
 
 
-def _session() -> requests.Session:
-    if not hasattr(_local, "session"):  # one keep-alive pool per worker thread
-        _local.session = requests.Session()
-        # Without a proxy in the environment, read its CA bundle once here rather than let
-        # requests read the environment (and .netrc) on every call: a noticeable share of
-        # each send's CPU.
-        if not urllib.request.getproxies():
-            _local.session.trust_env = False
-            _local.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return _local.session
+def _pool(url: str) -> urllib3.PoolManager:
+    """Keep-alive connections to a Graph host, shared by the process's threads: urllib3
+    itself, where requests cost as much CPU again on every send. The environment's proxy
+    (HTTPS_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE; certifi's
+    otherwise) are read once per host, as requests would read them on every call."""
+    parts = urlsplit(url)
+    key = (parts.scheme, parts.netloc)
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(key)
+            if pool is None:
+                options = {"ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                           or certifi.where(), "maxsize": 32}
+                proxy = urllib.request.getproxies().get(parts.scheme)
+                bypass = urllib.request.proxy_bypass(parts.hostname or "") if proxy else True
+                pool = urllib3.ProxyManager(proxy, **options) if proxy and not bypass else urllib3.PoolManager(**options)
+                _pools[key] = pool
+    return pool
+
+
+def _request(method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> urllib3.BaseHTTPResponse:
+    """One request, never retried here (a send retried blindly could reach Meta twice: the
+    pipeline decides), nor redirected."""
+    return _pool(url).request(method, url, headers=dict(headers), timeout=urllib3.Timeout(*TIMEOUT), retries=False,
+                              redirect=False, **kwargs)
 
 
 def signature_for(body: bytes, app_secret: str) -> str:
@@ -223,42 +244,49 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         )
 
     # --- outbound ------------------------------------------------------------------
-    def _post(self, url: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = _session().post(url, headers=self._headers(), timeout=TIMEOUT, **kwargs)
-        except requests.Timeout:
-            raise ProviderTemporaryError("WhatsApp did not answer in time.", code="timeout") from None
-        except requests.RequestException as error:
-            raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
-                                         code="connection") from None
-        return self._answer(response)
+    def _post(self, url: str, *, json_body: Any = None, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        headers = self._headers()
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+            kwargs: dict[str, Any] = {"body": json.dumps(json_body).encode()}
+        else:
+            kwargs = {"fields": dict(fields or {})}  # multipart/form-data
+        return self._call("POST", url, headers, **kwargs)
 
-    def _get(self, url: str, **kwargs: Any) -> dict[str, Any]:
+    def _get(self, url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self._call("GET", url, self._headers(), fields=dict(params) if params else None)
+
+    def _call(self, method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> dict[str, Any]:
         try:
-            response = _session().get(url, headers=self._headers(), timeout=TIMEOUT, **kwargs)
-        except requests.RequestException as error:
+            response = _request(method, url, headers, **kwargs)
+        except NewConnectionError as error:  # (a subclass of urllib3's timeout, for history's sake)
             raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
                                          code="connection") from None
-        return self._answer(response)
+        except HTTPTimeoutError:
+            raise ProviderTemporaryError("WhatsApp did not answer in time.", code="timeout") from None
+        except (HTTPError, OSError) as error:
+            raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
+                                         code="connection") from None
+        return self._answer(response.status, response.data)
 
     @staticmethod
-    def _answer(response: requests.Response) -> dict[str, Any]:
+    def _answer(status: int, data: bytes) -> dict[str, Any]:
         try:
-            body = response.json()
+            body = json.loads(data)
         except ValueError:
             body = {}
-        if response.ok and isinstance(body, dict) and "error" not in body:
+        if status < 400 and isinstance(body, dict) and "error" not in body:
             return body
         error = body.get("error", {}) if isinstance(body, dict) else {}
         code = error.get("code")
-        title = error.get("message") or f"HTTP {response.status_code}"
+        title = error.get("message") or f"HTTP {status}"
         detail = (error.get("error_data") or {}).get("details", "")
         message = EXPLANATIONS.get(code, "") if isinstance(code, int) else ""
         message = message or (f"{title}: {detail}" if detail else title)
-        code_text = str(code) if code is not None else f"http_{response.status_code}"
+        code_text = str(code) if code is not None else f"http_{status}"
         if code in _AUTH:
             raise ProviderAuthError(message, code=code_text)
-        if code in _TEMPORARY or response.status_code >= 500 or response.status_code == 429:
+        if code in _TEMPORARY or status >= 500 or status == 429:
             retry_after = 6.0 if code == 131056 else None
             raise ProviderTemporaryError(message, code=code_text, retry_after=retry_after)
         raise ProviderPermanentError(message, code=code_text)
@@ -296,18 +324,17 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             body["text"] = {"preview_url": False, "body": message.content}
         if message.reply_to_provider_id:
             body["context"] = {"message_id": message.reply_to_provider_id}
-        answer = self._post(self._url(self.phone_number_id, "messages"), json=body)
+        answer = self._post(self._url(self.phone_number_id, "messages"), json_body=body)
         try:
             return SendResult(provider_message_id=answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
             raise ProviderTemporaryError("WhatsApp answered without a message id.", code="bad_answer") from None
 
     def upload_media(self, attachment: Mapping[str, Any]) -> str:
-        answer = self._post(
-            self._url(self.phone_number_id, "media"),
-            data={"messaging_product": "whatsapp", "type": attachment.get("content_type", "")},
-            files={"file": (attachment.get("file_name", "file"), attachment["data"], attachment.get("content_type"))},
-        )
+        content_type = attachment.get("content_type") or "application/octet-stream"
+        answer = self._post(self._url(self.phone_number_id, "media"), fields={
+            "messaging_product": "whatsapp", "type": content_type,
+            "file": (attachment.get("file_name", "file"), attachment["data"], content_type)})
         return str(answer["id"])
 
     def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
@@ -318,21 +345,21 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             return None
         info = self._get(self._url(media_id))
         try:
-            response = _session().get(info["url"], headers=self._headers(), timeout=TIMEOUT)
-        except (KeyError, requests.RequestException) as error:
+            response = _request("GET", info["url"], self._headers())
+        except (KeyError, HTTPError, OSError) as error:
             raise ProviderTemporaryError(f"The media could not be downloaded: {type(error).__name__}",
                                          code="media") from None
-        if not response.ok:
-            raise ProviderTemporaryError(f"The media could not be downloaded (HTTP {response.status_code}).",
-                                         code=f"http_{response.status_code}")
+        if response.status >= 400:
+            raise ProviderTemporaryError(f"The media could not be downloaded (HTTP {response.status}).",
+                                         code=f"http_{response.status}")
         content_type = str(info.get("mime_type") or media.get("mime_type") or "application/octet-stream")
         extension = content_type.split("/")[-1].split(";")[0].strip() or "bin"
-        return MediaFile(data=response.content, content_type=content_type,
+        return MediaFile(data=response.data, content_type=content_type,
                          file_name=str(media.get("filename") or f"whatsapp-{media_id}.{extension}")[:255])
 
     def mark_read(self, provider_message_id: str) -> None:
         self._post(self._url(self.phone_number_id, "messages"),
-                   json={"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id})
+                   json_body={"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id})
 
     def validate_credentials(self) -> dict[str, Any]:
         if not self.phone_number_id:

@@ -219,3 +219,20 @@ def test_a_new_access_token_is_used_from_the_next_reply_on(graph, conversation, 
     whatsapp.save()
 
     assert message_deliver_now(message_id=pending_reply(conversation).pk).status == "sent"
+
+
+def test_the_environments_proxy_is_used_unless_the_host_is_exempt(monkeypatch):
+    import urllib3
+
+    from integrations.whatsapp_cloud import adapter
+
+    monkeypatch.setattr(adapter, "_pools", {})
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "lookaside.fbsbx.com")
+
+    through_proxy = adapter._pool("https://graph.facebook.com/v21.0/1/messages")
+    direct = adapter._pool("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
+
+    assert isinstance(through_proxy, urllib3.ProxyManager) and through_proxy.proxy.host == "proxy.internal"
+    assert not isinstance(direct, urllib3.ProxyManager)
+    assert adapter._pool("https://graph.facebook.com/v21.0/2/messages") is through_proxy  # one pool per host
