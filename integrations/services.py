@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from channels_app.models import Channel
-from config.cache import mark_add, mark_delete
+from config.cache import mark_add, mark_delete, mark_set
 from config.sql import execute, fetch_all, for_update, insert, one_of
 from conversations.services import message_receive_many, message_statuses_advance, messages_lock_by_provider_id
 from integrations.base import ChannelAdapter, InboundMessage, StatusUpdate, WebhookRejected
@@ -60,12 +61,15 @@ def webhook_events_store(deliveries: list[tuple[Channel, bytes, str]], *, queue:
 
 
 # A web process that stores webhooks one batch after another (the ingress: one writer)
-# needs one processing task waiting in the queue at a time, not one per batch: a task takes
-# up the webhooks stored after its own (see _claim), so until it starts, later batches go
-# with it. The mark lives in the shared cache while the task waits; the task removes it
-# when it starts. Expiry covers a task lost on the way (the sweep re-queues what waits).
+# needs one processing task at a time, not one per batch: the task takes up the webhooks
+# stored after its own (see _claim), batch after batch, so while it waits in the queue or
+# runs, later batches go with it (webhook_events_drain). The mark lives in the shared cache
+# meanwhile. Expiry covers a task lost on the way (the sweep re-queues what waits).
 _QUEUED_MARK = f"webhooks:queued:{uuid.uuid4().hex}"
 QUEUED_MARK_SECONDS = 10
+# A draining task works this long at most, then hands its mark to a successor at the back
+# of the queue, so that other tasks get their turn.
+DRAIN_SECONDS = 2.0
 
 
 def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False, takes_up_later: bool = False) -> None:
@@ -116,23 +120,63 @@ def webhook_events_process_now(*, event_ids: list[int], takes_up_later: bool = F
     processed one at a time, so that one bad event cannot hold back the others; what still
     fails is counted and raised for the task to retry.
 
-    `takes_up_later`: this task stands for webhooks stored after its own that have no task
-    (webhook_events_queue's coalescing): it takes them up even when its own were processed
-    already, and queues a successor while more are waiting than a batch takes."""
+    `takes_up_later`: this task stands for webhooks stored after its own that have no task:
+    it takes them up even when its own were processed already, and queues a successor while
+    more are waiting than a batch takes."""
+    own = set(event_ids)
+    taken_up = [pk for pk in _process_batch(event_ids, always=takes_up_later) if pk not in own]
+    if takes_up_later and len(taken_up) >= BATCH_TOP_UP:
+        webhook_events_queue([max(taken_up)], takes_up_later=True)
+
+
+def webhook_events_drain(*, event_ids: list[int], queued_mark: str) -> None:
+    """The task of a web process's coalesced webhooks (webhook_events_queue): its own, then
+    what waits after them, batch after batch, while the process's mark stays set, so that
+    the process queues no task for what it stores meanwhile: the next batch here takes it
+    up. (A task per stored batch cost more in Celery, queueing and starting it, than
+    processing the batch.) When nothing is left, the mark goes, and one more look takes up
+    what was stored just before it went (that store found the mark set and queued nothing).
+    After DRAIN_SECONDS a successor takes the mark over."""
+    from integrations.tasks import webhook_events_process
+
+    holding = True
+    with contextlib.suppress(Exception):
+        mark_set(queued_mark, QUEUED_MARK_SECONDS)  # running now (it may have waited long in the queue)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        while True:
+            if not _process_batch(event_ids, always=True):
+                if not holding:
+                    return
+                mark_delete(queued_mark)
+                holding = False
+                continue  # one more look
+            if not holding and not mark_add(queued_mark, QUEUED_MARK_SECONDS):
+                return  # the process queued a task of its own meanwhile: it goes on from here
+            holding = True
+            if time.monotonic() >= deadline:
+                webhook_events_process.delay(event_ids=event_ids, queued_mark=queued_mark, takes_up_later=True)
+                holding = False  # the successor's now
+                return
+    except BaseException:
+        if holding:  # what the process stores from now on gets a task of its own
+            with contextlib.suppress(Exception):
+                mark_delete(queued_mark)
+        raise
+
+
+def _process_batch(event_ids: list[int], *, always: bool) -> list[int]:
+    """One batch (see webhook_events_process_now); the ids of the events it took."""
     claimed: list[int] = list(event_ids)
     try:
         with transaction.atomic():
-            events = _claim(event_ids, top_up=BATCH_TOP_UP, always=takes_up_later)
+            events = _claim(event_ids, top_up=BATCH_TOP_UP, always=always)
             claimed = [event.pk for event in events]
             _process(events)
     except Exception:
         logger.warning("batch of webhook events %s failed; one at a time now", claimed, exc_info=True)
     else:
-        own = set(event_ids)
-        taken_up = [pk for pk in claimed if pk not in own]
-        if takes_up_later and len(taken_up) >= BATCH_TOP_UP:
-            webhook_events_queue([max(taken_up)], takes_up_later=True)
-        return
+        return claimed
     failure: Exception | None = None
     for event_id in claimed:
         try:
@@ -144,6 +188,7 @@ def webhook_events_process_now(*, event_ids: list[int], takes_up_later: bool = F
                 attempts=F("attempts") + 1)
     if failure is not None:
         raise failure
+    return claimed
 
 
 def _claim(event_ids: list[int], *, top_up: int, always: bool = False) -> list[WebhookEvent]:

@@ -6,7 +6,6 @@ import time
 from celery import shared_task
 
 from channels_app.models import Channel
-from config.cache import mark_delete
 from integrations.base import ProviderError, ProviderTemporaryError
 from integrations.maintenance import (
     channel_templates_sync,
@@ -22,7 +21,7 @@ from integrations.outbound import (
     message_deliver_now,
 )
 from integrations.registry import adapter_for
-from integrations.services import webhook_events_process_now
+from integrations.services import webhook_events_drain, webhook_events_process_now
 
 logger = logging.getLogger(__name__)
 # Channel kinds whose provider keeps message templates.
@@ -32,13 +31,14 @@ TEMPLATE_KINDS = (Channel.Kind.WHATSAPP_CLOUD,)
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
              max_retries=8)
 def webhook_events_process(*, event_ids: list[int], queued_mark: str = "", takes_up_later: bool = False) -> None:
-    """Stored webhooks → messages and statuses, a batch at a time (what one web process
-    stored in one go, and what it stored while this task waited: see webhook_events_queue).
-    Database or broker hiccups retry with backoff; the events stay stored (RECEIVED)
-    meanwhile."""
+    """Stored webhooks → messages and statuses, a batch at a time: with `queued_mark`, what
+    a web process stored, and what it stores while this task waits and runs (see
+    webhook_events_drain). Database or broker hiccups retry with backoff; the events stay
+    stored (RECEIVED) meanwhile."""
     if queued_mark:
-        mark_delete(queued_mark)  # started: what the web process stores from now on gets a task of its own
-    webhook_events_process_now(event_ids=event_ids, takes_up_later=takes_up_later)
+        webhook_events_drain(event_ids=event_ids, queued_mark=queued_mark)
+    else:
+        webhook_events_process_now(event_ids=event_ids, takes_up_later=takes_up_later)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,

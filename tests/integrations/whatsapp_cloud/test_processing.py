@@ -102,6 +102,92 @@ def test_a_web_process_keeps_one_task_waiting_at_a_time():
     assert [call.kwargs["event_ids"] for call in delay.call_args_list] == [[1], [3]]
 
 
+@pytest.fixture
+def queued(monkeypatch):
+    """The processing tasks queued (their keyword arguments), instead of running them at once."""
+    calls: list[dict] = []
+    monkeypatch.setattr("integrations.tasks.webhook_events_process.delay", lambda **kwargs: calls.append(kwargs))
+    return calls
+
+
+def _coalesced(event: WebhookEvent) -> None:
+    """What the ingress does after a store."""
+    services.webhook_events_queue([event.pk], coalesce=True)
+
+
+def test_a_running_task_takes_up_what_its_process_stores_meanwhile(whatsapp, queued, monkeypatch):
+    first = _stored(whatsapp, 0)
+    _coalesced(first)
+    (task,) = queued
+    process = services._process
+    stored_meanwhile: list[WebhookEvent] = []
+
+    def process_while_more_arrive(events):
+        process(events)
+        if len(stored_meanwhile) < 2:  # the process stores again while the task works
+            stored_meanwhile.append(event := _stored(whatsapp, len(stored_meanwhile) + 1))
+            _coalesced(event)
+
+    monkeypatch.setattr(services, "_process", process_while_more_arrive)
+
+    services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
+
+    assert len(queued) == 1  # no task for the later stores: the running one took them
+    assert set(WebhookEvent.all_objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
+    assert Message.all_objects.filter(channel=whatsapp).count() == 3
+    _coalesced(_stored(whatsapp, 9))  # it ended: the next store queues a task again
+    assert len(queued) == 2
+
+
+def test_a_webhook_stored_as_the_task_ends_is_taken_up(whatsapp, queued, monkeypatch):
+    """Its store found the mark still set and queued nothing; the task looks once more after
+    the mark went."""
+    first = _stored(whatsapp, 0)
+    _coalesced(first)
+    (task,) = queued
+    real_mark_delete, late = services.mark_delete, []
+
+    def mark_delete(key):
+        if not late:
+            late.append(event := _stored(whatsapp, 1))
+            _coalesced(event)  # the mark is still set: no task
+        real_mark_delete(key)
+
+    monkeypatch.setattr(services, "mark_delete", mark_delete)
+
+    services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
+
+    assert len(queued) == 1
+    assert WebhookEvent.all_objects.get(pk=late[0].pk).status == WebhookEvent.Status.PROCESSED
+
+
+def test_a_draining_task_hands_its_mark_to_a_successor_when_its_time_is_up(whatsapp, queued, monkeypatch):
+    monkeypatch.setattr(services, "DRAIN_SECONDS", 0)
+    monkeypatch.setattr(services, "BATCH_TOP_UP", 2)
+    events = [_stored(whatsapp, index) for index in range(6)]
+    _coalesced(events[0])
+    (task,) = queued
+
+    services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
+
+    assert WebhookEvent.all_objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 3  # one batch
+    assert queued[1] == {**task, "takes_up_later": True}  # the successor, with the mark
+    _coalesced(_stored(whatsapp, 9))
+    assert len(queued) == 2  # the mark is the successor's: later stores go with it
+
+
+def test_a_failing_task_lets_its_mark_go(whatsapp, queued, monkeypatch):
+    _coalesced(_stored(whatsapp, 0))
+    (task,) = queued
+    monkeypatch.setattr(services, "_process", mock.Mock(side_effect=RuntimeError("database away")))
+
+    with pytest.raises(RuntimeError):
+        services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
+
+    _coalesced(_stored(whatsapp, 1))
+    assert len(queued) == 2  # while the task waits for its retry, later stores get tasks of their own
+
+
 def test_a_coalesced_task_takes_up_later_webhooks_even_when_its_own_are_done(whatsapp):
     own = _stored(whatsapp, 0)
     webhook_events_process_now(event_ids=[own.pk])  # another task's batch took it
