@@ -86,6 +86,44 @@ def insert(objs: Sequence[Model], *, conflicts_by: str | None = None) -> list[Mo
     return inserted
 
 
+_converters: dict[tuple[type[Model], str], list[tuple[int, list[Any], Any]]] = {}
+
+
+def instances(model: type[Model], sql: str, params: Sequence[Any], *, extra: Sequence[str] = ()) -> list[Any]:
+    """The rows of `sql` as instances of `model`: what raw() gives, without its per-call
+    work (resolving the columns, looking the converters up). `sql` selects the model's
+    concrete columns in their order (`columns(model)`), then one column per name in `extra`,
+    set as attributes."""
+    fields = model._meta.concrete_fields
+    converters = _converters.get((model, connection.vendor))
+    if converters is None:
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+            if found:
+                converters.append((index, found, column))
+        _converters[(model, connection.vendor)] = converters
+    names, count, found_objs = [field.attname for field in fields], len(fields), []
+    for row in fetch_all(sql, params):
+        values = list(row[:count])
+        for index, field_converters, column in converters:
+            for converter in field_converters:
+                values[index] = converter(values[index], column, connection)
+        obj = model.from_db(connection.alias, names, values)
+        for name, value in zip(extra, row[count:], strict=True):
+            setattr(obj, name, value)
+        found_objs.append(obj)
+    return found_objs
+
+
+def columns(model: type[Model], alias: str = "") -> str:
+    """The model's concrete columns, by name and in order (not `*`: a prepared statement must
+    not change shape with the table), for `instances`."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{field.column}" for field in model._meta.concrete_fields)
+
+
 def update(obj: Model, fields: Sequence[str]) -> int:
     """UPDATE these fields of `obj` (by id): save(update_fields=...) without compiling the
     statement through the ORM (auto_now fields are not touched unless named)."""

@@ -19,7 +19,7 @@ from accounts.models import Membership, Role, User
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from config.events import DomainEvent, publish, publish_many
-from config.sql import execute, fetch_all, for_update, insert, one_of, update
+from config.sql import columns, execute, fetch_all, for_update, insert, instances, one_of, update
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.events import (
@@ -618,11 +618,9 @@ def messages_lock_by_provider_id(*, channel_id: int, provider_message_ids: Colle
     the same messages wait for each other instead of deadlocking), for
     message_statuses_advance. Plain SQL with the columns by name: through the ORM, compiling
     this read cost more than the status updates it serves (three per reply on WhatsApp)."""
-    columns = ", ".join(field.column for field in Message._meta.concrete_fields)
     wanted, wanted_params = one_of("provider_message_id", sorted(provider_message_ids))
-    return list(Message.all_objects.raw(
-        f"SELECT {columns} FROM {Message._meta.db_table} WHERE channel_id = %s AND {wanted} ORDER BY id{for_update()}",
-        [channel_id, *wanted_params]))
+    return instances(Message, f"SELECT {columns(Message)} FROM {Message._meta.db_table} "
+                              f"WHERE channel_id = %s AND {wanted} ORDER BY id{for_update()}", [channel_id, *wanted_params])
 
 
 def message_statuses_advance(updates: list[tuple[Message, str, str, str, dt.datetime | None]]) -> int:

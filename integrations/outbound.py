@@ -18,7 +18,7 @@ from channels_app.models import Channel
 from channels_app.services import channel_set_status
 from config.cache import mark_add, mark_delete, mark_set
 from config.events import DomainEvent
-from config.sql import fetch_all, for_update, update
+from config.sql import columns, fetch_all, for_update, instances, update
 from contacts.models import Contact, ContactIdentity
 from conversations.models import Attachment, Conversation, Message
 from conversations.services import message_attach_file, message_status_advance
@@ -106,12 +106,11 @@ def _locked_reply(where: str, params: list[object], channel: Channel, *, more: b
     ORM, compiling this read cost more CPU than the send itself). With `more`, whether other
     replies of the channel wait behind it (`message.more_waiting`)."""
     message_table, conversation_table = Message._meta.db_table, Conversation._meta.db_table
-    # The columns by name, not m.*: a prepared statement must not change shape with the table.
-    columns = ", ".join(f"m.{field.column}" for field in Message._meta.concrete_fields)
     behind = (f"EXISTS (SELECT 1 FROM {message_table} w WHERE w.channel_id = m.channel_id AND w.id > m.id AND "
               f"{_WAITING.replace('m.', 'w.')})" if more else "FALSE")
-    found = list(Message.all_objects.raw(
-        f"""SELECT {columns}, ct.phone AS contact_phone, r.provider_message_id AS reply_to_provider_id,
+    found = instances(
+        Message,
+        f"""SELECT {columns(Message, 'm')}, ct.phone AS contact_phone, r.provider_message_id AS reply_to_provider_id,
                    (SELECT ci.external_id FROM {ContactIdentity._meta.db_table} ci
                      WHERE ci.contact_id = c.contact_id AND ci.channel_id = m.channel_id
                      ORDER BY ci.id LIMIT 1) AS recipient_external_id,
@@ -123,7 +122,8 @@ def _locked_reply(where: str, params: list[object], channel: Channel, *, more: b
               LEFT JOIN {message_table} r ON r.id = m.reply_to_id
              WHERE {where} AND {_WAITING}
              ORDER BY m.id LIMIT 1{for_update(skip_locked=True, of="m")}""",
-        params))
+        params, extra=("contact_phone", "reply_to_provider_id", "recipient_external_id", "has_attachments",
+                       "more_waiting"))
     if not found:
         return None
     message = found[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.sql import fetch_all, insert, one_of
+from config.sql import columns, fetch_all, insert, instances, one_of
 from conversations.models import Message
 from tenants.models import TenantEvent
 from tests import factories
@@ -58,3 +58,18 @@ def test_one_of_matches_a_list_of_any_length(acme, negated, expected):
                      f"{condition} ORDER BY id", [conversation.pk, *params])
 
     assert [row[0] for row in rows] == expected
+
+
+def test_instances_are_what_the_orm_reads(acme):
+    conversation = factories.ConversationFactory(tenant=acme)
+    (stored,) = insert([_reply(conversation, "wamid.A")])
+    Message.all_objects.filter(pk=stored.pk).update(content_attributes={"media": {"id": "1"}})
+
+    (found,) = instances(Message, f"SELECT {columns(Message, 'm')}, 'x' AS extra FROM conversations_message m "
+                                  f"WHERE m.id = %s", [stored.pk], extra=("extra",))
+
+    expected = Message.all_objects.get(pk=stored.pk)
+    assert [getattr(found, f.attname) for f in Message._meta.concrete_fields] == [
+        getattr(expected, f.attname) for f in Message._meta.concrete_fields]
+    assert found.content_attributes == {"media": {"id": "1"}} and found.extra == "x"
+    assert not found._state.adding
