@@ -6,8 +6,9 @@ webhook) when answers are slow. This ASGI layer answers it in the server's event
 the channel behind the token comes from a short-lived per-process cache, the signature is
 checked with the channel's adapter, and the body is stored through `webhook_events_store`
 together with whatever else this process received meanwhile (one INSERT and one commit
-for all of them: a group commit), before anyone is answered 200. Processing is queued as
-one task per stored batch.
+for all of them: a group commit), before anyone is answered 200. Processing is queued after
+the answers, and only when no task of this process is queued or running already (see
+integrations.services.webhook_events_drain).
 
 Everything else on those URLs (Meta's GET handshake) and every other request goes to
 Django unchanged; the Django view stays the same endpoint for WSGI and the test client.
@@ -20,11 +21,12 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from channels_app.models import Channel
@@ -57,20 +59,29 @@ def _lookup(kind: str, token: str) -> Channel | None:
         close_old_connections()
 
 
-def _store(rows: list[tuple[Channel, bytes, str]]) -> list[int]:
+def _store(rows: list[tuple[Channel, bytes, str]], answer: Callable[[list[int]], None]) -> None:
+    """In the writer thread: store a batch, have it answered, then queue its processing.
+    Keeping the queueing here (no thread of its own) saves a thread hop per batch, and the
+    answers do not wait for it. The thread keeps its database connection from batch to batch
+    (as a process keeps its connection for its requests): one that failed is closed, and the
+    next batch takes a fresh one."""
     try:
-        return webhook_events_store(rows, queue=False)
-    finally:
-        close_old_connections()  # back to the pool (or closed), as at the end of a request
+        event_ids = webhook_events_store(rows, queue=False)
+    except Exception:
+        connection.close()
+        raise
+    answer(event_ids)
+    # Coalesced: this process stores one batch after another (one writer), so a task still
+    # waiting in the queue, or running, takes up the later batches too.
+    webhook_events_queue(event_ids, coalesce=MAX_WRITERS == 1)
+    if connection.errors_occurred:  # (eager tasks, the embedded default, processed the batch here)
+        connection.close()
 
 
-def _queue(event_ids: list[int]) -> None:
-    try:
-        # Coalesced: this process stores one batch after another (one writer), so a task
-        # still waiting in the queue takes up the later batches too.
-        webhook_events_queue(event_ids, coalesce=MAX_WRITERS == 1)
-    finally:
-        close_old_connections()  # eager tasks (the embedded default) ran the processing here
+def _resolve(futures: list[asyncio.Future[int]], event_ids: list[int]) -> None:
+    for future, event_id in zip(futures, event_ids, strict=True):
+        if not future.done():
+            future.set_result(event_id)
 
 
 class WebhookIngress:
@@ -79,11 +90,10 @@ class WebhookIngress:
     def __init__(self, app: Any) -> None:
         self.app = app
         # Off the event loop and apart from the threads that serve Django's views: these
-        # threads write, others look channels up (so that a flood of unknown URLs cannot delay
-        # the writes), one queues the processing tasks.
+        # threads write (and queue the processing), others look channels up (so that a flood
+        # of unknown URLs cannot delay the writes).
         self.database = ThreadPoolExecutor(max_workers=MAX_WRITERS, thread_name_prefix="webhook-ingress-db")
         self.lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-ingress-lookup")
-        self.broker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingress-queue")
         self.channels: dict[tuple[str, str], tuple[float, Channel | None]] = {}
         self.pending: list[tuple[Channel, bytes, str, asyncio.Future[int]]] = []
         self.writers = 0
@@ -173,17 +183,16 @@ class WebhookIngress:
             while self.pending:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
                 rows = [(channel, body, signature) for channel, body, signature, _ in batch]
+                futures = [future for *_, future in batch]
+
+                def answer(event_ids: list[int], futures: list[asyncio.Future[int]] = futures) -> None:
+                    loop.call_soon_threadsafe(_resolve, futures, event_ids)
+
                 try:
-                    event_ids = await loop.run_in_executor(self.database, _store, rows)
+                    await loop.run_in_executor(self.database, _store, rows, answer)
                 except Exception as error:
-                    for *_, future in batch:
+                    for future in futures:
                         if not future.done():
                             future.set_exception(error)
-                    continue
-                for (*_, future), event_id in zip(batch, event_ids, strict=True):
-                    if not future.done():
-                        future.set_result(event_id)
-                # Answered already; the processing task is queued while the next batch is written.
-                self.broker.submit(_queue, event_ids)
         finally:
             self.writers -= 1

@@ -52,9 +52,9 @@ def _post(app, channel, body: bytes, headers=None):
 
 
 def _settle(app) -> None:
-    """Wait for what the ingress does after answering (queueing, here eager processing)."""
-    for executor in (app.database, app.broker, app.database):
-        executor.submit(lambda: None).result(timeout=30)
+    """Wait for what the ingress does after answering (queueing, here eager processing): the
+    writer thread does it, after the store."""
+    app.database.submit(lambda: None).result(timeout=30)
 
 
 def _inbound(index: int) -> bytes:
