@@ -145,7 +145,9 @@ def webhook_events_drain(*, event_ids: list[int], queued_mark: str) -> None:
     deadline = time.monotonic() + DRAIN_SECONDS
     try:
         while True:
-            if not _process_batch(event_ids, always=True):
+            taken = _process_batch(event_ids, always=True, oldest=True)
+            event_ids = []  # its own are done: from now on the oldest waiting
+            if not taken:
                 if not holding:
                     return
                 mark_delete(queued_mark)
@@ -155,7 +157,7 @@ def webhook_events_drain(*, event_ids: list[int], queued_mark: str) -> None:
                 return  # the process queued a task of its own meanwhile: it goes on from here
             holding = True
             if time.monotonic() >= deadline:
-                webhook_events_process.delay(event_ids=event_ids, queued_mark=queued_mark, takes_up_later=True)
+                webhook_events_process.delay(event_ids=[], queued_mark=queued_mark, takes_up_later=True)
                 holding = False  # the successor's now
                 return
     except BaseException:
@@ -165,12 +167,12 @@ def webhook_events_drain(*, event_ids: list[int], queued_mark: str) -> None:
         raise
 
 
-def _process_batch(event_ids: list[int], *, always: bool) -> list[int]:
+def _process_batch(event_ids: list[int], *, always: bool, oldest: bool = False) -> list[int]:
     """One batch (see webhook_events_process_now); the ids of the events it took."""
     claimed: list[int] = list(event_ids)
     try:
         with transaction.atomic():
-            events = _claim(event_ids, top_up=BATCH_TOP_UP, always=always)
+            events = _claim(event_ids, top_up=BATCH_TOP_UP, always=always, oldest=oldest)
             claimed = [event.pk for event in events]
             _process(events)
     except Exception:
@@ -191,10 +193,16 @@ def _process_batch(event_ids: list[int], *, always: bool) -> list[int]:
     return claimed
 
 
-def _claim(event_ids: list[int], *, top_up: int, always: bool = False) -> list[WebhookEvent]:
+# What waits for processing: the condition of the partial index webhook_event_waiting,
+# spelled out so that PostgreSQL can use the index in a prepared statement's generic plan.
+_WAITING = f"e.status = '{WebhookEvent.Status.RECEIVED}' AND e.attempts = 0"
+
+
+def _claim(event_ids: list[int], *, top_up: int, always: bool = False, oldest: bool = False) -> list[WebhookEvent]:
     """The given events not processed yet, and up to `top_up` other waiting ones that never
-    failed and came after them, locked (events another task holds are left to it). The
-    others are taken up only if some of the given ones were still waiting, unless `always`."""
+    failed and came after them (`oldest`: the oldest waiting ones), locked (events another
+    task holds are left to it). The others are taken up only if some of the given ones were
+    still waiting, unless `always`."""
     lock = for_update(skip_locked=True, of="e")
     # With each event, when its channel and tenant last changed (for channels_as_of).
     select = (f"SELECT e.id, e.tenant_id, e.channel_id, e.body, e.status, c.updated_at, t.updated_at "
@@ -208,12 +216,12 @@ def _claim(event_ids: list[int], *, top_up: int, always: bool = False) -> list[W
     # When another task already took (or holds) all of these, it took what was waiting too.
     if top_up and (rows or always):
         # Those queued after this task's own (the ones before have tasks of their own ahead of
-        # it): the partial index is read from here on, not through every webhook processed before.
-        others, others_params = one_of("e.id", event_ids, negated=True)
+        # it), unless it takes the oldest: it drains what its process stores, and some of that
+        # may have committed after later ids of other processes it took already.
+        others, others_params = one_of("e.id", event_ids or [0], negated=True)
         rows += fetch_all(
-            f"{select} WHERE e.status = %s AND e.attempts = 0 AND e.id > %s AND {others} "
-            f"ORDER BY e.id LIMIT %s{lock}",
-            [WebhookEvent.Status.RECEIVED, min(event_ids), *others_params, top_up])
+            f"{select} WHERE {_WAITING} AND e.id > %s AND {others} ORDER BY e.id LIMIT %s{lock}",
+            [0 if oldest else min(event_ids), *others_params, top_up])
     channels = channels_as_of({row[2]: (row[5], row[6]) for row in rows})
     events = []
     for pk, tenant_id, channel_id, body, status, *_changed in sorted(rows):

@@ -139,6 +139,28 @@ def test_a_running_task_takes_up_what_its_process_stores_meanwhile(whatsapp, que
     assert len(queued) == 2
 
 
+def test_a_running_task_takes_up_a_webhook_that_committed_after_later_ids(whatsapp, queued, monkeypatch):
+    """Ids come from a sequence when the INSERT starts, so a store can commit after one with a
+    higher id that the task took already: the task reads from the oldest waiting, not on from
+    what it took."""
+    late, own = _stored(whatsapp, 0), _stored(whatsapp, 1)
+    WebhookEvent.all_objects.filter(pk=late.pk).update(attempts=1)  # not waiting yet: "uncommitted"
+    _coalesced(own)
+    (task,) = queued
+    process = services._process
+
+    def process_then_commit_the_late_one(events):
+        process(events)
+        WebhookEvent.all_objects.filter(pk=late.pk).update(attempts=0)
+
+    monkeypatch.setattr(services, "_process", process_then_commit_the_late_one)
+
+    services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
+
+    assert WebhookEvent.all_objects.get(pk=late.pk).status == WebhookEvent.Status.PROCESSED
+    assert len(queued) == 1
+
+
 def test_a_webhook_stored_as_the_task_ends_is_taken_up(whatsapp, queued, monkeypatch):
     """Its store found the mark still set and queued nothing; the task looks once more after
     the mark went."""
@@ -171,7 +193,7 @@ def test_a_draining_task_hands_its_mark_to_a_successor_when_its_time_is_up(whats
     services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
 
     assert WebhookEvent.all_objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 3  # one batch
-    assert queued[1] == {**task, "takes_up_later": True}  # the successor, with the mark
+    assert queued[1] == {"event_ids": [], "queued_mark": task["queued_mark"], "takes_up_later": True}  # with the mark
     _coalesced(_stored(whatsapp, 9))
     assert len(queued) == 2  # the mark is the successor's: later stores go with it
 
