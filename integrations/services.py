@@ -129,24 +129,39 @@ def webhook_events_process_now(*, event_ids: list[int], takes_up_later: bool = F
         webhook_events_queue([max(taken_up)], takes_up_later=True)
 
 
-def webhook_events_drain(*, event_ids: list[int], queued_mark: str) -> None:
+# A store commits within this long of drawing its ids (one INSERT of at most MAX_BATCH
+# bodies). A draining task reads the waiting webhooks from the lowest id it took at least
+# this long ago, not from the first one its chain took: through the partial index, every
+# webhook processed since then would be stepped over again. A store slower than this is
+# taken up by the sweep (webhook_events_stuck).
+LATE_COMMIT_SECONDS = 10.0
+
+
+def webhook_events_drain(*, event_ids: list[int], queued_mark: str,
+                         checkpoints: list[tuple[float, int]] | None = None) -> None:
     """The task of a web process's coalesced webhooks (webhook_events_queue): its own, then
     what waits after them, batch after batch, while the process's mark stays set, so that
     the process queues no task for what it stores meanwhile: the next batch here takes it
     up. (A task per stored batch cost more in Celery, queueing and starting it, than
     processing the batch.) When nothing is left, the mark goes, and one more look takes up
     what was stored just before it went (that store found the mark set and queued nothing).
-    After DRAIN_SECONDS a successor takes the mark over."""
+    After DRAIN_SECONDS a successor takes the mark over, with `checkpoints`: when its chain
+    took which lowest id (see LATE_COMMIT_SECONDS). The process stores one batch after
+    another, so what it stores while the mark is set comes after the chain's first ids."""
     from integrations.tasks import webhook_events_process
 
+    taken_at = list(checkpoints or [(time.time(), min(event_ids) if event_ids else 0)])
     holding = True
     with contextlib.suppress(Exception):
         mark_set(queued_mark, QUEUED_MARK_SECONDS)  # running now (it may have waited long in the queue)
     deadline = time.monotonic() + DRAIN_SECONDS
     try:
         while True:
-            taken = _process_batch(event_ids, always=True, oldest=True)
-            event_ids = []  # its own are done: from now on the oldest waiting
+            settled = time.time() - LATE_COMMIT_SECONDS
+            while len(taken_at) > 1 and taken_at[1][0] <= settled:
+                taken_at.pop(0)
+            taken = _process_batch(event_ids, always=True, floor=taken_at[0][1])
+            event_ids = []  # its own are done: from now on what waits
             if not taken:
                 if not holding:
                     return
@@ -156,8 +171,11 @@ def webhook_events_drain(*, event_ids: list[int], queued_mark: str) -> None:
             if not holding and not mark_add(queued_mark, QUEUED_MARK_SECONDS):
                 return  # the process queued a task of its own meanwhile: it goes on from here
             holding = True
+            if taken_at[-1][0] < time.time() - 1:  # a checkpoint a second is plenty
+                taken_at.append((time.time(), min(taken) - 1))
             if time.monotonic() >= deadline:
-                webhook_events_process.delay(event_ids=[], queued_mark=queued_mark, takes_up_later=True)
+                webhook_events_process.delay(event_ids=[], queued_mark=queued_mark, takes_up_later=True,
+                                             checkpoints=taken_at)
                 holding = False  # the successor's now
                 return
     except BaseException:
@@ -167,12 +185,12 @@ def webhook_events_drain(*, event_ids: list[int], queued_mark: str) -> None:
         raise
 
 
-def _process_batch(event_ids: list[int], *, always: bool, oldest: bool = False) -> list[int]:
+def _process_batch(event_ids: list[int], *, always: bool, floor: int | None = None) -> list[int]:
     """One batch (see webhook_events_process_now); the ids of the events it took."""
     claimed: list[int] = list(event_ids)
     try:
         with transaction.atomic():
-            events = _claim(event_ids, top_up=BATCH_TOP_UP, always=always, oldest=oldest)
+            events = _claim(event_ids, top_up=BATCH_TOP_UP, always=always, floor=floor)
             claimed = [event.pk for event in events]
             _process(events)
     except Exception:
@@ -198,11 +216,11 @@ def _process_batch(event_ids: list[int], *, always: bool, oldest: bool = False) 
 _WAITING = f"e.status = '{WebhookEvent.Status.RECEIVED}' AND e.attempts = 0"
 
 
-def _claim(event_ids: list[int], *, top_up: int, always: bool = False, oldest: bool = False) -> list[WebhookEvent]:
+def _claim(event_ids: list[int], *, top_up: int, always: bool = False, floor: int | None = None) -> list[WebhookEvent]:
     """The given events not processed yet, and up to `top_up` other waiting ones that never
-    failed and came after them (`oldest`: the oldest waiting ones), locked (events another
-    task holds are left to it). The others are taken up only if some of the given ones were
-    still waiting, unless `always`."""
+    failed and came after them (after `floor`, if given), locked (events another task holds
+    are left to it). The others are taken up only if some of the given ones were still
+    waiting, unless `always`."""
     lock = for_update(skip_locked=True, of="e")
     # With each event, when its channel and tenant last changed (for channels_as_of).
     select = (f"SELECT e.id, e.tenant_id, e.channel_id, e.body, e.status, c.updated_at, t.updated_at "
@@ -216,12 +234,11 @@ def _claim(event_ids: list[int], *, top_up: int, always: bool = False, oldest: b
     # When another task already took (or holds) all of these, it took what was waiting too.
     if top_up and (rows or always):
         # Those queued after this task's own (the ones before have tasks of their own ahead of
-        # it), unless it takes the oldest: it drains what its process stores, and some of that
-        # may have committed after later ids of other processes it took already.
+        # it): the partial index is read from there on, not through every webhook processed before.
         others, others_params = one_of("e.id", event_ids or [0], negated=True)
         rows += fetch_all(
             f"{select} WHERE {_WAITING} AND e.id > %s AND {others} ORDER BY e.id LIMIT %s{lock}",
-            [0 if oldest else min(event_ids), *others_params, top_up])
+            [min(event_ids) if floor is None else floor, *others_params, top_up])
     channels = channels_as_of({row[2]: (row[5], row[6]) for row in rows})
     events = []
     for pk, tenant_id, channel_id, body, status, *_changed in sorted(rows):

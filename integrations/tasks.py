@@ -30,13 +30,15 @@ TEMPLATE_KINDS = (Channel.Kind.WHATSAPP_CLOUD,)
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
              max_retries=8)
-def webhook_events_process(*, event_ids: list[int], queued_mark: str = "", takes_up_later: bool = False) -> None:
+def webhook_events_process(*, event_ids: list[int], queued_mark: str = "", takes_up_later: bool = False,
+                           checkpoints: list[tuple[float, int]] | None = None) -> None:
     """Stored webhooks → messages and statuses, a batch at a time: with `queued_mark`, what
     a web process stored, and what it stores while this task waits and runs (see
     webhook_events_drain). Database or broker hiccups retry with backoff; the events stay
     stored (RECEIVED) meanwhile."""
     if queued_mark:
-        webhook_events_drain(event_ids=event_ids, queued_mark=queued_mark)
+        webhook_events_drain(event_ids=event_ids, queued_mark=queued_mark,
+                             checkpoints=[(at, floor) for at, floor in checkpoints] if checkpoints else None)
     else:
         webhook_events_process_now(event_ids=event_ids, takes_up_later=takes_up_later)
 

@@ -4,6 +4,7 @@ one at a time when a batch fails."""
 from __future__ import annotations
 
 import json
+import time
 from unittest import mock
 
 import pytest
@@ -139,26 +140,21 @@ def test_a_running_task_takes_up_what_its_process_stores_meanwhile(whatsapp, que
     assert len(queued) == 2
 
 
-def test_a_running_task_takes_up_a_webhook_that_committed_after_later_ids(whatsapp, queued, monkeypatch):
-    """Ids come from a sequence when the INSERT starts, so a store can commit after one with a
-    higher id that the task took already: the task reads from the oldest waiting, not on from
-    what it took."""
-    late, own = _stored(whatsapp, 0), _stored(whatsapp, 1)
-    WebhookEvent.all_objects.filter(pk=late.pk).update(attempts=1)  # not waiting yet: "uncommitted"
-    _coalesced(own)
-    (task,) = queued
-    process = services._process
+@pytest.mark.parametrize("took_at,left", [(-5, 0), (-15, 1)])
+def test_a_successor_reads_from_what_its_chain_took_once_later_stores_have_committed(whatsapp, queued, took_at,
+                                                                                   left):
+    """Ids come from a sequence when an INSERT starts, so a store can commit after one with a
+    higher id that the chain took already: a successor reads from the lowest id its chain
+    took at least LATE_COMMIT_SECONDS ago (a store slower than that is the sweep's)."""
+    early, later = _stored(whatsapp, 0), _stored(whatsapp, 1)
+    now = time.time()
 
-    def process_then_commit_the_late_one(events):
-        process(events)
-        WebhookEvent.all_objects.filter(pk=late.pk).update(attempts=0)
+    services.webhook_events_drain(event_ids=[], queued_mark="webhooks:queued:test",
+                                  checkpoints=[(now - 30, 0), (now + took_at, later.pk - 1)])
 
-    monkeypatch.setattr(services, "_process", process_then_commit_the_late_one)
-
-    services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
-
-    assert WebhookEvent.all_objects.get(pk=late.pk).status == WebhookEvent.Status.PROCESSED
-    assert len(queued) == 1
+    waiting = WebhookEvent.all_objects.filter(status=WebhookEvent.Status.RECEIVED).values_list("pk", flat=True)
+    assert list(waiting) == [early.pk][:left]
+    assert WebhookEvent.all_objects.get(pk=later.pk).status == WebhookEvent.Status.PROCESSED
 
 
 def test_a_webhook_stored_as_the_task_ends_is_taken_up(whatsapp, queued, monkeypatch):
@@ -193,7 +189,9 @@ def test_a_draining_task_hands_its_mark_to_a_successor_when_its_time_is_up(whats
     services.webhook_events_drain(event_ids=task["event_ids"], queued_mark=task["queued_mark"])
 
     assert WebhookEvent.all_objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 3  # one batch
-    assert queued[1] == {"event_ids": [], "queued_mark": task["queued_mark"], "takes_up_later": True}  # with the mark
+    successor = queued[1]
+    assert successor["event_ids"] == [] and successor["queued_mark"] == task["queued_mark"]  # with the mark
+    assert [floor for _, floor in successor["checkpoints"]] == [events[0].pk]  # where its chain began
     _coalesced(_stored(whatsapp, 9))
     assert len(queued) == 2  # the mark is the successor's: later stores go with it
 
