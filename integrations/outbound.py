@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import random
 import time
@@ -59,20 +60,27 @@ def dispatch(event: DomainEvent) -> None:
     elif event.name in ("message.created", "message.retry_requested"):
         if event.name == "message.created" and (event.direction != "OUTBOUND" or event.private):
             return
-        kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
+        kind = _channel_kind(event.channel_id)
         if kind and has_adapter(kind):
             channel_senders_queue(channel_id=event.channel_id)
     elif event.name == "channel.created" or (event.name == "channel.updated"
                                                and {"config", "credentials"} & set(event.changed)):
         from integrations.tasks import TEMPLATE_KINDS, channel_templates_sync_task
 
-        kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
+        kind = _channel_kind(event.channel_id)
         if kind in TEMPLATE_KINDS:
             channel_templates_sync_task.delay(channel_id=event.channel_id)
     elif event.name == "conversation.read" and event.last_read_message_id:
-        kind = Channel.all_objects.filter(pk=event.channel_id).values_list("kind", flat=True).first()
+        kind = _channel_kind(event.channel_id)
         if kind and has_adapter(kind):
             conversation_mark_read_remote.delay(message_id=event.last_read_message_id)
+
+
+@functools.lru_cache(maxsize=10_000)
+def _channel_kind(channel_id: int) -> str | None:
+    """A channel's kind, remembered per process: it never changes (and ids are not reused),
+    and the listener asks for it after every reply."""
+    return Channel.all_objects.filter(pk=channel_id).values_list("kind", flat=True).first()
 
 
 def backoff_seconds(attempt: int) -> float:

@@ -31,7 +31,10 @@ def pytest_report_header(config: Any) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
+    from integrations.outbound import _channel_kind
+
     cache.clear()
+    _channel_kind.cache_clear()  # ids come back after a rolled-back test (SQLite)
     yield
     cache.clear()
 
