@@ -99,6 +99,13 @@ class WebhookIngress:
         self.writers = 0
         self.writer_tasks: set[asyncio.Task[None]] = set()
 
+    def close(self) -> None:
+        """Let the writer thread's database connection go, and the threads (for a test, or a
+        server's shutdown)."""
+        self.database.submit(lambda: connection.close()).result(timeout=30)  # in that thread: its own
+        for executor in (self.database, self.lookups):
+            executor.shutdown(wait=True)
+
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         match = WEBHOOK_PATH.fullmatch(scope["path"]) if scope["type"] == "http" else None
         if match is None or scope["method"] != "POST" or not settings.WEBHOOK_INGRESS:

@@ -23,6 +23,21 @@ from tests.integrations.whatsapp_cloud.conftest import APP_SECRET, FIXTURES, fix
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def ingress():
+    """A factory of ingresses in front of a stand-in for Django; each lets its writer thread's
+    database connection go at the end (the test database is dropped at the end of the run)."""
+    made: list[WebhookIngress] = []
+
+    def make() -> WebhookIngress:
+        made.append(WebhookIngress(_django_stand_in))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.close()
+
+
 async def _django_stand_in(scope, receive, send):
     await send({"type": "http.response.start", "status": 299, "headers": []})
     await send({"type": "http.response.body", "body": b"django"})
@@ -65,8 +80,8 @@ def _inbound(index: int) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def test_signed_post_is_stored_processed_and_answered_200(whatsapp):
-    status, headers, body = _post(WebhookIngress(_django_stand_in), whatsapp, fixture_bytes("inbound-text.json"))
+def test_signed_post_is_stored_processed_and_answered_200(ingress, whatsapp):
+    status, headers, body = _post(ingress(), whatsapp, fixture_bytes("inbound-text.json"))
 
     assert (status, body) == (200, b"ok")
     event = WebhookEvent.all_objects.get(channel=whatsapp)
@@ -75,19 +90,19 @@ def test_signed_post_is_stored_processed_and_answered_200(whatsapp):
 
 
 @pytest.mark.parametrize("signature", ["", "sha256=" + "0" * 64, "wrong-secret"])
-def test_missing_or_wrong_signature_is_401_and_nothing_is_stored(whatsapp, signature):
+def test_missing_or_wrong_signature_is_401_and_nothing_is_stored(ingress, whatsapp, signature):
     body = fixture_bytes("inbound-text.json")
     headers = _signed(body, "another secret") if signature == "wrong-secret" else [("X-Hub-Signature-256", signature)]
 
-    status, headers, answer = _post(WebhookIngress(_django_stand_in), whatsapp, body, headers)
+    status, headers, answer = _post(ingress(), whatsapp, body, headers)
 
     assert status == 401 and json.loads(answer)["error"]["code"] == "invalid_signature"
     assert not WebhookEvent.all_objects.exists() and not Message.all_objects.exists()
 
 
-def test_unknown_token_is_404_and_oversized_body_is_413(whatsapp, settings):
+def test_unknown_token_is_404_and_oversized_body_is_413(ingress, whatsapp, settings):
     settings.WEBHOOK_MAX_BODY_BYTES = 1000
-    app = WebhookIngress(_django_stand_in)
+    app = ingress()
     unknown = async_to_sync(_request)(app, "/webhooks/whatsapp_cloud/nope", b"{}", headers=_signed(b"{}"))
     big = b"{" + b" " * 2000 + b"}"
     oversized = _post(app, whatsapp, big)
@@ -101,8 +116,8 @@ def test_unknown_token_is_404_and_oversized_body_is_413(whatsapp, settings):
     assert not WebhookEvent.all_objects.exists()
 
 
-def test_handshake_and_other_paths_go_to_django(whatsapp):
-    app = WebhookIngress(_django_stand_in)
+def test_handshake_and_other_paths_go_to_django(ingress, whatsapp):
+    app = ingress()
     path = f"/webhooks/whatsapp_cloud/{whatsapp.webhook_token}"
 
     assert async_to_sync(_request)(app, path, method="GET")[0] == 299
@@ -120,8 +135,8 @@ def test_handshake_through_the_product_application(whatsapp):
     assert (status, body.decode()) == (200, handshake["hub.challenge"])
 
 
-def test_concurrent_posts_are_stored_together_each_message_once(whatsapp):
-    app = WebhookIngress(_django_stand_in)
+def test_concurrent_posts_are_stored_together_each_message_once(ingress, whatsapp):
+    app = ingress()
     path = f"/webhooks/whatsapp_cloud/{whatsapp.webhook_token}"
     bodies = [_inbound(index) for index in range(30)] + [_inbound(3), _inbound(7)]  # two repeats
     stored_batches = []
@@ -145,8 +160,8 @@ def test_concurrent_posts_are_stored_together_each_message_once(whatsapp):
     assert sorted(Message.all_objects.values_list("content", flat=True)) == sorted(f"pedido {i}" for i in range(30))
 
 
-def test_a_store_that_fails_answers_503_so_the_provider_retries(whatsapp):
-    app = WebhookIngress(_django_stand_in)
+def test_a_store_that_fails_answers_503_so_the_provider_retries(ingress, whatsapp):
+    app = ingress()
 
     with mock.patch("integrations.ingress.webhook_events_store", side_effect=OperationalError("database is away")):
         status, headers, body = _post(app, whatsapp, fixture_bytes("inbound-text.json"))
@@ -156,9 +171,9 @@ def test_a_store_that_fails_answers_503_so_the_provider_retries(whatsapp):
     assert _post(app, whatsapp, fixture_bytes("inbound-text.json"))[0] == 200  # and the retry is stored
 
 
-def test_channel_lookups_are_remembered_for_a_few_seconds(whatsapp, settings):
+def test_channel_lookups_are_remembered_for_a_few_seconds(ingress, whatsapp, settings):
     settings.WEBHOOK_CHANNEL_CACHE_SECONDS = 60
-    app = WebhookIngress(_django_stand_in)
+    app = ingress()
     body = fixture_bytes("inbound-text.json")
     lookups = []
     lookup = services.webhook_channel
@@ -172,18 +187,18 @@ def test_channel_lookups_are_remembered_for_a_few_seconds(whatsapp, settings):
     assert len(lookups) == 1
 
     settings.WEBHOOK_CHANNEL_CACHE_SECONDS = 0
-    fresh = WebhookIngress(_django_stand_in)
+    fresh = ingress()
     whatsapp.archived_at = whatsapp.created_at
     whatsapp.save(update_fields=["archived_at"])
     assert _post(fresh, whatsapp, body)[0] == 404
 
 
-def test_a_broker_that_is_away_loses_nothing_the_sweep_queues_it_later(whatsapp):
+def test_a_broker_that_is_away_loses_nothing_the_sweep_queues_it_later(ingress, whatsapp):
     from datetime import timedelta
 
     from integrations.tasks import sweep_stuck_work
 
-    app = WebhookIngress(_django_stand_in)
+    app = ingress()
     with mock.patch("integrations.tasks.webhook_events_process.delay", side_effect=ConnectionError("broker away")):
         status, _, _ = _post(app, whatsapp, fixture_bytes("inbound-text.json"))
 
