@@ -283,11 +283,16 @@ def channel_deliver_now(*, channel_id: int, slot: int = 0, helpers: bool = True)
     helper_queued = not helpers or slot + 1 >= settings.OUTBOUND_SENDERS_PER_CHANNEL
     deadline = time.monotonic() + settings.OUTBOUND_SENDER_SECONDS
     while channel is not None and adapter_for(channel) is not None:
-        with transaction.atomic():
-            message = _next_waiting(channel, more=not helper_queued)
-            if message is not None:
-                waited = _wait_for_a_send_slot(channel)
-                outcome = _send(message, channel)
+        try:
+            with transaction.atomic():
+                message = _next_waiting(channel, more=not helper_queued)
+                if message is not None:
+                    waited = _wait_for_a_send_slot(channel)
+                    outcome = _send(message, channel)
+        except BaseException:
+            with contextlib.suppress(Exception):  # while this one waits for its retry, replies queue another
+                mark_delete(mark)
+            raise
         if message is None:
             with contextlib.suppress(Exception):
                 mark_delete(mark)

@@ -177,3 +177,14 @@ def test_senders_at_once_send_each_reply_exactly_once(graph, conversation, whats
     assert sum(len(outcomes) for outcomes in results) == 24
     assert sorted(_sent_contents(graph)) == sorted(f"m{n}" for n in range(24))
     assert set(Message.all_objects.filter(pk__in=[r.pk for r in replies]).values_list("status", flat=True)) == {"SENT"}
+
+
+def test_a_failing_sender_lets_its_mark_go(graph, conversation, whatsapp, queued, monkeypatch):
+    pending_reply(conversation)
+    channel_senders_queue(channel_id=whatsapp.pk)
+    monkeypatch.setattr(outbound, "_next_waiting", lambda channel, more: 1 / 0)
+
+    with pytest.raises(ZeroDivisionError):
+        channel_deliver_now(channel_id=whatsapp.pk)
+
+    assert channel_senders_queue(channel_id=whatsapp.pk) is True  # while it waits for its retry, another goes
