@@ -24,8 +24,4 @@ class Migration(migrations.Migration):
             name='send_attempts',
             field=models.PositiveSmallIntegerField(default=0),
         ),
-        migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('direction', 'OUTBOUND'), ('provider_message_id__isnull', True), ('status__in', ['PENDING', 'QUEUED'])), fields=['channel', 'id'], name='msg_outbound_waiting'),
-        ),
     ]
