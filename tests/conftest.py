@@ -29,6 +29,22 @@ def pytest_report_header(config: Any) -> list[str]:
     ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_connections_left_behind(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """At the end of the run, before the test database is dropped: end the sessions that
+    threads of the suite still hold (executor threads of async code, and the connections
+    they took from the pool and never gave back, which closing the pool leaves open). The
+    drop failed now and then without it ("being accessed by other users")."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     from integrations.outbound import _channel_kind
