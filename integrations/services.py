@@ -72,11 +72,10 @@ QUEUED_MARK_SECONDS = 10
 DRAIN_SECONDS = 2.0
 
 
-def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False, takes_up_later: bool = False) -> None:
+def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False) -> None:
     """Queue the processing of stored webhooks, as one task. With `coalesce` (for a caller
     whose stores are sequential, so that later ones get higher ids), nothing is queued while
-    this process's last task still waits: that task takes these up. `takes_up_later`: see
-    webhook_events_process_now."""
+    this process's task is queued or running: it takes these up (webhook_events_drain)."""
     from integrations.tasks import webhook_events_process
 
     if coalesce:
@@ -87,8 +86,7 @@ def webhook_events_queue(event_ids: list[int], *, coalesce: bool = False, takes_
             logger.warning("webhook task coalescing unavailable", exc_info=True)
             coalesce = False
     try:
-        webhook_events_process.delay(event_ids=event_ids, queued_mark=_QUEUED_MARK if coalesce else "",
-                                     takes_up_later=coalesce or takes_up_later)
+        webhook_events_process.delay(event_ids=event_ids, queued_mark=_QUEUED_MARK if coalesce else "")
     except Exception:  # the broker is away: stored all the same, the sweep queues them later
         logger.exception("processing of webhook events %s not queued", event_ids)
         if coalesce:  # nothing waits for later batches: they queue again
@@ -112,21 +110,15 @@ def webhook_event_process_now(*, event_id: int) -> WebhookEvent | None:
 BATCH_TOP_UP = 100
 
 
-def webhook_events_process_now(*, event_ids: list[int], takes_up_later: bool = False) -> None:
+def webhook_events_process_now(*, event_ids: list[int], always: bool = False) -> None:
     """Turn stored webhooks into what they say, in one transaction: these events and any
     others still waiting (see BATCH_TOP_UP), each channel's messages in one batch, then the
     statuses. Safe to run twice: messages are unique per (channel, provider id) and statuses
     only move forward. An unreadable body fails alone. Should the batch fail, its events are
     processed one at a time, so that one bad event cannot hold back the others; what still
-    fails is counted and raised for the task to retry.
-
-    `takes_up_later`: this task stands for webhooks stored after its own that have no task:
-    it takes them up even when its own were processed already, and queues a successor while
-    more are waiting than a batch takes."""
-    own = set(event_ids)
-    taken_up = [pk for pk in _process_batch(event_ids, always=takes_up_later) if pk not in own]
-    if takes_up_later and len(taken_up) >= BATCH_TOP_UP:
-        webhook_events_queue([max(taken_up)], takes_up_later=True)
+    fails is counted and raised for the task to retry. `always`: take up what waits even
+    when these were processed already."""
+    _process_batch(event_ids, always=always)
 
 
 # A store commits within this long of drawing its ids (one INSERT of at most MAX_BATCH
@@ -174,8 +166,7 @@ def webhook_events_drain(*, event_ids: list[int], queued_mark: str,
             if taken_at[-1][0] < time.time() - 1:  # a checkpoint a second is plenty
                 taken_at.append((time.time(), min(taken) - 1))
             if time.monotonic() >= deadline:
-                webhook_events_process.delay(event_ids=[], queued_mark=queued_mark, takes_up_later=True,
-                                             checkpoints=taken_at)
+                webhook_events_process.delay(event_ids=[], queued_mark=queued_mark, checkpoints=taken_at)
                 holding = False  # the successor's now
                 return
     except BaseException:

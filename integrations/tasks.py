@@ -40,7 +40,9 @@ def webhook_events_process(*, event_ids: list[int], queued_mark: str = "", takes
         webhook_events_drain(event_ids=event_ids, queued_mark=queued_mark,
                              checkpoints=[(at, floor) for at, floor in checkpoints] if checkpoints else None)
     else:
-        webhook_events_process_now(event_ids=event_ids, takes_up_later=takes_up_later)
+        # `takes_up_later`: a successor queued by an earlier version stood for webhooks that
+        # have no task of their own; it still takes up what waits.
+        webhook_events_process_now(event_ids=event_ids, always=takes_up_later)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,

@@ -92,12 +92,10 @@ def test_a_web_process_keeps_one_task_waiting_at_a_time():
         services.webhook_events_queue([1], coalesce=True)
         services.webhook_events_queue([2], coalesce=True)  # the first still waits: it takes these up
         assert [call.kwargs["event_ids"] for call in delay.call_args_list] == [[1]]
-        assert delay.call_args.kwargs["takes_up_later"] is True
 
         from integrations.tasks import webhook_events_process  # the task starts: the mark goes
         with mock.patch.object(services, "webhook_events_process_now"):
-            webhook_events_process.run(event_ids=[1], queued_mark=delay.call_args.kwargs["queued_mark"],
-                                       takes_up_later=True)
+            webhook_events_process.run(event_ids=[1], queued_mark=delay.call_args.kwargs["queued_mark"])
         services.webhook_events_queue([3], coalesce=True)
 
     assert [call.kwargs["event_ids"] for call in delay.call_args_list] == [[1], [3]]
@@ -208,24 +206,16 @@ def test_a_failing_task_lets_its_mark_go(whatsapp, queued, monkeypatch):
     assert len(queued) == 2  # while the task waits for its retry, later stores get tasks of their own
 
 
-def test_a_coalesced_task_takes_up_later_webhooks_even_when_its_own_are_done(whatsapp):
+def test_a_task_queued_by_an_earlier_version_for_later_webhooks_still_takes_them_up(whatsapp):
+    from integrations.tasks import webhook_events_process
+
     own = _stored(whatsapp, 0)
     webhook_events_process_now(event_ids=[own.pk])  # another task's batch took it
-    later = _stored(whatsapp, 1)  # stored while the coalesced task waited: no task of its own
+    later = _stored(whatsapp, 1)  # stored while that task waited: no task of its own
 
-    webhook_events_process_now(event_ids=[own.pk], takes_up_later=True)
+    webhook_events_process.run(event_ids=[own.pk], takes_up_later=True)
 
     assert WebhookEvent.all_objects.get(pk=later.pk).status == WebhookEvent.Status.PROCESSED
-
-
-def test_a_coalesced_task_queues_a_successor_while_more_wait_than_a_batch_takes(whatsapp, monkeypatch):
-    monkeypatch.setattr(services, "BATCH_TOP_UP", 2)
-    events = [_stored(whatsapp, index) for index in range(7)]
-
-    webhook_events_process_now(event_ids=[events[0].pk], takes_up_later=True)  # eager: successors run at once
-
-    assert set(WebhookEvent.all_objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
-    assert Message.all_objects.filter(channel=whatsapp).count() == 7
 
 
 def test_processed_messages_count_against_the_tenants_month(whatsapp, django_capture_on_commit_callbacks):
