@@ -18,8 +18,9 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from integrations.management.commands.whatsapp_simulator import Command, simulator_from_options
+from integrations.management.commands.simulator import Command
 from integrations.whatsapp_cloud.simulator import GraphSimulator, webhook_body, webhook_signature
+from integrations.whatsapp_cloud.simulator.command import simulator_from_options
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatsapp-cloud"
 PHONE_NUMBER_ID = "100000000000002"
@@ -349,6 +350,111 @@ def test_injected_hang_times_the_client_out_and_then_accepts(sim, graph):
     assert len(sim.sent) == 1
 
 
+# --- held answers ---
+
+
+def send_in_background(sim: GraphSimulator, body: dict[str, Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """A send from another thread, as a worker makes it: its response (or error) and how long it took."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            outcome["response"] = requests.post(f"{sim.graph_url}/{PHONE_NUMBER_ID}/messages", json=body,
+                                                headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        except requests.RequestException as error:
+            outcome["error"] = error
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_held_send_is_accepted_at_once_and_answered_late(sim, receiver):
+    with_webhooks(sim, receiver)
+    sim.hold_sends(1.0)
+
+    thread, outcome = send_in_background(sim, fixture("send-text.request.json"))
+    accepted = sim.wait_for_sends(1, timeout=3)
+    answered_yet = "seconds" in outcome
+    posts = receiver.wait_for(3)
+    thread.join(5)
+
+    # Sent and reported while the sender still waits for its answer: what a killed worker leaves.
+    assert accepted and not answered_yet
+    assert len(sim.sent) == 1 and sim.stats()["sends_accepted"] == 1
+    assert [json.loads(raw)["entry"][0]["changes"][0]["value"]["statuses"][0]["status"] for _, raw in posts] == [
+        "sent", "delivered", "read"]
+    assert outcome["response"].status_code == 200 and outcome["seconds"] >= 1.0
+    assert outcome["response"].json()["messages"][0]["id"] == sim.sent[0]["wamid"]
+
+
+def test_only_accepted_sends_are_held(sim, graph):
+    sim.hold_sends(30)
+    sim.fail_next(code=131056)
+
+    started = time.monotonic()
+    refused = send(graph, sim, fixture("send-text.request.json"))
+    mark_read = send(graph, sim, fixture("send-mark-read.request.json"))
+
+    assert refused.status_code == 400 and mark_read.status_code == 400
+    assert time.monotonic() - started < 5
+    assert sim.sent == []
+
+
+def test_turning_the_hold_off_lets_held_answers_go(sim, graph):
+    sim.hold_sends(30)
+    thread, outcome = send_in_background(sim, fixture("send-text.request.json"))
+    assert sim.wait_for_sends(1, timeout=3)
+
+    sim.hold_sends(0)
+    thread.join(5)
+    then = send(graph, sim, fixture("send-text.request.json"), timeout=2)
+
+    assert outcome["response"].status_code == 200 and outcome["seconds"] < 5
+    assert then.status_code == 200 and sim.sends_accepted == 2
+
+
+def test_stop_does_not_wait_for_held_answers():
+    simulator = GraphSimulator(status_progression=())
+    simulator.start()
+    simulator.add_number(PHONE_NUMBER_ID, token=TOKEN, app_secret=APP_SECRET, waba_id=WABA_ID)
+    simulator.hold_sends(30)
+    thread, _ = send_in_background(simulator, fixture("send-text.request.json"))
+    assert simulator.wait_for_sends(1, timeout=3)
+
+    started = time.monotonic()
+    simulator.stop()
+    thread.join(5)
+
+    assert time.monotonic() - started < 5
+    assert not thread.is_alive()
+
+
+def test_wait_for_sends_counts_accepted_sends_only(sim, graph):
+    sim.fail_next(code=131056)
+    for _ in range(3):
+        send(graph, sim, fixture("send-text.request.json"))
+
+    assert sim.wait_for_sends(2, timeout=1)
+    assert not sim.wait_for_sends(3, timeout=0.1)
+
+
+def test_hold_over_the_control_api(sim):
+    base = sim.base_url
+
+    held = requests.post(f"{base}/_sim/hold", timeout=5, json={"seconds": 30})
+    holding = sim.send_hold_seconds
+    released = requests.post(f"{base}/_sim/hold", timeout=5, json={"seconds": 0})
+    missing = requests.post(f"{base}/_sim/hold", timeout=5, json={})
+    negative = requests.post(f"{base}/_sim/hold", timeout=5, json={"seconds": -1})
+
+    assert (held.status_code, held.json(), holding) == (200, {"seconds": 30}, 30)
+    assert (released.status_code, released.json(), sim.send_hold_seconds) == (200, {"seconds": 0}, 0)
+    assert missing.status_code == 400 and negative.status_code == 400
+
+
 # --- webhooks ---
 
 
@@ -601,8 +707,8 @@ def test_control_endpoints(sim, receiver):
 
 
 def test_command_options_make_the_simulator():
-    parser = Command().create_parser("manage.py", "whatsapp_simulator")
-    options = vars(parser.parse_args(["--port", "0", "--webhook-url", "http://127.0.0.1:9/hook",
+    parser = Command().create_parser("manage.py", "simulator")
+    options = vars(parser.parse_args(["whatsapp_cloud", "--port", "0", "--webhook-url", "http://127.0.0.1:9/hook",
                                       "--phone-number-id", "123", "--token", "tok", "--app-secret", "sec",
                                       "--waba-id", "456", "--throughput", "20", "--no-statuses"]))
 
@@ -617,11 +723,12 @@ def test_command_options_make_the_simulator():
 def test_command_check_starts_prints_and_stops():
     out = io.StringIO()
 
-    call_command("whatsapp_simulator", "--port", "0", "--check", "--token", "tok", stdout=out)
+    call_command("simulator", "whatsapp_cloud", "--port", "0", "--check", "--token", "tok", stdout=out)
 
     text = out.getvalue()
     assert "WHATSAPP_GRAPH_API_URL=http://127.0.0.1:" in text
     assert "100000000000002" in text and "Bearer tok" in text
+    assert "/_sim/failures" in text and "/_sim/hold" in text
 
 
 @pytest.mark.django_db
@@ -639,7 +746,7 @@ def test_the_command_serves_the_installations_sandbox_channels(acme):
         credentials=Secrets({"access_token": "DEMO-token", "app_secret": "demo-secret"}))
     out = StringIO()
 
-    call_command("whatsapp_simulator", "--sandbox-channels", "--check", "--port", "0", stdout=out)
+    call_command("simulator", "whatsapp_cloud", "--sandbox-channels", "--check", "--port", "0", stdout=out)
 
     assert "100000000000101" in out.getvalue() and channel.webhook_url in out.getvalue()
     assert "DEMO-token" in out.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
-from integrations.benchmark import bench_data_create, stale_benchmark_tenants, stale_benchmark_tenants_delete
+from benchmarks.harness import bench_data_create, stale_benchmark_tenants, stale_benchmark_tenants_delete
 from integrations.models import WebhookEvent
 from tenants.models import Tenant
 

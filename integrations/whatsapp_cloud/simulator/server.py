@@ -1,20 +1,5 @@
-"""A local stand-in for the WhatsApp Cloud (Graph) API subset the inbox uses.
-
-It answers like Meta (the ids, bodies and error envelopes of the wire formats in
-tests/fixtures/whatsapp-cloud/), enforces the per-number throughput cap with 130429, fails on
-demand the ways Meta fails, and posts webhooks signed the way Meta signs them: the status
-progression of everything it accepted, and inbound customer messages on demand.
-
-    with GraphSimulator() as sim:
-        sim.add_number("100000000000002", token="T", app_secret="S", waba_id="100000000000001",
-                       webhook_url="http://127.0.0.1:8000/webhooks/whatsapp_cloud/<token>")
-        # settings.WHATSAPP_GRAPH_API_URL = sim.base_url
-        sim.fail_next(code=131056)
-        sim.inbound_text("100000000000002", text="Oi, tudo bem?")
-
-`manage.py whatsapp_simulator` runs one in the foreground; the control endpoints under /_sim/ do
-over HTTP what the methods do here, for a simulator that lives in another process.
-"""
+"""The HTTP server, its request handler, and `GraphSimulator`: the Graph endpoints, inbound
+messages on demand, and the delivery of signed webhooks."""
 
 from __future__ import annotations
 
@@ -31,14 +16,11 @@ import re
 import secrets
 import socket
 import socketserver
-import struct
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
 from http import HTTPStatus
@@ -46,456 +28,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .control import control_response
+from .errors import SimulatorError, _async_error, _graph_error_response, _server_error, _unknown_object
+from .state import (
+    DEFAULT_STATUS_PROGRESSION,
+    DEFAULT_TEMPLATES,
+    MEDIA_URL_LIFETIME,
+    FailureRule,
+    SimulatedNumber,
+    _Delivery,
+    _Media,
+    _tiny_png,
+)
+from .validation import _PLACEHOLDER, _validate_send
+from .wire import _JSON, _digits, _fbtrace_id, _json_response, _Response, webhook_body, webhook_signature
+
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "DEFAULT_TEMPLATES",
-    "FailureRule",
-    "GraphSimulator",
-    "SimulatedNumber",
-    "SimulatorError",
-    "graph_error",
-    "webhook_body",
-    "webhook_signature",
-]
-
-MESSAGE_TYPES = frozenset(
-    {"text", "image", "document", "audio", "video", "sticker", "location", "contacts", "template", "interactive",
-     "reaction"}
-)
-MEDIA_TYPES = frozenset({"image", "document", "audio", "video", "sticker"})
-DEFAULT_STATUS_PROGRESSION = ("sent", "delivered", "read")
-ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
-GRAPH_DOCS = "https://developers.facebook.com/docs/graph-api"
-MEDIA_URL_LIFETIME = 300  # seconds; Meta's download URLs are short-lived (~5 min)
 MAX_BODY = 100 * 1024 * 1024  # Meta accepts documents up to 100 MB
-TEXT_BODY_LIMIT = 4096
 
 _VERSION = re.compile(r"^v\d+\.\d+$")
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
-_NON_DIGITS = re.compile(r"\D")
-_JSON = "application/json; charset=UTF-8"
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
-
-
-class SimulatorError(ValueError):
-    """A misuse of the simulator itself (unknown number, contradictory failure...), not a Graph error."""
-
-
-# --- Wire helpers ------------------------------------------------------------------------------
-
-
-def webhook_body(payload: Mapping[str, Any]) -> bytes:
-    """The bytes Meta posts: compact JSON, non-ASCII escaped as lowercase \\uXXXX."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
-def webhook_signature(app_secret: str, raw_body: bytes) -> str:
-    """The X-Hub-Signature-256 value: "sha256=" + hex HMAC-SHA256(app_secret, raw body)."""
-    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
-
-
-def _digits(value: Any) -> str:
-    return _NON_DIGITS.sub("", value) if isinstance(value, str) else ""
-
-
-def _fbtrace_id() -> str:
-    return "A" + secrets.token_urlsafe(16)[:22]
-
-
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
-
-
-@dataclass(frozen=True)
-class _ErrorSpec:
-    title: str
-    details: str
-    http_status: int = 400
-    subcode: int | None = None
-
-
-# Titles and details: verbatim from the fixtures where there is one (error-*.json, status-failed*.json),
-# otherwise from error-codes.json. HTTP statuses as error-codes.json ("typical_http_status").
-_ERRORS: dict[int, _ErrorSpec] = {
-    0: _ErrorSpec("AuthException", "Unable to authenticate the app user.", 401),
-    4: _ErrorSpec("Application request limit reached", "App reached its API call rate limit.", 429),
-    10: _ErrorSpec("Permission Denied", "Permission not granted or removed.", 403),
-    100: _ErrorSpec("Invalid parameter", "Parameter 'text' is mandatory for component parameter type 'text'"),
-    368: _ErrorSpec("Temporarily blocked for policies violations", "Account restricted for policy violations.", 403),
-    80007: _ErrorSpec("Rate limit issues", "WhatsApp Business Account has reached its rate limit.", 429),
-    130429: _ErrorSpec("Rate limit hit", "Cloud API message throughput has been reached.", 429, 2494055),
-    130472: _ErrorSpec("User's number is part of an experiment", "Message not sent as part of an experiment."),
-    130497: _ErrorSpec("Business account is restricted from messaging users in this country",
-                       "Business account is restricted from messaging users in this country."),
-    131000: _ErrorSpec("Something went wrong", "Message failed to send due to an unknown error.", 500),
-    131005: _ErrorSpec("Access denied", "Permission not granted or removed.", 403),
-    131008: _ErrorSpec("Required parameter is missing", "A required parameter is missing."),
-    131009: _ErrorSpec("Parameter value is not valid", "A parameter value is not valid."),
-    131016: _ErrorSpec("Service unavailable", "A service is temporarily unavailable.", 503),
-    131021: _ErrorSpec("Recipient cannot be sender", "Sender and recipient phone number is the same."),
-    131026: _ErrorSpec("Message undeliverable", "Message Undeliverable."),
-    131030: _ErrorSpec("Recipient phone number not in allowed list",
-                       "Recipient phone number not in allowed list: Add recipient phone number to recipient list "
-                       "and try again."),
-    131031: _ErrorSpec("Account has been locked", "Business Account locked.", 403),
-    131042: _ErrorSpec("Business eligibility payment issue", "Business eligibility payment issue."),
-    131045: _ErrorSpec("Incorrect certificate", "Phone number registration error."),
-    131047: _ErrorSpec("Re-engagement message",
-                       "Message failed to send because more than 24 hours have passed since the customer last "
-                       "replied to this number."),
-    131048: _ErrorSpec("Spam rate limit hit",
-                       "Message failed to send because there are restrictions on how many messages can be sent "
-                       "from this phone number.", 429),
-    131049: _ErrorSpec("This message was not delivered to maintain healthy ecosystem engagement.",
-                       "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."),
-    131050: _ErrorSpec("User stopped marketing messages", "The user has stopped marketing messages."),
-    131051: _ErrorSpec("Unsupported message type", "Message type is currently not supported."),
-    131052: _ErrorSpec("Media download error", "Unable to download the media sent by the user."),
-    131053: _ErrorSpec("Media upload error", "Unable to upload the media used in the message."),
-    131056: _ErrorSpec("(Business Account, Consumer account) pair rate limit hit",
-                       "Too many messages sent from the sender phone number to the same recipient phone number in "
-                       "a short period of time."),
-    131057: _ErrorSpec("Account in maintenance mode", "Business Account is in maintenance mode.", 503),
-    132000: _ErrorSpec("Number of parameters does not match the expected number of params",
-                       "body: number of localizable_params (0) does not match the expected number of params (1)"),
-    132001: _ErrorSpec("Template name does not exist in the translation",
-                       "The template does not exist in the language given.", 404),
-    132005: _ErrorSpec("Template Hydrated Text Too Long", "Translated text is too long."),
-    132007: _ErrorSpec("Template Format Character Policy Violated", "Template content violates a policy."),
-    132012: _ErrorSpec("Template Parameter Format Mismatch", "Variable parameter values formatted incorrectly."),
-    132015: _ErrorSpec("Template is Paused", "Template is paused due to low quality."),
-    132016: _ErrorSpec("Template is Disabled", "Template has been paused too many times due to low quality."),
-    133010: _ErrorSpec("Phone number not registered", "Phone number not registered on the Cloud API."),
-    135000: _ErrorSpec("Generic user error", "Message failed to send because of an unknown error."),
-}
-
-
-def _error_spec(code: int) -> _ErrorSpec:
-    return _ERRORS.get(code) or _ErrorSpec("Unknown error", "An unknown error occurred.", 400)
-
-
-def graph_error(code: int, *, details: str | None = None, subcode: int | None = None,
-                http_status: int | None = None) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body) of Meta's synchronous error envelope for `code`."""
-    if code == 190:
-        if subcode == 463:
-            now = time.gmtime()
-            expired = time.gmtime(time.time() - 2 * 86400)
-            stamp = "%A, %d-%b-%y %H:%M:%S UTC"
-            message = (f"Error validating access token: Session has expired on {time.strftime(stamp, expired)}. "
-                       f"The current time is {time.strftime(stamp, now)}.")
-            error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": 190, "error_subcode": 463}
-        else:
-            error = {"message": "Invalid OAuth access token - Cannot parse access token", "type": "OAuthException",
-                     "code": 190}
-            if subcode is not None:
-                error["error_subcode"] = subcode
-        error["fbtrace_id"] = _fbtrace_id()
-        return http_status or 401, {"error": error}
-    spec = _error_spec(code)
-    error = {
-        "message": f"(#{code}) {spec.title}",
-        "type": "OAuthException",
-        "code": code,
-        "error_data": {"messaging_product": "whatsapp", "details": details or spec.details},
-    }
-    subcode = subcode if subcode is not None else spec.subcode
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    error["fbtrace_id"] = _fbtrace_id()
-    return http_status or spec.http_status, {"error": error}
-
-
-def _server_error(http_status: int) -> dict[str, Any]:
-    """What Graph answers when it fails itself (transient; the code is Graph's, not WhatsApp's)."""
-    if http_status == 500:
-        error: dict[str, Any] = {"message": "An unknown error has occurred.", "type": "OAuthException", "code": 1,
-                                 "error_subcode": 99, "is_transient": True}
-    else:
-        error = {"message": "An unexpected error has occurred. Please retry your request later.",
-                 "type": "OAuthException", "code": 2, "is_transient": True}
-    error["fbtrace_id"] = _fbtrace_id()
-    return {"error": error}
-
-
-def _async_error(code: int, details: str | None = None) -> dict[str, Any]:
-    spec = _error_spec(code)
-    return {"code": code, "title": spec.title, "message": spec.title,
-            "error_data": {"details": details or spec.details}, "href": ERROR_HREF}
-
-
-# --- State -------------------------------------------------------------------------------------
-
-
-@dataclass
-class SimulatedNumber:
-    """A registered business phone number, with its token bucket (`throughput_per_second`, 1 s of burst)."""
-
-    phone_number_id: str
-    token: str
-    app_secret: str
-    waba_id: str
-    webhook_url: str | None = None
-    display_phone_number: str = "+15555550100"
-    verified_name: str = "Inbox Test"
-    throughput_per_second: float = 80
-    quality_rating: str = "GREEN"
-    _tokens: float = field(default=0.0, repr=False)
-    _refilled_at: float = field(default_factory=time.monotonic, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self._tokens = float(self.throughput_per_second or 0)
-
-    @property
-    def display_digits(self) -> str:
-        return _digits(self.display_phone_number)
-
-    def take(self) -> bool:
-        """One send's worth of throughput, if the bucket has it."""
-        rate = self.throughput_per_second
-        if not rate or rate <= 0:
-            return True
-        now = time.monotonic()
-        with self._lock:
-            tokens = min(float(rate), self._tokens + (now - self._refilled_at) * rate)
-            self._refilled_at = now
-            if tokens >= 1.0:
-                self._tokens = tokens - 1.0
-                return True
-            self._tokens = tokens
-            return False
-
-    def refill(self) -> None:
-        with self._lock:
-            self._tokens = float(self.throughput_per_second or 0)
-            self._refilled_at = time.monotonic()
-
-    def info(self) -> dict[str, Any]:
-        level = "HIGH" if self.throughput_per_second >= 1000 else "STANDARD"
-        return {
-            "verified_name": self.verified_name,
-            "code_verification_status": "VERIFIED",
-            "display_phone_number": self.display_phone_number,
-            "quality_rating": self.quality_rating,
-            "platform_type": "CLOUD_API",
-            "throughput": {"level": level},
-            "id": self.phone_number_id,
-        }
-
-    def public(self) -> dict[str, Any]:
-        return {"phone_number_id": self.phone_number_id, "waba_id": self.waba_id, "webhook_url": self.webhook_url,
-                "display_phone_number": self.display_phone_number, "verified_name": self.verified_name,
-                "throughput_per_second": self.throughput_per_second, "token": _mask(self.token),
-                "app_secret": _mask(self.app_secret)}
-
-
-def _mask(secret: str) -> str:
-    return "…" + secret[-4:] if len(secret) > 8 else "…"
-
-
-@dataclass
-class FailureRule:
-    """What the next matching sends get instead of a plain acceptance.
-
-    `code`: Meta's error envelope for that code (HTTP status as Meta's); `http_status` alone: Graph's
-    own transient 5xx; `hang_seconds`: the request stalls first (then fails as told, or is accepted:
-    a client that timed out does not know its message went); `async_failure`: accepted with 200, then
-    a `failed` status webhook carrying `code`. `count=None` lasts until cleared."""
-
-    id: int
-    count: int | None = 1
-    code: int | None = None
-    http_status: int | None = None
-    hang_seconds: float | None = None
-    async_failure: bool = False
-    recipient: str | None = None
-    phone_number_id: str | None = None
-    subcode: int | None = None
-    details: str | None = None
-
-    def matches(self, phone_number_id: str, wa_id: str) -> bool:
-        return (self.phone_number_id in (None, phone_number_id)) and (self.recipient in (None, wa_id))
-
-    def public(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if value is not None and value is not False}
-
-
-@dataclass
-class _Media:
-    media_id: str
-    content: bytes
-    mime_type: str
-    phone_number_id: str
-
-    @property
-    def sha256_hex(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
-
-    @property
-    def sha256_b64(self) -> str:
-        return base64.b64encode(hashlib.sha256(self.content).digest()).decode()
-
-
-@dataclass
-class _Delivery:
-    url: str
-    app_secret: str
-    body: bytes
-    kind: str
-    ids: tuple[str, ...]
-    phone_number_id: str
-    generation: int
-    on_finish: Callable[[], None] | None = None
-    attempt: int = 0
-
-
-_Response = tuple[int, bytes, str, tuple[tuple[str, str], ...]]
-
-
-def _json_response(status: int, obj: Any, headers: tuple[tuple[str, str], ...] = ()) -> _Response:
-    return status, _dumps(obj), _JSON, headers
-
-
-def _graph_error_response(code: int, **kwargs: Any) -> _Response:
-    status, body = graph_error(code, **kwargs)
-    headers: tuple[tuple[str, str], ...] = ()
-    if status == 401:
-        message = body["error"]["message"].replace('"', "'")
-        headers = (("WWW-Authenticate", f'OAuth "Facebook Platform" "invalid_token" "{message}"'),)
-    return _json_response(status, body, headers)
-
-
-def _unknown_object(method: str, object_id: str) -> _Response:
-    # What Graph answers for an id that does not exist or that the token cannot see (code 100, subcode 33).
-    message = (f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, cannot be "
-               f"loaded due to missing permissions, or does not support this operation. Please read the Graph API "
-               f"documentation at {GRAPH_DOCS}")
-    body = {"error": {"message": message, "type": "GraphMethodException", "code": 100, "error_subcode": 33,
-                      "fbtrace_id": _fbtrace_id()}}
-    return _json_response(400, body, (("WWW-Authenticate", f'OAuth "Facebook Platform" "invalid_request" '
-                                                           f'"{message}"'),))
-
-
-def _tiny_png() -> bytes:
-    """A valid 1x1 PNG: inbound media with no bytes given still downloads as a real image."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x1f\x8a\xe5"))
-            + chunk(b"IEND", b""))
-
-
-DEFAULT_TEMPLATES: tuple[dict[str, Any], ...] = (
-    {
-        "name": "hello_world", "parameter_format": "POSITIONAL", "language": "en_US", "status": "APPROVED",
-        "category": "UTILITY",
-        "components": [
-            {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
-            {"type": "BODY", "text": "Welcome and congratulations!! This message demonstrates your ability to "
-                                     "send a WhatsApp message notification from the Cloud API."},
-            {"type": "FOOTER", "text": "WhatsApp Business Platform sample message"},
-        ],
-    },
-    {
-        "name": "order_update", "parameter_format": "POSITIONAL", "language": "en_US", "status": "APPROVED",
-        "category": "UTILITY",
-        "components": [
-            {"type": "HEADER", "format": "IMAGE",
-             "example": {"header_handle": ["https://cdn.example.test/images/header.jpg"]}},
-            {"type": "BODY", "text": "Hi {{1}}, your order {{2}} of {{3}} ships on {{4}}.",
-             "example": {"body_text": [["Maria", "ORDER-0001", "$10.99", "June 15, 2025"]]}},
-            {"type": "BUTTONS", "buttons": [
-                {"type": "QUICK_REPLY", "text": "Track order"},
-                {"type": "URL", "text": "See order", "url": "https://example.test/orders/{{1}}",
-                 "example": ["https://example.test/orders/ORDER-0001"]},
-            ]},
-        ],
-    },
-    {
-        "name": "order_update_named", "parameter_format": "NAMED", "language": "en_US", "status": "APPROVED",
-        "category": "UTILITY",
-        "components": [
-            {"type": "BODY", "text": "Hi {{customer_name}}, your order {{order_id}} is on its way.",
-             "example": {"body_text_named_params": [{"param_name": "customer_name", "example": "Maria"},
-                                                    {"param_name": "order_id", "example": "ORDER-0001"}]}},
-        ],
-    },
-    {
-        "name": "retomar_atendimento", "parameter_format": "POSITIONAL", "language": "pt_BR", "status": "APPROVED",
-        "category": "UTILITY",
-        "components": [
-            {"type": "BODY", "text": "Olá {{1}}! Podemos continuar o seu atendimento por aqui?",
-             "example": {"body_text": [["Maria"]]}},
-            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Sim, continuar"}]},
-        ],
-    },
-)
-
-
-def _validate_send(payload: Mapping[str, Any]) -> _Response | None:
-    """Meta's synchronous checks of a send body: 131008 for what is missing, 100 for what is wrong."""
-    product = payload.get("messaging_product")
-    if product is None:
-        return _graph_error_response(131008, details="The parameter messaging_product is required.")
-    if product != "whatsapp":
-        return _graph_error_response(100, details=f'Param messaging_product must be one of {{WHATSAPP}} - got '
-                                                  f'"{product}".')
-    recipient_type = payload.get("recipient_type", "individual")
-    if recipient_type != "individual":
-        return _graph_error_response(100, details=f'Param recipient_type must be one of {{INDIVIDUAL}} - got '
-                                                  f'"{recipient_type}".')
-    to = payload.get("to")
-    if not isinstance(to, str) or not to.strip():
-        return _graph_error_response(131008, details="The parameter to is required.")
-    if not 7 <= len(_digits(to)) <= 15:
-        return _graph_error_response(100, details=f"Invalid 'to' parameter: {to!r} is not a phone number.")
-    kind = payload.get("type", "text")
-    if kind not in MESSAGE_TYPES:
-        return _graph_error_response(100, details=f'Param type must be one of {{{", ".join(sorted(MESSAGE_TYPES)).upper()}}}'
-                                                  f' - got "{kind}".')
-    content = payload.get(kind)
-    if not isinstance(content, dict) and not (kind == "contacts" and isinstance(content, list)):
-        return _graph_error_response(131008, details=f"The parameter {kind} is required.")
-    context = payload.get("context")
-    if context is not None and not (isinstance(context, dict) and isinstance(context.get("message_id"), str)):
-        return _graph_error_response(131008, details="The parameter context['message_id'] is required.")
-    missing = _missing_field(kind, content)
-    if missing:
-        return _graph_error_response(131008, details=f"The parameter {missing} is required.")
-    if kind == "text" and len(content["body"]) > TEXT_BODY_LIMIT:
-        return _graph_error_response(100, details=f"Param text['body'] must be at most {TEXT_BODY_LIMIT} "
-                                                  f"characters long.")
-    return None
-
-
-def _missing_field(kind: str, content: Any) -> str | None:
-    if kind == "text":
-        return None if isinstance(content.get("body"), str) and content["body"] else "text['body']"
-    if kind in MEDIA_TYPES:
-        return None if content.get("id") or content.get("link") else f"{kind}['id'] or {kind}['link']"
-    if kind == "location":
-        for name in ("latitude", "longitude"):
-            if content.get(name) is None:
-                return f"location['{name}']"
-        return None
-    if kind == "contacts":
-        return None if isinstance(content, list) and content else "contacts"
-    if kind == "template":
-        if not content.get("name"):
-            return "template['name']"
-        language = content.get("language")
-        return None if isinstance(language, dict) and language.get("code") else "template['language']['code']"
-    if kind == "interactive":
-        if not content.get("type"):
-            return "interactive['type']"
-        return None if isinstance(content.get("action"), dict) else "interactive['action']"
-    if kind == "reaction":
-        return None if content.get("message_id") else "reaction['message_id']"
-    return None
 
 
 # --- HTTP plumbing -----------------------------------------------------------------------------
@@ -606,11 +159,12 @@ class _GraphRequestHandler(BaseHTTPRequestHandler):
 
 
 class GraphSimulator:
-    """A WhatsApp Cloud API (Graph) simulator on a local port; see the module docstring.
+    """A WhatsApp Cloud API (Graph) simulator on a local port; see the package docstring.
 
     Inspect `sent` (accepted sends), `read_receipts`, `requests` (every Graph request), `webhook_log`
     (every webhook attempt and the HTTP status it got) and `stats()`. Configure `status_progression`,
-    `status_delay`, `webhook_retry_delays`, `strict_templates`, `strict_mark_read`, `on_event`."""
+    `status_delay`, `webhook_retry_delays`, `strict_templates`, `strict_mark_read`, `on_event`;
+    `hold_sends()` answers accepted sends late."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, version: str = "v21.0", *,
                  status_progression: Iterable[str] = DEFAULT_STATUS_PROGRESSION, status_delay: float = 0.05,
@@ -643,6 +197,9 @@ class GraphSimulator:
             ("requests", "sends_accepted", "sends_rejected_cap", "sends_failed_injected", "sends_invalid",
              "reads_marked", "webhooks_posted", "webhooks_acknowledged", "webhooks_failed", "connections"), 0)
         self._lock = threading.Lock()
+        self._sends_accepted_cond = threading.Condition(self._lock)  # wait_for_sends
+        self._hold_seconds = 0.0
+        self._hold_cond = threading.Condition()
         self._ids = itertools.count(1)
         self._salt = secrets.token_hex(4).upper()
         self._media_secret = secrets.token_bytes(16)
@@ -678,6 +235,8 @@ class GraphSimulator:
 
     def stop(self) -> None:
         self._stopping.set()
+        with self._hold_cond:  # held answers go out now (to connections closed just below)
+            self._hold_cond.notify_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -790,14 +349,42 @@ class GraphSimulator:
         with self._lock:
             return list(self._failures)
 
+    def hold_sends(self, seconds: float) -> None:
+        """From now on, every accepted send is recorded and counted at once (its status webhooks
+        scheduled as usual), but its HTTP answer waits `seconds`: the window in which a sender that
+        dies has sent a message it never heard back about. 0 turns it off and lets held answers go."""
+        if seconds < 0:
+            raise SimulatorError("seconds must be 0 (off) or more.")
+        with self._hold_cond:
+            self._hold_seconds = float(seconds)
+            self._hold_cond.notify_all()
+
+    @property
+    def send_hold_seconds(self) -> float:
+        return self._hold_seconds
+
+    def _hold_answer(self) -> None:
+        """Wait out the send hold (in the handler's thread), cut short when it is turned off or the
+        simulator stops."""
+        with self._hold_cond:
+            if self._hold_seconds <= 0:
+                return
+            deadline = time.monotonic() + self._hold_seconds
+            while self._hold_seconds > 0 and not self._stopping.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._hold_cond.wait(remaining)
+
     def remember_inbound(self, phone_number_id: str, message_id: str) -> None:
         """Let a message that did not come through the simulator be marked read."""
         with self._lock:
             self._inbound_ids[message_id] = phone_number_id
 
     def reset(self, *, numbers: bool = False) -> None:
-        """Forget what was sent, logged and scheduled, and every failure rule; refill the buckets.
-        Numbers and templates stay unless `numbers=True`."""
+        """Forget what was sent, logged and scheduled, every failure rule and the send hold; refill the
+        buckets. Numbers and templates stay unless `numbers=True`."""
+        self.hold_sends(0)
         with self._lock:
             self._generation += 1
             self.sent.clear()
@@ -862,6 +449,12 @@ class GraphSimulator:
                     return False
                 self._pending_cond.wait(remaining)
         return True
+
+    def wait_for_sends(self, count: int, timeout: float) -> bool:
+        """Block until at least `count` sends were accepted (since the start or the last reset);
+        False if `timeout` passed first. Held sends count as soon as they are accepted."""
+        with self._sends_accepted_cond:
+            return self._sends_accepted_cond.wait_for(lambda: self._counters["sends_accepted"] >= count, timeout)
 
     # --- inbound customer messages and statuses on demand ---
 
@@ -1273,7 +866,7 @@ class GraphSimulator:
         segments = [segment for segment in path.split("/") if segment]
         try:
             if segments[:1] == ["_sim"]:
-                return self._control(method, segments[1:], parse_qs(query_string), body)
+                return control_response(self, method, segments[1:], parse_qs(query_string), body)
             if segments[:2] == ["whatsapp_business", "attachments"]:
                 response = self._media_download(parse_qs(query_string), headers)
             else:
@@ -1401,6 +994,7 @@ class GraphSimulator:
             self.sent.append(record)
             self._sent_by_id[wamid] = record
             self._counters["sends_accepted"] += 1
+            self._sends_accepted_cond.notify_all()
         steps = ["failed"] if async_code is not None else list(self.status_progression)
         if number.webhook_url and steps and self.webhooks_enabled and not self._stopping.is_set():
             self._start_status_chain(number, record, steps, async_code, async_details)
@@ -1408,6 +1002,7 @@ class GraphSimulator:
         message: dict[str, Any] = {"id": wamid}
         if kind == "template":
             message["message_status"] = "accepted"
+        self._hold_answer()
         return _json_response(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": wa_id}],
                                     "messages": [message]})
 
@@ -1531,103 +1126,3 @@ class GraphSimulator:
         if owner is None or self._bearer(headers, {}) != owner.token:
             return 401, b"Unauthorized", "text/plain", ()
         return 200, media.content, media.mime_type, ()
-
-    # --- control endpoints (/_sim/...) ---
-
-    def _control(self, method: str, segments: list[str], query: Mapping[str, list[str]], body: bytes) -> _Response:
-        try:
-            data = json.loads(body) if body.strip() else {}
-        except ValueError:
-            return _json_response(400, {"error": "The body must be JSON."})
-        if not isinstance(data, dict):
-            return _json_response(400, {"error": "The body must be a JSON object."})
-        route = (method, "/".join(segments))
-        offset = int((query.get("offset") or ["0"])[0] or 0)
-        try:
-            if route == ("GET", "health"):
-                return _json_response(200, {"ok": True, "version": self.version})
-            if route == ("GET", "numbers"):
-                return _json_response(200, {"data": [n.public() for n in self.numbers.values()]})
-            if route == ("POST", "numbers"):
-                fields = {key: data[key] for key in ("token", "app_secret", "waba_id", "webhook_url",
-                                                     "display_phone_number", "verified_name",
-                                                     "throughput_per_second") if data.get(key) is not None}
-                number = self.add_number(str(data.get("phone_number_id") or ""), **fields)
-                return _json_response(201, number.public())
-            if route == ("GET", "failures"):
-                return _json_response(200, {"data": [rule.public() for rule in self.failures]})
-            if route == ("POST", "failures"):
-                return _json_response(201, self._failure_from(data).public())
-            if route in (("DELETE", "failures"), ("POST", "failures/clear")):
-                self.clear_failures()
-                return _json_response(200, {"success": True})
-            if route == ("POST", "inbound"):
-                return _json_response(200, self._inbound_from(data))
-            if route == ("POST", "statuses"):
-                message_id = self.post_status(data.get("phone_number_id"), str(data["id"]), str(data["status"]),
-                                              recipient_id=data.get("recipient_id"),
-                                              error_code=data.get("error_code"),
-                                              duplicate=bool(data.get("duplicate")))
-                return _json_response(200, {"id": message_id})
-            if route == ("POST", "templates"):
-                self.set_templates(str(data["waba_id"]), data["templates"])
-                return _json_response(200, {"success": True})
-            if route == ("POST", "config"):
-                return _json_response(200, self._configure(data))
-            if route == ("GET", "sent"):
-                return _json_response(200, {"data": self.sent[offset:], "total": len(self.sent)})
-            if route == ("GET", "reads"):
-                return _json_response(200, {"data": self.read_receipts[offset:]})
-            if route == ("GET", "webhooks"):
-                log = list(self.webhook_log)[offset:]
-                return _json_response(200, {"data": [{**entry, "body": entry["body"].decode("utf-8", "replace")}
-                                                     for entry in log], "total": len(self.webhook_log)})
-            if route == ("GET", "stats"):
-                return _json_response(200, self.stats())
-            if route == ("POST", "wait"):
-                done = self.wait_for_webhooks(float(data.get("timeout", 5.0)))
-                return _json_response(200 if done else 504, {"done": done, **self.stats()})
-            if route == ("POST", "reset"):
-                self.reset(numbers=bool(data.get("numbers")))
-                return _json_response(200, {"success": True})
-        except (SimulatorError, KeyError, TypeError, ValueError) as exc:
-            return _json_response(400, {"error": f"{type(exc).__name__}: {exc}"})
-        return _json_response(404, {"error": f"No simulator endpoint {method} /_sim/{'/'.join(segments)}."})
-
-    def _failure_from(self, data: Mapping[str, Any]) -> FailureRule:
-        count = data.get("count", 1)
-        common = {"recipient": data.get("recipient") or data.get("to"), "phone_number_id": data.get("phone_number_id"),
-                  "details": data.get("details")}
-        if data.get("async"):
-            return self.fail_async(count, code=int(data.get("code") or 131047), **common)
-        return self.fail_next(count, code=data.get("code"), http_status=data.get("http_status"),
-                              hang_seconds=data.get("hang_seconds"), subcode=data.get("subcode"), **common)
-
-    def _inbound_from(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        duplicate = bool(data.get("duplicate"))
-        if "batch" in data:
-            return {"ids": self.inbound_batch(data["batch"], duplicate=duplicate)}
-        item = {key: value for key, value in data.items() if key != "duplicate"}
-        if "content_base64" in item:
-            item["content"] = base64.b64decode(item.pop("content_base64"))
-        ids = self.inbound_batch([item], duplicate=duplicate)
-        return {"id": ids[0], "ids": ids}
-
-    def _configure(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        if "status_progression" in data:
-            self.status_progression = [str(status) for status in data["status_progression"] or []]
-        if "status_delay" in data:
-            self.status_delay = float(data["status_delay"])
-        if "webhook_retry_delays" in data:
-            self.webhook_retry_delays = tuple(float(delay) for delay in data["webhook_retry_delays"])
-        for flag in ("webhooks_enabled", "strict_templates", "strict_mark_read"):
-            if flag in data:
-                setattr(self, flag, bool(data[flag]))
-        if "throughput_per_second" in data:
-            for number in self.numbers.values():
-                if data.get("phone_number_id") in (None, number.phone_number_id):
-                    number.throughput_per_second = float(data["throughput_per_second"])
-                    number.refill()
-        return {"status_progression": self.status_progression, "status_delay": self.status_delay,
-                "webhook_retry_delays": list(self.webhook_retry_delays), "webhooks_enabled": self.webhooks_enabled,
-                "strict_templates": self.strict_templates, "strict_mark_read": self.strict_mark_read}

@@ -1,4 +1,4 @@
-"""The ASGI application `manage.py benchmark_whatsapp` serves: the product's own
+"""The ASGI application `python -m benchmarks.whatsapp` serves: the product's own
 `config.asgi:application` (same middleware, same routes, same WebSocket consumers), plus two
 benchmark-only HTTP endpoints that let every figure be read against what the machine allows:
 
