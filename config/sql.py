@@ -23,6 +23,12 @@ def execute(sql: str, params: Sequence[Any]) -> int:
         return cursor.rowcount
 
 
+def moment(value: Any) -> Any:
+    """A datetime as a parameter of plain SQL, as the ORM would write it (SQLite keeps text,
+    which must read the same to compare)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def placeholders(values: Sequence[Any]) -> str:
     """`%s, %s, ...` for an IN (...) of these values (never empty: callers check)."""
     return ", ".join(["%s"] * len(values))

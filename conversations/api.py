@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.access import TenantAccess
 from accounts.models import User
+from channels_app.api import KIND_HELP
 from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
 from config.api.schema import Error
@@ -38,6 +39,8 @@ from conversations.services import (
 
 
 class _ChannelBrief(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True, help_text=KIND_HELP)
+
     class Meta:
         model = Channel
         fields = ["id", "name", "kind"]

@@ -16,13 +16,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.models import Role, User
 from accounts.services import membership_create, user_create
@@ -30,6 +32,7 @@ from channels_app.models import Channel
 from channels_app.services import channel_access_grant, channel_create, channel_set_status
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_create
+from conversations.incoming import IncomingMessage
 from conversations.models import CannedResponse, Conversation, Label, Message, Team
 from conversations.services import conversation_update, message_receive, message_send
 from tenants.models import Tenant
@@ -54,8 +57,6 @@ class DemoTenant:
     name: str
     # role → full name; the email is `<role key>@<slug>.test`.
     people: dict[str, str]
-    whatsapp_display: str
-    whatsapp_support_display: str
 
 
 DEMO_TENANTS: tuple[DemoTenant, ...] = (
@@ -63,13 +64,11 @@ DEMO_TENANTS: tuple[DemoTenant, ...] = (
         slug="acme", name="Acme Comércio Ltda",
         people={"admin": "Mariana Costa", "manager": "Rafael Oliveira", "agent": "Juliana Santos",
                 "viewer": "Bruno Almeida"},
-        whatsapp_display="+55 11 4004-1234", whatsapp_support_display="+55 11 99876-1020",
     ),
     DemoTenant(
         slug="globex", name="Globex Serviços",
         people={"admin": "Fernanda Ribeiro", "manager": "Thiago Carvalho", "agent": "Camila Ferreira",
                 "viewer": "Lucas Martins"},
-        whatsapp_display="+55 21 3003-4455", whatsapp_support_display="+55 21 98765-3040",
     ),
 )
 
@@ -100,55 +99,34 @@ def demo_logins() -> list[DemoLogin]:
     return [*logins, DemoLogin(email=SUPERUSER_EMAIL, role=Role.SUPER_ADMIN, tenant="")]
 
 
-# Channels: key → (kind, name). The agent works the two WhatsApp numbers and the site chat,
-# not the mailbox or the API, so agent scoping shows; the viewer watches the sales number and the chat.
-CHANNELS: dict[str, tuple[str, str]] = {
-    "wa_sales": (Channel.Kind.WHATSAPP_CLOUD, "WhatsApp Vendas"),
-    "wa_support": (Channel.Kind.WHATSAPP_EVOLUTION, "WhatsApp Suporte"),
-    "email": (Channel.Kind.EMAIL, "Suporte por e-mail"),
-    "webchat": (Channel.Kind.WEBCHAT, "Chat do site"),
-    "api": (Channel.Kind.API, "API de integração"),
-}
-AGENT_CHANNELS = ("wa_sales", "wa_support", "webchat")
-VIEWER_CHANNELS = ("wa_sales", "webchat")
-# Channels that report when the customer read a message.
-READ_RECEIPT_CHANNELS = frozenset({"wa_sales", "wa_support", "webchat"})
+# Channels come from the providers (each provider's adapter names its demo channels, by the
+# role the demo gives them): "sales" and "support" numbers, a site "chat", an "email" mailbox,
+# an "integration" (API). Conversations are spread over the roles that this installation's
+# providers serve. The agent works sales, support and the chat, not the mailbox or the API, so
+# that agent scoping shows; the viewer watches sales and the chat.
+AGENT_ROLES = ("sales", "support", "chat")
+VIEWER_ROLES = ("sales", "chat")
 
 
-def _channel_settings(spec: DemoTenant, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Non-secret config and obviously fake credentials of a demo channel."""
-    slug = spec.slug
-    number = 101 if slug == "acme" else 201
-    return {
-        "wa_sales": (
-            {"display_phone_number": spec.whatsapp_display, "phone_number_id": f"100000000000{number}",
-             "waba_id": f"100000000000{number - 1}", "verified_name": spec.name, "demo": True,
-             # sandbox: sends go to the local simulator (manage.py whatsapp_simulator), never to Meta
-             "sandbox": True},
-            {"access_token": "DEMO-not-a-real-access-token", "app_secret": "demo-app-secret",
-             "verify_token": f"demo-verify-{slug}"},
-        ),
-        "wa_support": (
-            {"base_url": "http://127.0.0.1:8080", "instance": f"{slug}-suporte",
-             "display_phone_number": spec.whatsapp_support_display, "demo": True},
-            {"api_key": "DEMO-not-a-real-evolution-key"},
-        ),
-        "email": (
-            {"address": f"suporte@{slug}.example", "imap_host": "imap.example.com", "imap_port": 993,
-             "smtp_host": "smtp.example.com", "smtp_port": 587, "username": f"suporte@{slug}.example",
-             "demo": True},
-            {"password": "demo-not-a-real-password"},
-        ),
-        "webchat": (
-            {"website_url": f"https://www.{slug}.example", "widget_color": "#2563eb",
-             "welcome_title": "Olá! 👋", "welcome_tagline": "Respondemos em poucos minutos.", "demo": True},
-            {"hmac_secret": "demo-not-a-real-hmac-secret"},
-        ),
-        "api": (
-            {"description": "Mensagens do app e do ERP", "demo": True},
-            {"webhook_secret": "demo-not-a-real-webhook-secret"},
-        ),
-    }[key]
+class DemoChannelSpec(Protocol):
+    """A provider's demo channel (integrations.base.DemoChannel), as the demo reads it."""
+
+    role: str
+    name: str
+    config: dict[str, Any]
+    credentials: dict[str, Any]
+    read_receipts: bool
+    reply_window_error: tuple[str, str] | None
+
+    def address(self, *, digits: str, email: str, index: int) -> str: ...
+
+
+def demo_channel_specs(*, spec: DemoTenant, number: int) -> list[tuple[str, DemoChannelSpec]]:
+    """(kind, demo channel) of every provider, through settings.DEMO_CHANNELS (the core
+    never imports a provider)."""
+    found: list[tuple[str, DemoChannelSpec]] = import_string(settings.DEMO_CHANNELS)(
+        tenant_slug=spec.slug, tenant_name=spec.name, number=number)
+    return found
 
 
 LABEL_COLOURS = {
@@ -337,10 +315,11 @@ TOPICS_BY_KEY = {topic.key: topic for topic in TOPICS}
 
 BOT_GREETING = "Olá! Bem-vindo ao chat da {empresa}. Em instantes alguém da equipe vai falar com você."
 FOLLOW_UP = "Oi, {nome}! Conseguiu ver com o financeiro? Posso emitir o pedido?"
-FOLLOW_UP_NOTE = ("Mensagem não entregue: a janela de 24h do WhatsApp fechou. "
+FOLLOW_UP_NOTE = ("Mensagem não entregue: a janela de 24h do canal fechou. "
                   "Enviar o template aprovado de retomada de contato.")
-REENGAGEMENT_ERROR = ("131047", "Re-engagement message: more than 24 hours have passed since the customer last "
-                                "replied to this number. Send an approved template instead.")
+# When a channel's provider does not say how it refuses a reply after its window closed.
+REENGAGEMENT_ERROR = ("reply_window_closed", "More than 24 hours have passed since the customer last replied. "
+                                             "Send an approved template instead.")
 
 # (masculine?, product): Portuguese articles agree with the noun.
 PRODUCTS = (
@@ -375,7 +354,7 @@ INTERNATIONAL = (
     ("Sofia Weber", "+49151", 8, "Munique, Alemanha", "pt-br"),
 )
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
-CONSENT_SOURCES = ("Cadastro no site", "Checkout da loja", "Opt-in no WhatsApp")
+CONSENT_SOURCES = ("Cadastro no site", "Checkout da loja", "Opt-in por mensagem")
 
 
 # --- The plan: pure data drawn from the seeded random generator ------------------------
@@ -408,6 +387,7 @@ class ConversationPlan:
     snoozed_until: datetime | None = None
     failed_index: int | None = None  # the turn whose send failed (outside the 24 h window)
     visitor: tuple[str, str, str] | None = None  # (name, email, city) of a site visitor, from the chat form
+    receipts_off: bool = False  # the contact turned read receipts off
 
 
 def _ascii(text: str) -> str:
@@ -469,11 +449,12 @@ def _plan_contacts(rng: random.Random, count: int = 30) -> list[ContactPlan]:
     return contacts
 
 
-def _channel_for(topic: Topic, rng: random.Random) -> str:
+def _channel_for(topic: Topic, rng: random.Random, roles: Sequence[str]) -> str:
     if topic.sales:
-        weights = {"wa_sales": 55, "webchat": 22, "email": 10, "api": 8, "wa_support": 5}
+        weights = {"sales": 55, "chat": 22, "email": 10, "integration": 8, "support": 5}
     else:
-        weights = {"wa_support": 45, "email": 22, "webchat": 15, "wa_sales": 10, "api": 8}
+        weights = {"support": 45, "email": 22, "chat": 15, "sales": 10, "integration": 8}
+    weights = {role: weight for role, weight in weights.items() if role in roles} or {roles[0]: 1}
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -531,13 +512,14 @@ def _daytime(moment: datetime, rng: random.Random) -> datetime:
     return closing - timedelta(minutes=rng.randint(0, 12 * 60))
 
 
-def _plan_conversations(rng: random.Random, contacts: list[ContactPlan], now: datetime) -> list[ConversationPlan]:
+def _plan_conversations(rng: random.Random, contacts: list[ContactPlan], now: datetime,
+                        roles: Sequence[str]) -> list[ConversationPlan]:
     statuses = [Status.OPEN] * 20 + [Status.PENDING] * 12 + [Status.SNOOZED] * 6 + [Status.RESOLVED] * 22
     rng.shuffle(statuses)
     topics = [topic for _ in range(5) for topic in TOPICS]
     rng.shuffle(topics)
     # The first conversation is fixed so that every run shows a send that failed
-    # outside WhatsApp's 24-hour window.
+    # outside the 24-hour reply window of the sales number.
     statuses.remove(Status.PENDING)
     statuses.insert(0, Status.PENDING)
     topics.insert(0, TOPICS_BY_KEY["orcamento"])
@@ -548,14 +530,15 @@ def _plan_conversations(rng: random.Random, contacts: list[ContactPlan], now: da
     plans: list[ConversationPlan] = []
     for index, status in enumerate(statuses):
         topic = topics[index]
-        channel_key = "wa_sales" if index == 0 else _channel_for(topic, rng)
+        first_role = "sales" if "sales" in roles else roles[0]
+        channel_key = first_role if index == 0 else _channel_for(topic, rng, roles)
         unassigned = False
         if status == Status.OPEN:
             unassigned = open_seen < 6
             open_seen += 1
         contact_index = -1
         visitor = None
-        if channel_key == "webchat" and visitors < 3 and index % 2:
+        if channel_key == "chat" and visitors < 3 and index % 2:
             visitors += 1  # someone new, who filled in the chat's form
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
             email = f"{_ascii(name).split()[0]}.{rng.randint(100, 999)}@{rng.choice(EMAIL_DOMAINS)}"
@@ -566,7 +549,7 @@ def _plan_conversations(rng: random.Random, contacts: list[ContactPlan], now: da
                 if (i, channel_key) not in used and (channel_key != "email" or contact.email)
             ]
             if not eligible:  # pragma: no cover - 30 contacts × 5 channels is plenty
-                channel_key = "wa_sales"
+                channel_key = first_role
                 eligible = [i for i in range(len(contacts)) if (i, channel_key) not in used]
             fewest = min(per_contact[i] for i in eligible)
             contact_index = rng.choice([i for i in eligible if per_contact[i] == fewest])
@@ -575,7 +558,7 @@ def _plan_conversations(rng: random.Random, contacts: list[ContactPlan], now: da
 
         # The fixed one runs its whole script before the follow-up.
         turns = list(topic.turns) if index == 0 else _cut(topic.turns, status, unassigned, rng)
-        if channel_key == "webchat":
+        if channel_key == "chat":
             turns.insert(1, (BOT, BOT_GREETING))
         failed_index = None
         pause_before = None
@@ -586,7 +569,7 @@ def _plan_conversations(rng: random.Random, contacts: list[ContactPlan], now: da
 
         assignee_key = None
         if not unassigned:
-            weights = {"agent": 5 if channel_key in AGENT_CHANNELS else 0, "manager": 3, "admin": 2}
+            weights = {"agent": 5 if channel_key in AGENT_ROLES else 0, "manager": 3, "admin": 2}
             assignee_key = rng.choices(list(weights), weights=list(weights.values()))[0]
 
         hours_ago = {
@@ -614,6 +597,7 @@ def _plan_conversations(rng: random.Random, contacts: list[ContactPlan], now: da
             channel_key=channel_key, contact_index=contact_index, topic=topic, status=status,
             assignee_key=assignee_key, turns=turns, times=times, labels=labels, priority=priority,
             snoozed_until=snoozed_until, failed_index=failed_index, visitor=visitor,
+            receipts_off=contact_index >= 0 and contact_index % 5 == 2,
         ))
     return plans
 
@@ -631,6 +615,7 @@ class _Seeding:
     now: datetime
     users: dict[str, User]
     channels: dict[str, Channel]
+    demo_channels: dict[str, DemoChannelSpec]
     contacts: list[Contact]
     contact_plans: list[ContactPlan]
     teams: dict[str, Team]
@@ -658,12 +643,12 @@ def demo_seed(*, now: datetime | None = None) -> DemoSeedResult:
         User.objects.filter(pk=user.pk).update(password=password_hash)
         result.superuser_created = True
     for spec in missing:
-        demo_seed_tenant(spec=spec, now=now, password_hash=password_hash)
+        demo_seed_tenant(spec=spec, now=now, password_hash=password_hash, number=DEMO_TENANTS.index(spec) + 1)
         result.created.append(spec.slug)
     return result
 
 
-def demo_seed_tenant(*, spec: DemoTenant, now: datetime, password_hash: str) -> Tenant:
+def demo_seed_tenant(*, spec: DemoTenant, now: datetime, password_hash: str, number: int = 1) -> Tenant:
     rng = random.Random(f"{DEMO_SEED}-{spec.slug}")
     with transaction.atomic():
         tenant = tenant_create(
@@ -672,13 +657,15 @@ def demo_seed_tenant(*, spec: DemoTenant, now: datetime, password_hash: str) -> 
         )
         with tenant_context(tenant):
             users = _seed_members(tenant=tenant, spec=spec, password_hash=password_hash)
-            channels = _seed_channels(tenant=tenant, spec=spec, users=users)
+            demo_channels = dict((demo.role, demo) for _kind, demo in demo_channel_specs(spec=spec, number=number))
+            channels = _seed_channels(tenant=tenant, spec=spec, users=users, number=number)
             teams = _seed_workspace(tenant=tenant, users=users)
             contact_plans = _plan_contacts(rng)
             contacts = [_seed_contact(tenant=tenant, plan=plan, now=now) for plan in contact_plans]
             seeding = _Seeding(spec=spec, tenant=tenant, rng=rng, now=now, users=users, channels=channels,
-                               contacts=contacts, contact_plans=contact_plans, teams=teams)
-            for plan in _plan_conversations(rng, contact_plans, now):
+                               demo_channels=demo_channels, contacts=contacts, contact_plans=contact_plans,
+                               teams=teams)
+            for plan in _plan_conversations(rng, contact_plans, now, roles=list(channels)):
                 _seed_conversation(seeding, plan)
             _backdate(seeding)
     return tenant
@@ -697,22 +684,26 @@ def _seed_members(*, tenant: Tenant, spec: DemoTenant, password_hash: str) -> di
     return users
 
 
-def _seed_channels(*, tenant: Tenant, spec: DemoTenant, users: dict[str, User]) -> dict[str, Channel]:
+def _seed_channels(*, tenant: Tenant, spec: DemoTenant, users: dict[str, User], number: int) -> dict[str, Channel]:
+    """The providers' demo channels, by role (the first provider to claim a role has it)."""
     admin = users["admin"]
     channels: dict[str, Channel] = {}
-    for key, (kind, name) in CHANNELS.items():
-        config, credentials = _channel_settings(spec, key)
+    for kind, demo in demo_channel_specs(spec=spec, number=number):
+        if demo.role in channels:
+            continue
         # Demo accounts are not real: nothing to check with a provider.
-        channel = channel_create(tenant=tenant, actor=admin, kind=kind, name=name, config=config,
-                                 credentials=credentials, verify=False)
+        channel = channel_create(tenant=tenant, actor=admin, kind=kind, name=demo.name, config=demo.config,
+                                 credentials=demo.credentials, verify=False)
         if channel.status != Channel.Status.CONNECTED:
             channel_set_status(channel=channel, status=Channel.Status.CONNECTED,
                                detail="Canal de demonstração: nenhuma conexão real com o provedor.")
-        channels[key] = channel
-    for key in AGENT_CHANNELS:
-        channel_access_grant(channel=channels[key], user=users["agent"], actor=admin)
-    for key in VIEWER_CHANNELS:
-        channel_access_grant(channel=channels[key], user=users["viewer"], actor=admin)
+        channels[demo.role] = channel
+    for role in AGENT_ROLES:
+        if role in channels:
+            channel_access_grant(channel=channels[role], user=users["agent"], actor=admin)
+    for role in VIEWER_ROLES:
+        if role in channels:
+            channel_access_grant(channel=channels[role], user=users["viewer"], actor=admin)
     return channels
 
 
@@ -733,15 +724,8 @@ def _seed_workspace(*, tenant: Tenant, users: dict[str, User]) -> dict[str, Team
     return teams
 
 
-def _external_id(*, channel_key: str, contact: ContactPlan, index: int) -> str:
-    digits = contact.e164.lstrip("+")
-    return {
-        "wa_sales": digits,
-        "wa_support": f"{digits}@s.whatsapp.net",
-        "email": contact.email,
-        "webchat": f"visitor-{index:04d}-{digits[-4:]}",
-        "api": f"crm-{10000 + index}",
-    }[channel_key]
+def _external_id(*, demo: DemoChannelSpec, contact: ContactPlan, index: int) -> str:
+    return demo.address(digits=contact.e164.lstrip("+"), email=contact.email, index=index)
 
 
 def _seed_contact(*, tenant: Tenant, plan: ContactPlan, now: datetime) -> Contact:
@@ -805,7 +789,8 @@ def _seed_conversation(seeding: _Seeding, plan: ConversationPlan) -> None:
     else:
         contact_plan = seeding.contact_plans[plan.contact_index]
         name, city = contact_plan.name, contact_plan.city
-        external_id = _external_id(channel_key=plan.channel_key, contact=contact_plan, index=plan.contact_index)
+        external_id = _external_id(demo=seeding.demo_channels[plan.channel_key], contact=contact_plan,
+                                   index=plan.contact_index)
         _link_identity(seeding=seeding, contact=seeding.contacts[plan.contact_index], channel=channel,
                        external_id=external_id)
         contact_fields = {}
@@ -819,10 +804,10 @@ def _seed_conversation(seeding: _Seeding, plan: ConversationPlan) -> None:
         content = _fill(text, values)
         if kind == IN:
             seeding.inbound_count += 1
-            message, _ = message_receive(
-                channel=channel, contact_external_id=external_id, content=content,
+            message, _ = message_receive(channel=channel, message=IncomingMessage(
+                contact_external_id=external_id, content=content,
                 provider_message_id=f"demo-{tenant.slug}-{seeding.inbound_count}", **contact_fields,
-            )
+            ))
             if conversation is None:
                 conversation = message.conversation
                 conversation.channel, conversation.tenant = channel, tenant  # reuse, no re-query
@@ -849,7 +834,7 @@ def _plan_history(seeding: _Seeding, plan: ConversationPlan, conversation: Conve
                   created: list[Message]) -> None:
     """Give the messages their place in the past and what happened to them since."""
     rng, now = seeding.rng, seeding.now
-    read_receipts = plan.channel_key in READ_RECEIPT_CHANNELS
+    read_receipts = seeding.demo_channels[plan.channel_key].read_receipts
     for index, (message, when) in enumerate(zip(created, plan.times, strict=True)):
         message.created_at = message.updated_at = when
         if message.direction == Message.Direction.INBOUND or message.private:
@@ -859,7 +844,8 @@ def _plan_history(seeding: _Seeding, plan: ConversationPlan, conversation: Conve
         message.sent_at = when + timedelta(seconds=rng.randint(1, 3))
         if index == plan.failed_index:
             message.status = Message.Status.FAILED
-            message.error_code, message.error_message = REENGAGEMENT_ERROR
+            message.error_code, message.error_message = (
+                seeding.demo_channels[plan.channel_key].reply_window_error or REENGAGEMENT_ERROR)
             message.updated_at = message.sent_at
             continue
         message.delivered_at = message.sent_at + timedelta(seconds=rng.randint(1, 20))
@@ -868,12 +854,13 @@ def _plan_history(seeding: _Seeding, plan: ConversationPlan, conversation: Conve
              if m.direction == Message.Direction.INBOUND), None,
         )
         age = now - when
-        if read_receipts and (later_inbound is not None or age > timedelta(hours=2)):
+        # Some customers turn their read receipts off: their messages stay delivered.
+        if read_receipts and not plan.receipts_off and (later_inbound is not None or age > timedelta(hours=2)):
             latest = later_inbound or min(now, when + timedelta(hours=3))
             seconds = max(5, int((latest - message.delivered_at).total_seconds() * 0.8))
             message.read_at = message.delivered_at + timedelta(seconds=rng.randint(min(5, seconds), seconds))
             message.status = Message.Status.READ
-        elif age < timedelta(minutes=10) or plan.channel_key == "api":
+        elif age < timedelta(minutes=10) or plan.channel_key == "integration":
             message.status = Message.Status.SENT
             message.delivered_at = None
         else:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -9,9 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.scoping import TenantScopedModel
-
-# WhatsApp's customer-service window: free replies up to 24 h after the contact's last message.
-SERVICE_WINDOW = timedelta(hours=24)
 
 
 class Team(TenantScopedModel):
@@ -102,13 +99,16 @@ class Conversation(TenantScopedModel):
         return f"#{self.pk}"
 
     @property
-    def service_window_closes_at(self):  # type: ignore[no-untyped-def]
-        return self.last_inbound_at + SERVICE_WINDOW if self.last_inbound_at else None
+    def service_window_closes_at(self) -> datetime | None:
+        """When free-form replies stop being accepted (on kinds with a reply window: some time
+        after the contact's last message); None without a window or a message."""
+        window = self.channel.kind_info.reply_window
+        return self.last_inbound_at + window if window is not None and self.last_inbound_at else None
 
     @property
     def service_window_open(self) -> bool:
         """Whether a free-form reply may go out now (always, on channels without a window)."""
-        if not self.channel.has_service_window:
+        if self.channel.kind_info.reply_window is None:
             return True
         closes = self.service_window_closes_at
         return closes is not None and closes > timezone.now()
@@ -141,7 +141,7 @@ class Message(TenantScopedModel):
 
     class Status(models.TextChoices):
         PENDING = "PENDING", _("Pending")
-        QUEUED = "QUEUED", _("Queued")
+        QUEUED = "QUEUED", _("Sending")
         SENT = "SENT", _("Sent")
         DELIVERED = "DELIVERED", _("Delivered")
         READ = "READ", _("Read")
@@ -179,6 +179,10 @@ class Message(TenantScopedModel):
     # until then.
     send_attempts = models.PositiveSmallIntegerField(default=0)
     send_after = models.DateTimeField(null=True, blank=True)
+    # While QUEUED (a sender handed it to the provider and waits for the answer): until when
+    # that sender's claim holds. A claim that runs out without an answer (the sender died)
+    # leaves the reply FAILED as "delivery unknown", never sent a second time on its own.
+    send_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantScopedModel.Meta):
         ordering = ["created_at", "id"]
@@ -186,7 +190,9 @@ class Message(TenantScopedModel):
             models.Index(fields=["conversation", "created_at"], name="msg_conversation_created"),
             # A channel's replies waiting to be sent, oldest first (integrations.outbound).
             models.Index(fields=["channel", "id"], name="msg_outbound_waiting", condition=Q(
-                direction="OUTBOUND", status__in=["PENDING", "QUEUED"], provider_message_id__isnull=True)),
+                direction="OUTBOUND", status="PENDING", provider_message_id__isnull=True)),
+            # Replies being sent, by when their sender's claim runs out.
+            models.Index(fields=["send_lease_until"], name="msg_sending", condition=Q(status="QUEUED")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -18,8 +18,8 @@ from channels.layers import get_channel_layer
 
 from accounts.access import TenantAccess
 from channels_app.selectors import channel_list
-from config.events import DomainEvent
 from conversations.models import Conversation
+from tenants.events import DomainEvent
 from tenants.models import TenantEvent
 from tenants.scoping import tenant_context
 

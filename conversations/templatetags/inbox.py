@@ -3,22 +3,20 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from channels_app.kinds import kind_of
+
 register = template.Library()
 
-# Short text badges: they render the same on every system, emoji fonts or not.
-_CHANNEL_ICONS = {
-    "whatsapp_cloud": "WA", "whatsapp_evolution": "WA", "whatsapp_gateway": "WA", "messenger": "FB",
-    "instagram": "IG", "email": "@", "sms_twilio": "SMS", "webchat": "WEB", "api": "API",
-}
 _DELIVERY = {
-    "PENDING": ("◷", _("Pending")), "QUEUED": ("◷", _("Queued")), "SENT": ("✓", _("Sent")),
+    "PENDING": ("◷", _("Pending")), "QUEUED": ("◷", _("Sending")), "SENT": ("✓", _("Sent")),
     "DELIVERED": ("✓✓", _("Delivered")), "READ": ("✓✓", _("Read")), "FAILED": ("⚠", _("Failed")),
 }
 
 
 @register.filter
 def channel_icon(kind: str) -> str:
-    return _CHANNEL_ICONS.get(kind, "•")
+    """A kind's short text badge (the same on every system, emoji fonts or not)."""
+    return kind_of(kind).badge
 
 
 @register.filter

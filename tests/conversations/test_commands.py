@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
+from channels_app.kinds import kind_of
 from channels_app.models import Channel, ChannelUserObjectPermission
 from contacts.models import Contact, ContactIdentity
 from conversations.demo import DEMO_PASSWORD, demo_logins
@@ -100,7 +101,7 @@ def test_each_tenant_shows_every_state_of_the_inbox(seeded, slug):
     assert all(conversation.snoozed_until > timezone.now() for conversation in snoozed)
     assert messages.filter(private=True).exists()
     failed = messages.get(direction=Message.Direction.OUTBOUND, status=Message.Status.FAILED)
-    assert failed.error_code == "131047" and failed.channel.kind == Channel.Kind.WHATSAPP_CLOUD
+    assert failed.error_code == "131047" and failed.channel.kind == "whatsapp_cloud"
     outbound = set(messages.filter(direction=Message.Direction.OUTBOUND, private=False).values_list("status", flat=True))
     assert {Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ} <= outbound
     assert {"vip", "financeiro", "troca", "urgente"} <= set(
@@ -133,10 +134,19 @@ def test_agent_works_only_its_channels(seeded):
         ChannelUserObjectPermission.objects.filter(user=agent).values_list("content_object__name", flat=True)
     )
 
-    assert worked == {"WhatsApp Vendas", "WhatsApp Suporte", "Chat do site"}
+    assert worked == {"WhatsApp Vendas", "WhatsApp Suporte"}
     assert Channel.all_objects.filter(tenant=tenant).count() > len(worked)
     assert not Conversation.all_objects.filter(assignee=agent).exclude(channel__name__in=worked).exists()
     assert ChannelUserObjectPermission.objects.filter(user__email="viewer@acme.test").exists()
+
+
+def test_every_demo_channel_has_a_provider_that_sends(seeded):
+    """The demo creates channels through the providers' registry only: none whose replies would
+    wait for ever."""
+    kinds = set(Channel.all_objects.values_list("kind", flat=True))
+
+    assert kinds and all(kind_of(kind).available for kind in kinds)
+    assert Channel.all_objects.filter(kind="whatsapp_cloud", config__sandbox=True).count() == 4
 
 
 def test_no_demo_row_crosses_tenants(seeded):

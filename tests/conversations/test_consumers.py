@@ -16,6 +16,7 @@ from accounts.access import TenantAccess
 from accounts.models import Role
 from accounts.services import membership_remove, tokens_issue
 from config.asgi import application
+from conversations.incoming import IncomingMessage
 from conversations.services import message_receive
 from tests import factories
 
@@ -52,8 +53,8 @@ async def _nothing(communicator) -> None:
 
 
 def _receive(channel, provider_id, text="Olá"):
-    message, _ = message_receive(channel=channel, contact_external_id="5511987654321",
-                                 provider_message_id=provider_id, content=text)
+    message, _ = message_receive(channel=channel, message=IncomingMessage(
+        contact_external_id="5511987654321", provider_message_id=provider_id, content=text))
     return message
 
 
@@ -121,11 +122,13 @@ async def test_new_message_reaches_the_agents_of_its_channel_only(scene):
 
 
 def _receive_batch(channel, provider_ids):
-    from conversations.services import message_receive_many
+    from conversations.incoming import ChannelInbound
+    from conversations.services import messages_receive
 
-    return [message for message, _ in message_receive_many(channel=channel, messages=[
-        {"contact_external_id": "5511987654321", "provider_message_id": provider_id, "content": provider_id}
-        for provider_id in provider_ids])]
+    (received,) = messages_receive(inbound=[ChannelInbound(channel=channel, messages=[
+        IncomingMessage(contact_external_id="5511987654321", provider_message_id=provider_id, content=provider_id)
+        for provider_id in provider_ids])])
+    return [item.message for item in received.messages]
 
 
 async def test_a_batch_of_messages_reaches_each_socket_as_its_frames(scene):

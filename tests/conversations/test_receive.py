@@ -1,4 +1,5 @@
-"""message_receive_many: a provider's batch with message_receive's outcome, in a few statements."""
+"""messages_receive: the one receive path. A provider's batch has the outcome of its messages
+one at a time, in a few statements whatever its size; message_receive is its one-message case."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Contact
+from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
 from conversations.models import Conversation, Message
-from conversations.services import message_receive, message_receive_many
+from conversations.services import message_receive, messages_receive
 from tenants.models import Tenant, TenantEvent
 from tests import factories
 from tests.concurrency import at_once, concurrent_writers
@@ -19,9 +21,15 @@ from tests.concurrency import at_once, concurrent_writers
 pytestmark = pytest.mark.django_db
 
 
-def _item(provider_id: str, sender: str = "5511987654321", **kwargs):
-    return {"contact_external_id": sender, "provider_message_id": provider_id, "content": f"texto {provider_id}",
-            "contact_name": "Maria", "contact_phone": "+" + sender, **kwargs}
+def _item(provider_id: str, sender: str = "5511987654321", **kwargs) -> IncomingMessage:
+    return IncomingMessage(contact_external_id=sender, provider_message_id=provider_id, content=f"texto {provider_id}",
+                           contact_name="Maria", contact_phone="+" + sender, **kwargs)
+
+
+def message_receive_many(*, channel, messages):
+    """The batch path for one channel, as (message, created) pairs."""
+    (received,) = messages_receive(inbound=[ChannelInbound(channel=channel, messages=messages)])
+    return [(item.message, item.created) for item in received.messages]
 
 
 def _usage(tenant) -> int:
@@ -30,8 +38,8 @@ def _usage(tenant) -> int:
 
 def test_a_mixed_batch_has_the_outcome_of_one_message_at_a_time(acme, events, django_capture_on_commit_callbacks):
     channel = factories.ChannelFactory(tenant=acme)
-    first, _ = message_receive(channel=channel, **_item("wamid.0"))
-    snoozed, _ = message_receive(channel=channel, **_item("wamid.s0", sender="5511900000002"))
+    first, _ = message_receive(channel=channel, message=_item("wamid.0"))
+    snoozed, _ = message_receive(channel=channel, message=_item("wamid.s0", sender="5511900000002"))
     Conversation.all_objects.filter(pk=snoozed.conversation_id).update(
         status=Conversation.Status.SNOOZED, snoozed_until=timezone.now() + timedelta(days=1))
     usage = _usage(acme)
@@ -68,7 +76,7 @@ def test_a_mixed_batch_has_the_outcome_of_one_message_at_a_time(acme, events, dj
 
 def test_a_late_delivery_does_not_move_the_conversation_back(acme):
     channel = factories.ChannelFactory(tenant=acme)
-    newest, _ = message_receive(channel=channel, **_item("wamid.new"))
+    newest, _ = message_receive(channel=channel, message=_item("wamid.new"))
 
     message_receive_many(channel=channel, messages=[_item("wamid.old", sent_at=newest.created_at - timedelta(hours=1))])
 
@@ -99,7 +107,7 @@ def test_concurrent_batches_with_the_same_messages_store_each_once():
     tenant = factories.TenantFactory()
     channel = factories.ChannelFactory(tenant=tenant)
     for sender in ("5511900000001", "5511900000002"):
-        message_receive(channel=channel, **_item(f"warm.{sender}", sender=sender))
+        message_receive(channel=channel, message=_item(f"warm.{sender}", sender=sender))
     batch = [_item(f"wamid.{n}", sender=f"551190000000{1 + n % 2}") for n in range(10)]
     answers = at_once([lambda: message_receive_many(channel=channel, messages=batch)] * 4)
     created = [was_created for answer in answers for _, was_created in answer]
@@ -107,3 +115,40 @@ def test_concurrent_batches_with_the_same_messages_store_each_once():
     assert Message.all_objects.filter(channel=channel).count() == 12
     assert sum(created) == 10
     assert sorted(Conversation.all_objects.filter(channel=channel).values_list("unread_count", flat=True)) == [6, 6]
+
+
+def test_one_batch_takes_several_channels_and_their_statuses(acme, events, django_capture_on_commit_callbacks):
+    first, second = factories.ChannelFactory(tenant=acme), factories.ChannelFactory(tenant=acme)
+    reply = factories.MessageFactory(conversation=factories.ConversationFactory(tenant=acme, channel=second),
+                                     direction=Message.Direction.OUTBOUND, sender_type=Message.SenderType.AGENT,
+                                     status=Message.Status.SENT, provider_message_id="wamid.out")
+    usage = _usage(acme)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = messages_receive(inbound=[
+            ChannelInbound(channel=second, messages=[_item("wamid.b")],
+                           statuses=[IncomingStatus(provider_message_id="wamid.out", status="DELIVERED"),
+                                     IncomingStatus(provider_message_id="wamid.nobody", status="READ")]),
+            ChannelInbound(channel=first, messages=[_item("wamid.a"), _item("wamid.a2")]),
+        ])
+
+    assert [len(outcome.messages) for outcome in outcomes] == [1, 2]
+    assert [status.provider_message_id for status in outcomes[0].unknown_statuses] == ["wamid.nobody"]
+    assert outcomes[1].unknown_statuses == []
+    assert Message.all_objects.get(pk=reply.pk).status == Message.Status.DELIVERED
+    assert _usage(acme) == usage + 3
+    assert [event.name for event in events].count("message.created") == 3
+    assert [event.status for event in events if event.name == "message.status_changed"] == ["DELIVERED"]
+
+
+def test_message_receive_is_the_batch_of_one(acme, django_assert_num_queries):
+    channel = factories.ChannelFactory(tenant=acme)
+    message_receive(channel=channel, message=_item("wamid.first"))  # the contact and conversation exist now
+
+    with CaptureQueriesContext(connection) as one:
+        message, created = message_receive(channel=channel, message=_item("wamid.second"))
+    with CaptureQueriesContext(connection) as batch:
+        message_receive_many(channel=channel, messages=[_item("wamid.third")])
+
+    assert created and message.conversation.channel_id == channel.pk
+    assert len(one) == len(batch)

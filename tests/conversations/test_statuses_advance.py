@@ -1,4 +1,5 @@
-"""message_statuses_advance: a batch of provider statuses, each message written once."""
+"""message_statuses_advance: the one status path. A batch of statuses, each message written
+once; a change to a row read earlier applies to the row as it is now."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Message
-from conversations.services import message_statuses_advance
+from conversations.services import DELIVERY_UNKNOWN, StatusChange, message_statuses_advance
 from tenants.models import TenantEvent
 from tests import factories
 
@@ -36,12 +37,13 @@ def test_a_batch_moves_each_message_forward_only_and_publishes_each_change(acme,
     with django_capture_on_commit_callbacks(execute=True):
         rows = _locked(first, second, third)
         changed = message_statuses_advance([
-            (rows[first.pk], Message.Status.DELIVERED, "", "", at),
-            (rows[first.pk], Message.Status.READ, "", "", at + timedelta(seconds=5)),
-            (rows[first.pk], Message.Status.DELIVERED, "", "", at + timedelta(seconds=9)),  # late: ignored
-            (rows[second.pk], Message.Status.FAILED, "131026", "Message undeliverable.", at),  # failed after sent
-            (rows[second.pk], Message.Status.SENT, "", "", at),                            # a late "sent": no
-            (rows[third.pk], Message.Status.DELIVERED, "", "", at),                          # read stays read
+            StatusChange(rows[first.pk], Message.Status.DELIVERED, at=at),
+            StatusChange(rows[first.pk], Message.Status.READ, at=at + timedelta(seconds=5)),
+            StatusChange(rows[first.pk], Message.Status.DELIVERED, at=at + timedelta(seconds=9)),  # late: ignored
+            StatusChange(rows[second.pk], Message.Status.FAILED, at=at, error_code="131026",  # failed after sent
+                         error_message="Message undeliverable."),
+            StatusChange(rows[second.pk], Message.Status.SENT, at=at),                     # a late "sent": no
+            StatusChange(rows[third.pk], Message.Status.DELIVERED, at=at),                   # read stays read
         ])
 
     assert changed == 3
@@ -59,5 +61,35 @@ def test_a_batch_moves_each_message_forward_only_and_publishes_each_change(acme,
 
 def test_nothing_forward_writes_nothing(acme):
     message = _sent(factories.ConversationFactory(tenant=acme), "wamid.x")
-    assert message_statuses_advance([(_locked(message)[message.pk], Message.Status.SENT, "", "", None)]) == 0
+    assert message_statuses_advance([StatusChange(_locked(message)[message.pk], Message.Status.SENT)]) == 0
     assert not TenantEvent.all_objects.filter(name="message.status_changed").exists()
+
+
+def test_a_change_to_a_row_that_moved_since_it_was_read_applies_to_the_row_as_it_is(acme):
+    """The sender records the provider's answer on the reply as it claimed it; should its claim
+    have run out meanwhile (FAILED, delivery unknown), the provider's id still makes it SENT."""
+    message = factories.MessageFactory(conversation=factories.ConversationFactory(tenant=acme),
+                                       direction=Message.Direction.OUTBOUND, sender_type=Message.SenderType.AGENT,
+                                       status=Message.Status.QUEUED, send_lease_until=timezone.now())
+    as_claimed = Message.all_objects.get(pk=message.pk)
+    Message.all_objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error_code=DELIVERY_UNKNOWN,
+                                                     send_lease_until=None)
+
+    changed = message_statuses_advance([StatusChange(as_claimed, Message.Status.SENT, provider_message_id="wamid.ok")])
+
+    message.refresh_from_db()
+    assert changed == 1
+    assert (message.status, message.provider_message_id, message.error_code) == (Message.Status.SENT, "wamid.ok", "")
+
+
+def test_a_stale_change_that_is_no_longer_forward_writes_nothing(acme):
+    message = factories.MessageFactory(conversation=factories.ConversationFactory(tenant=acme),
+                                       direction=Message.Direction.OUTBOUND, sender_type=Message.SenderType.AGENT,
+                                       status=Message.Status.QUEUED, send_lease_until=timezone.now())
+    as_claimed = Message.all_objects.get(pk=message.pk)
+    Message.all_objects.filter(pk=message.pk).update(status=Message.Status.READ, provider_message_id="wamid.r",
+                                                     send_lease_until=None)
+
+    assert message_statuses_advance([StatusChange(as_claimed, Message.Status.SENT, provider_message_id="x")]) == 0
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == (Message.Status.READ, "wamid.r")

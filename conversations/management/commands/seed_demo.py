@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from conversations.demo import DemoLogin, demo_seed
 
 BASE_URL = "http://127.0.0.1:8000"
-QUIET_LOGGERS = ("config.events", "celery.app.trace")
+QUIET_LOGGERS = ("tenants.events", "celery.app.trace")
 
 
 class Command(BaseCommand):

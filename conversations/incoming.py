@@ -1,0 +1,54 @@
+"""What a provider delivered, in the core's words: the shapes that cross from a channel's
+adapter into the receive service (conversations.services.receive). Frozen and typed, so that
+the boundary says exactly what the core needs and nothing of any provider's wire format."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels_app.models import Channel
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingMessage:
+    """A message a contact sent on a channel."""
+
+    # The provider's id for it: unique per channel, what makes a redelivery harmless.
+    provider_message_id: str
+    # The contact's address on the channel (a phone number, a page-scoped id, an email address...).
+    contact_external_id: str
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    type: str = "TEXT"
+    content: str = ""
+    # Normalised, provider-independent details of non-text messages (media, location...).
+    content_attributes: Mapping[str, Any] = field(default_factory=dict)
+    sent_at: dt.datetime | None = None
+    reply_to_provider_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingStatus:
+    """What became of a message sent on a channel: SENT, DELIVERED, READ or FAILED."""
+
+    provider_message_id: str
+    status: str
+    at: dt.datetime | None = None
+    error_code: str = ""
+    error_message: str = ""
+    # Our own id of the message (its public id), where the provider echoes one back: it finds a
+    # reply whose sending was interrupted before the provider's id for it was recorded.
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelInbound:
+    """What one delivery (or batch of deliveries) brought for one channel."""
+
+    channel: Channel
+    messages: Sequence[IncomingMessage] = ()
+    statuses: Sequence[IncomingStatus] = ()

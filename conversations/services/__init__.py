@@ -1,0 +1,36 @@
+"""Every change to conversations and messages, by agents, the API or providers: one module an
+area (conversations, messages, receive, statuses), each a set of `<entity>_<verb>` functions
+that take `actor=` (or a channel) and never a request. The names callers use are here."""
+
+from conversations.services.common import UNSET
+from conversations.services.conversations import (
+    conversation_create,
+    conversation_mark_read,
+    conversation_update,
+)
+from conversations.services.messages import (
+    MAX_CONTENT_LENGTH,
+    ServiceWindowClosed,
+    message_attach_file,
+    message_retry,
+    message_send,
+    message_send_template,
+    message_update,
+)
+from conversations.services.receive import ChannelReceived, Received, message_receive, messages_receive
+from conversations.services.statuses import (
+    DELIVERY_UNKNOWN,
+    StatusChange,
+    message_status_update,
+    message_statuses_advance,
+    messages_lock_by_provider_id,
+    messages_sending_expire,
+)
+
+__all__ = [
+    "DELIVERY_UNKNOWN", "MAX_CONTENT_LENGTH", "UNSET", "ChannelReceived", "Received", "ServiceWindowClosed",
+    "StatusChange", "conversation_create", "conversation_mark_read", "conversation_update", "message_attach_file",
+    "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
+    "message_statuses_advance", "message_update", "messages_lock_by_provider_id", "messages_receive",
+    "messages_sending_expire",
+]

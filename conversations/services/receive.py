@@ -1,0 +1,209 @@
+"""What providers delivered, recorded: the one receive path into the core.
+
+`messages_receive` takes, per channel, the messages contacts sent and the statuses of
+messages sent to them, and records all of it in the caller's transaction: contacts and
+conversations found or made, messages stored once (the unique (channel, provider id) makes a
+redelivery or a concurrent duplicate harmless), conversations moved along, statuses moved
+forward, the tenant's monthly count, and one event per change. `message_receive` is its
+one-message case."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.models import Channel
+from config.sql import fetch_all, for_update, insert, one_of
+from contacts.models import Contact, ContactIdentity
+from contacts.services import contact_identity_resolve
+from conversations.events import ConversationCreated, ConversationStatusChanged, MessageCreated
+from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
+from conversations.models import Conversation, Message
+from conversations.services.common import conversations_touch, touches_for
+from conversations.services.statuses import StatusChange, message_statuses_advance, messages_lock_by_provider_id
+from tenants.events import DomainEvent, publish, publish_many
+from tenants.models import Tenant
+from tenants.services import tenant_record_messages
+
+# A contact's message to one of these reopens the conversation.
+_REOPENED_BY_CONTACT = (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED)
+
+
+@dataclass(frozen=True)
+class Received:
+    message: Message
+    created: bool  # False: stored before (a redelivery), or earlier in the same batch
+
+
+@dataclass(frozen=True)
+class ChannelReceived:
+    messages: list[Received]  # one per IncomingMessage given, in order
+    unknown_statuses: list[IncomingStatus]  # statuses of messages the channel does not have
+
+
+def messages_receive(*, inbound: Sequence[ChannelInbound]) -> list[ChannelReceived]:
+    """Record what providers delivered (see the module), in the caller's transaction or in one
+    of its own, in a handful of statements whatever the batch's size. Inbound messages are
+    always stored, whatever the plan's usage. Returns one ChannelReceived per entry, in order.
+
+    Locks are taken in one order by every batch, so that concurrent batches wait for each
+    other instead of deadlocking: channels in id order; in each, the open conversations of
+    known senders in id order, then new senders' contacts in address order; then the messages
+    the statuses are about, in id order; last the tenants' usage rows."""
+    with transaction.atomic(savepoint=False):
+        order = sorted(range(len(inbound)), key=lambda index: inbound[index].channel.pk)
+        stored: dict[int, int] = {}
+        received = {index: _messages(inbound[index].channel, inbound[index].messages, stored) for index in order}
+        unknown = _statuses([inbound[index] for index in order])
+        # The counter is one row per tenant: taken last and held the shortest, it makes a
+        # concurrent batch of the tenant wait for this one's commit only.
+        for tenant_id in sorted(stored):
+            tenant_record_messages(tenant=Tenant(pk=tenant_id), count=stored[tenant_id])
+    return [ChannelReceived(messages=received[index], unknown_statuses=unknown[id(inbound[index])])
+            for index in range(len(inbound))]
+
+
+def message_receive(*, channel: Channel, message: IncomingMessage) -> tuple[Message, bool]:
+    """One message a contact sent: the stored message, and whether it was stored now."""
+    (outcome,) = messages_receive(inbound=[ChannelInbound(channel=channel, messages=[message])])
+    return outcome.messages[0].message, outcome.messages[0].created
+
+
+def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dict[int, int]) -> list[Received]:
+    # The reads of this hot path are plain SQL: through the ORM, compiling each one cost more
+    # CPU than running it (~1 ms each on a small machine, for every batch of one message).
+    if not messages:
+        return []
+    fresh: dict[str, IncomingMessage] = {}
+    for message in messages:  # the first of each id
+        fresh.setdefault(message.provider_message_id, message)
+    senders = sorted({message.contact_external_id for message in fresh.values()})
+    conversations = _open_conversations(channel, senders)
+    for sender in senders:  # new senders, and those without an open conversation: one at a time
+        if sender not in conversations:
+            first = next(message for message in fresh.values() if message.contact_external_id == sender)
+            conversations[sender] = _conversation_of_new_sender(channel, first)
+    reply_ids = sorted({message.reply_to_provider_id for message in fresh.values() if message.reply_to_provider_id})
+    replied = _ids_by_provider_id(channel, reply_ids)
+    batch = [Message(
+        tenant_id=channel.tenant_id, conversation_id=conversations[message.contact_external_id][0], channel=channel,
+        direction=Message.Direction.INBOUND, sender_type=Message.SenderType.CONTACT, type=message.type,
+        content=message.content or "", content_attributes=dict(message.content_attributes),
+        status=Message.Status.DELIVERED, provider_message_id=message.provider_message_id,
+        created_at=message.sent_at or timezone.now(),
+        reply_to_id=replied.get(message.reply_to_provider_id or ""),
+    ) for message in fresh.values()]
+    inserted = insert(batch, conflicts_by="provider_message_id")
+    found: dict[str, tuple[Message, bool]] = {message.provider_message_id: (message, True) for message in inserted}
+    if len(inserted) < len(batch):  # stored before, or by a concurrent delivery (committed by now)
+        lost = [message.provider_message_id for message in batch if message.provider_message_id not in found]
+        found.update((message.provider_message_id, (message, False)) for message in Message.all_objects.filter(
+            channel=channel, provider_message_id__in=lost).order_by())
+    _link_replies_within(inserted, fresh, found)
+    if inserted:
+        reopened = {conversation_id: status for conversation_id, status in conversations.values()
+                    if status in _REOPENED_BY_CONTACT}
+        joined = {message.conversation_id for message in inserted}
+        reopen = frozenset(reopened) & joined
+        conversations_touch(tenant_id=channel.tenant_id, touches=touches_for(inserted, reopen=reopen))
+        events: list[DomainEvent] = [ConversationStatusChanged(
+            tenant_id=channel.tenant_id, conversation_id=conversation_id, channel_id=channel.pk,
+            old_status=reopened[conversation_id], new_status=Conversation.Status.OPEN, actor_id=None,
+        ) for conversation_id in sorted(reopen)]
+        events += [MessageCreated(
+            tenant_id=channel.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
+            channel_id=channel.pk, direction=message.direction, private=False,
+            has_media="media" in message.content_attributes,
+        ) for message in inserted]
+        publish_many(events)
+        stored[channel.tenant_id] = stored.get(channel.tenant_id, 0) + len(inserted)
+    results: list[Received] = []
+    seen: set[str] = set()
+    for message in messages:  # a repeat within the batch is not created twice
+        stored_message, created = found[message.provider_message_id]
+        results.append(Received(stored_message, created and message.provider_message_id not in seen))
+        seen.add(message.provider_message_id)
+    return results
+
+
+def _open_conversations(channel: Channel, senders: list[str]) -> dict[str, tuple[int, str]]:
+    """Known senders' most recently active conversation that is not resolved, by sender:
+    (its id, its status), locked in id order."""
+    known, known_params = one_of("external_id", senders)
+    contacts = dict(fetch_all(f"SELECT contact_id, external_id FROM {ContactIdentity._meta.db_table} "
+                              f"WHERE channel_id = %s AND {known}", [channel.pk, *known_params]))
+    if not contacts:
+        return {}
+    of_contacts, of_contacts_params = one_of("contact_id", sorted(contacts))
+    newest: dict[int, tuple[int, str, Any]] = {}
+    for pk, contact_id, status, last_activity_at in fetch_all(
+            f"SELECT id, contact_id, status, last_activity_at FROM {Conversation._meta.db_table} "
+            f"WHERE channel_id = %s AND {of_contacts} AND status <> %s ORDER BY id{for_update()}",
+            [channel.pk, *of_contacts_params, Conversation.Status.RESOLVED]):
+        # the most recently active (compared as stored: datetimes, or ISO text on SQLite)
+        if contact_id not in newest or last_activity_at > newest[contact_id][2]:
+            newest[contact_id] = (pk, status, last_activity_at)
+    return {contacts[contact_id]: (pk, status) for contact_id, (pk, status, _) in newest.items()}
+
+
+def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> tuple[int, str]:
+    """The conversation a sender without an open one writes to: their contact (made on first
+    sight) is locked, so that concurrent first messages share one conversation; then their
+    latest conversation, resolved or not (it reopens), or a new one."""
+    identity = contact_identity_resolve(channel=channel, external_id=message.contact_external_id,
+                                        name=message.contact_name, phone=message.contact_phone,
+                                        email=message.contact_email)
+    Contact.all_objects.select_for_update().filter(pk=identity.contact_id).first()
+    theirs = Conversation.all_objects.filter(channel=channel, contact_id=identity.contact_id).order_by(
+        "-last_activity_at")
+    conversation = theirs.exclude(status=Conversation.Status.RESOLVED).first() or theirs.first()
+    if conversation is None:
+        conversation = Conversation.all_objects.create(tenant_id=channel.tenant_id, channel=channel,
+                                                       contact_id=identity.contact_id)
+        publish(ConversationCreated(tenant_id=channel.tenant_id, conversation_id=conversation.pk,
+                                    channel_id=channel.pk))
+    return conversation.pk, conversation.status
+
+
+def _ids_by_provider_id(channel: Channel, provider_ids: list[str]) -> dict[str, int]:
+    if not provider_ids:
+        return {}
+    wanted, params = one_of("provider_message_id", provider_ids)
+    return dict(fetch_all(f"SELECT provider_message_id, id FROM {Message._meta.db_table} "
+                          f"WHERE channel_id = %s AND {wanted}", [channel.pk, *params]))
+
+
+def _link_replies_within(inserted: list[Message], fresh: dict[str, IncomingMessage],
+                         found: dict[str, tuple[Message, bool]]) -> None:
+    """A reply to a message of the same batch: linked once both are stored (rare)."""
+    for message in inserted:
+        target = fresh[message.provider_message_id].reply_to_provider_id
+        if message.reply_to_id is None and target in found:
+            message.reply_to_id = found[target][0].pk
+            Message.all_objects.filter(pk=message.pk).update(reply_to_id=message.reply_to_id)
+
+
+def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatus]]:
+    """Apply the statuses (messages locked in one read per channel, channels in id order).
+    The statuses whose message is not found, by entry (`id()` of it)."""
+    unknown: dict[int, list[IncomingStatus]] = {id(entry): [] for entry in inbound}
+    changes: list[StatusChange] = []
+    for entry in inbound:
+        if not entry.statuses:
+            continue
+        ids = {status.provider_message_id for status in entry.statuses}
+        found = {message.provider_message_id: message for message in messages_lock_by_provider_id(
+            channel_id=entry.channel.pk, provider_message_ids=ids)}
+        for status in entry.statuses:
+            message = found.get(status.provider_message_id)
+            if message is None:
+                unknown[id(entry)].append(status)
+                continue
+            changes.append(StatusChange(message, status.status, at=status.at, error_code=status.error_code,
+                                        error_message=status.error_message))
+    message_statuses_advance(changes)
+    return unknown
