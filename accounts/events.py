@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from config.events import DomainEvent
+from tenants.events import DomainEvent
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

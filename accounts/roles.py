@@ -1,6 +1,7 @@
 """What each role may do. Permissions are `<area>:<action>`; `<area>:*` grants every action
-of an area and `*` everything. The seed's `whatsapp:*` is generalised to every channel
-(`channels:*`) and to the conversations they carry (`conversations:*`)."""
+of an area and `*` everything. The seed's permission for one messaging provider is
+generalised to every channel (`channels:*`) and to the conversations they carry
+(`conversations:*`)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from accounts.events import MembershipCreated, MembershipRemoved, MembershipRole
 from accounts.models import Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
 from config.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
-from config.events import publish
+from tenants.events import publish
 from tenants.models import Tenant
 from tenants.services import tenant_check_limit
 
@@ -62,9 +62,8 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
-    from channels_app.services import channel_access_revoke_all
-
-    channel_access_revoke_all(tenant=membership.tenant, user=membership.user)
+    """Remove a member from the tenant. Their channel access goes with them (channels_app
+    hears of it: channels_app.listeners.member_channels_revoke)."""
     tenant_id, user_id = membership.tenant_id, membership.user_id
     membership.delete()
     publish(MembershipRemoved(tenant_id=tenant_id, user_id=user_id))

@@ -11,14 +11,19 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from channels_app.kinds import kind_choices
 from channels_app.models import Channel
 from channels_app.selectors import channel_list
 from channels_app.services import channel_archive, channel_create, channel_update
 from config.api.serializers import JSONObjectField
 from config.api.views import ApiViewSet
 
+KIND_HELP = ("The channel's kind: one that this installation's providers serve (GET /api/health lists them), or, "
+             "for a channel kept from before, one that none serves now.")
+
 
 class ChannelOutput(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True, help_text=KIND_HELP)
     webhook_url = serializers.CharField(read_only=True, help_text="Where the provider must send its events.")
     credential_keys = serializers.SerializerMethodField(
         help_text="Names of the stored secrets. Their values are never returned."
@@ -53,11 +58,15 @@ class CredentialsField(JSONObjectField):
 
 
 class ChannelCreateInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=Channel.Kind.choices)
+    kind = serializers.ChoiceField(choices=[], help_text="One of the kinds this installation's providers serve.")
     name = serializers.CharField(max_length=120)
     config = JSONObjectField(required=False, default=dict)
     credentials = CredentialsField(required=False, default=dict, write_only=True,
                                    help_text="Secrets (tokens, passwords). Stored encrypted; never returned.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kind_choices()  # the registered kinds (known once the apps are ready)
 
 
 class ChannelUpdateInput(serializers.Serializer):

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from channels_app.kinds import ChannelKind, kind_choices, kind_of
 from config.crypto import EncryptedJSONField, Secrets
 from tenants.scoping import TenantScopedModel
 
@@ -16,18 +17,7 @@ def _new_webhook_token() -> str:
 
 
 class Channel(TenantScopedModel):
-    """One connected inbox of a tenant: a WhatsApp number, a Messenger page, a mailbox..."""
-
-    class Kind(models.TextChoices):
-        WHATSAPP_CLOUD = "whatsapp_cloud", _("WhatsApp (Cloud API)")
-        WHATSAPP_EVOLUTION = "whatsapp_evolution", _("WhatsApp (Evolution API)")
-        WHATSAPP_GATEWAY = "whatsapp_gateway", _("WhatsApp (QR gateway)")
-        MESSENGER = "messenger", _("Messenger")
-        INSTAGRAM = "instagram", _("Instagram")
-        EMAIL = "email", _("Email")
-        SMS_TWILIO = "sms_twilio", _("SMS (Twilio)")
-        WEBCHAT = "webchat", _("Website chat")
-        API = "api", _("API")
+    """One connected inbox of a tenant: a phone number, a page, a mailbox..."""
 
     class Status(models.TextChoices):
         INACTIVE = "INACTIVE", _("Inactive")
@@ -37,7 +27,8 @@ class Channel(TenantScopedModel):
         DISCONNECTED = "DISCONNECTED", _("Disconnected")
         ERROR = "ERROR", _("Error")
 
-    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    # The kinds are the providers the integrations registry lists (channels_app.kinds).
+    kind = models.CharField(_("kind"), max_length=32, choices=kind_choices)
     name = models.CharField(_("name"), max_length=120)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.INACTIVE)
     status_detail = models.CharField(_("status detail"), max_length=500, blank=True)
@@ -55,16 +46,13 @@ class Channel(TenantScopedModel):
         permissions = [("work_channel", "Can work the conversations of this channel")]
         indexes = [models.Index(fields=["tenant", "kind"]), models.Index(fields=["tenant", "archived_at"])]
 
-    # Kinds whose provider lets a business reply freely only within 24 hours of the
-    # contact's last message (templates are needed after that).
-    SERVICE_WINDOW_KINDS = frozenset({Kind.WHATSAPP_CLOUD, Kind.MESSENGER, Kind.INSTAGRAM})
-
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 
     @property
-    def has_service_window(self) -> bool:
-        return self.kind in self.SERVICE_WINDOW_KINDS
+    def kind_info(self) -> ChannelKind:
+        """What the core knows of this channel's kind (its capabilities)."""
+        return kind_of(self.kind)
 
     def __repr__(self) -> str:
         return f"<Channel {self.pk} {self.kind} tenant={self.tenant_id}>"
@@ -86,8 +74,8 @@ class ChannelGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class MessageTemplate(TenantScopedModel):
-    """A provider-approved message a business may send outside the customer-service
-    window (WhatsApp templates), as last synced from the provider."""
+    """A provider-approved message a business may send outside the reply window, as last
+    synced from the provider (kinds whose provider keeps templates)."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
     name = models.CharField(_("name"), max_length=512)

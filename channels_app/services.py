@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Membership, User
@@ -16,17 +17,16 @@ from channels_app.events import (
     ChannelStatusChanged,
     ChannelUpdated,
 )
+from channels_app.kinds import kind_of, kinds_available
 from channels_app.models import Channel, ChannelUserObjectPermission, MessageTemplate
 from channels_app.selectors import WORK_PERMISSION, channel_active_count
 from config.crypto import Secrets
-from config.errors import ValidationFailed
-from config.events import publish
+from config.errors import ApplicationError, ValidationFailed
+from tenants.events import publish
 from tenants.models import Tenant
 from tenants.services import tenant_check_limit
 
 PERMISSION = f"channels_app.{WORK_PERMISSION}"
-# Kinds that need nothing from a provider to work: they are connected from the start.
-_CONNECTED_ON_CREATE = {Channel.Kind.API}
 
 
 def _verify(channel: Channel) -> None:
@@ -43,9 +43,14 @@ def channel_create(
 ) -> Channel:
     """A new channel. Its settings are checked with the provider first, unless `verify`
     is False (demo data and imports of channels that were checked elsewhere)."""
-    if kind not in Channel.Kind.values:
-        raise ValidationFailed(f"Unknown channel kind {kind!r}.", details={"kind": ["Unknown kind."]})
-    status = Channel.Status.CONNECTED if kind in _CONNECTED_ON_CREATE else Channel.Status.INACTIVE
+    info = kind_of(kind)
+    if not info.available:
+        raise ApplicationError(
+            _("Channels of kind %(kind)s cannot be created here: no provider of this installation serves it.")
+            % {"kind": kind}, code="channel_kind_not_available", status_code=422,
+            details={"kind": [_("Choose one of: %(kinds)s.") % {"kinds": ", ".join(
+                available.value for available in kinds_available())}]})
+    status = Channel.Status.CONNECTED if info.connected_on_create else Channel.Status.INACTIVE
     channel = Channel(tenant=tenant, kind=kind, name=name.strip(), config=dict(config or {}),
                       credentials=Secrets(credentials or {}), status=status, status_changed_at=timezone.now())
     if verify:
@@ -138,8 +143,8 @@ def channel_access_revoke(*, channel: Channel, user: User, actor: User | None = 
     publish(ChannelAccessChanged(tenant_id=channel.tenant_id, channel_id=channel.pk, user_id=user.pk, granted=False))
 
 
-def channel_access_revoke_all(*, tenant: Tenant, user: User) -> None:
-    ChannelUserObjectPermission.objects.filter(user=user, content_object__tenant=tenant).delete()
+def channel_access_revoke_all(*, tenant_id: int, user_id: int) -> None:
+    ChannelUserObjectPermission.objects.filter(user_id=user_id, content_object__tenant_id=tenant_id).delete()
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
-from integrations.ingress import WebhookIngress  # noqa: E402
+from integrations.inbound.ingress import WebhookIngress  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

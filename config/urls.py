@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api.errors import api_not_found
 from integrations.health import HealthView
-from integrations.webhooks import provider_webhook
+from integrations.inbound.views import provider_webhook
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/inbox/", permanent=False)),

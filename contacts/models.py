@@ -34,7 +34,7 @@ class Contact(TenantScopedModel):
 
 
 class ContactIdentity(TenantScopedModel):
-    """A contact's address on one channel: a WhatsApp id, a PSID, an email address..."""
+    """A contact's address on one channel: a phone number, a page-scoped id, an email address..."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
     channel = models.ForeignKey("channels_app.Channel", on_delete=models.CASCADE, related_name="identities")

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from channels_app.models import Channel
 from config.errors import ValidationFailed
-from config.events import publish
 from contacts.events import ContactCreated, ContactUpdated
 from contacts.models import Contact, ContactIdentity
 from contacts.phones import InvalidPhone, phone_normalize
+from tenants.events import publish
 from tenants.models import Tenant
 
 _EDITABLE = ("name", "phone", "email", "language", "attributes", "consent_at", "consent_source")

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from integrations.inbound.tasks import webhook_events_requeue
 from integrations.models import WebhookEvent
-from integrations.tasks import webhook_event_process
 from tenants.admin import UnscopedAdminMixin
 
 
@@ -40,7 +40,6 @@ class WebhookEventAdmin(UnscopedAdminMixin, admin.ModelAdmin):
     def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         ids = list(queryset.exclude(status=WebhookEvent.Status.PROCESSED).values_list("pk", flat=True))
         WebhookEvent.all_objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED)
-        for event_id in ids:
-            webhook_event_process.delay(event_id=event_id)
+        webhook_events_requeue(ids)
         self.message_user(request, ngettext("%(count)s webhook queued again.", "%(count)s webhooks queued again.",
                                             len(ids)) % {"count": len(ids)}, messages.SUCCESS)

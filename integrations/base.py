@@ -1,7 +1,35 @@
-"""The contract every provider implements, and the normalised shapes it speaks.
+"""The contract every provider implements: the only door between the product and a provider.
 
-Adapters translate and do HTTP with timeouts. They never write to the database or enqueue
-tasks: they return these dataclasses, or raise one of the errors below."""
+A provider is one package, `integrations/<provider>/`, and one line in the registry
+(integrations.registry.PROVIDERS). Nothing outside its package knows its wire format, header
+names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAdapter`, says:
+
+- **who it is**: `kind` (stored on each channel), `label`, `badge`;
+- **what it can do**: `capabilities` (a reply window, templates, text length, media types and
+  sizes, reactions, read receipts, whether it is connected from the start), and
+  `default_throughput_per_second`;
+- **its settings**: `settings`, each a `ProviderSetting` read from the environment by the
+  package (and overridable by a Django setting of the same name, e.g. in tests);
+- **inbound**: `verify_handshake` (a provider's subscription check), `verify_webhook` (which
+  header or scheme proves the provider sent a body: raise `WebhookRejected`, return the proof
+  kept with the stored body), `parse_webhook` (the body as typed `IncomingMessage` and
+  `IncomingStatus`, by provider account), `account`, `fetch_media`;
+- **outbound**: `send` (one `OutboundMessage` → `SendResult`, or a `ProviderError`),
+  `mark_read`, `fetch_templates`;
+- **connecting**: `form_class` (the settings form an admin fills in: its fields and how they
+  become the channel's name, config and credentials), `credentials_form_class` (replacing a
+  secret later), `connect` (check with the provider before the channel is saved, raising
+  `ConnectRefused` with words an admin understands), `setup_steps` (what the admin pastes into
+  the provider's console);
+- **trying it**: `simulator` (a local stand-in of the provider: a module with
+  `add_arguments(parser)` and `run(options, write)`, run by `manage.py simulator <kind>`), and
+  `demo_channels` (the channels the demo data creates on this kind).
+
+Adapters translate and do HTTP with timeouts. They never write to the database or queue tasks:
+they return these dataclasses, or raise one of the errors below. The pipeline
+(integrations.inbound, integrations.outbound) does the rest. tests/integrations/test_contract.py
+checks that every registered kind implements all of it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +39,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import environ
+from django import forms
+from django.conf import settings as django_settings
+
+from channels_app.kinds import ChannelKind
 from channels_app.models import Channel
+from conversations.incoming import IncomingMessage, IncomingStatus
+
+_env = environ.Env()
 
 
 class ProviderError(Exception):
@@ -21,7 +57,8 @@ class ProviderError(Exception):
 
 
 class ProviderTemporaryError(ProviderError):
-    """Try again later (rate limits, 5xx, timeouts)."""
+    """Not now, certainly not delivered (rate limits, 5xx answers, a refused connection): try
+    again later."""
 
 
 class ProviderPermanentError(ProviderError):
@@ -32,40 +69,70 @@ class ProviderAuthError(ProviderPermanentError):
     """The channel's credentials are refused: the channel needs an admin."""
 
 
+class ProviderOutcomeUnknown(ProviderError):
+    """The request went out and no answer came back (a read timeout): the provider may have
+    taken it. Never sent again on its own, so that a contact never gets it twice."""
+
+
 class WebhookRejected(Exception):
     """A webhook whose origin cannot be proven (bad or missing signature)."""
 
 
-@dataclass(frozen=True)
-class InboundMessage:
-    provider_message_id: str
-    contact_external_id: str
-    contact_name: str = ""
-    contact_phone: str = ""
-    type: str = "TEXT"
-    content: str = ""
-    content_attributes: dict[str, Any] = field(default_factory=dict)
-    sent_at: dt.datetime | None = None
-    reply_to_provider_id: str | None = None
-    # The provider-side account the update is for (one app's webhook can carry several numbers).
-    account: str = ""
+class ConnectRefused(Exception):
+    """The provider refused what an admin typed to connect a channel. `message` is for the
+    admin, in their language; `fields` names the form fields at fault."""
+
+    def __init__(self, message: str, *, code: str = "provider_rejected", fields: tuple[str, ...] = (),
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message, self.code, self.fields = message, code, fields
+        self.details = details if details is not None else {field: [message] for field in fields}
 
 
 @dataclass(frozen=True)
-class StatusUpdate:
-    provider_message_id: str
-    status: str  # SENT, DELIVERED, READ, FAILED
-    at: dt.datetime | None = None
-    error_code: str = ""
-    error_message: str = ""
-    account: str = ""
+class Capabilities:
+    # Free-form replies only this long after the contact's last message (then templates).
+    reply_window: dt.timedelta | None = None
+    templates: bool = False
+    reactions: bool = False
+    read_receipts: bool = False  # the provider can be told the agent read a message
+    max_text_length: int | None = None
+    media_types: frozenset[str] = frozenset()  # MIME types it sends ("image/*" for a family)
+    max_media_bytes: int | None = None
+    connected_on_create: bool = False  # needs nothing from a provider to work
+
+
+@dataclass(frozen=True)
+class ProviderSetting:
+    """One setting of a provider: read from the environment variable `name` when the package
+    is imported, overridable by a Django setting of the same name (tests, settings files)."""
+
+    name: str
+    default: str
+    help: str = ""
+    environment: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "environment", _env.str(self.name, default=self.default))
+
+    @property
+    def value(self) -> str:
+        return str(getattr(django_settings, self.name, self.environment))
+
+
+@dataclass(frozen=True)
+class AccountUpdates:
+    """What a webhook says about one provider-side account (e.g. one phone number of an app)."""
+
+    account: str  # "" : the channel's own
+    messages: tuple[IncomingMessage, ...] = ()
+    statuses: tuple[IncomingStatus, ...] = ()
 
 
 @dataclass(frozen=True)
 class WebhookBatch:
-    messages: tuple[InboundMessage, ...] = ()
-    statuses: tuple[StatusUpdate, ...] = ()
-    errors: tuple[str, ...] = ()
+    updates: tuple[AccountUpdates, ...] = ()
+    errors: tuple[str, ...] = ()  # what the provider reported as errors, to keep with the event
 
 
 @dataclass(frozen=True)
@@ -84,6 +151,9 @@ class OutboundMessage:
     content_attributes: Mapping[str, Any]
     reply_to_provider_id: str | None = None
     attachments: tuple[dict[str, Any], ...] = ()
+    # Our own id of the message, for providers that echo one back in their statuses (so that an
+    # interrupted send is still recognised when the provider confirms it).
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,14 +174,80 @@ class Template:
     components: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What a settings form makes of what an admin typed."""
+
+    name: str
+    config: dict[str, Any]
+    credentials: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One thing an admin copies into the provider's console (or reads about the channel)."""
+
+    label: str
+    value: str
+    secret: bool = False  # shown on request only
+    copy: bool = False  # a value to copy as it is (a URL, a token), shown as code
+
+
+@dataclass(frozen=True)
+class DemoChannel:
+    """A channel the demo data creates on a kind: `role` says what the demo uses it for
+    ("sales", "support", "integration"...); `address_format` makes a demo contact's address on
+    it from {digits} (of their phone), {email} and {index} (their number in the demo)."""
+
+    role: str
+    name: str
+    config: dict[str, Any]
+    credentials: dict[str, Any]
+    read_receipts: bool = False
+    address_format: str = "{digits}"
+    # How the provider refuses a free reply after the reply window closed (code, reason): the
+    # demo shows one such failure.
+    reply_window_error: tuple[str, str] | None = None
+
+    def address(self, *, digits: str, email: str, index: int) -> str:
+        return self.address_format.format(digits=digits, email=email, index=index)
+
+
+class ChannelSettingsForm(forms.Form):
+    """The form an admin fills in to connect a channel of a kind."""
+
+    # A sentence shown above the form: where to find what it asks for.
+    help_text: ClassVar[str] = ""
+
+    def channel_settings(self) -> ChannelSettings:
+        raise NotImplementedError
+
+
 class ChannelAdapter(abc.ABC):
     kind: ClassVar[str]
+    label: ClassVar[Any]
+    badge: ClassVar[str] = "•"
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    settings: ClassVar[tuple[ProviderSetting, ...]] = ()
     # Messages per second one channel may send by default (None: no cap of ours); a
-    # channel's config "throughput_per_second" overrides it (e.g. after Meta raised it).
+    # channel's config "throughput_per_second" overrides it.
     default_throughput_per_second: ClassVar[float | None] = None
+    form_class: ClassVar[type[ChannelSettingsForm] | None] = None
+    credentials_form_class: ClassVar[type[forms.Form] | None] = None
+    # The module of the provider's local simulator (see the module docstring), or None.
+    simulator: ClassVar[str | None] = None
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
+
+    @classmethod
+    def channel_kind(cls) -> ChannelKind:
+        """What the core is told about this kind."""
+        return ChannelKind(
+            value=cls.kind, label=cls.label, badge=cls.badge, reply_window=cls.capabilities.reply_window,
+            templates=cls.capabilities.templates, connected_on_create=cls.capabilities.connected_on_create,
+            max_text_length=cls.capabilities.max_text_length,
+        )
 
     @property
     def throughput_per_second(self) -> float | None:
@@ -124,7 +260,7 @@ class ChannelAdapter(abc.ABC):
     # --- inbound ---------------------------------------------------------------
     @property
     def account(self) -> str:
-        """This channel's provider-side account (e.g. a WhatsApp phone number id)."""
+        """This channel's provider-side account (e.g. the id of a phone number)."""
         return ""
 
     def verify_handshake(self, query: Mapping[str, str]) -> str | None:
@@ -132,12 +268,17 @@ class ChannelAdapter(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> None:
-        """Raise WebhookRejected unless the provider provably sent this body."""
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> str:
+        """Raise WebhookRejected unless the provider provably sent this body; return the proof
+        that was checked (e.g. the signature), kept with the stored body."""
 
     @abc.abstractmethod
     def parse_webhook(self, body: bytes) -> WebhookBatch:
         """Normalise a verified body; raise ValueError when it cannot be read."""
+
+    def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
+        """Download a contact's media described by an inbound message's `media` attributes."""
+        return None
 
     # --- outbound --------------------------------------------------------------
     @abc.abstractmethod
@@ -148,13 +289,21 @@ class ChannelAdapter(abc.ABC):
         """Tell the provider the agent read up to this message (where it supports it)."""
         return None
 
-    def validate_credentials(self) -> dict[str, Any]:
-        """Check the channel's credentials with the provider; raise ProviderError otherwise."""
-        return {}
-
     def fetch_templates(self) -> list[Template]:
         return []
 
-    def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
-        """Download a contact's media described by an inbound message's `media` attributes."""
+    # --- connecting ------------------------------------------------------------
+    def connect(self) -> None:
+        """Check the channel's settings with the provider before they are saved; may complete
+        the channel's config and credentials and set its status. Raise ConnectRefused when the
+        provider refuses them, ProviderTemporaryError when it cannot be reached."""
         return None
+
+    def setup_steps(self) -> list[SetupStep]:
+        """What an admin copies into the provider's console, and facts about the channel."""
+        return []
+
+    @classmethod
+    def demo_channels(cls, *, tenant_slug: str, tenant_name: str, number: int) -> list[DemoChannel]:
+        """The demo data's channels on this kind, for the demo tenant `number` (1, 2...)."""
+        return []

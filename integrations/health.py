@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integrations.registry import adapter_classes
+
 
 def _timed(check: Callable[[], str | None]) -> dict[str, Any]:
     started = time.perf_counter()
@@ -95,9 +97,8 @@ def health_report() -> tuple[bool, dict[str, Any]]:
 
 
 def _channel_kinds() -> list[str]:
-    from channels_app.models import Channel
-
-    return [kind.value for kind in Channel.Kind]
+    """The kinds this installation's providers serve (the integrations registry)."""
+    return list(adapter_classes())
 
 
 class HealthView(APIView):

@@ -1,5 +1,7 @@
-"""What Celery beat runs: provider data that cannot be pushed (templates) and sweeps that
-make sure nothing a provider delivered or an agent wrote is left behind."""
+"""What Celery beat and a worker coming up run: provider data that cannot be pushed
+(templates) and the sweeps that make sure nothing a provider delivered or an agent wrote is
+left behind. The sweeps are a backstop: leases that run out in seconds
+(integrations.draining) are how a lost worker's work is normally taken up."""
 
 from __future__ import annotations
 
@@ -12,34 +14,43 @@ from channels_app.models import Channel
 from channels_app.services import channel_templates_replace
 from conversations.models import Message
 from integrations.models import WebhookEvent
-from integrations.registry import ADAPTERS, adapter_for
+from integrations.registry import adapter_classes, adapter_for, kinds_with
 from tenants.models import TenantEvent
 
-STUCK_AFTER = timedelta(minutes=2)
+# A webhook or reply still waiting this long after it arrived is the sweep's.
+STUCK_AFTER = timedelta(seconds=30)
 EVENT_LOG_DAYS = 14
 
 
 def channel_templates_sync(*, channel: Channel) -> int:
     """Replace the channel's templates with the provider's current list."""
-    templates = adapter_for(channel).fetch_templates()
+    adapter = adapter_for(channel)
+    templates = adapter.fetch_templates() if adapter is not None else []
     return channel_templates_replace(channel=channel, templates=[vars(template) for template in templates])
 
 
-def webhook_events_stuck() -> list[int]:
-    """Stored webhooks whose processing task was lost (a worker died, the broker restarted)."""
-    cutoff = timezone.now() - STUCK_AFTER
+def channels_with_templates() -> list[int]:
+    """Connected channels whose provider keeps templates (synced hourly)."""
+    return list(Channel.all_objects.filter(kind__in=kinds_with("templates"), archived_at__isnull=True,
+                                           status=Channel.Status.CONNECTED).values_list("pk", flat=True))
+
+
+def webhook_events_stuck(*, older_than: timedelta = STUCK_AFTER) -> list[int]:
+    """Stored webhooks still waiting a while after they arrived (their task was lost)."""
+    cutoff = timezone.now() - older_than
     return list(WebhookEvent.all_objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
-                .values_list("pk", flat=True)[:1000])
+                .order_by("pk").values_list("pk", flat=True)[:1000])
 
 
-def messages_stuck() -> list[int]:
-    """Replies still PENDING a while after they were written, on channels that send."""
-    cutoff = timezone.now() - STUCK_AFTER
-    return list(Message.all_objects.filter(
-        Q(send_after__isnull=True) | Q(send_after__lt=cutoff),  # a reply in its backoff has a retry queued
+def channels_with_waiting_replies(*, older_than: timedelta = STUCK_AFTER) -> list[int]:
+    """Channels that send and have replies waiting (written a while ago and out of their
+    backoff): their sender was lost, or never queued."""
+    cutoff = timezone.now() - older_than
+    return sorted(set(Message.all_objects.filter(
+        Q(send_after__isnull=True) | Q(send_after__lte=timezone.now()),
         direction=Message.Direction.OUTBOUND, private=False, status=Message.Status.PENDING,
-        provider_message_id__isnull=True, created_at__lt=cutoff, channel__kind__in=list(ADAPTERS),
-    ).values_list("pk", flat=True)[:1000])
+        provider_message_id__isnull=True, created_at__lte=cutoff, channel__kind__in=list(adapter_classes()),
+    ).order_by().values_list("channel_id", flat=True).distinct()[:1000]))
 
 
 def event_log_prune() -> int:

@@ -32,7 +32,7 @@ class WebhookEvent(TenantScopedModel):
         indexes = [
             models.Index(fields=["status", "received_at"], name="webhook_event_status"),
             models.Index(fields=["channel", "-received_at"], name="webhook_event_channel"),
-            # What a processing task takes up besides its own events (integrations.services._claim).
+            # What a processing task takes up besides its own events (integrations.inbound.process).
             models.Index(fields=["id"], condition=models.Q(status="RECEIVED", attempts=0),
                          name="webhook_event_waiting"),
         ]

@@ -1,36 +1,22 @@
-"""The tenant admins' channel settings: connect WhatsApp, see where Meta must send, watch
-the status, sync templates."""
+"""The tenant admins' channel settings: connect a channel of any registered kind (its
+provider's form), see what to paste into the provider's console, watch the status, replace a
+secret, sync templates. Every provider-specific word comes from its adapter."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.sessions import inbox_member_required
-from channels_app.models import Channel, MessageTemplate
+from channels_app.models import MessageTemplate
 from channels_app.selectors import channel_list
 from channels_app.services import channel_create, channel_update
 from config.errors import ApplicationError
 from integrations.models import WebhookEvent
-from integrations.tasks import channel_templates_sync_task
-
-
-class WhatsAppCloudForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=120, initial="WhatsApp")
-    phone_number_id = forms.RegexField(label=gettext_lazy("Phone number ID"), regex=r"^\d{5,30}$", max_length=30)
-    waba_id = forms.RegexField(label=gettext_lazy("WhatsApp Business Account ID"), regex=r"^\d{5,30}$", max_length=30)
-    access_token = forms.CharField(label=gettext_lazy("Access token"), max_length=4096,
-                                   widget=forms.PasswordInput(render_value=False))
-    app_secret = forms.CharField(label=gettext_lazy("App secret"), max_length=256,
-                                 widget=forms.PasswordInput(render_value=False))
-    verify_token = forms.CharField(label=gettext_lazy("Verify token (empty: one is generated)"), max_length=256,
-                                   required=False)
+from integrations.registry import adapter_class_for, adapter_classes, adapter_for
+from integrations.tasks import channel_templates_queue
 
 
 def _manager_only(request: HttpRequest) -> HttpResponse | None:
@@ -44,30 +30,31 @@ def _manager_only(request: HttpRequest) -> HttpResponse | None:
 def channel_settings(request: HttpRequest) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
+    connectable = [adapter for adapter in adapter_classes().values() if adapter.form_class is not None]
     return render(request, "settings/channels.html", {"channels": channel_list(access=request.access),
-                                                      "access": request.access})
+                                                      "connectable": connectable, "access": request.access})
 
 
 @require_http_methods(["GET", "POST"])
 @inbox_member_required
-def channel_add_whatsapp(request: HttpRequest) -> HttpResponse:
+def channel_add(request: HttpRequest, kind: str) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
-    form = WhatsAppCloudForm(request.POST or None)
+    adapter = adapter_class_for(kind)
+    if adapter is None or adapter.form_class is None:
+        raise Http404
+    form = adapter.form_class(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
-        data: dict[str, Any] = form.cleaned_data
-        credentials = {key: data[key] for key in ("access_token", "app_secret", "verify_token") if data[key]}
+        settings = form.channel_settings()
         try:
-            channel = channel_create(
-                tenant=request.access.tenant, actor=request.user, kind=Channel.Kind.WHATSAPP_CLOUD, name=data["name"],
-                config={"phone_number_id": data["phone_number_id"], "waba_id": data["waba_id"]},
-                credentials=credentials,
-            )
+            channel = channel_create(tenant=request.access.tenant, actor=request.user, kind=kind, name=settings.name,
+                                     config=settings.config, credentials=settings.credentials)
             return redirect("settings-channel", channel_id=channel.pk)
         except ApplicationError as failure:
             error = failure.message
-    return render(request, "settings/whatsapp_form.html", {"form": form, "error": error, "access": request.access},
+    return render(request, "settings/channel_form.html",
+                  {"form": form, "adapter": adapter, "error": error, "access": request.access},
                   status=400 if error or form.errors else 200)
 
 
@@ -76,24 +63,30 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
     channel = get_object_or_404(channel_list(access=request.access), pk=channel_id)
+    adapter = adapter_for(channel)
+    credentials_form_class = adapter.credentials_form_class if adapter is not None else None
+    credentials_form = credentials_form_class(request.POST or None) if credentials_form_class else None
+    error = ""
+    if request.method == "POST" and credentials_form is not None:
+        if credentials_form.is_valid():
+            try:
+                channel_update(channel=channel, actor=request.user, credentials={
+                    key: value for key, value in credentials_form.cleaned_data.items() if value})
+                return redirect("settings-channel", channel_id=channel.pk)
+            except ApplicationError as failure:
+                error = failure.message
+        else:
+            error = _("Check the fields below.")
     context = {
-        "channel": channel, "access": request.access,
-        "templates": MessageTemplate.objects.filter(channel=channel),
+        "channel": channel, "access": request.access, "adapter": adapter, "credentials_form": credentials_form,
+        "setup_steps": adapter.setup_steps() if adapter is not None else [],
+        "templates": MessageTemplate.objects.filter(channel=channel) if channel.kind_info.templates else None,
         "failed_webhooks": WebhookEvent.objects.filter(channel=channel, status=WebhookEvent.Status.FAILED)
         .order_by("-received_at")[:10],
-        "verify_token": channel.credentials.get("verify_token", "") if channel.kind == Channel.Kind.WHATSAPP_CLOUD
-        else "",
-        "error": "",
+        "error": error,
     }
-    if request.method == "POST" and request.POST.get("access_token"):
-        try:
-            channel_update(channel=channel, actor=request.user,
-                           credentials={"access_token": request.POST["access_token"][:4096]})
-            return redirect("settings-channel", channel_id=channel.pk)
-        except ApplicationError as failure:
-            context["error"] = failure.message
     template = "settings/_channel_status.html" if request.headers.get("HX-Request") else "settings/channel.html"
-    return render(request, template, context, status=400 if context["error"] else 200)
+    return render(request, template, context, status=400 if error else 200)
 
 
 @require_POST
@@ -102,5 +95,6 @@ def channel_sync_templates(request: HttpRequest, channel_id: int) -> HttpRespons
     if (denied := _manager_only(request)) is not None:
         return denied
     channel = get_object_or_404(channel_list(access=request.access), pk=channel_id)
-    channel_templates_sync_task.delay(channel_id=channel.pk)
+    if channel.kind_info.templates:
+        channel_templates_queue(channel_id=channel.pk)
     return redirect("settings-channel", channel_id=channel.pk)

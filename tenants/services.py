@@ -6,9 +6,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from config.errors import PlanLimitExceeded, ValidationFailed
-from config.events import publish
 from config.sql import execute
-from tenants.events import TenantStatusChanged
+from tenants.events import TenantStatusChanged, publish
 from tenants.models import Tenant
 
 

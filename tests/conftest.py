@@ -12,7 +12,7 @@ from accounts.access import TenantAccess
 from accounts.models import Role
 from accounts.services import tokens_issue
 from channels_app.services import channel_access_grant
-from config.events import DomainEvent
+from tenants.events import DomainEvent
 from tests import factories
 
 
@@ -47,10 +47,10 @@ def _no_connections_left_behind(django_db_setup: None, django_db_blocker: Any) -
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    from integrations.outbound import _channel_kind
+    from integrations import channel_cache
 
     cache.clear()
-    _channel_kind.cache_clear()  # ids come back after a rolled-back test (SQLite)
+    channel_cache.forget()  # ids come back after a rolled-back test (SQLite)
     yield
     cache.clear()
 

@@ -2,21 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-
-from tenants.scoping import unscoped
-
-
-class Generator(SchemaGenerator):
-    """Schema generation inspects models of every app; it reads no tenant's rows, so it
-    runs outside any tenant."""
-
-    def get_schema(self, *args: Any, **kwargs: Any) -> Any:
-        with unscoped():
-            return super().get_schema(*args, **kwargs)
 
 
 class _ErrorBody(serializers.Serializer):

@@ -162,7 +162,13 @@ CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL.startswith(("redis", "amqp")))
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process died is put back on the queue at once (the tasks are safe to run
+# twice). A task that a whole worker took with it comes back after the visibility timeout
+# (the default, an hour, is far longer than any wait of ours: retries wait 10 minutes at most);
+# the pipelines do not wait for it: their leases run out in seconds, and a worker that comes up
+# takes up what waits (config.celery_app).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 # Stored provider webhooks are processed from a queue of their own, so that a burst of them
 # never holds back the sending of replies (and the other way round). A worker started
@@ -245,7 +251,7 @@ API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=4 * 1024 * 1024)
-# POST /webhooks/... is answered by integrations.ingress in front of Django (batched stores).
+# POST /webhooks/... is answered by integrations.inbound.ingress in front of Django (batched stores).
 WEBHOOK_INGRESS = env.bool("WEBHOOK_INGRESS", default=True)
 # How long a web process remembers which channel a webhook URL names (and its app secret).
 WEBHOOK_CHANNEL_CACHE_SECONDS = env.float("WEBHOOK_CHANNEL_CACHE_SECONDS", default=5.0)
@@ -254,14 +260,14 @@ WEBHOOK_CHANNEL_CACHE_SECONDS = env.float("WEBHOOK_CHANNEL_CACHE_SECONDS", defau
 OUTBOUND_SENDERS_PER_CHANNEL = env.int("OUTBOUND_SENDERS_PER_CHANNEL", default=4)
 # ...each for at most this long before a successor takes its turn at the back of the queue.
 OUTBOUND_SENDER_SECONDS = env.float("OUTBOUND_SENDER_SECONDS", default=2.0)
+# How long a sender's claim on a reply holds while it waits for the provider's answer (longer
+# than any adapter's call may last). A claim that runs out leaves the reply FAILED as "delivery
+# unknown": its sender died, and the provider may have it.
+OUTBOUND_SEND_LEASE_SECONDS = env.int("OUTBOUND_SEND_LEASE_SECONDS", default=30)
 # Django refuses to read larger non-file bodies (the API has its own, smaller limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
-# Where the WhatsApp Cloud API lives: Meta's Graph API, or the local simulator.
-WHATSAPP_GRAPH_API_URL = env.str("WHATSAPP_GRAPH_API_URL", default="https://graph.facebook.com").rstrip("/")
-WHATSAPP_GRAPH_API_VERSION = env.str("WHATSAPP_GRAPH_API_VERSION", default="v21.0")
-# Where sandbox channels (config "sandbox": true) send: `manage.py whatsapp_simulator` listens here.
-WHATSAPP_SANDBOX_URL = env.str("WHATSAPP_SANDBOX_URL", default="http://127.0.0.1:8081")
-# Largest file an agent can attach to a reply, in bytes (WhatsApp takes up to 16 MB of media).
+# Providers read their own settings from the environment (integrations/<provider>/).
+# Largest file an agent can attach to a reply, in bytes (a provider may take less).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
 
 SIMPLE_JWT = {
@@ -298,7 +304,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "DEFAULT_GENERATOR_CLASS": "config.api.schema.Generator",
+    "DEFAULT_GENERATOR_CLASS": "config.api.generator.Generator",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -316,14 +322,20 @@ SPECTACULAR_SETTINGS = {
 
 # Checks a channel's settings with its provider before they are saved.
 CHANNEL_VERIFIER = "integrations.connect.channel_verify"
+# The providers' demo channels, for the demo data (manage.py seed_demo).
+DEMO_CHANNELS = "integrations.registry.demo_channels"
 
 # --- Domain events -----------------------------------------------------------------
 
 # Called in this order, after the transaction that published the event commits.
 DOMAIN_EVENT_LISTENERS = [
-    "config.events.log_event",
+    "tenants.events.log_event",
+    "channels_app.listeners.member_channels_revoke",
     "conversations.realtime.broadcast",
-    "integrations.outbound.dispatch",
+    "integrations.outbound.listeners.replies_send",
+    "integrations.outbound.listeners.read_receipts",
+    "integrations.inbound.listeners.inbound_media_fetch",
+    "integrations.listeners.templates_sync",
 ]
 
 # --- Logging -----------------------------------------------------------------------

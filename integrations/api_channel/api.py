@@ -11,15 +11,16 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from channels_app.models import Channel
 from channels_app.selectors import channel_list
 from config.api.schema import Error
 from config.api.serializers import JSONObjectField
 from config.api.views import ApiView
 from config.errors import ApplicationError
 from conversations.api import MessageOutput
+from conversations.incoming import IncomingMessage
 from conversations.models import Message
 from conversations.services import message_receive
+from integrations.api_channel.adapter import ApiChannelAdapter
 
 
 class InboundContact(serializers.Serializer):
@@ -57,7 +58,7 @@ class ApiChannelInboundView(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         channel = get_object_or_404(channel_list(access=request.auth), pk=pk)
-        if channel.kind != Channel.Kind.API:
+        if channel.kind != ApiChannelAdapter.kind:
             raise ApplicationError("Only API channels take messages through the API; this channel receives them "
                                    "from its provider.", code="channel_not_api", status_code=409)
         data = InboundMessageInput(data=request.data)
@@ -65,11 +66,11 @@ class ApiChannelInboundView(ApiView):
         values: dict[str, Any] = data.validated_data
         contact = values["contact"]
         external_id = values.get("external_id")
-        message, created = message_receive(
-            channel=channel, contact_external_id=contact["external_id"],
+        message, created = message_receive(channel=channel, message=IncomingMessage(
+            contact_external_id=contact["external_id"],
             provider_message_id=f"api:{external_id}" if external_id else f"api-generated:{uuid.uuid4()}",
-            content=values["content"], message_type=values["type"], content_attributes=values["content_attributes"],
+            content=values["content"], type=values["type"], content_attributes=values["content_attributes"],
             contact_name=contact["name"], contact_phone=contact["phone"], contact_email=contact["email"],
             sent_at=values.get("sent_at"),
-        )
+        ))
         return Response(MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

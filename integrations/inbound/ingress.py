@@ -1,17 +1,17 @@
 """Provider webhooks answered in front of Django's request stack.
 
 `POST /webhooks/<kind>/<token>` is the hottest path there is: a provider delivers every
-message and every status there, and retries (or, for Meta, eventually disables the
-webhook) when answers are slow. This ASGI layer answers it in the server's event loop:
-the channel behind the token comes from a short-lived per-process cache, the signature is
-checked with the channel's adapter, and the body is stored through `webhook_events_store`
-together with whatever else this process received meanwhile (one INSERT and one commit
-for all of them: a group commit), before anyone is answered 200. Processing is queued after
-the answers, and only when no task of this process is queued or running already (see
-integrations.services.webhook_events_drain).
+message and every status there, and retries (or eventually disables the webhook) when
+answers are slow. This ASGI layer answers it in the server's event loop: the channel behind
+the token comes from the per-process channel cache, the body is verified by the channel's
+adapter, and stored through `webhook_events_store` together with whatever else this process
+received meanwhile (one INSERT and one commit for all of them: a group commit), before anyone
+is answered 200. Processing is queued after the answers, and only when no task of this
+process is queued or running already (integrations.inbound.drain).
 
-Everything else on those URLs (Meta's GET handshake) and every other request goes to
-Django unchanged; the Django view stays the same endpoint for WSGI and the test client.
+Everything else on those URLs (a provider's GET handshake) and every other request goes to
+Django unchanged; the Django view (integrations.inbound.views) stays the same endpoint for
+WSGI and the test client.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import asyncio
 import json
 import logging
 import re
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,7 +30,9 @@ from django.utils.datastructures import CaseInsensitiveMapping
 
 from channels_app.models import Channel
 from integrations.base import WebhookRejected
-from integrations.services import webhook_channel, webhook_events_queue, webhook_events_store, webhook_verify
+from integrations.channel_cache import webhook_channel, webhook_channel_remembered
+from integrations.inbound.store import webhook_events_store, webhook_verify
+from integrations.inbound.tasks import webhook_events_queue
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ WEBHOOK_PATH = re.compile(r"/webhooks/(?P<kind>[-a-zA-Z0-9_]+)/(?P<token>[^/]+)"
 # than keeping a second INSERT in flight while the first commits (measured both ways).
 MAX_BATCH = 200
 MAX_WRITERS = 1
-# Channels (and unknown tokens) remembered per process; beyond it the memo starts afresh.
-MAX_CACHED_CHANNELS = 10_000
 
 Scope = dict[str, Any]
 
@@ -66,7 +65,7 @@ def _store(rows: list[tuple[Channel, bytes, str]], answer: Callable[[list[int]],
     (as a process keeps its connection for its requests): one that failed is closed, and the
     next batch takes a fresh one."""
     try:
-        event_ids = webhook_events_store(rows, queue=False)
+        event_ids = webhook_events_store(rows)
     except Exception:
         connection.close()
         raise
@@ -94,7 +93,6 @@ class WebhookIngress:
         # of unknown URLs cannot delay the writes).
         self.database = ThreadPoolExecutor(max_workers=MAX_WRITERS, thread_name_prefix="webhook-ingress-db")
         self.lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-ingress-lookup")
-        self.channels: dict[tuple[str, str], tuple[float, Channel | None]] = {}
         self.pending: list[tuple[Channel, bytes, str, asyncio.Future[int]]] = []
         self.writers = 0
         self.writer_tasks: set[asyncio.Task[None]] = set()
@@ -148,35 +146,31 @@ class WebhookIngress:
         if channel is None:
             return _json(404, "not_found", "Unknown webhook.")
         try:
-            webhook_verify(channel=channel, body=body, headers=headers)
+            proof = webhook_verify(channel=channel, body=body, headers=headers)
         except WebhookRejected as rejected:
             return _json(401, "invalid_signature", str(rejected))
         try:
-            await self.store(channel, body, headers.get("X-Hub-Signature-256", ""))
+            await self.store(channel, body, proof)
         except Exception:
             logger.exception("webhook of channel %s not stored", channel.pk)
             return _json(503, "unavailable", "Not stored; try again shortly.")
         return 200, b"ok", "text/plain"
 
     async def channel(self, kind: str, token: str) -> Channel | None:
-        """The live channel of a webhook URL, read at most every WEBHOOK_CHANNEL_CACHE_SECONDS
-        per process: an archived channel, or a new app secret, applies within that time."""
-        now = time.monotonic()
-        cached = self.channels.get((kind, token))
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        channel = await asyncio.get_running_loop().run_in_executor(self.lookups, _lookup, kind, token)
-        if len(self.channels) >= MAX_CACHED_CHANNELS:
-            self.channels.clear()
-        self.channels[(kind, token)] = (now + settings.WEBHOOK_CHANNEL_CACHE_SECONDS, channel)
-        return channel
+        """The live channel of a webhook URL: from the process's channel cache when it is
+        remembered (an archived channel, or a new secret, applies within
+        WEBHOOK_CHANNEL_CACHE_SECONDS), else read in a lookup thread."""
+        remembered, channel = webhook_channel_remembered(kind, token)
+        if remembered:
+            return channel
+        return await asyncio.get_running_loop().run_in_executor(self.lookups, _lookup, kind, token)
 
-    async def store(self, channel: Channel, body: bytes, signature: str) -> int:
+    async def store(self, channel: Channel, body: bytes, proof: str) -> int:
         """Stored (committed) when this returns; bodies arriving while batches are being
         written go into the next one together."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
-        self.pending.append((channel, body, signature, future))
+        self.pending.append((channel, body, proof, future))
         if self.writers < MAX_WRITERS:
             self.writers += 1
             writer = loop.create_task(self._drain())
@@ -189,7 +183,7 @@ class WebhookIngress:
         try:
             while self.pending:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
-                rows = [(channel, body, signature) for channel, body, signature, _ in batch]
+                rows = [(channel, body, proof) for channel, body, proof, _ in batch]
                 futures = [future for *_, future in batch]
 
                 def answer(event_ids: list[int], futures: list[asyncio.Future[int]] = futures) -> None:

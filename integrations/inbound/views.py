@@ -1,35 +1,48 @@
-"""/webhooks/<kind>/<token>: where providers deliver. Verify, store, answer at once."""
+"""/webhooks/<kind>/<token>: where providers deliver. Verify, store, answer at once.
+
+Under ASGI the ingress (integrations.inbound.ingress) answers POSTs in front of Django; this
+view answers them under WSGI and the test client, and answers every provider's handshake."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.base import WebhookRejected
+from integrations.channel_cache import webhook_channel
+from integrations.inbound.store import webhook_accept
+from integrations.inbound.tasks import webhook_events_queue
 from integrations.registry import adapter_for
-from integrations.services import webhook_accept, webhook_channel
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "details": {}}}, status=status)
 
 
 @csrf_exempt
 def provider_webhook(request: HttpRequest, kind: str, token: str) -> HttpResponse:
     channel = webhook_channel(kind=kind, token=token)
-    if channel is None:
-        return JsonResponse({"error": {"code": "not_found", "message": "Unknown webhook.", "details": {}}}, status=404)
+    adapter = adapter_for(channel) if channel is not None else None
+    if channel is None or adapter is None:
+        return _error(404, "not_found", "Unknown webhook.")
     if request.method == "GET":
-        challenge = adapter_for(channel).verify_handshake(request.GET) if adapter_for(channel) else None
+        challenge = adapter.verify_handshake(request.GET)
         if challenge is None:
             return HttpResponse("verification failed", status=403, content_type="text/plain")
         return HttpResponse(challenge, content_type="text/plain")
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.WEBHOOK_MAX_BODY_BYTES:
-        return JsonResponse({"error": {"code": "payload_too_large", "message": "Body too large.", "details": {}}},
-                            status=413)
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit():
+        return _error(400, "bad_request", "Invalid Content-Length.")
+    if int(declared) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return _error(413, "payload_too_large", "Body too large.")
     try:
-        webhook_accept(channel=channel, body=request.body, headers=request.headers)
+        with transaction.atomic():
+            event_id = webhook_accept(channel=channel, body=request.body, headers=request.headers)
+            transaction.on_commit(lambda: webhook_events_queue([event_id]))
     except WebhookRejected as rejected:
-        return JsonResponse({"error": {"code": "invalid_signature", "message": str(rejected), "details": {}}},
-                            status=401)
+        return _error(401, "invalid_signature", str(rejected))
     return HttpResponse("ok", content_type="text/plain")

@@ -1,4 +1,5 @@
-"""WhatsApp Cloud API (Meta's Graph API). The wire format stays in this package."""
+"""WhatsApp Cloud API (Meta's Graph API): the adapter. Meta's wire format, headers, error
+codes, settings, forms and demo numbers stay in this package."""
 
 from __future__ import annotations
 
@@ -8,35 +9,52 @@ import hmac
 import json
 import os
 import re
+import secrets
 import threading
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
-from django.conf import settings
-from urllib3.exceptions import HTTPError, NewConnectionError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 
+from conversations.incoming import IncomingMessage, IncomingStatus
 from integrations.base import (
+    AccountUpdates,
+    Capabilities,
     ChannelAdapter,
-    InboundMessage,
+    ConnectRefused,
+    DemoChannel,
     MediaFile,
     OutboundMessage,
     ProviderAuthError,
+    ProviderOutcomeUnknown,
     ProviderPermanentError,
+    ProviderSetting,
     ProviderTemporaryError,
     SendResult,
-    StatusUpdate,
+    SetupStep,
     Template,
     WebhookBatch,
     WebhookRejected,
 )
+from integrations.whatsapp_cloud.forms import AccessTokenForm, WhatsAppCloudForm
 
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+# (connect, read) seconds of one call, and the most a call may take in all: less than the
+# pipeline's claim on a reply (OUTBOUND_SEND_LEASE_SECONDS).
 TIMEOUT = (3.05, 15)
+TOTAL_TIMEOUT = 20.0
+GRAPH_API_URL = ProviderSetting("WHATSAPP_GRAPH_API_URL", "https://graph.facebook.com",
+                                "Where the WhatsApp Cloud API lives (point it at the simulator to test).")
+GRAPH_API_VERSION = ProviderSetting("WHATSAPP_GRAPH_API_VERSION", "v21.0", "Graph API version in the URLs.")
+SANDBOX_URL = ProviderSetting("WHATSAPP_SANDBOX_URL", "http://127.0.0.1:8081",
+                              "Where sandbox channels (config sandbox: true) send: the local simulator.")
 _STATUSES = {"sent": "SENT", "delivered": "DELIVERED", "read": "READ", "played": "READ", "failed": "FAILED"}
 _MEDIA = {"image": "IMAGE", "video": "VIDEO", "audio": "AUDIO", "document": "DOCUMENT", "sticker": "STICKER"}
 # Meta's codes that mean "later" rather than "never" (throughput, pair rate, spam rate,
@@ -94,7 +112,8 @@ def _pool(url: str) -> urllib3.PoolManager:
 def _request(method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> urllib3.BaseHTTPResponse:
     """One request, never retried here (a send retried blindly could reach Meta twice: the
     pipeline decides), nor redirected."""
-    return _pool(url).request(method, url, headers=dict(headers), timeout=urllib3.Timeout(*TIMEOUT), retries=False,
+    timeout = urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1], total=TOTAL_TIMEOUT)
+    return _pool(url).request(method, url, headers=dict(headers), timeout=timeout, retries=False,
                               redirect=False, **kwargs)
 
 
@@ -113,9 +132,26 @@ def _phone(wa_id: str) -> str:
     return "+" + wa_id if wa_id and wa_id.isdigit() else ""
 
 
+# The demo tenants' numbers as their customers know them (sales, support).
+_DEMO_DISPLAYS = {1: ("+55 11 4004-1234", "+55 11 99876-1020"), 2: ("+55 21 3003-4455", "+55 21 98765-3040")}
+
+
 class WhatsAppCloudAdapter(ChannelAdapter):
     kind = "whatsapp_cloud"
+    label = gettext_lazy("WhatsApp (Cloud API)")
+    badge = "WA"
+    capabilities = Capabilities(
+        # Meta's customer-service window: free replies up to 24 h after the contact's last message.
+        reply_window=dt.timedelta(hours=24), templates=True, reactions=True, read_receipts=True,
+        max_text_length=4096, max_media_bytes=16 * 1024 * 1024,
+        media_types=frozenset({"image/jpeg", "image/png", "video/mp4", "video/3gpp", "audio/*", "application/*",
+                               "text/plain"}),
+    )
+    settings = (GRAPH_API_URL, GRAPH_API_VERSION, SANDBOX_URL)
     default_throughput_per_second = 80.0
+    form_class = WhatsAppCloudForm
+    credentials_form_class = AccessTokenForm
+    simulator = "integrations.whatsapp_cloud.simulator.command"
 
     @property
     def phone_number_id(self) -> str:
@@ -131,8 +167,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
 
     def _url(self, *parts: str) -> str:
         # A sandbox channel talks to the local simulator, whatever the installation's Graph URL.
-        base = settings.WHATSAPP_SANDBOX_URL if self.channel.config.get("sandbox") else settings.WHATSAPP_GRAPH_API_URL
-        return "/".join([base.rstrip("/"), settings.WHATSAPP_GRAPH_API_VERSION, *parts])
+        base = SANDBOX_URL.value if self.channel.config.get("sandbox") else GRAPH_API_URL.value
+        return "/".join([base.rstrip("/"), GRAPH_API_VERSION.value, *parts])
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.channel.credentials.get('access_token', '')}"}
@@ -146,18 +182,18 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         challenge = query.get("hub.challenge", "")
         return challenge if re.fullmatch(r"[\w.-]{1,128}", challenge) else None
 
-    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> str:
         secret = str(self.channel.credentials.get("app_secret", ""))
-        given = headers.get("X-Hub-Signature-256", "")
+        given = headers.get(SIGNATURE_HEADER, "")
         if not secret or not given or not hmac.compare_digest(given.lower(), signature_for(body, secret)):
-            raise WebhookRejected("missing or wrong X-Hub-Signature-256")
+            raise WebhookRejected(f"missing or wrong {SIGNATURE_HEADER}")
+        return given
 
     def parse_webhook(self, body: bytes) -> WebhookBatch:
         payload = json.loads(body)
         if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
             raise ValueError("not a WhatsApp Business Account webhook")
-        messages: list[InboundMessage] = []
-        statuses: list[StatusUpdate] = []
+        updates: list[AccountUpdates] = []
         errors: list[str] = []
         for entry in payload.get("entry") or []:
             for change in entry.get("changes") or []:
@@ -169,14 +205,13 @@ class WhatsAppCloudAdapter(ChannelAdapter):
                 for contact in value.get("contacts") or []:
                     key = contact.get("wa_id") or contact.get("user_id") or ""
                     names[key] = (contact.get("profile") or {}).get("name", "")
-                for raw in value.get("messages") or []:
-                    messages.append(replace(self._inbound(raw, names), account=account))
-                for raw in value.get("statuses") or []:
-                    statuses.append(replace(self._status(raw), account=account))
+                updates.append(AccountUpdates(
+                    account=account, messages=tuple(self._inbound(raw, names) for raw in value.get("messages") or []),
+                    statuses=tuple(self._status(raw) for raw in value.get("statuses") or [])))
                 errors += [f"{item.get('code')}: {item.get('title', '')}" for item in value.get("errors") or []]
-        return WebhookBatch(messages=tuple(messages), statuses=tuple(statuses), errors=tuple(errors))
+        return WebhookBatch(updates=tuple(updates), errors=tuple(errors))
 
-    def _inbound(self, raw: dict[str, Any], names: dict[str, str]) -> InboundMessage:
+    def _inbound(self, raw: dict[str, Any], names: dict[str, str]) -> IncomingMessage:
         sender = raw.get("from") or raw.get("from_user_id") or ""
         if not sender or not raw.get("id"):
             raise ValueError("message without sender or id")
@@ -224,7 +259,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         username_id = raw.get("from_user_id")
         if username_id:
             attributes["business_scoped_user_id"] = username_id
-        return InboundMessage(
+        return IncomingMessage(
             provider_message_id=raw["id"], contact_external_id=sender,
             contact_name=names.get(sender, "") or names.get(username_id or "", ""),
             contact_phone=_phone(raw.get("from", "")), type=message_type, content=content,
@@ -232,36 +267,44 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             reply_to_provider_id=context.get("id"),
         )
 
-    def _status(self, raw: dict[str, Any]) -> StatusUpdate:
+    def _status(self, raw: dict[str, Any]) -> IncomingStatus:
         error = (raw.get("errors") or [{}])[0]
         code = error.get("code")
         explanation = EXPLANATIONS.get(code) if isinstance(code, int) else None
         detail = (error.get("error_data") or {}).get("details") or error.get("message") or error.get("title") or ""
-        return StatusUpdate(
+        return IncomingStatus(
             provider_message_id=raw["id"], status=_STATUSES.get(raw.get("status", ""), "SENT"),
             at=_moment(raw.get("timestamp")), error_code=str(code) if code is not None else "",
-            error_message=(explanation or detail)[:500],
+            error_message=(explanation or detail)[:500], reference=str(raw.get("biz_opaque_callback_data") or ""),
         )
 
     # --- outbound ------------------------------------------------------------------
-    def _post(self, url: str, *, json_body: Any = None, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _post(self, url: str, *, json_body: Any = None, fields: Mapping[str, Any] | None = None,
+              unsure_on_timeout: bool = False) -> dict[str, Any]:
         headers = self._headers()
         if json_body is not None:
             headers["Content-Type"] = "application/json"
             kwargs: dict[str, Any] = {"body": json.dumps(json_body).encode()}
         else:
             kwargs = {"fields": dict(fields or {})}  # multipart/form-data
-        return self._call("POST", url, headers, **kwargs)
+        return self._call("POST", url, headers, unsure_on_timeout=unsure_on_timeout, **kwargs)
 
     def _get(self, url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self._call("GET", url, self._headers(), fields=dict(params) if params else None)
 
-    def _call(self, method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, url: str, headers: Mapping[str, str], *, unsure_on_timeout: bool = False,
+              **kwargs: Any) -> dict[str, Any]:
+        """One call to the Graph API. `unsure_on_timeout`: the call sends a message, so a request
+        that went out unanswered may have been taken (ProviderOutcomeUnknown)."""
         try:
             response = _request(method, url, headers, **kwargs)
         except NewConnectionError as error:  # (a subclass of urllib3's timeout, for history's sake)
             raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
                                          code="connection") from None
+        except ReadTimeoutError:
+            if unsure_on_timeout:
+                raise ProviderOutcomeUnknown("WhatsApp did not answer in time.", code="timeout") from None
+            raise ProviderTemporaryError("WhatsApp did not answer in time.", code="timeout") from None
         except HTTPTimeoutError:
             raise ProviderTemporaryError("WhatsApp did not answer in time.", code="timeout") from None
         except (HTTPError, OSError) as error:
@@ -324,7 +367,9 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             body["text"] = {"preview_url": False, "body": message.content}
         if message.reply_to_provider_id:
             body["context"] = {"message_id": message.reply_to_provider_id}
-        answer = self._post(self._url(self.phone_number_id, "messages"), json_body=body)
+        if message.reference:  # echoed back in the message's status webhooks
+            body["biz_opaque_callback_data"] = message.reference
+        answer = self._post(self._url(self.phone_number_id, "messages"), json_body=body, unsure_on_timeout=True)
         try:
             return SendResult(provider_message_id=answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
@@ -361,10 +406,68 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         self._post(self._url(self.phone_number_id, "messages"),
                    json_body={"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id})
 
-    def validate_credentials(self) -> dict[str, Any]:
-        if not self.phone_number_id:
-            raise ProviderPermanentError("The phone number id is missing.", code="config")
-        return self._get(self._url(self.phone_number_id))
+    # --- connecting ---------------------------------------------------------------
+    _REQUIRED = {"config": ("phone_number_id", "waba_id"), "credentials": ("access_token", "app_secret")}
+
+    def connect(self) -> None:
+        """Check the number and token with Meta; keep what Meta says of the number."""
+        channel = self.channel
+        missing = [name for group, names in self._REQUIRED.items() for name in names
+                   if not str((channel.config if group == "config" else channel.credentials).get(name, "")).strip()]
+        if missing:
+            groups = {group for group, names in self._REQUIRED.items() if set(names) & set(missing)}
+            raise ConnectRefused(_("Missing: %(names)s.") % {"names": ", ".join(missing)}, code="validation_error",
+                                 details={**{group: [_("This field is required.")] for group in groups},
+                                          "missing": missing})
+        if not channel.credentials.get("verify_token"):
+            channel.credentials["verify_token"] = secrets.token_urlsafe(24)  # to paste into Meta
+        try:
+            info = self._get(self._url(self.phone_number_id))
+        except ProviderAuthError as error:
+            raise ConnectRefused(
+                _("Meta refused the access token (%(code)s): it is wrong, expired or lacks the "
+                  "whatsapp_business_messaging permission.") % {"code": error.code},
+                code="provider_auth_failed", details={"credentials": ["access_token"]}) from None
+        except ProviderPermanentError as error:
+            raise ConnectRefused(
+                _("Meta does not know phone number id %(id)s for this token (%(code)s): check the id in "
+                  "WhatsApp Manager.") % {"id": self.phone_number_id, "code": error.code},
+                code="provider_rejected", details={"config": ["phone_number_id"]}) from None
+        channel.config.update({key: info[key] for key in ("display_phone_number", "verified_name", "quality_rating")
+                               if key in info})
+        channel.status, channel.status_detail = channel.Status.CONNECTED, ""
+
+    def setup_steps(self) -> list[SetupStep]:
+        config = self.channel.config
+        steps = [
+            SetupStep(_("Where to paste these"), _("Meta's App Dashboard → WhatsApp → Configuration → Webhook; "
+                                                  "subscribe to the \"messages\" field.")),
+            SetupStep(_("Callback URL"), self.channel.webhook_url, copy=True),
+        ]
+        if self.channel.credentials.get("verify_token"):
+            steps.append(SetupStep(_("Verify token"), str(self.channel.credentials["verify_token"]), secret=True,
+                                   copy=True))
+        if config.get("display_phone_number"):
+            steps.append(SetupStep(_("Number"), f"{config['display_phone_number']} {config.get('verified_name', '')}"))
+        if config.get("sandbox"):
+            steps.append(SetupStep(_("Sandbox"), _("This channel talks to the local WhatsApp simulator "
+                                                   "(manage.py simulator whatsapp_cloud), not to Meta.")))
+        return steps
+
+    @classmethod
+    def demo_channels(cls, *, tenant_slug: str, tenant_name: str, number: int) -> list[DemoChannel]:
+        """Two numbers of one WhatsApp Business Account, in sandbox mode: they talk to the local
+        simulator (manage.py simulator whatsapp_cloud --sandbox-channels), never to Meta."""
+        waba = f"100000000000{number}00"
+        sales, support = _DEMO_DISPLAYS.get(number, (f"+55 11 4004-{1000 + number}", f"+55 11 99876-{1000 + number}"))
+        return [DemoChannel(
+            role=role, name=name, read_receipts=True, reply_window_error=("131047", EXPLANATIONS[131047]),
+            config={"display_phone_number": display, "phone_number_id": f"100000000000{number}{suffix}",
+                    "waba_id": waba, "verified_name": tenant_name, "demo": True, "sandbox": True},
+            credentials={"access_token": "DEMO-not-a-real-access-token", "app_secret": "demo-app-secret",
+                         "verify_token": f"demo-verify-{tenant_slug}"},
+        ) for role, name, suffix, display in (
+            ("sales", "WhatsApp Vendas", "01", sales), ("support", "WhatsApp Suporte", "02", support))]
 
     def fetch_templates(self) -> list[Template]:
         templates: list[Template] = []

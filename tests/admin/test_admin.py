@@ -42,7 +42,7 @@ def admin_client(staff: User) -> Client:
 @pytest.fixture
 def rows(acme: Tenant, member: Any) -> dict[str, Any]:
     """One row of every model the admin shows, all in acme."""
-    channel = factories.ChannelFactory(tenant=acme, name="WhatsApp Vendas")
+    channel = factories.ChannelFactory(tenant=acme, name="WhatsApp Vendas", kind="api")
     agent = member(acme, Role.AGENT, channels=(channel,), full_name="Ana Agente")
     group = Group.objects.create(name="night shift")
     assign_perm("channels_app.work_channel", group, channel)
@@ -77,11 +77,11 @@ ADMIN_PAGES: dict[type, tuple[str, str]] = {
     TenantEvent: ("message.created", "tenant__id__exact={tenant}"),
     User: ("ana", "is_staff__exact=0"),
     Membership: ("ana", "role__exact=AGENT"),
-    Channel: ("vendas", "kind__exact=webchat"),
+    Channel: ("vendas", "kind__exact=api"),
     ChannelUserObjectPermission: ("vendas", "content_object__tenant__id__exact={tenant}"),
     ChannelGroupObjectPermission: ("night", ""),
     Contact: ("maria", "tenant__id__exact={tenant}"),
-    ContactIdentity: ("5511999990000", "channel__kind__exact=webchat"),
+    ContactIdentity: ("5511999990000", "channel__kind__exact=api"),
     Team: ("suporte", "tenant__id__exact={tenant}"),
     Label: ("vip", "tenant__id__exact={tenant}"),
     CannedResponse: ("ola", "tenant__id__exact={tenant}"),
@@ -255,11 +255,22 @@ def test_credentials_that_are_not_an_object_are_refused(admin_client: Client, ro
     assert dict(Channel.all_objects.get(pk=channel.pk).credentials) == {"api_key": CLEAR_SECRET}
 
 
+def test_admin_offers_only_the_kinds_a_provider_serves(admin_client: Client, acme: Tenant) -> None:
+    form = admin_client.get(_url(Channel, "add")).content.decode()
+    refused = admin_client.post(_url(Channel, "add"), {
+        "tenant": acme.pk, "name": "Fax", "kind": "fax", "status": "INACTIVE", "config": "{}",
+        "channeluserobjectpermission_set-TOTAL_FORMS": 0, "channeluserobjectpermission_set-INITIAL_FORMS": 0,
+    })
+
+    assert 'value="whatsapp_cloud"' in form and 'value="api"' in form and 'value="webchat"' not in form
+    assert refused.status_code == 200 and not Channel.all_objects.filter(name="Fax").exists()
+
+
 def test_channel_added_in_admin_has_its_tenant_and_encrypted_credentials(
     admin_client: Client, acme: Tenant
 ) -> None:
     response = admin_client.post(_url(Channel, "add"), {
-        "tenant": acme.pk, "name": "Site", "kind": "webchat", "status": "INACTIVE", "config": "{}",
+        "tenant": acme.pk, "name": "Site", "kind": "api", "status": "INACTIVE", "config": "{}",
         "credentials_update": '{"secret": "whsec_0123456789"}',
         "channeluserobjectpermission_set-TOTAL_FORMS": 0, "channeluserobjectpermission_set-INITIAL_FORMS": 0,
         "_save": "Save",

@@ -46,7 +46,7 @@ def test_archived_channels_free_their_place_and_keep_conversations(world, api):
 def test_channel_credentials_are_write_only_and_merged(world, api):
     side = world.acme
     client = api(side.admin)
-    created = client.post("/api/v1/channels", {"kind": "email", "name": "Suporte",
+    created = client.post("/api/v1/channels", {"kind": "api", "name": "Suporte",
                                                "config": {"phone_number_id": "123"},
                                                "credentials": {"access_token": "EAAG-secret-token", "app_secret": "s1"}},
                           format="json").json()
@@ -61,7 +61,7 @@ def test_channel_credentials_are_write_only_and_merged(world, api):
     channel = Channel.all_objects.get(pk=created["id"])
     assert dict(channel.credentials) == {"app_secret": "s2", "verify_token": "v"}
     assert "s2" not in repr(channel.credentials) and "s2" not in str(channel.credentials)
-    assert detail.json()["webhook_url"].endswith(f"/webhooks/email/{channel.webhook_token}")
+    assert detail.json()["webhook_url"].endswith(f"/webhooks/api/{channel.webhook_token}")
     assert detail.json()["config"] == {"phone_number_id": "123"}
 
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from openapi_schema_validator import OAS31Validator
 
-from config.api.schema import Generator
+from config.api.generator import Generator
 
 pytestmark = pytest.mark.django_db
 

@@ -48,7 +48,7 @@ def test_saving_another_tenants_row_in_a_tenant_context_fails(acme, globex):
 
 def test_new_rows_take_the_current_tenant(acme):
     with tenant_context(acme):
-        channel = Channel(kind=Channel.Kind.API, name="API")
+        channel = Channel(kind="api", name="API")
         channel.save()
 
     assert channel.tenant_id == acme.pk

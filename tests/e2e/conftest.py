@@ -27,6 +27,7 @@ from playwright.async_api import APIRequestContext, Browser, Page, Playwright, a
 from accounts.access import TenantAccess
 from accounts.models import Role
 from accounts.services import tokens_issue
+from conversations.incoming import IncomingMessage
 from conversations.services import message_receive
 from tests import factories
 from tests.factories import PASSWORD
@@ -231,8 +232,9 @@ class Acme:
 
 def receive(channel: Any, contact_id: str, content: str, name: str = "") -> Any:
     """A customer's message stored the way the API channel stores it (no HTTP)."""
-    message, _ = message_receive(channel=channel, contact_external_id=contact_id, contact_name=name or contact_id,
-                                 provider_message_id=f"api:e2e-{uuid.uuid4()}", content=content)
+    message, _ = message_receive(channel=channel, message=IncomingMessage(
+        contact_external_id=contact_id, contact_name=name or contact_id, provider_message_id=f"api:e2e-{uuid.uuid4()}",
+        content=content))
     return message
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from conversations.models import Attachment, Message
-from integrations.outbound import message_deliver_now
+from integrations.outbound.send import message_deliver_now
 from integrations.whatsapp_cloud.simulator import GraphSimulator
 from tests import factories
 from tests.integrations.whatsapp_cloud.conftest import APP_SECRET

@@ -12,7 +12,7 @@ from accounts.models import Role
 from channels_app.models import Channel
 from conversations.models import Conversation, Message
 from conversations.services import conversation_mark_read, message_retry, message_send
-from integrations.outbound import message_deliver_now
+from integrations.outbound.send import message_deliver_now
 from integrations.whatsapp_cloud.simulator import GraphSimulator
 from tests import factories
 from tests.integrations.whatsapp_cloud.conftest import APP_SECRET, CUSTOMER, FIXTURES, pending_reply
@@ -62,7 +62,7 @@ def test_temporary_errors_are_retried_with_backoff_then_succeed(graph, conversat
     waiting = Message.all_objects.get(pk=reply.pk)
     second = message_deliver_now(message_id=reply.pk)
 
-    assert (first.done, first.status) == (False, "retry") and first.retry_in > 0
+    assert first.status == "retry" and first.retry_in > 0
     # The attempt and its backoff are kept on the reply: senders leave it alone until then.
     assert waiting.status == Message.Status.PENDING and waiting.send_attempts == 1
     assert waiting.send_after > timezone.now() + timedelta(seconds=first.retry_in - 5)
@@ -71,12 +71,26 @@ def test_temporary_errors_are_retried_with_backoff_then_succeed(graph, conversat
     assert reply.status == Message.Status.SENT and len(graph.sent) == 1
 
 
-def test_a_timeout_is_retried(graph, conversation, monkeypatch):
+def test_a_send_left_unanswered_is_delivery_unknown_and_never_sent_again_on_its_own(graph, conversation,
+                                                                                     monkeypatch):
+    """Meta may have taken a message whose answer never came: sending it again could reach the
+    customer twice. The agent sees it failed as "delivery unknown" and may send it again."""
     from integrations.whatsapp_cloud import adapter
 
     monkeypatch.setattr(adapter, "TIMEOUT", (1, 0.3))
     reply = pending_reply(conversation)
     graph.fail_next(1, hang_seconds=1.0, code=131000)
+
+    assert message_deliver_now(message_id=reply.pk).status == "unknown"
+    reply.refresh_from_db()
+    assert (reply.status, reply.error_code) == (Message.Status.FAILED, "delivery_unknown")
+    assert "not known whether" in reply.error_message
+    assert message_deliver_now(message_id=reply.pk).status == "skipped"
+
+
+def test_a_refused_connection_is_retried(conversation, settings):
+    settings.WHATSAPP_GRAPH_API_URL = "http://127.0.0.1:9"  # nothing listens there: certainly not sent
+    reply = pending_reply(conversation)
 
     assert message_deliver_now(message_id=reply.pk).status == "retry"
     assert Message.all_objects.get(pk=reply.pk).status == Message.Status.PENDING

@@ -22,7 +22,7 @@ def test_admin_connects_whatsapp_and_sees_where_meta_must_send(graph, acme, memb
     _login(client, member(acme, Role.TENANT_ADMIN))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/settings/channels/new/whatsapp/", {
+        response = client.post("/settings/channels/new/whatsapp_cloud/", {
             "name": "WhatsApp Vendas", "phone_number_id": "100000000000002", "waba_id": "100000000000001",
             "access_token": "EAAG-test-token", "app_secret": APP_SECRET, "verify_token": "my-verify-token"})
 
@@ -39,7 +39,7 @@ def test_admin_connects_whatsapp_and_sees_where_meta_must_send(graph, acme, memb
 def test_a_refused_token_is_explained_on_the_form(graph, acme, member, client):
     _login(client, member(acme, Role.TENANT_ADMIN))
 
-    response = client.post("/settings/channels/new/whatsapp/", {
+    response = client.post("/settings/channels/new/whatsapp_cloud/", {
         "name": "WA", "phone_number_id": "100000000000002", "waba_id": "100000000000001",
         "access_token": "EAAG-typed-but-refused", "app_secret": APP_SECRET})
 
@@ -53,7 +53,7 @@ def test_agents_cannot_open_the_settings(acme, member, client):
     _login(client, member(acme, Role.AGENT))
 
     assert client.get("/settings/channels/").status_code == 403
-    assert client.get("/settings/channels/new/whatsapp/").status_code == 403
+    assert client.get("/settings/channels/new/whatsapp_cloud/").status_code == 403
 
 
 def test_an_errored_channel_is_announced_to_admins_in_the_inbox(whatsapp, member, client):

@@ -1,0 +1,54 @@
+"""What the core knows of channel kinds: their names and the capabilities that shape the inbox
+(a reply window, templates). The core never imports a provider: the integrations registry,
+the one list of kinds, registers each kind here when the apps are ready
+(integrations.apps), and the core reads it from here.
+
+A stored channel of a kind that nothing registered (its provider package was removed, or a
+kind from before it had one) reads as not available: its label is its raw kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    value: str
+    label: Any  # a (lazily translated) name for people
+    badge: str  # a short text badge for lists (renders the same with or without emoji fonts)
+    # Free-form replies are accepted only this long after the contact's last message (then
+    # only templates); None: always.
+    reply_window: timedelta | None = None
+    templates: bool = False  # the provider keeps approved message templates
+    connected_on_create: bool = False  # needs nothing from a provider to work
+    # The largest text a message may have on this kind (the core's own limit applies too).
+    max_text_length: int | None = None
+    available: bool = True
+
+
+_kinds: dict[str, ChannelKind] = {}
+
+
+def kinds_register(kinds: Iterable[ChannelKind]) -> None:
+    """Make these the registered kinds (called once the apps are ready)."""
+    _kinds.clear()
+    _kinds.update((kind.value, kind) for kind in kinds)
+
+
+def kind_of(value: str) -> ChannelKind:
+    """The registered kind, or a stand-in saying it is not available."""
+    found = _kinds.get(value)
+    return found if found is not None else ChannelKind(value=value, label=value, badge="•", available=False)
+
+
+def kinds_available() -> list[ChannelKind]:
+    return list(_kinds.values())
+
+
+def kind_choices() -> list[tuple[str, Any]]:
+    """The choices of Channel.kind: the registered kinds (evaluated when asked, so that
+    registering a provider needs no migration)."""
+    return [(kind.value, kind.label) for kind in _kinds.values()]

@@ -1,0 +1,17 @@
+"""The integrations' listener for channels themselves (settings.DOMAIN_EVENT_LISTENERS)."""
+
+from __future__ import annotations
+
+from integrations.channel_cache import channel_kind
+from integrations.registry import kinds_with
+from integrations.tasks import channel_templates_queue
+from tenants.events import DomainEvent
+
+
+def templates_sync(event: DomainEvent) -> None:
+    """A new channel, or new settings of one, whose provider keeps templates: fetch them."""
+    if event.name == "channel.created" or (event.name == "channel.updated"
+                                           and {"config", "credentials"} & set(getattr(event, "changed", ()))):
+        channel_id: int = event.channel_id
+        if channel_kind(channel_id) in kinds_with("templates"):
+            channel_templates_queue(channel_id=channel_id)
