@@ -1,5 +1,5 @@
 # `make run`: install, migrate, load the demo data and serve the inbox (embedded default).
-# `make test`: install and run the whole test suite.
+# `make test`: install, check the import contracts and run the whole test suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -45,4 +45,5 @@ chromium:
 	fi
 
 test: install chromium
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n $${TEST_WORKERS:-2} $(PYTEST_ARGS)
