@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Role, User
 from accounts.roles import ROLES_SEEING_ALL_CHANNELS, role_has_permission
 from config.errors import TenantNotOperational
+from config.ids import uuid_or_none
 from tenants.models import Tenant
 
 
@@ -33,20 +35,38 @@ class TenantAccess:
 
 
 def tenant_access_resolve(*, user_id: Any, tenant_id: Any) -> TenantAccess | None:
-    """The user's current access to the tenant (one query), or None if they have none.
+    """The user's current access to the tenant (by their primary keys: the session's; one
+    query), or None if they have none.
 
     Platform superusers act as SUPER_ADMIN in any tenant."""
+    return _access(key="pk", user=user_id, tenant=tenant_id)
+
+
+def tenant_access_resolve_public(*, user_id: uuid.UUID, tenant_id: uuid.UUID) -> TenantAccess | None:
+    """tenant_access_resolve by the user's and the tenant's public ids (a JWT's claims)."""
+    return _access(key="public_id", user=user_id, tenant=tenant_id)
+
+
+def token_ids(claims: Any) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The public ids of the user and the tenant a JWT's claims (a token, or a mapping) name;
+    None when it names none (a token of another kind, or of a version whose claims were
+    integers)."""
+    user_id, tenant_id = uuid_or_none(claims.get("user_id")), uuid_or_none(claims.get("tenant_id"))
+    return (user_id, tenant_id) if user_id is not None and tenant_id is not None else None
+
+
+def _access(*, key: str, user: Any, tenant: Any) -> TenantAccess | None:
     membership = (
         Membership.all_objects.select_related("user", "tenant")
-        .filter(user_id=user_id, tenant_id=tenant_id, user__is_active=True)
+        .filter(**{f"user__{key}": user, f"tenant__{key}": tenant}, user__is_active=True)
         .first()
     )
     if membership is not None:
         return TenantAccess(user=membership.user, tenant=membership.tenant, role=membership.role)
-    user = User.objects.filter(pk=user_id, is_active=True, is_superuser=True).first()
-    tenant = Tenant.objects.filter(pk=tenant_id).first() if user else None
-    if user and tenant:
-        return TenantAccess(user=user, tenant=tenant, role=Role.SUPER_ADMIN)
+    superuser = User.objects.filter(**{key: user}, is_active=True, is_superuser=True).first()
+    found = Tenant.objects.filter(**{key: tenant}).first() if superuser else None
+    if superuser and found:
+        return TenantAccess(user=superuser, tenant=found, role=Role.SUPER_ADMIN)
     return None
 
 

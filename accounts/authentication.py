@@ -14,7 +14,13 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from accounts.access import TenantAccess, tenant_access_require_operational, tenant_access_resolve
+from accounts.access import (
+    TenantAccess,
+    tenant_access_require_operational,
+    tenant_access_resolve,
+    tenant_access_resolve_public,
+    token_ids,
+)
 from accounts.models import Membership
 from tenants.scoping import activate_tenant
 
@@ -32,11 +38,10 @@ class TenantJWTAuthentication(JWTAuthentication):
         if raw_token is None:
             return None
         token = self.get_validated_token(raw_token)
-        try:
-            user_id, tenant_id, role = token["user_id"], token["tenant_id"], token["role"]
-        except KeyError:
-            raise InvalidToken(_("Token has no tenant claims.")) from None
-        access = tenant_access_resolve(user_id=user_id, tenant_id=tenant_id)
+        ids, role = token_ids(token), token.get("role")
+        if ids is None or role is None:
+            raise InvalidToken(_("Token has no tenant claims."))
+        access = tenant_access_resolve_public(user_id=ids[0], tenant_id=ids[1])
         if access is None:
             raise exceptions.AuthenticationFailed(_("You are no longer a member of this account."), code="membership_revoked")
         if access.role != role:

@@ -8,16 +8,18 @@ from tenants.events import DomainEvent
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MembershipCreated(DomainEvent):
     name = "membership.created"
-    membership_id: int
-    user_id: int
+    membership_pk: int
+    user_pk: int
+    user_id: str
     role: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MembershipRoleChanged(DomainEvent):
     name = "membership.role_changed"
-    membership_id: int
-    user_id: int
+    membership_pk: int
+    user_pk: int
+    user_id: str
     old_role: str
     new_role: str
 
@@ -25,4 +27,5 @@ class MembershipRoleChanged(DomainEvent):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MembershipRemoved(DomainEvent):
     name = "membership.removed"
-    user_id: int
+    user_pk: int
+    user_id: str

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
 
 
@@ -38,6 +39,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in. Which tenants they work for, and as what, is in Membership."""
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     email = models.EmailField(_("email"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True, help_text=_("Empty: the tenant's."))

@@ -6,7 +6,13 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.access import TenantAccess, tenant_access_require_operational, tenant_access_resolve
+from accounts.access import (
+    TenantAccess,
+    tenant_access_require_operational,
+    tenant_access_resolve,
+    tenant_access_resolve_public,
+    token_ids,
+)
 from accounts.events import MembershipCreated, MembershipRemoved, MembershipRoleChanged
 from accounts.models import Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
@@ -36,7 +42,8 @@ def membership_create(*, tenant: Tenant, user: User, role: str, actor: User | No
     if role in ROLES_USING_A_SEAT:
         tenant_check_limit(tenant=tenant, resource="agents", current=_seats_used(tenant))
     membership = Membership.all_objects.create(tenant=tenant, user=user, role=role)
-    publish(MembershipCreated(tenant_id=tenant.pk, membership_id=membership.pk, user_id=user.pk, role=role))
+    publish(MembershipCreated(tenant_pk=tenant.pk, membership_pk=membership.pk, user_pk=user.pk,
+                              user_id=str(user.public_id), role=role))
     return membership
 
 
@@ -53,8 +60,8 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
     membership.save(update_fields=["role", "updated_at"])
     publish(
         MembershipRoleChanged(
-            tenant_id=membership.tenant_id, membership_id=membership.pk, user_id=membership.user_id,
-            old_role=old_role, new_role=role,
+            tenant_pk=membership.tenant_id, membership_pk=membership.pk, user_pk=membership.user_id,
+            user_id=str(membership.user.public_id), old_role=old_role, new_role=role,
         )
     )
     return membership
@@ -64,15 +71,16 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
 def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
     """Remove a member from the tenant. Their channel access goes with them (channels_app
     hears of it: channels_app.listeners.member_channels_revoke)."""
-    tenant_id, user_id = membership.tenant_id, membership.user_id
+    tenant_pk, user = membership.tenant_id, membership.user
     membership.delete()
-    publish(MembershipRemoved(tenant_id=tenant_id, user_id=user_id))
+    publish(MembershipRemoved(tenant_pk=tenant_pk, user_pk=user.pk, user_id=str(user.public_id)))
 
 
 def tokens_issue(*, access: TenantAccess) -> dict[str, str]:
-    """A refresh and an access JWT whose claims carry the user, the tenant and the role."""
-    refresh = RefreshToken.for_user(access.user)
-    refresh["tenant_id"] = access.tenant.pk
+    """A refresh and an access JWT whose claims carry the user, the tenant (their public ids)
+    and the role."""
+    refresh = RefreshToken.for_user(access.user)  # user_id: the user's public id (SIMPLE_JWT's USER_ID_FIELD)
+    refresh["tenant_id"] = str(access.tenant.public_id)
     refresh["tenant"] = access.tenant.slug
     refresh["role"] = access.role
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
@@ -110,13 +118,9 @@ def tokens_obtain(*, email: str, password: str, tenant_slug: str | None = None) 
 def tokens_refresh(*, refresh: str) -> dict[str, Any]:
     """Rotate a refresh token. The new pair carries the member's *current* role; a removed
     member, or a refresh token that was revoked or already used, gets nothing."""
-    from rest_framework_simplejwt.exceptions import TokenError
-
-    try:
-        token = RefreshToken(refresh)
-    except TokenError as exc:
-        raise ApplicationError(str(exc), code="token_not_valid", status_code=401) from None
-    access = tenant_access_resolve(user_id=token.get("user_id"), tenant_id=token.get("tenant_id"))
+    token = _refresh_token(refresh)
+    ids = token_ids(token)
+    access = tenant_access_resolve_public(user_id=ids[0], tenant_id=ids[1]) if ids else None
     if access is None:
         raise ApplicationError("You are no longer a member of this account.", code="membership_revoked",
                                status_code=401)
@@ -126,9 +130,18 @@ def tokens_refresh(*, refresh: str) -> dict[str, Any]:
 
 
 def tokens_revoke(*, refresh: str) -> None:
+    _refresh_token(refresh).blacklist()
+
+
+def _refresh_token(raw: str) -> RefreshToken:
+    """A refresh token that is valid, not revoked, and names its user and tenant by public id
+    (one of a version whose claims were integers is not valid any more: log in again)."""
     from rest_framework_simplejwt.exceptions import TokenError
 
     try:
-        RefreshToken(refresh).blacklist()
+        token = RefreshToken(raw)
     except TokenError as exc:
         raise ApplicationError(str(exc), code="token_not_valid", status_code=401) from None
+    if token_ids(token) is None:
+        raise ApplicationError("Token has no tenant claims.", code="token_not_valid", status_code=401)
+    return token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 
-from accounts.access import TenantAccess, tenant_access_resolve
+from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public
 from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import Membership, User
 from config.errors import ApplicationError
@@ -60,8 +61,10 @@ def session_tenants(*, user: User) -> list[Tenant]:
     return sorted(tenants, key=lambda tenant: tenant.name.lower())
 
 
-def session_switch_tenant(*, request: HttpRequest, tenant_id: int) -> TenantAccess | None:
-    access = tenant_access_resolve(user_id=request.user.pk, tenant_id=tenant_id)
+def session_switch_tenant(*, request: HttpRequest, tenant_id: uuid.UUID) -> TenantAccess | None:
+    """Work in the tenant of this public id from now on, if the user may (None if not). The
+    session keeps its primary key: it never leaves the server."""
+    access = tenant_access_resolve_public(user_id=request.user.public_id, tenant_id=tenant_id)
     if access is not None:
         request.session[SESSION_TENANT_KEY] = access.tenant.pk
     return access

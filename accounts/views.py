@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from accounts.sessions import LoginThrottled, inbox_member_required, session_login, session_switch_tenant
 from config.errors import ApplicationError
+from config.ids import uuid_or_none
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -45,11 +46,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @inbox_member_required
 def switch_tenant_view(request: HttpRequest) -> HttpResponse:
-    try:
-        tenant_id = int(request.POST.get("tenant", ""))
-    except ValueError:
-        tenant_id = 0
-    session_switch_tenant(request=request, tenant_id=tenant_id)
+    tenant_id = uuid_or_none(request.POST.get("tenant", ""))
+    if tenant_id is not None:
+        session_switch_tenant(request=request, tenant_id=tenant_id)
     return redirect("/inbox/")
 
 

@@ -78,7 +78,7 @@ class ChannelAdmin(TenantScopedAdmin):
     list_display = ("name", "tenant", "kind", "status", "status_changed_at", "archived_at", "created_at")
     list_select_related = ("tenant",)
     list_filter = ("kind", "status", ("archived_at", admin.EmptyFieldListFilter), "tenant")
-    search_fields = ("name", "tenant__slug", "tenant__name", "=webhook_token")
+    search_fields = ("name", "tenant__slug", "tenant__name", "=webhook_token", "=public_id")
     readonly_fields = ("masked_credentials", "webhook_url", "status_changed_at", "archived_at", "created_at",
                        "updated_at")
     fieldsets = (

@@ -15,7 +15,7 @@ from channels_app.kinds import kind_choices
 from channels_app.models import Channel
 from channels_app.selectors import channel_list
 from channels_app.services import channel_archive, channel_create, channel_update
-from config.api.serializers import JSONObjectField
+from config.api.serializers import JSONObjectField, PublicIdField
 from config.api.views import ApiViewSet
 
 KIND_HELP = ("The channel's kind: one that this installation's providers serve (GET /api/health lists them), or, "
@@ -23,6 +23,7 @@ KIND_HELP = ("The channel's kind: one that this installation's providers serve (
 
 
 class ChannelOutput(serializers.ModelSerializer):
+    id = PublicIdField()
     kind = serializers.CharField(read_only=True, help_text=KIND_HELP)
     webhook_url = serializers.CharField(read_only=True, help_text="Where the provider must send its events.")
     credential_keys = serializers.SerializerMethodField(
@@ -40,6 +41,8 @@ class ChannelOutput(serializers.ModelSerializer):
 
 
 class ChannelStatusOutput(serializers.ModelSerializer):
+    id = PublicIdField()
+
     class Meta:
         model = Channel
         fields = ["id", "status", "status_detail", "status_changed_at"]
@@ -100,11 +103,11 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         return Response(ChannelOutput(channel).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ChannelUpdateInput, responses={200: ChannelOutput})
-    def update(self, request: Request, pk: Any = None) -> Response:
+    def update(self, request: Request, **kwargs: Any) -> Response:
         return self._update(request, partial=False)
 
     @extend_schema(request=ChannelUpdateInput, responses={200: ChannelOutput})
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: Request, **kwargs: Any) -> Response:
         return self._update(request, partial=True)
 
     def _update(self, request: Request, *, partial: bool) -> Response:
@@ -115,11 +118,11 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         return Response(ChannelOutput(channel).data)
 
     @extend_schema(responses={204: None}, summary="Archive a channel (its conversations are kept)")
-    def destroy(self, request: Request, pk: Any = None) -> Response:
+    def destroy(self, request: Request, **kwargs: Any) -> Response:
         channel_archive(channel=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: ChannelStatusOutput}, summary="Connection status of a channel")
     @action(detail=True, methods=["get"])
-    def status(self, request: Request, pk: Any = None) -> Response:
+    def status(self, request: Request, **kwargs: Any) -> Response:
         return Response(ChannelStatusOutput(self.get_object()).data)

@@ -10,4 +10,4 @@ def member_channels_revoke(event: DomainEvent) -> None:
     """A member left the tenant: the channels they worked are no longer theirs (should they
     come back, access is given anew)."""
     if event.name == "membership.removed":
-        channel_access_revoke_all(tenant_id=event.tenant_id, user_id=event.user_id)
+        channel_access_revoke_all(tenant_id=event.tenant_pk, user_id=event.user_pk)  # type: ignore[attr-defined]

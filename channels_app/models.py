@@ -9,6 +9,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from channels_app.kinds import ChannelKind, kind_choices, kind_of
 from config.crypto import EncryptedJSONField, Secrets
+from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
 
 
@@ -27,6 +28,7 @@ class Channel(TenantScopedModel):
         DISCONNECTED = "DISCONNECTED", _("Disconnected")
         ERROR = "ERROR", _("Error")
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     # The kinds are the providers the integrations registry lists (channels_app.kinds).
     kind = models.CharField(_("kind"), max_length=32, choices=kind_choices)
     name = models.CharField(_("name"), max_length=120)
@@ -77,6 +79,7 @@ class MessageTemplate(TenantScopedModel):
     """A provider-approved message a business may send outside the reply window, as last
     synced from the provider (kinds whose provider keeps templates)."""
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
     name = models.CharField(_("name"), max_length=512)
     language = models.CharField(_("language"), max_length=16)

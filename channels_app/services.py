@@ -60,7 +60,7 @@ def channel_create(
         Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
         tenant_check_limit(tenant=tenant, resource="channels", current=channel_active_count(tenant_id=tenant.pk))
         channel.save()
-        publish(ChannelCreated(tenant_id=tenant.pk, channel_id=channel.pk, kind=kind))
+        publish(ChannelCreated(tenant_pk=tenant.pk, channel_pk=channel.pk, channel_id=str(channel.public_id), kind=kind))
     return channel
 
 
@@ -96,7 +96,8 @@ def channel_update(
     if changed:
         with transaction.atomic():
             channel.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
-            publish(ChannelUpdated(tenant_id=channel.tenant_id, channel_id=channel.pk, changed=tuple(dict.fromkeys(changed))))
+            publish(ChannelUpdated(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id),
+                                   changed=tuple(dict.fromkeys(changed))))
     return channel
 
 
@@ -108,7 +109,8 @@ def channel_set_status(*, channel: Channel, status: str, detail: str = "") -> Ch
     channel.status, channel.status_detail, channel.status_changed_at = status, detail[:500], timezone.now()
     channel.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
     if old_status != status:
-        publish(ChannelStatusChanged(tenant_id=channel.tenant_id, channel_id=channel.pk, old_status=old_status,
+        publish(ChannelStatusChanged(tenant_pk=channel.tenant_id, channel_pk=channel.pk,
+                                     channel_id=str(channel.public_id), old_status=old_status,
                                      new_status=status))
     return channel
 
@@ -121,7 +123,7 @@ def channel_archive(*, channel: Channel, actor: User | None) -> Channel:
         channel.archived_at = timezone.now()
         channel.status = Channel.Status.INACTIVE
         channel.save(update_fields=["archived_at", "status", "updated_at"])
-        publish(ChannelArchived(tenant_id=channel.tenant_id, channel_id=channel.pk))
+        publish(ChannelArchived(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id)))
     return channel
 
 
@@ -134,13 +136,15 @@ def _require_member(*, tenant_id: int, user: User) -> None:
 def channel_access_grant(*, channel: Channel, user: User, actor: User | None = None) -> None:
     _require_member(tenant_id=channel.tenant_id, user=user)
     assign_perm(PERMISSION, user, channel)
-    publish(ChannelAccessChanged(tenant_id=channel.tenant_id, channel_id=channel.pk, user_id=user.pk, granted=True))
+    publish(ChannelAccessChanged(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id),
+                                 user_id=str(user.public_id), granted=True))
 
 
 @transaction.atomic
 def channel_access_revoke(*, channel: Channel, user: User, actor: User | None = None) -> None:
     remove_perm(PERMISSION, user, channel)
-    publish(ChannelAccessChanged(tenant_id=channel.tenant_id, channel_id=channel.pk, user_id=user.pk, granted=False))
+    publish(ChannelAccessChanged(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id),
+                                 user_id=str(user.public_id), granted=False))
 
 
 def channel_access_revoke_all(*, tenant_id: int, user_id: int) -> None:

@@ -23,8 +23,8 @@ class ContactAdmin(TenantScopedAdmin):
     list_display = ("__str__", "tenant", "phone", "email", "consent_at", "updated_at")
     list_select_related = ("tenant",)
     list_filter = ("tenant", ("consent_at", admin.EmptyFieldListFilter))
-    search_fields = ("name", "phone", "email", "=identities__external_id")
-    readonly_fields = ("created_at", "updated_at")
+    search_fields = ("name", "phone", "email", "=identities__external_id", "=public_id")
+    readonly_fields = ("public_id", "created_at", "updated_at")
     inlines = (ContactIdentityInline,)
     show_full_result_count = False
 

@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.serializers import JSONObjectField
+from config.api.serializers import JSONObjectField, PublicIdField
 from config.api.views import ApiViewSet
 from contacts.models import Contact, ContactIdentity
 from contacts.phones import InvalidPhone, phone_normalize
@@ -20,6 +20,7 @@ from contacts.services import contact_create, contact_update
 
 
 class ContactIdentityOutput(serializers.ModelSerializer):
+    channel_id = PublicIdField(source="channel.public_id")
     channel_kind = serializers.CharField(source="channel.kind", read_only=True)
 
     class Meta:
@@ -29,6 +30,7 @@ class ContactIdentityOutput(serializers.ModelSerializer):
 
 
 class ContactOutput(serializers.ModelSerializer):
+    id = PublicIdField()
     identities = ContactIdentityOutput(many=True, read_only=True)
 
     class Meta:
@@ -94,11 +96,11 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         return Response(ContactOutput(contact).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ContactInput, responses={200: ContactOutput})
-    def update(self, request: Request, pk: Any = None) -> Response:
+    def update(self, request: Request, **kwargs: Any) -> Response:
         return self._update(request, partial=False)
 
     @extend_schema(request=ContactInput, responses={200: ContactOutput})
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: Request, **kwargs: Any) -> Response:
         return self._update(request, partial=True)
 
     def _update(self, request: Request, *, partial: bool) -> Response:

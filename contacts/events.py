@@ -8,11 +8,13 @@ from tenants.events import DomainEvent
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ContactCreated(DomainEvent):
     name = "contact.created"
-    contact_id: int
+    contact_pk: int
+    contact_id: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ContactUpdated(DomainEvent):
     name = "contact.updated"
-    contact_id: int
+    contact_pk: int
+    contact_id: str
     changed: tuple[str, ...]

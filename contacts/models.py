@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
 
 
 class Contact(TenantScopedModel):
     """One person the tenant talks to, whatever channels they write from."""
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, blank=True)
     phone = models.CharField(_("phone (E.164)"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
@@ -30,7 +32,9 @@ class Contact(TenantScopedModel):
         ]
 
     def __str__(self) -> str:
-        return self.name or self.phone or self.email or f"#{self.pk}"
+        # Agents see this for a contact with nothing else to show: a piece of its public id (the
+        # random end), never its sequential primary key.
+        return self.name or self.phone or self.email or f"#{self.public_id.hex[-8:]}"
 
 
 class ContactIdentity(TenantScopedModel):

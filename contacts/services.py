@@ -53,7 +53,7 @@ def contact_create(*, tenant: Tenant, actor: User | None, **fields: Any) -> Cont
     if unknown:
         raise TypeError(f"unknown contact fields {sorted(unknown)}")
     contact = Contact.all_objects.create(tenant=tenant, **_clean(tenant, fields))
-    publish(ContactCreated(tenant_id=tenant.pk, contact_id=contact.pk))
+    publish(ContactCreated(tenant_pk=tenant.pk, contact_pk=contact.pk, contact_id=str(contact.public_id)))
     return contact
 
 
@@ -68,7 +68,8 @@ def contact_update(*, contact: Contact, actor: User | None, **fields: Any) -> Co
         for name in changed:
             setattr(contact, name, cleaned[name])
         contact.save(update_fields=[*changed, "updated_at"])
-        publish(ContactUpdated(tenant_id=contact.tenant_id, contact_id=contact.pk, changed=changed))
+        publish(ContactUpdated(tenant_pk=contact.tenant_id, contact_pk=contact.pk, contact_id=str(contact.public_id),
+                                     changed=changed))
     return contact
 
 
@@ -97,7 +98,7 @@ def contact_identity_resolve(
             identity = ContactIdentity.all_objects.create(
                 tenant=tenant, contact=contact, channel=channel, external_id=external_id
             )
-            publish(ContactCreated(tenant_id=tenant.pk, contact_id=contact.pk))
+            publish(ContactCreated(tenant_pk=tenant.pk, contact_pk=contact.pk, contact_id=str(contact.public_id)))
             return identity
     except IntegrityError:
         return ContactIdentity.all_objects.select_related("contact").get(channel=channel, external_id=external_id)

@@ -106,9 +106,11 @@ class ConversationAdmin(TenantScopedAdmin):
                     "unread_count", "last_activity_at")
     list_select_related = ("tenant", "channel", "contact", "assignee", "team")
     list_filter = ("status", "priority", "channel__kind", "tenant")
-    search_fields = ("id__exact", "contact__name", "contact__phone", "contact__email", "last_message_preview")
+    # By the id the API and the inbox's URLs show (public_id) too, when a customer reports one.
+    search_fields = ("id__exact", "=public_id", "contact__name", "contact__phone", "contact__email",
+                     "last_message_preview")
     autocomplete_fields = ("channel", "contact", "assignee", "team", "labels")
-    readonly_fields = ("messages_link", "last_message_preview", "created_at", "updated_at")
+    readonly_fields = ("public_id", "messages_link", "last_message_preview", "created_at", "updated_at")
     ordering = ("-last_activity_at", "-id")
     # The tables that grow: no COUNT(*) of the whole table on every page.
     show_full_result_count = False
@@ -139,9 +141,10 @@ class MessageAdmin(TenantScopedAdmin):
     list_display_links = ("id", "created_at")
     list_select_related = ("tenant", "channel")
     list_filter = ("direction", "status", "type", "sender_type", "private", "channel__kind", "tenant")
-    search_fields = ("content", "=provider_message_id", "=external_id", "conversation__id__exact")
+    search_fields = ("content", "=provider_message_id", "=external_id", "=public_id", "conversation__id__exact",
+                     "=conversation__public_id")
     autocomplete_fields = ("conversation", "channel", "sender_user", "reply_to")
-    readonly_fields = ("updated_at",)
+    readonly_fields = ("public_id", "updated_at")
     ordering = ("-created_at", "-id")
     show_full_result_count = False
     inlines = (AttachmentInline,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,9 @@ from channels_app.api import KIND_HELP
 from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
 from config.api.schema import Error
-from config.api.serializers import JSONObjectField
+from config.api.serializers import JSONObjectField, PublicIdField, PublicIdInput, PublicIdRelatedField
 from config.api.views import ApiGenericView, ApiViewSet
+from config.ids import uuid_or_none
 from contacts.models import Contact
 from conversations.models import Conversation, Message, Team
 from conversations.selectors import conversation_list, conversation_search, message_list, message_visible
@@ -39,6 +41,7 @@ from conversations.services import (
 
 
 class _ChannelBrief(serializers.ModelSerializer):
+    id = PublicIdField()
     kind = serializers.CharField(read_only=True, help_text=KIND_HELP)
 
     class Meta:
@@ -48,6 +51,8 @@ class _ChannelBrief(serializers.ModelSerializer):
 
 
 class _ContactBrief(serializers.ModelSerializer):
+    id = PublicIdField()
+
     class Meta:
         model = Contact
         fields = ["id", "name", "phone", "email"]
@@ -55,6 +60,7 @@ class _ContactBrief(serializers.ModelSerializer):
 
 
 class UserBrief(serializers.ModelSerializer):
+    id = PublicIdField()
     name = serializers.CharField(source="get_full_name", read_only=True)
 
     class Meta:
@@ -64,6 +70,8 @@ class UserBrief(serializers.ModelSerializer):
 
 
 class _TeamBrief(serializers.ModelSerializer):
+    id = PublicIdField()
+
     class Meta:
         model = Team
         fields = ["id", "name"]
@@ -71,6 +79,7 @@ class _TeamBrief(serializers.ModelSerializer):
 
 
 class ConversationOutput(serializers.ModelSerializer):
+    id = PublicIdField()
     channel = _ChannelBrief(read_only=True)
     contact = _ContactBrief(read_only=True)
     assignee = UserBrief(read_only=True, allow_null=True)
@@ -89,7 +98,7 @@ class ConversationOutput(serializers.ModelSerializer):
 
 
 class AttachmentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = PublicIdField()
     file_name = serializers.CharField()
     content_type = serializers.CharField()
     size = serializers.IntegerField(allow_null=True)
@@ -106,6 +115,10 @@ class MessageError(serializers.Serializer):
 
 
 class MessageOutput(serializers.ModelSerializer):
+    id = PublicIdField()
+    conversation_id = PublicIdField(source="conversation.public_id")
+    reply_to_id = PublicIdField(source="reply_to.public_id", allow_null=True,
+                                help_text="The message of this conversation it answers, if any.")
     sender = UserBrief(source="sender_user", read_only=True, allow_null=True)
     error = serializers.SerializerMethodField()
     attachments = AttachmentOutput(many=True, read_only=True)
@@ -127,13 +140,14 @@ class MessageOutput(serializers.ModelSerializer):
 # --- Input ---------------------------------------------------------------------------
 
 
-class AccessScopedField(serializers.PrimaryKeyRelatedField):
-    """A primary key resolved among what the requesting member may see: a foreign
-    tenant's id is simply "does not exist"."""
+class AccessScopedField(PublicIdRelatedField):
+    """A public id resolved among what the requesting member may see: a foreign tenant's id
+    is simply "does not exist"."""
 
     def __init__(self, *, model: Any, visible: Callable[[TenantAccess], QuerySet[Any]], **kwargs: Any) -> None:
         self.visible = visible
-        super().__init__(queryset=model.all_objects if hasattr(model, "all_objects") else model.objects, **kwargs)
+        super().__init__(name=model._meta.verbose_name,
+                         queryset=model.all_objects if hasattr(model, "all_objects") else model.objects, **kwargs)
 
     def get_queryset(self) -> QuerySet[Any]:
         return self.visible(self.context["request"].auth)
@@ -200,7 +214,8 @@ class MessageCreateInput(serializers.Serializer):
     private = serializers.BooleanField(default=False, help_text="A private note, seen by agents only.")
     content_attributes = JSONObjectField(required=False, default=dict)
     metadata = JSONObjectField(required=False, default=dict)
-    reply_to_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    reply_to_id = PublicIdInput(required=False, allow_null=True,
+                                help_text="The id of the message of this conversation it answers.")
     external_id = serializers.CharField(max_length=255, required=False, allow_null=True,
                                         help_text="Your id for this message: a retry with the same id creates nothing.")
 
@@ -218,9 +233,9 @@ class ConversationFilter(django_filters.FilterSet):
     status = django_filters.CharFilter(method="filter_status", help_text="One or more of open, pending, snoozed, "
                                        "resolved, comma-separated.")
     assignee = django_filters.CharFilter(method="filter_assignee", help_text="me, none, or a user id.")
-    channel = django_filters.NumberFilter(field_name="channel_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    team = django_filters.NumberFilter(field_name="team_id")
+    channel = django_filters.UUIDFilter(field_name="channel__public_id", help_text="A channel id.")
+    contact = django_filters.UUIDFilter(field_name="contact__public_id", help_text="A contact id.")
+    team = django_filters.UUIDFilter(field_name="team__public_id", help_text="A team id.")
     label = django_filters.CharFilter(method="filter_label", help_text="A label name.")
     priority = django_filters.ChoiceFilter(choices=Conversation.Priority.choices)
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
@@ -243,9 +258,10 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset.filter(assignee_id=self.request.user.pk)
         if value == "none":
             return queryset.filter(assignee__isnull=True)
-        if not value.isdigit():
+        user_id = uuid_or_none(value)
+        if user_id is None:
             raise serializers.ValidationError({"assignee": ["Use me, none or a user id."]})
-        return queryset.filter(assignee_id=int(value))
+        return queryset.filter(assignee__public_id=user_id)
 
     def filter_label(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
         return queryset.filter(labels__name__iexact=value.strip())
@@ -285,11 +301,11 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConversationUpdateInput, responses={200: ConversationOutput})
-    def update(self, request: Request, pk: Any = None) -> Response:
+    def update(self, request: Request, **kwargs: Any) -> Response:
         return self._update(request, partial=False)
 
     @extend_schema(request=ConversationUpdateInput, responses={200: ConversationOutput})
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: Request, **kwargs: Any) -> Response:
         return self._update(request, partial=True)
 
     def _update(self, request: Request, *, partial: bool) -> Response:
@@ -316,7 +332,8 @@ class ConversationMessagesView(ApiGenericView):
     required_permissions = {"get": "conversations:read", "post": "conversations:send"}
 
     def _conversation(self) -> Conversation:
-        return get_object_or_404(conversation_list(access=self.request.auth), pk=self.kwargs["conversation_id"])
+        return get_object_or_404(conversation_list(access=self.request.auth),
+                                 public_id=self.kwargs["conversation_id"])
 
     def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):
@@ -324,7 +341,7 @@ class ConversationMessagesView(ApiGenericView):
         return message_list(conversation=self._conversation())
 
     @extend_schema(responses={200: MessageOutput(many=True)}, summary="Messages of a conversation, newest first")
-    def get(self, request: Request, conversation_id: int) -> Response:
+    def get(self, request: Request, conversation_id: uuid.UUID) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MessageOutput(page, many=True).data)
 
@@ -332,7 +349,7 @@ class ConversationMessagesView(ApiGenericView):
         201: MessageOutput, 200: OpenApiResponse(MessageOutput, description="A retry with the same external_id."),
         422: OpenApiResponse(Error, description="service_window_closed: the channel accepts only a template now."),
     })
-    def post(self, request: Request, conversation_id: int) -> Response:
+    def post(self, request: Request, conversation_id: uuid.UUID) -> Response:
         conversation = self._conversation()
         data = MessageCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -340,7 +357,7 @@ class ConversationMessagesView(ApiGenericView):
         reply_to_id = values.pop("reply_to_id", None)
         reply_to = None
         if reply_to_id is not None:
-            reply_to = Message.objects.filter(pk=reply_to_id, conversation=conversation).first()
+            reply_to = Message.objects.filter(public_id=reply_to_id, conversation=conversation).first()
             if reply_to is None:
                 raise serializers.ValidationError({"reply_to_id": ["No such message in this conversation."]})
         kind = values.pop("type")
@@ -374,11 +391,11 @@ class MessageDetailView(ApiGenericView):
             return Message.all_objects.none()
         return message_visible(access=self.request.auth)
 
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, **kwargs: Any) -> Response:
         return Response(MessageOutput(self.get_object()).data)
 
     @extend_schema(request=MessageUpdateInput, responses={200: MessageOutput})
-    def put(self, request: Request, pk: int) -> Response:
+    def put(self, request: Request, **kwargs: Any) -> Response:
         message = self.get_object()
         data = MessageUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -387,8 +404,8 @@ class MessageDetailView(ApiGenericView):
         return Response(MessageOutput(message).data)
 
     @extend_schema(request=MessageUpdateInput, responses={200: MessageOutput})
-    def patch(self, request: Request, pk: int) -> Response:
-        return self.put(request, pk)
+    def patch(self, request: Request, **kwargs: Any) -> Response:
+        return self.put(request, **kwargs)
 
 
 class MessageRetryView(ApiGenericView):
@@ -404,5 +421,5 @@ class MessageRetryView(ApiGenericView):
         return message_visible(access=self.request.auth)
 
     @extend_schema(request=None, responses={200: MessageOutput}, summary="Send a failed reply again")
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, **kwargs: Any) -> Response:
         return Response(MessageOutput(message_retry(message=self.get_object(), actor=request.user)).data)

@@ -1,8 +1,9 @@
 """WebSockets: /ws/inbox for agents' browsers (session), /ws/v1/events for integrators (JWT).
 
 Both deliver the tenant's domain events that their member may see, and take two
-messages: {"type": "resume", "after": <event id>} replays what was missed, and
-{"type": "typing", "conversation_id": N} tells the other agents someone is replying."""
+messages: {"type": "resume", "after": "<event id>"} replays what was missed (after null: the
+whole log, when it is short), and {"type": "typing", "conversation_id": "<conversation id>"}
+tells the other agents someone is replying. Every id a client sends or gets is a public id."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.access import TenantAccess, tenant_access_resolve
+from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public, token_ids
 from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import Membership
+from config.ids import uuid_or_none
 from conversations import realtime
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -47,7 +49,7 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         self.visible = await database_sync_to_async(realtime.visible_channel_ids)(access=access)
         await self.channel_layer.group_add(realtime.tenant_group(access.tenant_id), self.channel_name)
         await self.send_json({"type": "ready", "tenant": access.tenant.slug, "role": access.role,
-                              "user": {"id": access.user.pk, "name": access.user.get_full_name()}})
+                              "user": {"id": str(access.user.public_id), "name": access.user.get_full_name()}})
 
     async def disconnect(self, code: int) -> None:
         if self.access is not None:
@@ -63,8 +65,11 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
             await self._typing(content.get("conversation_id"))
 
     async def _resume(self, after: Any) -> None:
-        after = after if isinstance(after, int) and after >= 0 else 0
-        frames = await database_sync_to_async(realtime.events_after)(access=self.access, after=after)
+        anchor = uuid_or_none(after)
+        if after is not None and anchor is None:  # not an event id (an integer of an older client...)
+            await self.send_json({"type": "resync"})
+            return
+        frames = await database_sync_to_async(realtime.events_after)(access=self.access, after=anchor)
         if frames is None:
             await self.send_json({"type": "resync"})
             return
@@ -73,14 +78,15 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "resumed", "last": frames[-1]["id"] if frames else after})
 
     async def _typing(self, conversation_id: Any) -> None:
-        if not isinstance(conversation_id, int) or self.access is None or not self.access.has("conversations:send"):
+        conversation = uuid_or_none(conversation_id)
+        if conversation is None or self.access is None or not self.access.has("conversations:send"):
             return
-        channel_id = await database_sync_to_async(realtime.conversation_channel_id)(
-            access=self.access, conversation_id=conversation_id
+        channel_pk = await database_sync_to_async(realtime.conversation_channel_pk)(
+            access=self.access, conversation_id=conversation
         )
-        if channel_id is not None:
+        if channel_pk is not None:
             await database_sync_to_async(realtime.broadcast_typing)(
-                access=self.access, conversation_id=conversation_id, channel_id=channel_id
+                access=self.access, conversation_id=conversation, channel_pk=channel_pk
             )
 
     # --- from the channel layer -------------------------------------------------
@@ -92,8 +98,9 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
             self.visible = await database_sync_to_async(realtime.visible_channel_ids)(access=self.access)
-        channel_id = message.get("channel_id")
-        if channel_id is None or channel_id in self.visible:
+        # (a process of the version before public ids, during a deploy, names it channel_id)
+        channel_pk = message.get("channel_pk", message.get("channel_id"))
+        if channel_pk is None or channel_pk in self.visible:
             await self.send_json(frame)
 
     async def inbox_events(self, message: dict[str, Any]) -> None:
@@ -101,7 +108,7 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.inbox_event(item)
 
     async def inbox_typing(self, message: dict[str, Any]) -> None:
-        if message["channel_id"] in self.visible and message["user_id"] != self.access.user.pk:
+        if message.get("channel_pk") in self.visible and message.get("user_pk") != self.access.user.pk:
             await self.send_json(message["frame"])
 
     async def _still_allowed(self) -> bool:
@@ -182,7 +189,8 @@ class IntegratorConsumer(_EventsConsumer):
             token = AccessToken(raw)
         except TokenError:
             return None
-        access = tenant_access_resolve(user_id=token.get("user_id"), tenant_id=token.get("tenant_id"))
+        ids = token_ids(token)
+        access = tenant_access_resolve_public(user_id=ids[0], tenant_id=ids[1]) if ids else None
         if access is None or access.role != token.get("role") or not access.tenant.is_operational:
             return None
         return access

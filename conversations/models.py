@@ -8,10 +8,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
 
 
 class Team(TenantScopedModel):
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=120)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -25,6 +27,7 @@ class Team(TenantScopedModel):
 
 
 class Label(TenantScopedModel):
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=60)
     color = models.CharField(_("colour"), max_length=7, default="#6b7280")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -38,6 +41,7 @@ class Label(TenantScopedModel):
 
 
 class CannedResponse(TenantScopedModel):
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     short_code = models.SlugField(_("short code"), max_length=60)
     content = models.TextField(_("content"))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -67,6 +71,7 @@ class Conversation(TenantScopedModel):
         HIGH = "HIGH", _("High")
         URGENT = "URGENT", _("Urgent")
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     channel = models.ForeignKey("channels_app.Channel", on_delete=models.PROTECT, related_name="conversations")
     contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="conversations")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -147,6 +152,7 @@ class Message(TenantScopedModel):
         READ = "READ", _("Read")
         FAILED = "FAILED", _("Failed")
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     # Denormalised from the conversation so ingestion can be idempotent per channel.
     channel = models.ForeignKey("channels_app.Channel", on_delete=models.PROTECT, related_name="messages")
@@ -212,6 +218,7 @@ class Message(TenantScopedModel):
 
 
 class Attachment(TenantScopedModel):
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to="attachments/%Y/%m/", blank=True)
     external_url = models.URLField(max_length=1000, blank=True)

@@ -4,12 +4,17 @@
 group on the channel layer. Consumers (conversations.consumers) only check that their
 member may see the event's channel and forward it. Every event carries its position in
 the tenant's durable log (tenants.TenantEvent), so a client that reconnects asks for what
-came after the last one it saw and gets exactly what it missed."""
+came after the last one it saw and gets exactly what it missed.
+
+Clients see public ids only: a frame's "id" is the public id of the event's entry in the log,
+its data the event's payload (public ids, no `*_pk`). What travels on the channel layer
+beside a frame (`channel_pk`, `user_pk`: which sockets may see it) stays between processes."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -34,14 +39,13 @@ ACCESS_EVENTS = frozenset({"channel.created", "channel.archived", "channel.acces
                            "membership.role_changed", "membership.removed", "tenant.status_changed"})
 
 
-def tenant_group(tenant_id: int) -> str:
-    return f"tenant.{tenant_id}"
+def tenant_group(tenant_pk: int) -> str:
+    return f"tenant.{tenant_pk}"
 
 
-def event_frame(*, event_id: int | None, name: str, payload: dict[str, Any], at: str | None = None) -> dict[str, Any]:
-    """What a client receives for one event."""
-    data = {key: value for key, value in payload.items() if key != "tenant_id"}
-    return {"type": "event", "id": event_id, "name": name, "data": data, "at": at}
+def event_frame(*, event_id: str | None, name: str, payload: dict[str, Any], at: str | None = None) -> dict[str, Any]:
+    """What a client receives for one event (`event_id`: the public id of its log entry)."""
+    return {"type": "event", "id": event_id, "name": name, "data": payload, "at": at}
 
 
 class _SenderLoop:
@@ -79,38 +83,37 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
+def _item(event: DomainEvent) -> dict[str, Any]:
+    """An event on the channel layer: its frame, and the channel whose members may see it
+    (none: every member of the tenant)."""
+    return {"frame": event_frame(event_id=event.event_id, name=event.name, payload=event.payload()),
+            "channel_pk": getattr(event, "channel_pk", None)}
+
+
 def broadcast(event: DomainEvent) -> None:
-    payload = event.payload()
-    _group_send(
-        tenant_group(event.tenant_id),
-        {"type": "inbox.event", "frame": event_frame(event_id=event.event_id, name=event.name, payload=payload),
-         "channel_id": payload.get("channel_id")},
-    )
+    _group_send(tenant_group(event.tenant_pk), {"type": "inbox.event", **_item(event)})
 
 
 def broadcast_many(events: list[DomainEvent]) -> None:
     """broadcast() for a batch: one message per tenant on the channel layer."""
     items: dict[int, list[dict[str, Any]]] = {}
     for event in events:
-        payload = event.payload()
-        items.setdefault(event.tenant_id, []).append(
-            {"frame": event_frame(event_id=event.event_id, name=event.name, payload=payload),
-             "channel_id": payload.get("channel_id")})
-    for tenant_id, tenant_items in items.items():
+        items.setdefault(event.tenant_pk, []).append(_item(event))
+    for tenant_pk, tenant_items in items.items():
         for start in range(0, len(tenant_items), BROADCAST_CHUNK):
-            _group_send(tenant_group(tenant_id),
+            _group_send(tenant_group(tenant_pk),
                         {"type": "inbox.events", "items": tenant_items[start:start + BROADCAST_CHUNK]})
 
 
 broadcast.many = broadcast_many  # type: ignore[attr-defined]
 
 
-def broadcast_typing(*, access: TenantAccess, conversation_id: int, channel_id: int) -> None:
+def broadcast_typing(*, access: TenantAccess, conversation_id: uuid.UUID, channel_pk: int) -> None:
     _group_send(
         tenant_group(access.tenant_id),
-        {"type": "inbox.typing", "channel_id": channel_id, "user_id": access.user.pk,
-         "frame": {"type": "typing", "conversation_id": conversation_id,
-                   "user": {"id": access.user.pk, "name": access.user.get_full_name()}}},
+        {"type": "inbox.typing", "channel_pk": channel_pk, "user_pk": access.user.pk,
+         "frame": {"type": "typing", "conversation_id": str(conversation_id),
+                   "user": {"id": str(access.user.public_id), "name": access.user.get_full_name()}}},
     )
 
 
@@ -119,23 +122,28 @@ def visible_channel_ids(*, access: TenantAccess) -> frozenset[int]:
         return frozenset(channel_list(access=access, include_archived=True).values_list("pk", flat=True))
 
 
-def conversation_channel_id(*, access: TenantAccess, conversation_id: int) -> int | None:
-    """The channel of a conversation this member may see, or None."""
+def conversation_channel_pk(*, access: TenantAccess, conversation_id: uuid.UUID) -> int | None:
+    """The channel of a conversation (by its public id) this member may see, or None."""
     with tenant_context(access.tenant):
-        channel_id = Conversation.objects.filter(pk=conversation_id).values_list("channel_id", flat=True).first()
-    return channel_id if channel_id in visible_channel_ids(access=access) else None
+        channel_pk = Conversation.objects.filter(public_id=conversation_id).values_list("channel_id", flat=True).first()
+    return channel_pk if channel_pk in visible_channel_ids(access=access) else None
 
 
-def latest_event_id(*, tenant_id: int) -> int:
-    return TenantEvent.all_objects.filter(tenant_id=tenant_id).order_by("-id").values_list("id", flat=True).first() or 0
+def latest_event_id(*, tenant_id: int) -> str:
+    """The public id of the tenant's latest event ("" before its first): where a page that
+    renders now resumes from."""
+    latest = TenantEvent.all_objects.filter(tenant_id=tenant_id).order_by("-id").values_list(
+        "public_id", flat=True).first()
+    return str(latest) if latest else ""
 
 
-def events_after(*, access: TenantAccess, after: int) -> list[dict[str, Any]] | None:
-    """The events this member may see from just before `after` on, oldest first; None when
-    `after` is unknown or too much was missed (the client then reloads what it shows)."""
+def events_after(*, access: TenantAccess, after: uuid.UUID | None) -> list[dict[str, Any]] | None:
+    """The events this member may see from just before the event `after` (a public id; None:
+    from the start of the log) on, oldest first; None when `after` is unknown or too much was
+    missed (the client then reloads what it shows)."""
     events = TenantEvent.all_objects.filter(tenant_id=access.tenant_id)
-    if after:
-        anchor = events.filter(pk=after).values_list("created_at", flat=True).first()
+    if after is not None:
+        anchor = events.filter(public_id=after).values_list("created_at", flat=True).first()
         if anchor is None:
             return None
         events = events.filter(created_at__gte=anchor - RESUME_OVERLAP)
@@ -144,7 +152,7 @@ def events_after(*, access: TenantAccess, after: int) -> list[dict[str, Any]] | 
         return None
     visible = visible_channel_ids(access=access)
     return [
-        event_frame(event_id=row.pk, name=row.name, payload=row.payload, at=row.created_at.isoformat())
+        event_frame(event_id=str(row.public_id), name=row.name, payload=row.payload, at=row.created_at.isoformat())
         for row in rows
         if row.channel_id is None or row.channel_id in visible
     ]

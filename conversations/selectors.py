@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.access import TenantAccess
 from channels_app.selectors import channel_ids_worked_by
+from config.ids import uuid_or_none
 from contacts.selectors import contact_search_q
 from conversations.models import Conversation, Label, Message
 
@@ -36,13 +38,14 @@ def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAcces
 
 
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
-    return Message.objects.filter(conversation=conversation).select_related("sender_user").prefetch_related(
-        "attachments"
-    )
+    # Its conversation and the message it replies to come along: their public ids are shown.
+    return Message.objects.filter(conversation=conversation).select_related(
+        "sender_user", "conversation", "reply_to").prefetch_related("attachments")
 
 
 def message_visible(*, access: TenantAccess) -> QuerySet[Message]:
-    messages = Message.objects.select_related("sender_user", "conversation").prefetch_related("attachments")
+    messages = Message.objects.select_related("sender_user", "conversation", "channel", "reply_to").prefetch_related(
+        "attachments")
     if not access.sees_all_channels:
         messages = messages.filter(channel_id__in=channel_ids_worked_by(access=access))
     return messages
@@ -58,25 +61,24 @@ THREAD_PAGE_SIZE = 40
 
 @dataclass(frozen=True)
 class InboxFilters:
+    """What the list shows; channel, label and team by their public ids (they are in URLs)."""
+
     tab: str = "mine"
     status: str = "open"
-    channel: int | None = None
-    label: int | None = None
-    team: int | None = None
+    channel: uuid.UUID | None = None
+    label: uuid.UUID | None = None
+    team: uuid.UUID | None = None
     search: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> InboxFilters:
-        def number(name: str) -> int | None:
-            value = query.get(name, "")
-            return int(value) if value.isdigit() and len(value) < 19 else None
-
         tab = query.get("tab", "mine")
         status = query.get("status", "open")
         return cls(
             tab=tab if tab in INBOX_TABS else "mine",
             status=status if status in INBOX_STATUSES else "open",
-            channel=number("channel"), label=number("label"), team=number("team"),
+            channel=uuid_or_none(query.get("channel")), label=uuid_or_none(query.get("label")),
+            team=uuid_or_none(query.get("team")),
             search=query.get("q", "").replace("\x00", "").strip()[:200],
         )
 
@@ -98,29 +100,34 @@ def inbox_conversations(*, access: TenantAccess, filters: InboxFilters) -> Query
         conversations = conversations.filter(assignee__isnull=True)
     conversations = conversations.filter(status=filters.status.upper())
     if filters.channel:
-        conversations = conversations.filter(channel_id=filters.channel)
+        conversations = conversations.filter(channel__public_id=filters.channel)
     if filters.label:
-        conversations = conversations.filter(labels__id=filters.label)
+        conversations = conversations.filter(labels__public_id=filters.label)
     if filters.team:
-        conversations = conversations.filter(team_id=filters.team)
+        conversations = conversations.filter(team__public_id=filters.team)
     if filters.search:
         conversations = conversation_search(conversations, access=access, text=filters.search)
     return conversations.order_by("-last_activity_at", "-id")
 
 
 def inbox_page(queryset: QuerySet[Conversation], *, after: str = "") -> tuple[list[Conversation], str]:
-    """One page of the list (keyset on last activity) and the cursor of the next, or ""."""
+    """One page of the list (keyset on last activity, then id) and the cursor of the next, or "".
+    The cursor names the last row by its public id; its primary key is read in the same
+    statement (a subquery)."""
     if after:
+        stamp, _, public_id = after.partition("_")
+        last = uuid_or_none(public_id)
         try:
-            stamp, _, pk = after.partition("_")
             moment = datetime.fromisoformat(stamp)
-            queryset = queryset.filter(Q(last_activity_at__lt=moment) | Q(last_activity_at=moment, pk__lt=int(pk)))
         except ValueError:
-            pass
+            moment = None
+        if moment is not None and last is not None:
+            last_pk = Subquery(Conversation.objects.filter(public_id=last).values("pk")[:1])
+            queryset = queryset.filter(Q(last_activity_at__lt=moment) | Q(last_activity_at=moment, pk__lt=last_pk))
     rows = list(queryset[: INBOX_PAGE_SIZE + 1])
     more = len(rows) > INBOX_PAGE_SIZE
     rows = rows[:INBOX_PAGE_SIZE]
-    cursor = f"{rows[-1].last_activity_at.isoformat()}_{rows[-1].pk}" if more else ""
+    cursor = f"{rows[-1].last_activity_at.isoformat()}_{rows[-1].public_id}" if more else ""
     return rows, cursor
 
 
@@ -137,13 +144,14 @@ def inbox_unread_count(*, access: TenantAccess) -> int:
     ).count()
 
 
-def thread_messages(*, conversation: Conversation, before: int | None = None) -> tuple[list[Message], bool]:
-    """The latest messages (or those before message `before`), oldest first, and whether
-    older ones exist."""
-    messages = message_list(conversation=conversation).select_related("reply_to").order_by("-created_at", "-id")
+def thread_messages(*, conversation: Conversation, before: uuid.UUID | None = None) -> tuple[list[Message], bool]:
+    """The latest messages (or those before the message of public id `before`), oldest first,
+    and whether older ones exist."""
+    messages = message_list(conversation=conversation).order_by("-created_at", "-id")
     if before:
-        anchor = Message.objects.filter(conversation=conversation, pk=before).values_list("created_at", flat=True).first()
+        anchor = Message.objects.filter(conversation=conversation, public_id=before).values_list(
+            "created_at", "pk").first()
         if anchor is not None:
-            messages = messages.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=before))
+            messages = messages.filter(Q(created_at__lt=anchor[0]) | Q(created_at=anchor[0], pk__lt=anchor[1]))
     rows = list(messages[: THREAD_PAGE_SIZE + 1])
     return list(reversed(rows[:THREAD_PAGE_SIZE])), len(rows) > THREAD_PAGE_SIZE

@@ -1,8 +1,10 @@
 """The agent inbox: one page of three panes, and the fragments htmx and the live socket
-swap into it. Each view parses, checks access, calls a selector or service, renders."""
+swap into it. Each view parses, checks access, calls a selector or service, renders. URLs,
+forms and the page name rows by their public ids."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,6 +21,7 @@ from accounts.sessions import inbox_member_required, session_tenants
 from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
 from config.errors import ApplicationError
+from config.ids import uuid_or_none
 from contacts.models import Contact
 from contacts.services import contact_update
 from conversations.models import Attachment, CannedResponse, Conversation, Label, Team
@@ -45,8 +48,16 @@ from conversations.services import (
 User = get_user_model()
 
 
-def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
-    return get_object_or_404(conversation_list(access=request.access), pk=conversation_id)
+def _conversation(request: HttpRequest, conversation_id: uuid.UUID) -> Conversation:
+    return get_object_or_404(conversation_list(access=request.access), public_id=conversation_id)
+
+
+def _public_id(value: str) -> uuid.UUID:
+    """A public id a form sent; a malformed one names nothing (404)."""
+    found = uuid_or_none(value)
+    if found is None:
+        raise Http404
+    return found
 
 
 def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
@@ -84,7 +95,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
 
 @require_GET
 @inbox_member_required
-def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
+def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> HttpResponse:
     access = request.access
     filters = InboxFilters.from_query(request.GET)
     rows, cursor = inbox_page(inbox_conversations(access=access, filters=filters))
@@ -127,11 +138,12 @@ def conversation_rows(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @inbox_member_required
-def conversation_row(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def conversation_row(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     """One row as the current filters show it; empty (204) when the conversation does not
     belong in the list any more (resolved, assigned away...)."""
     filters = InboxFilters.from_query(request.GET)
-    conversation = inbox_conversations(access=request.access, filters=filters).filter(pk=conversation_id).first()
+    conversation = inbox_conversations(access=request.access, filters=filters).filter(
+        public_id=conversation_id).first()
     if conversation is None:
         return HttpResponse(status=204)
     return render(request, "inbox/_row.html", {"conversation": conversation, "filters": filters})
@@ -139,7 +151,7 @@ def conversation_row(request: HttpRequest, conversation_id: int) -> HttpResponse
 
 @require_GET
 @inbox_member_required
-def thread(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def thread(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
     conversation_mark_read(conversation=conversation, actor=request.user)
     return render(request, "inbox/_thread.html", _thread_context(request, conversation))
@@ -147,31 +159,29 @@ def thread(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_GET
 @inbox_member_required
-def older_messages(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def older_messages(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
-    before = request.GET.get("before", "")
-    messages, has_older = thread_messages(conversation=conversation,
-                                          before=int(before) if before.isdigit() and len(before) < 19 else None)
+    messages, has_older = thread_messages(conversation=conversation, before=uuid_or_none(request.GET.get("before")))
     return render(request, "inbox/_messages.html",
                   {"conversation": conversation, "messages": messages, "has_older": has_older})
 
 
 @require_GET
 @inbox_member_required
-def message_bubble(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = get_object_or_404(message_visible(access=request.access).select_related("reply_to"), pk=message_id)
+def message_bubble(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
+    message = get_object_or_404(message_visible(access=request.access), public_id=message_id)
     return render(request, "inbox/_bubble.html", {"message": message})
 
 
 @require_GET
 @inbox_member_required
-def thread_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def thread_header(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     return render(request, "inbox/_thread_header.html", _thread_context(request, _conversation(request, conversation_id)))
 
 
 @require_POST
 @inbox_member_required
-def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def reply(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
     if (refused := _refused(request, "conversations:send")) is not None:
         return refused
@@ -188,13 +198,13 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @inbox_member_required
-def send_template(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def send_template(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
     if (refused := _refused(request, "conversations:send")) is not None:
         return refused
-    template_id = request.POST.get("template", "")
-    template = MessageTemplate.objects.filter(channel_id=conversation.channel_id,
-                                              pk=int(template_id) if template_id.isdigit() else 0).first()
+    template_id = uuid_or_none(request.POST.get("template"))
+    template = MessageTemplate.objects.filter(channel_id=conversation.channel_id, public_id=template_id).first() \
+        if template_id is not None else None
     if template is None:
         return _error(request, _("Choose a template."))
     try:
@@ -208,7 +218,7 @@ def send_template(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @inbox_member_required
-def conversation_action(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def conversation_action(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
     if (refused := _refused(request, "conversations:write")) is not None:
         return refused
@@ -223,14 +233,13 @@ def conversation_action(request: HttpRequest, conversation_id: int) -> HttpRespo
                 moment = timezone.make_aware(moment)
             changes["snoozed_until"] = moment
             changes.setdefault("status", Conversation.Status.SNOOZED)
-        if "assignee" in post:
-            assignee_id = post["assignee"]
-            changes["assignee"] = (
-                get_object_or_404(User.objects.filter(memberships__tenant_id=request.access.tenant_id),
-                                  pk=int(assignee_id)) if assignee_id.isdigit() else None
-            )
-        if "team" in post:
-            changes["team"] = get_object_or_404(Team.objects.all(), pk=int(post["team"])) if post["team"].isdigit() else None
+        if "assignee" in post:  # empty: unassigned
+            changes["assignee"] = get_object_or_404(
+                User.objects.filter(memberships__tenant_id=request.access.tenant_id),
+                public_id=_public_id(post["assignee"])) if post["assignee"] else None
+        if "team" in post:  # empty: no team
+            changes["team"] = get_object_or_404(Team.objects.all(), public_id=_public_id(post["team"])) \
+                if post["team"] else None
         if "priority" in post and post["priority"] in Conversation.Priority.values:
             changes["priority"] = post["priority"]
         if "labels" in post:
@@ -242,8 +251,8 @@ def conversation_action(request: HttpRequest, conversation_id: int) -> HttpRespo
 
 
 @inbox_member_required
-def contact_panel(request: HttpRequest, contact_id: int) -> HttpResponse:
-    contact = get_object_or_404(Contact.objects.prefetch_related("identities__channel"), pk=contact_id)
+def contact_panel(request: HttpRequest, contact_id: uuid.UUID) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.prefetch_related("identities__channel"), public_id=contact_id)
     error = ""
     if request.method == "POST":
         if (refused := _refused(request, "contacts:write")) is not None:
@@ -261,8 +270,8 @@ def contact_panel(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @require_POST
 @inbox_member_required
-def retry_message(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = get_object_or_404(message_visible(access=request.access).select_related("reply_to"), pk=message_id)
+def retry_message(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
+    message = get_object_or_404(message_visible(access=request.access), public_id=message_id)
     if (refused := _refused(request, "conversations:send")) is not None:
         return refused
     try:
@@ -274,7 +283,7 @@ def retry_message(request: HttpRequest, message_id: int) -> HttpResponse:
 
 @require_POST
 @inbox_member_required
-def mark_read(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def mark_read(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation_mark_read(conversation=_conversation(request, conversation_id), actor=request.user)
     return HttpResponse(status=204)
 
@@ -287,8 +296,8 @@ def unread_count(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @inbox_member_required
-def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
-    item = get_object_or_404(Attachment.objects.select_related("message"), pk=attachment_id)
+def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> FileResponse:
+    item = get_object_or_404(Attachment.objects.select_related("message"), public_id=attachment_id)
     if not message_visible(access=request.access).filter(pk=item.message_id).exists() or not item.file:
         raise Http404
     inline = item.content_type.startswith(("image/", "video/", "audio/"))

@@ -236,6 +236,9 @@ class ChannelAdapter(abc.ABC):
     credentials_form_class: ClassVar[type[forms.Form] | None] = None
     # The module of the provider's local simulator (see the module docstring), or None.
     simulator: ClassVar[str | None] = None
+    # Templates list adapter classes (the settings page's "Connect ..." buttons): they read
+    # `adapter.kind`, they must not call the class.
+    do_not_call_in_templates: ClassVar[bool] = True
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel

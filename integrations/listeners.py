@@ -12,6 +12,6 @@ def templates_sync(event: DomainEvent) -> None:
     """A new channel, or new settings of one, whose provider keeps templates: fetch them."""
     if event.name == "channel.created" or (event.name == "channel.updated"
                                            and {"config", "credentials"} & set(getattr(event, "changed", ()))):
-        channel_id: int = event.channel_id
-        if channel_kind(channel_id) in kinds_with("templates"):
-            channel_templates_queue(channel_id=channel_id)
+        channel_pk: int = event.channel_pk  # type: ignore[attr-defined]
+        if channel_kind(channel_pk) in kinds_with("templates"):
+            channel_templates_queue(channel_id=channel_pk)

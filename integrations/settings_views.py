@@ -4,6 +4,8 @@ secret, sync templates. Every provider-specific word comes from its adapter."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -50,7 +52,7 @@ def channel_add(request: HttpRequest, kind: str) -> HttpResponse:
         try:
             channel = channel_create(tenant=request.access.tenant, actor=request.user, kind=kind, name=settings.name,
                                      config=settings.config, credentials=settings.credentials)
-            return redirect("settings-channel", channel_id=channel.pk)
+            return redirect("settings-channel", channel_id=channel.public_id)
         except ApplicationError as failure:
             error = failure.message
     return render(request, "settings/channel_form.html",
@@ -59,10 +61,10 @@ def channel_add(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @inbox_member_required
-def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_detail(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
-    channel = get_object_or_404(channel_list(access=request.access), pk=channel_id)
+    channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
     adapter = adapter_for(channel)
     credentials_form_class = adapter.credentials_form_class if adapter is not None else None
     credentials_form = credentials_form_class(request.POST or None) if credentials_form_class else None
@@ -72,7 +74,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
             try:
                 channel_update(channel=channel, actor=request.user, credentials={
                     key: value for key, value in credentials_form.cleaned_data.items() if value})
-                return redirect("settings-channel", channel_id=channel.pk)
+                return redirect("settings-channel", channel_id=channel.public_id)
             except ApplicationError as failure:
                 error = failure.message
         else:
@@ -91,10 +93,10 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @require_POST
 @inbox_member_required
-def channel_sync_templates(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_sync_templates(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
-    channel = get_object_or_404(channel_list(access=request.access), pk=channel_id)
+    channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
     if channel.kind_info.templates:
         channel_templates_queue(channel_id=channel.pk)
-    return redirect("settings-channel", channel_id=channel.pk)
+    return redirect("settings-channel", channel_id=channel.public_id)

@@ -5,7 +5,7 @@ from integrations import settings_views
 urlpatterns = [
     path("channels/", settings_views.channel_settings, name="settings-channels"),
     path("channels/new/<slug:kind>/", settings_views.channel_add, name="settings-add-channel"),
-    path("channels/<int:channel_id>/", settings_views.channel_detail, name="settings-channel"),
-    path("channels/<int:channel_id>/templates/sync/", settings_views.channel_sync_templates,
+    path("channels/<uuid:channel_id>/", settings_views.channel_detail, name="settings-channel"),
+    path("channels/<uuid:channel_id>/templates/sync/", settings_views.channel_sync_templates,
          name="settings-sync-templates"),
 ]

@@ -5,7 +5,13 @@ settings.DOMAIN_EVENT_LISTENERS, in that order.
 
 Real-time push, the providers' listeners, outbound webhooks and automation subscribe by adding
 to that list. The tenants app holds it because every event belongs to a tenant's log: every
-other app may import it."""
+other app may import it.
+
+Ids on events, one convention: a field named `*_pk` is a row's integer primary key, for the
+listeners on the server (which channel's sender to wake, which sockets may see it); a field
+named `*_id` is the row's public id (its UUID, as a string), for clients. `payload()` (what the
+log records, what WebSocket frames and webhooks carry) leaves out every `*_pk`, so integers
+never leave the server."""
 
 from __future__ import annotations
 
@@ -29,15 +35,37 @@ logger = logging.getLogger(__name__)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DomainEvent:
     name: ClassVar[str] = ""
-    tenant_id: int
-    # Position in the tenant's event log (tenants.TenantEvent), set when published.
-    event_id: int | None = None
+    tenant_pk: int
+    # The public id of the event's entry in the tenant's log (tenants.TenantEvent): its position
+    # for a client that resumes. Set when published.
+    event_id: str | None = None
 
     def payload(self) -> dict[str, Any]:
         # Events hold flat values (ids, strings, tuples of strings), so a shallow copy is the
         # same as dataclasses.asdict, at a fraction of its cost (this runs for every message).
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
-                if field.name != "event_id"}
+        return {name: getattr(self, name) for name in _payload_fields(type(self))}
+
+
+_PAYLOAD_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
+
+
+def _payload_fields(event_class: type[DomainEvent]) -> tuple[str, ...]:
+    """What clients are shown of an event of this class: every field but the internal ids
+    (`*_pk`) and the event's own id (the frame carries it)."""
+    found = _PAYLOAD_FIELDS.get(event_class)
+    if found is None:
+        found = _PAYLOAD_FIELDS[event_class] = tuple(
+            field.name for field in dataclasses.fields(event_class)
+            if not field.name.endswith("_pk") and field.name != "event_id")
+    return found
+
+
+def _log_entry(event: DomainEvent) -> TenantEvent:
+    """The event's entry in its tenant's log; its public id is made here, in Python, so that
+    the one INSERT of a batch needs nothing back but the primary keys."""
+    return TenantEvent(tenant_id=event.tenant_pk, name=event.name, payload=event.payload(),
+                       channel_id=getattr(event, "channel_pk", None),
+                       conversation_id=getattr(event, "conversation_pk", None))
 
 
 Listener = Callable[[DomainEvent], None]
@@ -64,12 +92,9 @@ def publish(event: DomainEvent) -> DomainEvent:
     so no listener hears of a change that did not happen, and no worker reads rows that
     are not committed yet.
     """
-    payload = event.payload()
-    (record,) = insert([TenantEvent(
-        tenant_id=event.tenant_id, name=event.name, payload=payload,
-        channel_id=payload.get("channel_id"), conversation_id=payload.get("conversation_id"),
-    )])
-    recorded = dataclasses.replace(event, event_id=record.pk)
+    entry = _log_entry(event)
+    insert([entry])
+    recorded = dataclasses.replace(event, event_id=str(entry.public_id))
     transaction.on_commit(lambda: dispatch(recorded), robust=False)
     return recorded
 
@@ -79,12 +104,10 @@ def publish_many(events: list[DomainEvent]) -> list[DomainEvent]:
     a provider's messages), each dispatched on commit in the order given."""
     if not events:
         return []
-    records = insert([
-        TenantEvent(tenant_id=event.tenant_id, name=event.name, payload=payload,
-                    channel_id=payload.get("channel_id"), conversation_id=payload.get("conversation_id"))
-        for event, payload in ((event, event.payload()) for event in events)
-    ])
-    recorded = [dataclasses.replace(event, event_id=record.pk) for event, record in zip(events, records, strict=True)]
+    entries = [_log_entry(event) for event in events]
+    insert(entries)
+    recorded = [dataclasses.replace(event, event_id=str(entry.public_id))
+                for event, entry in zip(events, entries, strict=True)]
     transaction.on_commit(lambda: dispatch_many(recorded), robust=False)
     return recorded
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
 
 
@@ -18,6 +19,7 @@ class Tenant(models.Model):
         SUSPENDED = "SUSPENDED", _("Suspended")
         CANCELLED = "CANCELLED", _("Cancelled")
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=63, unique=True, help_text=_("Also the subdomain."))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.TRIAL)
@@ -65,6 +67,7 @@ class TenantEvent(TenantScopedModel):
     the change does. Live listeners get the event after commit; a browser or integrator
     that was disconnected catches up from here, and so can any later consumer."""
 
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     name = models.CharField(max_length=64)
     channel_id = models.BigIntegerField(null=True, blank=True)
     conversation_id = models.BigIntegerField(null=True, blank=True)

@@ -65,5 +65,5 @@ def tenant_set_status(*, tenant: Tenant, status: str, actor: object = None) -> b
     with transaction.atomic():
         Tenant.objects.filter(pk=tenant.pk).update(status=status)
         tenant.status = status
-        publish(TenantStatusChanged(tenant_id=tenant.pk, old_status=old_status, new_status=status))
+        publish(TenantStatusChanged(tenant_pk=tenant.pk, old_status=old_status, new_status=status))
     return True

@@ -7,7 +7,9 @@ from contacts.api import ContactViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from integrations.api_channel.api import ApiChannelInboundView
 
-router = SimpleRouter(trailing_slash=False)
+# Path converters, not regexes: the viewsets' lookups are <uuid:id> (public ids), so that a
+# malformed id matches no URL (a 404) and the schema says format: uuid.
+router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.include_root_view = False
 router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("contacts", ContactViewSet, basename="contact")
@@ -17,10 +19,10 @@ urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="auth-token"),
     path("auth/refresh", TokenRefreshView.as_view(), name="auth-refresh"),
     path("auth/revoke", TokenRevokeView.as_view(), name="auth-revoke"),
-    path("conversations/<int:conversation_id>/messages", ConversationMessagesView.as_view(),
+    path("conversations/<uuid:conversation_id>/messages", ConversationMessagesView.as_view(),
          name="conversation-messages"),
-    path("messages/<int:pk>", MessageDetailView.as_view(), name="message-detail"),
-    path("messages/<int:pk>/retry", MessageRetryView.as_view(), name="message-retry"),
-    path("channels/<int:pk>/messages", ApiChannelInboundView.as_view(), name="channel-inbound"),
+    path("messages/<uuid:id>", MessageDetailView.as_view(), name="message-detail"),
+    path("messages/<uuid:id>/retry", MessageRetryView.as_view(), name="message-retry"),
+    path("channels/<uuid:channel_id>/messages", ApiChannelInboundView.as_view(), name="channel-inbound"),
     *router.urls,
 ]

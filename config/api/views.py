@@ -31,9 +31,18 @@ class ApiView(RateLimitHeadersMixin, APIView):
     pass
 
 
-class ApiGenericView(RateLimitHeadersMixin, generics.GenericAPIView):
+class PublicIdLookupMixin:
+    """A resource's URL names it by its public id: /<resource>/<uuid:id>, looked up in the
+    view's queryset (tenant-scoped: another tenant's id is a 404, as an unknown one is)."""
+
+    lookup_field: str = "public_id"
+    lookup_url_kwarg: str | None = "id"
+    lookup_value_converter: str = "uuid"
+
+
+class ApiGenericView(PublicIdLookupMixin, RateLimitHeadersMixin, generics.GenericAPIView):
     pass
 
 
-class ApiViewSet(RateLimitHeadersMixin, viewsets.GenericViewSet):
+class ApiViewSet(PublicIdLookupMixin, RateLimitHeadersMixin, viewsets.GenericViewSet):
     pass

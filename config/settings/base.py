@@ -278,7 +278,8 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
-    "USER_ID_FIELD": "id",
+    # Claims carry public ids: the user's here, the tenant's in "tenant_id" (accounts.services).
+    "USER_ID_FIELD": "public_id",
     "USER_ID_CLAIM": "user_id",
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
@@ -288,16 +289,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Public API of the omnichannel inbox. Authenticate with `POST /api/v1/auth/token` "
         "and send `Authorization: Bearer <access>`. Every error has the shape "
-        '`{"error": {"code", "message", "details"}}`.\n\n'
+        '`{"error": {"code", "message", "details"}}`. Every id (`id` and every `*_id` we give, in '
+        "bodies, URLs, events and token claims) is a UUID, time-ordered (UUIDv7); a malformed one in a URL "
+        "is a 404, in a body a 400 `validation_error`.\n\n"
         "**Live events.** Open a WebSocket to `/ws/v1/events` and send, as the first message, "
         '`{"type": "auth", "token": "<access JWT>"}` (the token never goes in the URL, so it never '
         'reaches an access log). The server answers `{"type": "ready", ...}` and then sends every event '
         "of your account that your role may see, as "
-        '`{"type": "event", "id": <position>, "name": "message.created", "data": {...}}` '
+        '`{"type": "event", "id": "<event id>", "name": "message.created", "data": {...}}` '
         "(message.created, message.updated, message.status_changed, conversation.created, "
         "conversation.status_changed, conversation.assigned, conversation.updated, conversation.read, "
         "contact.created, contact.updated, channel.*). After a reconnect, send "
-        '`{"type": "resume", "after": <last id you saw>}`: the server replays what you missed (drop ids you '
+        '`{"type": "resume", "after": "<last event id you saw>"}`: the server replays what you missed (drop ids you '
         'already have) and ends with `{"type": "resumed"}`, or answers `{"type": "resync"}` when too much '
         "was missed to replay (reload with the REST API). Close codes: 4401 not authenticated, 4403 access lost."
     ),

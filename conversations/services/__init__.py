@@ -23,7 +23,7 @@ from conversations.services.statuses import (
     StatusChange,
     message_status_update,
     message_statuses_advance,
-    messages_lock_by_provider_id,
+    messages_lock_for_statuses,
     messages_sending_expire,
 )
 
@@ -31,6 +31,6 @@ __all__ = [
     "DELIVERY_UNKNOWN", "MAX_CONTENT_LENGTH", "UNSET", "ChannelReceived", "Received", "ServiceWindowClosed",
     "StatusChange", "conversation_create", "conversation_mark_read", "conversation_update", "message_attach_file",
     "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
-    "message_statuses_advance", "message_update", "messages_lock_by_provider_id", "messages_receive",
+    "message_statuses_advance", "message_update", "messages_lock_for_statuses", "messages_receive",
     "messages_sending_expire",
 ]

@@ -14,6 +14,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import User
+from channels_app.models import Channel
+from config.ids import as_uuid
 from config.sql import execute
 from conversations.models import Conversation, Message
 
@@ -32,8 +34,29 @@ def preview_of(message: Message) -> str:
     return " ".join(text.split())[:PREVIEW_LENGTH]
 
 
-def actor_id(actor: User | None) -> int | None:
-    return actor.pk if actor is not None else None
+def actor_id(actor: User | None) -> str | None:
+    """The public id of who did it, for an event (None: the system, a provider)."""
+    return str(actor.public_id) if actor is not None else None
+
+
+def public_id_of(obj: Any) -> str | None:
+    """An optional row's public id, for an event."""
+    return str(obj.public_id) if obj is not None else None
+
+
+def message_ids(message: Message, *, conversation: Conversation | None = None,
+                channel: Channel | None = None) -> dict[str, Any]:
+    """The ids every event of a message carries, internal and public. The public ones of its
+    conversation and channel come from `conversation` and `channel` when given, else from what
+    the statement that read the message read with it (`conversation_public_id`,
+    `channel_public_id`: the hot paths), else from its relations (loaded if they are not)."""
+    conversation_id = (conversation.public_id if conversation is not None
+                       else getattr(message, "conversation_public_id", None) or message.conversation.public_id)
+    channel_id = (channel.public_id if channel is not None
+                  else getattr(message, "channel_public_id", None) or message.channel.public_id)
+    return {"message_pk": message.pk, "conversation_pk": message.conversation_id, "channel_pk": message.channel_id,
+            "message_id": str(message.public_id), "conversation_id": str(as_uuid(conversation_id)),
+            "channel_id": str(as_uuid(channel_id))}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +23,7 @@ from conversations.events import (
     ConversationUpdated,
 )
 from conversations.models import Conversation, Label, Message, Team
-from conversations.services.common import UNSET, actor_id
+from conversations.services.common import UNSET, actor_id, public_id_of
 from tenants.events import publish
 
 
@@ -38,6 +39,12 @@ def _validate_assignee(*, tenant_id: int, channel: Channel, assignee: User) -> N
         raise ValidationFailed(
             _("The assignee does not work this conversation's channel."), details={"assignee_id": ["No access to the channel."]}
         )
+
+
+def _ids(conversation: Conversation, channel: Channel) -> dict[str, Any]:
+    """The ids every event of a conversation carries: internal and public."""
+    return {"conversation_pk": conversation.pk, "channel_pk": channel.pk,
+            "conversation_id": str(conversation.public_id), "channel_id": str(channel.public_id)}
 
 
 def _labels_by_name(*, tenant_id: int, names: Iterable[str]) -> list[Label]:
@@ -74,15 +81,13 @@ def conversation_create(
     )
     if labels:
         conversation.labels.set(_labels_by_name(tenant_id=tenant_id, names=labels))
-    publish(ConversationCreated(tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel.pk))
+    ids = _ids(conversation, channel)
+    publish(ConversationCreated(tenant_pk=tenant_id, **ids))
     if assignee is not None or team is not None:
-        publish(
-            ConversationAssigned(
-                tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel.pk,
-                assignee_id=assignee.pk if assignee else None, previous_assignee_id=None,
-                team_id=team.pk if team else None, actor_id=actor_id(actor),
-            )
-        )
+        publish(ConversationAssigned(
+            tenant_pk=tenant_id, **ids, assignee_id=public_id_of(assignee), previous_assignee_id=None,
+            team_id=public_id_of(team), actor_id=actor_id(actor),
+        ))
     return conversation
 
 
@@ -93,8 +98,9 @@ def conversation_update(
     snoozed_until: dt.datetime | None = UNSET,
 ) -> Conversation:
     """Change what agents change on a conversation; each kind of change publishes its event."""
-    tenant_id, channel_id = conversation.tenant_id, conversation.channel_id
+    tenant_id = conversation.tenant_id
     old_status, old_assignee_id, old_team_id = conversation.status, conversation.assignee_id, conversation.team_id
+    old_assignee: User | None = None
     changed: list[str] = []
 
     if snoozed_until is not UNSET and snoozed_until is not None and status is UNSET:
@@ -118,6 +124,7 @@ def conversation_update(
     if assignee is not UNSET and (assignee.pk if assignee else None) != old_assignee_id:
         if assignee is not None:
             _validate_assignee(tenant_id=tenant_id, channel=conversation.channel, assignee=assignee)
+        old_assignee = conversation.assignee
         conversation.assignee = assignee
         changed.append("assignee")
     if team is not UNSET and (team.pk if team else None) != old_team_id:
@@ -142,25 +149,23 @@ def conversation_update(
     elif labels_changed:
         conversation.save(update_fields=["updated_at"])
 
+    ids = _ids(conversation, conversation.channel) if changed or labels_changed else {}
     if "status" in changed:
         publish(ConversationStatusChanged(
-            tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel_id, old_status=old_status,
-            new_status=conversation.status, actor_id=actor_id(actor),
+            tenant_pk=tenant_id, **ids, old_status=old_status, new_status=conversation.status,
+            actor_id=actor_id(actor),
         ))
     if "assignee" in changed or "team" in changed:
         publish(ConversationAssigned(
-            tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel_id,
-            assignee_id=conversation.assignee_id, previous_assignee_id=old_assignee_id,
-            team_id=conversation.team_id, actor_id=actor_id(actor),
+            tenant_pk=tenant_id, **ids, assignee_id=public_id_of(conversation.assignee),
+            previous_assignee_id=public_id_of(old_assignee if "assignee" in changed else conversation.assignee),
+            team_id=public_id_of(conversation.team), actor_id=actor_id(actor),
         ))
     other = tuple(name for name in changed if name in ("priority", "snoozed_until")) + (
         ("labels",) if labels_changed else ()
     )
     if other:
-        publish(ConversationUpdated(
-            tenant_id=tenant_id, conversation_id=conversation.pk, channel_id=channel_id, changed=other,
-            actor_id=actor_id(actor),
-        ))
+        publish(ConversationUpdated(tenant_pk=tenant_id, **ids, changed=other, actor_id=actor_id(actor)))
     return conversation
 
 
@@ -173,10 +178,11 @@ def conversation_mark_read(*, conversation: Conversation, actor: User | None) ->
     conversation.unread_count = 0
     last_inbound = (
         Message.all_objects.filter(conversation=conversation, direction=Message.Direction.INBOUND)
-        .order_by("-created_at", "-id").values_list("pk", flat=True).first()
+        .order_by("-created_at", "-id").values_list("pk", "public_id").first()
     )
     publish(ConversationRead(
-        tenant_id=conversation.tenant_id, conversation_id=conversation.pk, channel_id=conversation.channel_id,
-        actor_id=actor_id(actor), last_read_message_id=last_inbound,
+        tenant_pk=conversation.tenant_id, **_ids(conversation, conversation.channel), actor_id=actor_id(actor),
+        last_read_message_pk=last_inbound[0] if last_inbound else None,
+        last_read_message_id=str(last_inbound[1]) if last_inbound else None,
     ))
     return conversation

@@ -18,7 +18,7 @@ from channels_app.models import MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from conversations.events import MessageCreated, MessageRetryRequested, MessageStatusChanged, MessageUpdated
 from conversations.models import Attachment, Conversation, Message
-from conversations.services.common import UNSET, actor_id, conversations_touch, touches_for
+from conversations.services.common import UNSET, actor_id, conversations_touch, message_ids, touches_for
 from tenants.events import publish
 from tenants.services import tenant_check_limit, tenant_messages_this_month, tenant_record_messages
 
@@ -126,8 +126,9 @@ def message_send(
     if not private:
         _count_after_commit(conversation.tenant)
     publish(MessageCreated(
-        tenant_id=conversation.tenant_id, message_id=message.pk, conversation_id=conversation.pk,
-        channel_id=conversation.channel_id, direction=message.direction, private=private,
+        tenant_pk=conversation.tenant_id, **message_ids(message, conversation=conversation,
+                                                        channel=conversation.channel),
+        direction=message.direction, private=private,
     ))
     return message, True
 
@@ -152,10 +153,7 @@ def message_update(
         changed.append("metadata")
     if changed:
         message.save(update_fields=[*changed, "updated_at"])
-        publish(MessageUpdated(
-            tenant_id=message.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
-            channel_id=message.channel_id, changed=tuple(changed),
-        ))
+        publish(MessageUpdated(tenant_pk=message.tenant_id, **message_ids(message), changed=tuple(changed)))
     return message
 
 
@@ -174,14 +172,9 @@ def message_retry(*, message: Message, actor: User | None) -> Message:
     locked.save(update_fields=["status", "error_code", "error_message", "provider_message_id", "sent_at",
                                "delivered_at", "read_at", "send_attempts", "send_after", "send_lease_until",
                                "updated_at"])
-    publish(MessageStatusChanged(
-        tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
-        channel_id=locked.channel_id, status=locked.status, error_code="",
-    ))
-    publish(MessageRetryRequested(
-        tenant_id=locked.tenant_id, message_id=locked.pk, conversation_id=locked.conversation_id,
-        channel_id=locked.channel_id, actor_id=actor_id(actor),
-    ))
+    ids = message_ids(locked, conversation=message.conversation, channel=message.channel)
+    publish(MessageStatusChanged(tenant_pk=locked.tenant_id, **ids, status=locked.status, error_code=""))
+    publish(MessageRetryRequested(tenant_pk=locked.tenant_id, **ids, actor_id=actor_id(actor)))
     return locked
 
 
@@ -217,6 +210,5 @@ def message_attach_file(*, message: Message, data: bytes, content_type: str, fil
         tenant_id=message.tenant_id, message=message, file=ContentFile(data, name=file_name[:255]),
         file_name=file_name[:255], content_type=content_type[:120], size=len(data),
     )
-    publish(MessageUpdated(tenant_id=message.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
-                           channel_id=message.channel_id, changed=("attachments",)))
+    publish(MessageUpdated(tenant_pk=message.tenant_id, **message_ids(message), changed=("attachments",)))
     return attachment

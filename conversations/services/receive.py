@@ -9,14 +9,16 @@ one-message case."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import Channel
+from config.ids import as_uuid, uuid_or_none
 from config.sql import fetch_all, for_update, insert, one_of
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
@@ -24,13 +26,26 @@ from conversations.events import ConversationCreated, ConversationStatusChanged,
 from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
 from conversations.models import Conversation, Message
 from conversations.services.common import conversations_touch, touches_for
-from conversations.services.statuses import StatusChange, message_statuses_advance, messages_lock_by_provider_id
+from conversations.services.statuses import (
+    DELIVERY_UNKNOWN,
+    StatusChange,
+    message_statuses_advance,
+    messages_lock_for_statuses,
+)
 from tenants.events import DomainEvent, publish, publish_many
 from tenants.models import Tenant
 from tenants.services import tenant_record_messages
 
 # A contact's message to one of these reopens the conversation.
 _REOPENED_BY_CONTACT = (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED)
+
+
+class _Open(NamedTuple):
+    """A conversation a sender's messages join, as this path read it."""
+
+    pk: int
+    public_id: uuid.UUID
+    status: str
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,7 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
     reply_ids = sorted({message.reply_to_provider_id for message in fresh.values() if message.reply_to_provider_id})
     replied = _ids_by_provider_id(channel, reply_ids)
     batch = [Message(
-        tenant_id=channel.tenant_id, conversation_id=conversations[message.contact_external_id][0], channel=channel,
+        tenant_id=channel.tenant_id, conversation_id=conversations[message.contact_external_id].pk, channel=channel,
         direction=Message.Direction.INBOUND, sender_type=Message.SenderType.CONTACT, type=message.type,
         content=message.content or "", content_attributes=dict(message.content_attributes),
         status=Message.Status.DELIVERED, provider_message_id=message.provider_message_id,
@@ -105,19 +120,22 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
             channel=channel, provider_message_id__in=lost).order_by())
     _link_replies_within(inserted, fresh, found)
     if inserted:
-        reopened = {conversation_id: status for conversation_id, status in conversations.values()
-                    if status in _REOPENED_BY_CONTACT}
+        by_pk = {conversation.pk: conversation for conversation in conversations.values()}
+        reopened = {pk for pk, conversation in by_pk.items() if conversation.status in _REOPENED_BY_CONTACT}
         joined = {message.conversation_id for message in inserted}
         reopen = frozenset(reopened) & joined
         conversations_touch(tenant_id=channel.tenant_id, touches=touches_for(inserted, reopen=reopen))
+        channel_id = str(channel.public_id)
         events: list[DomainEvent] = [ConversationStatusChanged(
-            tenant_id=channel.tenant_id, conversation_id=conversation_id, channel_id=channel.pk,
-            old_status=reopened[conversation_id], new_status=Conversation.Status.OPEN, actor_id=None,
-        ) for conversation_id in sorted(reopen)]
+            tenant_pk=channel.tenant_id, conversation_pk=pk, channel_pk=channel.pk,
+            conversation_id=str(by_pk[pk].public_id), channel_id=channel_id,
+            old_status=by_pk[pk].status, new_status=Conversation.Status.OPEN, actor_id=None,
+        ) for pk in sorted(reopen)]
         events += [MessageCreated(
-            tenant_id=channel.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
-            channel_id=channel.pk, direction=message.direction, private=False,
-            has_media="media" in message.content_attributes,
+            tenant_pk=channel.tenant_id, message_pk=message.pk, conversation_pk=message.conversation_id,
+            channel_pk=channel.pk, message_id=str(message.public_id),
+            conversation_id=str(by_pk[message.conversation_id].public_id), channel_id=channel_id,
+            direction=message.direction, private=False, has_media="media" in message.content_attributes,
         ) for message in inserted]
         publish_many(events)
         stored[channel.tenant_id] = stored.get(channel.tenant_id, 0) + len(inserted)
@@ -130,27 +148,27 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
     return results
 
 
-def _open_conversations(channel: Channel, senders: list[str]) -> dict[str, tuple[int, str]]:
-    """Known senders' most recently active conversation that is not resolved, by sender:
-    (its id, its status), locked in id order."""
+def _open_conversations(channel: Channel, senders: list[str]) -> dict[str, _Open]:
+    """Known senders' most recently active conversation that is not resolved, by sender, locked
+    in id order."""
     known, known_params = one_of("external_id", senders)
     contacts = dict(fetch_all(f"SELECT contact_id, external_id FROM {ContactIdentity._meta.db_table} "
                               f"WHERE channel_id = %s AND {known}", [channel.pk, *known_params]))
     if not contacts:
         return {}
     of_contacts, of_contacts_params = one_of("contact_id", sorted(contacts))
-    newest: dict[int, tuple[int, str, Any]] = {}
-    for pk, contact_id, status, last_activity_at in fetch_all(
-            f"SELECT id, contact_id, status, last_activity_at FROM {Conversation._meta.db_table} "
+    newest: dict[int, tuple[_Open, Any]] = {}
+    for pk, public_id, contact_id, status, last_activity_at in fetch_all(
+            f"SELECT id, public_id, contact_id, status, last_activity_at FROM {Conversation._meta.db_table} "
             f"WHERE channel_id = %s AND {of_contacts} AND status <> %s ORDER BY id{for_update()}",
             [channel.pk, *of_contacts_params, Conversation.Status.RESOLVED]):
         # the most recently active (compared as stored: datetimes, or ISO text on SQLite)
-        if contact_id not in newest or last_activity_at > newest[contact_id][2]:
-            newest[contact_id] = (pk, status, last_activity_at)
-    return {contacts[contact_id]: (pk, status) for contact_id, (pk, status, _) in newest.items()}
+        if contact_id not in newest or last_activity_at > newest[contact_id][1]:
+            newest[contact_id] = (_Open(pk, as_uuid(public_id), status), last_activity_at)
+    return {contacts[contact_id]: conversation for contact_id, (conversation, _) in newest.items()}
 
 
-def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> tuple[int, str]:
+def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _Open:
     """The conversation a sender without an open one writes to: their contact (made on first
     sight) is locked, so that concurrent first messages share one conversation; then their
     latest conversation, resolved or not (it reopens), or a new one."""
@@ -164,9 +182,10 @@ def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> t
     if conversation is None:
         conversation = Conversation.all_objects.create(tenant_id=channel.tenant_id, channel=channel,
                                                        contact_id=identity.contact_id)
-        publish(ConversationCreated(tenant_id=channel.tenant_id, conversation_id=conversation.pk,
-                                    channel_id=channel.pk))
-    return conversation.pk, conversation.status
+        publish(ConversationCreated(tenant_pk=channel.tenant_id, conversation_pk=conversation.pk,
+                                    channel_pk=channel.pk, conversation_id=str(conversation.public_id),
+                                    channel_id=str(channel.public_id)))
+    return _Open(conversation.pk, conversation.public_id, conversation.status)
 
 
 def _ids_by_provider_id(channel: Channel, provider_ids: list[str]) -> dict[str, int]:
@@ -189,21 +208,40 @@ def _link_replies_within(inserted: list[Message], fresh: dict[str, IncomingMessa
 
 def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatus]]:
     """Apply the statuses (messages locked in one read per channel, channels in id order).
-    The statuses whose message is not found, by entry (`id()` of it)."""
+    A status is about the channel's message with its provider id or, when none has it, about
+    the reply whose public id it echoes (`reference`) if that reply's sending was interrupted
+    before the provider's id was recorded: the status records it. The statuses whose message
+    is not found, by entry (`id()` of it)."""
     unknown: dict[int, list[IncomingStatus]] = {id(entry): [] for entry in inbound}
     changes: list[StatusChange] = []
     for entry in inbound:
         if not entry.statuses:
             continue
         ids = {status.provider_message_id for status in entry.statuses}
-        found = {message.provider_message_id: message for message in messages_lock_by_provider_id(
-            channel_id=entry.channel.pk, provider_message_ids=ids)}
+        references = {reference for status in entry.statuses if (reference := uuid_or_none(status.reference))}
+        locked = messages_lock_for_statuses(channel_id=entry.channel.pk, provider_message_ids=ids,
+                                            references=references)
+        found = {message.provider_message_id: message for message in locked if message.provider_message_id}
+        named = {message.public_id: message for message in locked
+                 if not message.provider_message_id and _sending_interrupted(message)}
         for status in entry.statuses:
             message = found.get(status.provider_message_id)
+            provider_message_id = None
+            reference = uuid_or_none(status.reference) if message is None else None
+            if reference is not None:
+                message = named.get(reference)
+                provider_message_id = status.provider_message_id
             if message is None:
                 unknown[id(entry)].append(status)
                 continue
             changes.append(StatusChange(message, status.status, at=status.at, error_code=status.error_code,
-                                        error_message=status.error_message))
+                                        error_message=status.error_message, provider_message_id=provider_message_id))
     message_statuses_advance(changes)
     return unknown
+
+
+def _sending_interrupted(message: Message) -> bool:
+    """A reply handed to its provider whose answer was never recorded: its sender is still
+    waiting for it (QUEUED), or died waiting (FAILED as delivery unknown)."""
+    return message.status == Message.Status.QUEUED or (
+        message.status == Message.Status.FAILED and message.error_code == DELIVERY_UNKNOWN)

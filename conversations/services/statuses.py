@@ -5,6 +5,7 @@ moves forward, read stays read, a failure ends a message that was never delivere
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -12,9 +13,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from channels_app.models import Channel
 from config.sql import columns, execute, fetch_all, for_update, instances, moment, one_of
 from conversations.events import MessageStatusChanged
-from conversations.models import Message
+from conversations.models import Conversation, Message
+from conversations.services.common import message_ids
 from tenants.events import DomainEvent, publish_many
 
 # The code of a reply whose sending was interrupted (its sender died between handing it to the
@@ -126,20 +129,44 @@ def message_status_update(
     return bool(changed)
 
 
-def messages_lock_by_provider_id(*, channel_id: int, provider_message_ids: Collection[str]) -> list[Message]:
-    """The channel's messages with these provider ids, locked in id order (batches about the
-    same messages wait for each other instead of deadlocking), for message_statuses_advance.
+def messages_lock_for_statuses(*, channel_id: int, provider_message_ids: Collection[str],
+                               references: Collection[uuid.UUID] = ()) -> list[Message]:
+    """The channel's messages with these provider ids, and its replies that have no provider id
+    yet whose public id is one of `references` (a status that names our id for a reply whose
+    sender died before recording the provider's), locked in id order (batches about the same
+    messages wait for each other instead of deadlocking), for message_statuses_advance.
     Plain SQL with the columns by name: through the ORM, compiling this read cost more than
     the status updates it serves (up to three per reply)."""
-    wanted, params = one_of("provider_message_id", sorted(provider_message_ids))
-    return instances(Message, f"SELECT {columns(Message)} FROM {Message._meta.db_table} "
-                              f"WHERE channel_id = %s AND {wanted} ORDER BY id{for_update()}", [channel_id, *params])
+    wanted, params = one_of("m.provider_message_id", sorted(provider_message_ids))
+    if references:
+        public_id = Message._meta.get_field("public_id")
+        named, named_params = one_of("m.public_id", [public_id.get_db_prep_value(reference, connection)
+                                                     for reference in sorted(references)])
+        wanted = f"({wanted} OR ({named} AND m.direction = %s AND m.provider_message_id IS NULL))"
+        params += [*named_params, Message.Direction.OUTBOUND]
+    return _locked(f"m.channel_id = %s AND {wanted}", [channel_id, *params])
 
 
-def _lock(message_ids: Sequence[int]) -> list[Message]:
-    ids, params = one_of("id", list(message_ids))
-    return instances(Message, f"SELECT {columns(Message)} FROM {Message._meta.db_table} WHERE {ids} "
-                              f"ORDER BY id{for_update()}", params)
+def _lock(pks: Sequence[int]) -> list[Message]:
+    ids, params = one_of("m.id", list(pks))
+    return _locked(ids, params)
+
+
+# Read with every message whose status may change: the public ids of its conversation and channel,
+# for its event (joined on their primary keys, in the same statement).
+_PUBLIC_IDS = ("conversation_public_id", "channel_public_id")
+
+
+def _locked(where: str, params: Sequence[object], *, limit: int | None = None, skip_locked: bool = False
+            ) -> list[Message]:
+    """The messages (alias m) matching `where`, locked in id order, with their public ids."""
+    return instances(
+        Message,
+        f"SELECT {columns(Message, 'm')}, c.public_id, ch.public_id FROM {Message._meta.db_table} m "
+        f"JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id "
+        f"JOIN {Channel._meta.db_table} ch ON ch.id = m.channel_id "
+        f"WHERE {where} ORDER BY m.id{' LIMIT %s' if limit else ''}{for_update(skip_locked=skip_locked, of='m')}",
+        [*params, *([limit] if limit else [])], extra=_PUBLIC_IDS)
 
 
 def _applied(changes: Sequence[StatusChange]) -> tuple[list[StatusChange], dict[int, Message]]:
@@ -201,22 +228,19 @@ def _write(rows: dict[int, Message], as_read: dict[int, tuple[str, dt.datetime |
 
 def _changed(change: StatusChange) -> DomainEvent:
     message = change.message
-    return MessageStatusChanged(
-        tenant_id=message.tenant_id, message_id=message.pk, conversation_id=message.conversation_id,
-        channel_id=message.channel_id, status=change.status, error_code=change.error_code,
-    )
+    return MessageStatusChanged(tenant_pk=message.tenant_id, **message_ids(message), status=change.status,
+                                error_code=change.error_code)
 
 
 def messages_sending_expire(*, channel_id: int | None = None, limit: int = 500) -> int:
     """Replies whose sender's claim ran out without an answer (the sender died between handing
     one to the provider and hearing back): FAILED as "delivery unknown", so that the agent sees
     them. Never sent again on their own: the provider may have them. How many there were."""
-    where = f"status = %s AND send_lease_until < %s{' AND channel_id = %s' if channel_id is not None else ''}"
+    where = f"m.status = %s AND m.send_lease_until < %s{' AND m.channel_id = %s' if channel_id is not None else ''}"
     params: list[object] = [Message.Status.QUEUED, moment(timezone.now()),
                             *([channel_id] if channel_id is not None else [])]
     with transaction.atomic():
-        expired = instances(Message, f"SELECT {columns(Message)} FROM {Message._meta.db_table} WHERE {where} "
-                                     f"ORDER BY id LIMIT %s{for_update(skip_locked=True)}", [*params, limit])
+        expired = _locked(where, params, limit=limit, skip_locked=True)
         return message_statuses_advance([StatusChange(
             message, Message.Status.FAILED, error_code=DELIVERY_UNKNOWN, error_message=str(DELIVERY_UNKNOWN_MESSAGE))
             for message in expired])

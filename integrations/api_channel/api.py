@@ -56,8 +56,8 @@ class ApiChannelInboundView(ApiView):
                     "message first stored. Agents' replies come back as `message.created` events on "
                     "`/ws/v1/events` (and are then marked SENT).",
     )
-    def post(self, request: Request, pk: int) -> Response:
-        channel = get_object_or_404(channel_list(access=request.auth), pk=pk)
+    def post(self, request: Request, channel_id: uuid.UUID) -> Response:
+        channel = get_object_or_404(channel_list(access=request.auth), public_id=channel_id)
         if channel.kind != ApiChannelAdapter.kind:
             raise ApplicationError("Only API channels take messages through the API; this channel receives them "
                                    "from its provider.", code="channel_not_api", status_code=409)

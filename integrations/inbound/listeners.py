@@ -10,4 +10,4 @@ def inbound_media_fetch(event: DomainEvent) -> None:
     """A contact's photo, audio or document: fetched from the provider once the message is stored."""
     if event.name == "message.created" and getattr(event, "direction", "") == "INBOUND" and getattr(
             event, "has_media", False):
-        inbound_media_queue(message_id=event.message_id)
+        inbound_media_queue(message_id=event.message_pk)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from integrations.registry import adapter_for
 
 def inbound_media_fetch_now(*, message_id: int) -> bool:
     """Download the media of a contact's message and keep it as an attachment (once)."""
-    message = Message.all_objects.select_related("channel").filter(pk=message_id).first()
+    message = Message.all_objects.select_related("channel", "conversation").filter(pk=message_id).first()
     if message is None or message.attachments.exists() or "media" not in message.content_attributes:
         return False
     adapter = adapter_for(message.channel)

@@ -16,15 +16,15 @@ def replies_send(event: DomainEvent) -> None:
                                             or getattr(event, "private", True)):
         return
     if event.name in ("message.created", "message.retry_requested"):
-        channel_id: int = event.channel_id
-        if adapter_class_for(channel_kind(channel_id) or "") is not None:
-            channel_senders_queue(channel_id=channel_id)
+        channel_pk: int = event.channel_pk  # type: ignore[attr-defined]
+        if adapter_class_for(channel_kind(channel_pk) or "") is not None:
+            channel_senders_queue(channel_id=channel_pk)
 
 
 def read_receipts(event: DomainEvent) -> None:
     """An agent read a conversation: tell the provider, where it takes read receipts."""
-    message_id = getattr(event, "last_read_message_id", None)
-    if event.name == "conversation.read" and message_id:
-        adapter = adapter_class_for(channel_kind(event.channel_id) or "")
+    message_pk = getattr(event, "last_read_message_pk", None)
+    if event.name == "conversation.read" and message_pk:
+        adapter = adapter_class_for(channel_kind(event.channel_pk) or "")  # type: ignore[attr-defined]
         if adapter is not None and adapter.capabilities.read_receipts:
-            read_receipt_queue(message_id=message_id)
+            read_receipt_queue(message_id=message_pk)

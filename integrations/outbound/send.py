@@ -68,7 +68,8 @@ def reply_waiting_sql(alias: str) -> str:
             f"AND {alias}.status = '{Message.Status.PENDING}'")
 
 
-_EXTRA = ("contact_phone", "reply_to_provider_id", "recipient_external_id", "has_attachments", "more_waiting")
+_EXTRA = ("contact_phone", "reply_to_provider_id", "recipient_external_id", "has_attachments", "more_waiting",
+          "conversation_public_id")
 
 
 def _claim(where: str, params: list[object], channel: Channel, *, more: bool = False) -> Message | None:
@@ -98,7 +99,9 @@ def _claim(where: str, params: list[object], channel: Channel, *, more: bool = F
                        AS recipient_external_id,
                    EXISTS (SELECT 1 FROM {Attachment._meta.db_table} a WHERE a.message_id = {m}.id)
                        AS has_attachments,
-                   {behind} AS more_waiting""",
+                   {behind} AS more_waiting,
+                   (SELECT c.public_id FROM {conversation_table} c WHERE c.id = {m}.conversation_id)
+                       AS conversation_public_id""",
             [moment(lease_until), *params], extra=_EXTRA)
     if not found:
         return None
@@ -128,7 +131,7 @@ def _outbound(message: Message) -> OutboundMessage:
     return OutboundMessage(
         message_id=message.pk, to=recipient, type=message.type, content=message.content,
         content_attributes=message.content_attributes, reply_to_provider_id=message.reply_to_provider_id,
-        attachments=attachments, reference=str(getattr(message, "public_id", "") or ""),
+        attachments=attachments, reference=str(message.public_id),
     )
 
 

@@ -1,5 +1,6 @@
 /* The inbox page: live updates over one WebSocket, keyboard, reply box. Server-rendered
-   fragments do the drawing; this file only decides which fragment to fetch and where. */
+   fragments do the drawing; this file only decides which fragment to fetch and where.
+   Every id here is a public id (a UUIDv7 string): those of events sort by time as strings. */
 (() => {
   "use strict";
   const app = document.getElementById("app");
@@ -8,14 +9,14 @@
   const canned = JSON.parse(document.getElementById("canned-responses").textContent || "[]");
   const csrf = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
   const seen = new Set();
-  let lastEventId = Number(app.dataset.lastEvent) || 0;
+  let lastEventId = app.dataset.lastEvent || null;  // null: resume from the start of the log
   let socket = null;
   let attempt = 0;
   let typingSentAt = 0;
   let typingTimer = null;
 
   const $ = (selector, root = document) => root.querySelector(selector);
-  const openConversationId = () => Number(($(".thread") || {}).dataset?.conversationId) || null;
+  const openConversationId = () => ($(".thread") || {}).dataset?.conversationId || null;
   const filters = () => new URLSearchParams(new FormData($("#filters"))).toString();
 
   // --- connection ----------------------------------------------------------------------
@@ -52,7 +53,7 @@
       if (frame.type === "resync") reloadList();
     } else if (frame.type === "event") {
       if (frame.id !== null && seen.has(frame.id)) return;
-      if (frame.id !== null) { seen.add(frame.id); lastEventId = Math.max(lastEventId, frame.id); }
+      if (frame.id !== null) { seen.add(frame.id); if (!lastEventId || frame.id > lastEventId) lastEventId = frame.id; }
       applyEvent(frame);
     } else if (frame.type === "typing") {
       showTyping(frame);
@@ -278,7 +279,7 @@
     const { xhr, requestConfig } = event.detail;
     if (["reply-form", "template-form"].includes(requestConfig.elt.id) && xhr.status === 200) {
       // The socket may have shown this bubble already (and fresher): never add it twice.
-      const id = /^\s*<article id="(message-\d+)"/.exec(xhr.responseText);
+      const id = /^\s*<article id="(message-[0-9a-f-]+)"/.exec(xhr.responseText);
       if (id && document.getElementById(id[1])) event.detail.shouldSwap = false;
     }
     if (xhr.status >= 400 && xhr.status < 500) {
@@ -318,8 +319,8 @@
   function openedThread() {
     const id = openConversationId();
     document.querySelectorAll("#rows .row").forEach((row) => {
-      row.classList.toggle("active", Number(row.dataset.id) === id);
-      if (Number(row.dataset.id) === id) { row.classList.remove("unread"); row.querySelector(".badge")?.remove(); }
+      row.classList.toggle("active", row.dataset.id === id);
+      if (row.dataset.id === id) { row.classList.remove("unread"); row.querySelector(".badge")?.remove(); }
     });
     const list = $("#messages");
     if (list) list.scrollTop = list.scrollHeight;

@@ -118,6 +118,18 @@ def test_changelist_renders_with_search_and_filter(admin_client: Client, rows: d
     assert change_url in filtered.content.decode()
 
 
+@pytest.mark.parametrize("model", [Conversation, Message, Contact, Channel], ids=lambda model: model.__name__)
+def test_staff_find_a_row_by_the_id_agents_and_integrators_see(admin_client: Client, rows: dict[type, Any],
+                                                                model: type) -> None:
+    row = rows[model]
+
+    found = admin_client.get(_url(model, "changelist"), {"q": str(row.public_id)})
+    not_an_id = admin_client.get(_url(model, "changelist"), {"q": "0190e0e5-not-a-uuid"})
+
+    assert found.status_code == not_an_id.status_code == 200
+    assert _url(model, "change", row.pk) in found.content.decode()
+
+
 @pytest.mark.parametrize("model", ADMIN_PAGES, ids=lambda model: model.__name__)
 def test_change_page_renders(admin_client: Client, rows: dict[type, Any], model: type) -> None:
     response = admin_client.get(_url(model, "change", rows[model].pk))

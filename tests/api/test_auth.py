@@ -33,8 +33,8 @@ def test_token_carries_user_tenant_and_role(acme, member, api):
     body = response.json()
     assert body["tenant"] == "acme" and body["role"] == "TENANT_ADMIN"
     claims = _claims(body["access"])
-    assert int(claims["user_id"]) == admin.user.pk
-    assert claims["tenant_id"] == acme.pk
+    assert claims["user_id"] == str(admin.user.public_id)  # public ids: no integer leaves the server
+    assert claims["tenant_id"] == str(acme.public_id)
     assert claims["role"] == "TENANT_ADMIN"
     assert claims["token_type"] == "access"
     assert claims["exp"] - claims["iat"] <= 15 * 60  # short-lived
@@ -62,7 +62,7 @@ def test_member_of_several_tenants_must_choose_one(acme, globex, member, api):
     assert undecided.json()["error"]["code"] == "tenant_required"
     assert undecided.json()["error"]["details"]["choices"] == ["acme", "globex"]
     assert chosen.status_code == 200 and chosen.json()["role"] == "VIEWER"
-    assert _claims(chosen.json()["access"])["tenant_id"] == globex.pk
+    assert _claims(chosen.json()["access"])["tenant_id"] == str(globex.public_id)
     assert foreign.status_code == 404
 
 
@@ -84,7 +84,7 @@ def test_refresh_rotates_and_a_used_refresh_token_is_refused(acme, member, api):
 
     assert rotated.status_code == 200
     assert rotated.json()["refresh"] != first["refresh"]
-    assert _claims(rotated.json()["access"])["tenant_id"] == acme.pk
+    assert _claims(rotated.json()["access"])["tenant_id"] == str(acme.public_id)
     assert replayed.status_code == 401
     assert replayed.json()["error"]["code"] == "token_not_valid"
 

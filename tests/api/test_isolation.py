@@ -34,9 +34,9 @@ ENDPOINTS = [
 ]
 
 
-def _ids(side) -> dict[str, int]:
-    return {"conversation": side.conversation.pk, "note": side.note.pk, "contact": side.contact.pk,
-            "channel": side.channel.pk}
+def _ids(side) -> dict[str, object]:
+    return {"conversation": side.conversation.public_id, "note": side.note.public_id,
+            "contact": side.contact.public_id, "channel": side.channel.public_id}
 
 
 def _snapshot(side) -> tuple:
@@ -69,11 +69,9 @@ def test_lists_hold_only_own_tenant_rows(world, api, path):
     rows = body["results"] if isinstance(body, dict) else body
     assert rows
     own = {
-        "/api/v1/conversations": set(Conversation.all_objects.filter(tenant=world.globex.tenant).values_list("pk", flat=True)),
-        "/api/v1/contacts": set(Contact.all_objects.filter(tenant=world.globex.tenant).values_list("pk", flat=True)),
-        "/api/v1/channels": set(Channel.all_objects.filter(tenant=world.globex.tenant).values_list("pk", flat=True)),
-    }[path]
-    assert {row["id"] for row in rows} == own
+        "/api/v1/conversations": Conversation, "/api/v1/contacts": Contact, "/api/v1/channels": Channel,
+    }[path].all_objects.filter(tenant=world.globex.tenant).values_list("public_id", flat=True)
+    assert {row["id"] for row in rows} == {str(public_id) for public_id in own}
 
 
 @pytest.mark.parametrize(
@@ -103,8 +101,8 @@ def test_search_finds_own_rows(world, api):
     by_text = client.get("/api/v1/conversations?search=pedido atrasado").json()["results"]
     by_name = client.get("/api/v1/contacts?search=Maria").json()["results"]
 
-    assert [row["id"] for row in by_text] == [world.globex.conversation.pk]
-    assert [row["id"] for row in by_name] == [world.globex.contact.pk]
+    assert [row["id"] for row in by_text] == [str(world.globex.conversation.public_id)]
+    assert [row["id"] for row in by_name] == [str(world.globex.contact.public_id)]
 
 
 @pytest.mark.parametrize(
@@ -112,8 +110,8 @@ def test_search_finds_own_rows(world, api):
     [("channel_id", "channel"), ("contact_id", "contact")],
 )
 def test_foreign_ids_in_a_body_are_unknown(world, api, body_field, target):
-    body = {"channel_id": world.globex.channel.pk, "contact_id": world.globex.contact.pk}
-    body[body_field] = getattr(world.acme, target).pk
+    body = {"channel_id": str(world.globex.channel.public_id), "contact_id": str(world.globex.contact.public_id)}
+    body[body_field] = str(getattr(world.acme, target).public_id)
 
     response = api(world.globex.admin).post("/api/v1/conversations", body, format="json")
 
@@ -124,7 +122,7 @@ def test_foreign_ids_in_a_body_are_unknown(world, api, body_field, target):
 
 def test_foreign_user_cannot_be_assigned(world, api):
     response = api(world.globex.admin).patch(
-        f"/api/v1/conversations/{world.globex.conversation.pk}", {"assignee_id": world.acme.agent.user.pk},
+        f"/api/v1/conversations/{world.globex.conversation.public_id}", {"assignee_id": world.acme.agent.user.public_id},
         format="json",
     )
 

@@ -54,6 +54,6 @@ def test_list_queries_do_not_grow_with_rows(member, api, path, role):
 
             for other in Channel.all_objects.filter(tenant=tenant):
                 channel_access_grant(channel=other, user=membership.user)
-        counts.append(_queries(api(membership), path.format(conversation=conversation.pk), rows))
+        counts.append(_queries(api(membership), path.format(conversation=conversation.public_id), rows))
 
     assert counts[0] == counts[1], counts

@@ -17,7 +17,7 @@ def test_every_response_carries_the_rate_limit_headers(world, api):
 
     responses = [
         client.get("/api/v1/conversations"),
-        client.get("/api/v1/conversations/999999"),  # an error
+        client.get("/api/v1/conversations/0190e0e5-8a1c-7b2d-9c3e-4f5a6b7c8d9e"),  # an error (nobody's id)
         client.post("/api/v1/contacts", {"name": ["x"]}, format="json"),  # a validation error
         api().get("/api/v1/conversations"),  # unauthenticated
         api().post("/api/v1/auth/token", {"email": "x@y.test", "password": "no"}, format="json"),
@@ -33,8 +33,8 @@ def test_defaults_are_100_a_minute_and_300_on_message_endpoints(world, api):
     client = api(world.acme.agent)
 
     assert _limits(client.get("/api/v1/conversations"))[0] == 100
-    assert _limits(client.get(f"/api/v1/conversations/{world.acme.conversation.pk}/messages"))[0] == 300
-    assert _limits(client.get(f"/api/v1/messages/{world.acme.note.pk}"))[0] == 300
+    assert _limits(client.get(f"/api/v1/conversations/{world.acme.conversation.public_id}/messages"))[0] == 300
+    assert _limits(client.get(f"/api/v1/messages/{world.acme.note.public_id}"))[0] == 300
 
 
 def test_over_the_limit_is_429_with_retry_after(world, api, settings):
@@ -60,7 +60,7 @@ def test_limits_are_per_member_and_per_scope(world, api, settings):
 
     assert agent.get("/api/v1/contacts").status_code == 429
     assert api(world.acme.manager).get("/api/v1/contacts").status_code == 200
-    assert agent.get(f"/api/v1/conversations/{world.acme.conversation.pk}/messages").status_code == 200
+    assert agent.get(f"/api/v1/conversations/{world.acme.conversation.public_id}/messages").status_code == 200
 
 
 def test_health_is_never_rate_limited(db, api, settings):

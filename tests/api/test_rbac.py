@@ -14,12 +14,12 @@ def test_viewer_reads_but_cannot_send_or_change(world, api):
     client = api(side.viewer)
     messages_before = Message.all_objects.count()
 
-    reads = [client.get("/api/v1/conversations"), client.get(f"/api/v1/conversations/{side.conversation.pk}/messages")]
-    send = client.post(f"/api/v1/conversations/{side.conversation.pk}/messages", {"content": "oi"}, format="json")
-    note = client.post(f"/api/v1/conversations/{side.conversation.pk}/messages", {"content": "n", "private": True},
+    reads = [client.get("/api/v1/conversations"), client.get(f"/api/v1/conversations/{side.conversation.public_id}/messages")]
+    send = client.post(f"/api/v1/conversations/{side.conversation.public_id}/messages", {"content": "oi"}, format="json")
+    note = client.post(f"/api/v1/conversations/{side.conversation.public_id}/messages", {"content": "n", "private": True},
                        format="json")
-    change = client.patch(f"/api/v1/conversations/{side.conversation.pk}", {"status": "RESOLVED"}, format="json")
-    edit = client.put(f"/api/v1/messages/{side.note.pk}", {"content": "x"}, format="json")
+    change = client.patch(f"/api/v1/conversations/{side.conversation.public_id}", {"status": "RESOLVED"}, format="json")
+    edit = client.put(f"/api/v1/messages/{side.note.public_id}", {"content": "x"}, format="json")
     contact = client.post("/api/v1/contacts", {"name": "New"}, format="json")
 
     assert all(r.status_code == 200 for r in reads)
@@ -37,12 +37,12 @@ def test_agent_sees_only_the_channels_it_works(world, api):
 
     channels = client.get("/api/v1/channels").json()
     conversations = client.get("/api/v1/conversations").json()["results"]
-    hidden = client.get(f"/api/v1/conversations/{side.hidden_conversation.pk}")
-    hidden_messages = client.get(f"/api/v1/conversations/{side.hidden_conversation.pk}/messages")
-    other_channel = client.get(f"/api/v1/channels/{side.other_channel.pk}")
+    hidden = client.get(f"/api/v1/conversations/{side.hidden_conversation.public_id}")
+    hidden_messages = client.get(f"/api/v1/conversations/{side.hidden_conversation.public_id}/messages")
+    other_channel = client.get(f"/api/v1/channels/{side.other_channel.public_id}")
 
-    assert [c["id"] for c in channels] == [side.channel.pk]
-    assert [c["id"] for c in conversations] == [side.conversation.pk]
+    assert [c["id"] for c in channels] == [str(side.channel.public_id)]
+    assert [c["id"] for c in conversations] == [str(side.conversation.public_id)]
     assert hidden.status_code == 404
     assert hidden_messages.status_code == 404
     assert other_channel.status_code == 404
@@ -52,13 +52,13 @@ def test_agent_works_its_conversations(world, api):
     side = world.acme
     client = api(side.agent)
 
-    reply = client.post(f"/api/v1/conversations/{side.conversation.pk}/messages", {"content": "Olá!"}, format="json")
-    assign = client.patch(f"/api/v1/conversations/{side.conversation.pk}",
-                          {"assignee_id": side.agent.user.pk, "status": "PENDING"}, format="json")
+    reply = client.post(f"/api/v1/conversations/{side.conversation.public_id}/messages", {"content": "Olá!"}, format="json")
+    assign = client.patch(f"/api/v1/conversations/{side.conversation.public_id}",
+                          {"assignee_id": str(side.agent.user.public_id), "status": "PENDING"}, format="json")
 
     assert reply.status_code == 201 and reply.json()["status"] == "PENDING"
     assert assign.status_code == 200
-    assert assign.json()["assignee"]["id"] == side.agent.user.pk
+    assert assign.json()["assignee"]["id"] == str(side.agent.user.public_id)
 
 
 def test_agent_cannot_manage_channels(world, api):
@@ -66,8 +66,8 @@ def test_agent_cannot_manage_channels(world, api):
     client = api(side.agent)
 
     create = client.post("/api/v1/channels", {"kind": "api", "name": "Mine"}, format="json")
-    rename = client.patch(f"/api/v1/channels/{side.channel.pk}", {"name": "Renamed"}, format="json")
-    archive = client.delete(f"/api/v1/channels/{side.channel.pk}")
+    rename = client.patch(f"/api/v1/channels/{side.channel.public_id}", {"name": "Renamed"}, format="json")
+    archive = client.delete(f"/api/v1/channels/{side.channel.public_id}")
 
     assert {create.status_code, rename.status_code, archive.status_code} == {403}
     channel = Channel.all_objects.get(pk=side.channel.pk)
@@ -79,7 +79,8 @@ def test_agent_cannot_open_a_conversation_on_a_channel_it_does_not_work(world, a
     side = world.acme
 
     response = api(side.agent).post(
-        "/api/v1/conversations", {"channel_id": side.other_channel.pk, "contact_id": side.contact.pk}, format="json"
+        "/api/v1/conversations", {"channel_id": str(side.other_channel.public_id),
+                                 "contact_id": str(side.contact.public_id)}, format="json"
     )
 
     assert response.status_code == 400
@@ -94,9 +95,9 @@ def test_managers_and_admins_see_everything_and_manage_channels(world, api, role
     conversations = client.get("/api/v1/conversations").json()["results"]
     created = client.post("/api/v1/channels", {"kind": "api", "name": "Integração", "credentials": {"key": "s3cret-value"}},
                           format="json")
-    renamed = client.patch(f"/api/v1/channels/{side.channel.pk}", {"name": "Renamed"}, format="json")
+    renamed = client.patch(f"/api/v1/channels/{side.channel.public_id}", {"name": "Renamed"}, format="json")
 
-    assert {c["id"] for c in conversations} == {side.conversation.pk, side.hidden_conversation.pk}
+    assert {c["id"] for c in conversations} == {str(side.conversation.public_id), str(side.hidden_conversation.public_id)}
     assert created.status_code == 201
     assert "s3cret-value" not in created.content.decode()
     assert created.json()["credential_keys"] == ["key"]
@@ -107,8 +108,8 @@ def test_assigning_an_agent_without_the_channel_is_refused(world, api, member):
     side = world.acme
     outsider = member(side.tenant, "AGENT")  # works no channel
 
-    response = api(side.manager).patch(f"/api/v1/conversations/{side.conversation.pk}",
-                                       {"assignee_id": outsider.user.pk}, format="json")
+    response = api(side.manager).patch(f"/api/v1/conversations/{side.conversation.public_id}",
+                                       {"assignee_id": str(outsider.user.public_id)}, format="json")
 
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"assignee_id": ["No access to the channel."]}

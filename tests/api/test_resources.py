@@ -35,12 +35,12 @@ def test_archived_channels_free_their_place_and_keep_conversations(world, api):
     Tenant.objects.filter(pk=side.tenant.pk).update(max_channels=2)
     client = api(side.admin)
 
-    archived = client.delete(f"/api/v1/channels/{side.other_channel.pk}")
+    archived = client.delete(f"/api/v1/channels/{side.other_channel.public_id}")
     created = client.post("/api/v1/channels", {"kind": "api", "name": "Replacement"}, format="json")
 
     assert archived.status_code == 204 and created.status_code == 201
     assert side.other_channel.pk not in [c["id"] for c in client.get("/api/v1/channels").json()]
-    assert client.get(f"/api/v1/conversations/{side.hidden_conversation.pk}").status_code == 200
+    assert client.get(f"/api/v1/conversations/{side.hidden_conversation.public_id}").status_code == 200
 
 
 def test_channel_credentials_are_write_only_and_merged(world, api):
@@ -58,7 +58,7 @@ def test_channel_credentials_are_write_only_and_merged(world, api):
     assert updated.json()["credential_keys"] == ["app_secret", "verify_token"]
     for response in (updated, detail):
         assert "secret-token" not in response.content.decode() and '"s2"' not in response.content.decode()
-    channel = Channel.all_objects.get(pk=created["id"])
+    channel = Channel.all_objects.get(public_id=created["id"])
     assert dict(channel.credentials) == {"app_secret": "s2", "verify_token": "v"}
     assert "s2" not in repr(channel.credentials) and "s2" not in str(channel.credentials)
     assert detail.json()["webhook_url"].endswith(f"/webhooks/api/{channel.webhook_token}")
@@ -93,14 +93,14 @@ def test_conversations_are_sorted_by_last_activity_and_paginated_by_cursor(acme,
     third = client.get(second["next"]).json()
 
     seen = [row["id"] for page in (first, second, third) for row in page["results"]]
-    assert seen == [c.pk for c in reversed(conversations)]
+    assert seen == [str(c.public_id) for c in reversed(conversations)]
     assert third["next"] is None
 
 
 def test_message_reply_is_idempotent_on_external_id(world, api):
     side = world.acme
     client = api(side.agent)
-    path = f"/api/v1/conversations/{side.conversation.pk}/messages"
+    path = f"/api/v1/conversations/{side.conversation.public_id}/messages"
 
     first = client.post(path, {"content": "Pedido enviado", "external_id": "crm-9"}, format="json")
     retry = client.post(path, {"content": "Pedido enviado", "external_id": "crm-9"}, format="json")
@@ -129,7 +129,7 @@ def test_a_free_reply_outside_the_window_is_a_422_with_a_code(acme, member, api)
     conversation = factories.ConversationFactory(tenant=acme, channel=channel,
                                                  last_inbound_at=timezone.now() - timedelta(days=2))
 
-    response = api(agent).post(f"/api/v1/conversations/{conversation.pk}/messages", {"content": "oi"}, format="json")
+    response = api(agent).post(f"/api/v1/conversations/{conversation.public_id}/messages", {"content": "oi"}, format="json")
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "service_window_closed"

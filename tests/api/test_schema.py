@@ -56,34 +56,34 @@ def test_schema_and_swagger_ui_are_served_without_a_cdn(client):
 def test_responses_match_the_schema(world, api):
     side = world.acme
     client = api(side.admin)
-    conversation = f"/api/v1/conversations/{side.conversation.pk}"
+    conversation = f"/api/v1/conversations/{side.conversation.public_id}"
     calls = [
         ("get", "/api/v1/conversations", "/api/v1/conversations", None),
         ("get", conversation, "/api/v1/conversations/{id}", None),
         ("post", "/api/v1/conversations", "/api/v1/conversations",
-         {"channel_id": side.channel.pk, "contact_id": side.contact.pk, "labels": ["novo"]}),
+         {"channel_id": str(side.channel.public_id), "contact_id": str(side.contact.public_id), "labels": ["novo"]}),
         ("patch", conversation, "/api/v1/conversations/{id}",
-         {"assignee_id": side.agent.user.pk, "priority": "HIGH", "labels": ["vip"]}),
+         {"assignee_id": str(side.agent.user.public_id), "priority": "HIGH", "labels": ["vip"]}),
         ("put", conversation, "/api/v1/conversations/{id}",
          {"status": "RESOLVED", "assignee_id": None, "team_id": None, "labels": [], "priority": "LOW"}),
         ("get", f"{conversation}/messages", "/api/v1/conversations/{conversation_id}/messages", None),
         ("post", f"{conversation}/messages", "/api/v1/conversations/{conversation_id}/messages",
          {"content": "Seu pedido saiu para entrega.", "external_id": "crm-1"}),
-        ("get", f"/api/v1/messages/{side.note.pk}", "/api/v1/messages/{id}", None),
-        ("put", f"/api/v1/messages/{side.note.pk}", "/api/v1/messages/{id}", {"content": "nota nova"}),
+        ("get", f"/api/v1/messages/{side.note.public_id}", "/api/v1/messages/{id}", None),
+        ("put", f"/api/v1/messages/{side.note.public_id}", "/api/v1/messages/{id}", {"content": "nota nova"}),
         ("get", "/api/v1/contacts", "/api/v1/contacts", None),
         ("post", "/api/v1/contacts", "/api/v1/contacts", {"name": "João", "phone": "(11) 98765-4321"}),
-        ("get", f"/api/v1/contacts/{side.contact.pk}", "/api/v1/contacts/{id}", None),
-        ("patch", f"/api/v1/contacts/{side.contact.pk}", "/api/v1/contacts/{id}", {"email": "novo@acme.test"}),
+        ("get", f"/api/v1/contacts/{side.contact.public_id}", "/api/v1/contacts/{id}", None),
+        ("patch", f"/api/v1/contacts/{side.contact.public_id}", "/api/v1/contacts/{id}", {"email": "novo@acme.test"}),
         ("get", "/api/v1/channels", "/api/v1/channels", None),
         ("post", "/api/v1/channels", "/api/v1/channels", {"kind": "api", "name": "CRM", "credentials": {"k": "v"}}),
-        ("get", f"/api/v1/channels/{side.channel.pk}", "/api/v1/channels/{id}", None),
-        ("get", f"/api/v1/channels/{side.channel.pk}/status", "/api/v1/channels/{id}/status", None),
-        ("patch", f"/api/v1/channels/{side.channel.pk}", "/api/v1/channels/{id}", {"name": "WhatsApp Vendas"}),
+        ("get", f"/api/v1/channels/{side.channel.public_id}", "/api/v1/channels/{id}", None),
+        ("get", f"/api/v1/channels/{side.channel.public_id}/status", "/api/v1/channels/{id}/status", None),
+        ("patch", f"/api/v1/channels/{side.channel.public_id}", "/api/v1/channels/{id}", {"name": "WhatsApp Vendas"}),
         # errors are documented too
-        ("get", "/api/v1/conversations/999999", "/api/v1/conversations/{id}", None),
+        ("get", "/api/v1/conversations/0190e0e5-8a1c-7b2d-9c3e-4f5a6b7c8d9e", "/api/v1/conversations/{id}", None),
         ("patch", conversation, "/api/v1/conversations/{id}", {"status": "NOPE"}),
-        ("delete", f"/api/v1/channels/{side.other_channel.pk}", "/api/v1/channels/{id}", None),
+        ("delete", f"/api/v1/channels/{side.other_channel.public_id}", "/api/v1/channels/{id}", None),
     ]
     for method, path, template, body in calls:
         response = getattr(client, method)(path, body, format="json")
@@ -120,13 +120,13 @@ def test_api_channel_and_window_responses_match_the_schema(world, api):
     body = {"contact": {"external_id": "c-1", "name": "Bia"}, "content": "oi", "external_id": "m-1"}
 
     calls = [
-        (client.post(f"/api/v1/channels/{api_channel.pk}/messages", body, format="json"), 201),
-        (client.post(f"/api/v1/channels/{api_channel.pk}/messages", body, format="json"), 200),
-        (client.post(f"/api/v1/channels/{whatsapp.pk}/messages", body, format="json"), 409),
+        (client.post(f"/api/v1/channels/{api_channel.public_id}/messages", body, format="json"), 201),
+        (client.post(f"/api/v1/channels/{api_channel.public_id}/messages", body, format="json"), 200),
+        (client.post(f"/api/v1/channels/{whatsapp.public_id}/messages", body, format="json"), 409),
     ]
     for response, expected in calls:
         assert response.status_code == expected, response.content
-        _assert_matches_schema(response, "post", "/api/v1/channels/{id}/messages")
-    refused = client.post(f"/api/v1/conversations/{closed.pk}/messages", {"content": "oi"}, format="json")
+        _assert_matches_schema(response, "post", "/api/v1/channels/{channel_id}/messages")
+    refused = client.post(f"/api/v1/conversations/{closed.public_id}/messages", {"content": "oi"}, format="json")
     assert refused.status_code == 422
     _assert_matches_schema(refused, "post", "/api/v1/conversations/{conversation_id}/messages")

@@ -18,7 +18,9 @@ from accounts.services import membership_remove, tokens_issue
 from config.asgi import application
 from conversations.incoming import IncomingMessage
 from conversations.services import message_receive
+from tenants.models import TenantEvent
 from tests import factories
+from tests.ids import assert_no_integer_ids
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
@@ -110,10 +112,13 @@ async def test_new_message_reaches_the_agents_of_its_channel_only(scene):
         frames = [await agent.receive_json_from(timeout=3) for _ in range(3)]
         assert [frame["name"] for frame in frames] == ["contact.created", "conversation.created", "message.created"]
         created = frames[-1]
-        assert created["type"] == "event" and isinstance(created["id"], int)
-        assert created["data"] == {"message_id": message.pk, "conversation_id": message.conversation_id,
-                                   "channel_id": scene["worked"].pk, "direction": "INBOUND", "private": False,
-                                   "has_media": False}
+        logged = await database_sync_to_async(TenantEvent.all_objects.get)(name="message.created")
+        assert created["type"] == "event" and created["id"] == str(logged.public_id)
+        conversation = await database_sync_to_async(lambda: message.conversation)()
+        assert created["data"] == {"message_id": str(message.public_id), "conversation_id": str(conversation.public_id),
+                                   "channel_id": str(scene["worked"].public_id), "direction": "INBOUND",
+                                   "private": False, "has_media": False}
+        assert_no_integer_ids(frames)
         assert [(await manager.receive_json_from(timeout=3))["name"] for _ in range(3)][-1] == "message.created"
         await _nothing(foreigner)
         frame = await outsider.receive_json_from(timeout=3)
@@ -142,7 +147,7 @@ async def test_a_batch_of_messages_reaches_each_socket_as_its_frames(scene):
         await database_sync_to_async(_receive_batch)(scene["other"], ["wamid.x"])
 
         frames = [await agent.receive_json_from(timeout=3) for _ in range(150)]
-        assert [frame["data"]["message_id"] for frame in frames] == [message.pk for message in worked]
+        assert [frame["data"]["message_id"] for frame in frames] == [str(message.public_id) for message in worked]
         assert len({frame["id"] for frame in frames}) == 150
         await _nothing(agent)  # the other channel's message is not this agent's
         assert (await outsider.receive_json_from(timeout=3))["name"] == "message.created"
@@ -188,9 +193,10 @@ async def test_missed_events_are_replayed_once_after_reconnect(scene):
             frames.append(frame)
     # A resume re-sends a short overlap before its anchor (commits can land out of id
     # order); the client drops ids it has. What is new is exactly what was missed.
-    new = [f for f in frames if f["id"] > last_seen]
-    assert [f["data"]["message_id"] for f in new if f["name"] == "message.created"] == [missed.pk]
-    assert all(f["data"].get("channel_id") in (None, scene["worked"].pk) for f in frames)
+    new = [f for f in frames if f["id"] > last_seen]  # public ids of events sort by time, as strings
+    assert [f["data"]["message_id"] for f in new if f["name"] == "message.created"] == [str(missed.public_id)]
+    assert all(f["data"].get("channel_id") in (None, str(scene["worked"].public_id)) for f in frames)
+    assert_no_integer_ids(frames)
     assert len({f["id"] for f in frames}) == len(frames)
     assert frame["last"] == new[-1]["id"]
 
@@ -198,8 +204,11 @@ async def test_missed_events_are_replayed_once_after_reconnect(scene):
 async def test_resume_from_an_unknown_point_asks_for_a_resync(scene):
     async with inbox_socket(scene["agent"].user) as socket:
         await _ready(socket)
-        await socket.send_json_to({"type": "resume", "after": 10**9})
-
+        await socket.send_json_to({"type": "resume", "after": "0190e0e5-8a1c-7b2d-9c3e-4f5a6b7c8d9e"})
+        assert await socket.receive_json_from(timeout=3) == {"type": "resync"}
+        await socket.send_json_to({"type": "resume", "after": 10**9})  # an event id of before public ids
+        assert await socket.receive_json_from(timeout=3) == {"type": "resync"}
+        await socket.send_json_to({"type": "resume", "after": "not an id"})
         assert await socket.receive_json_from(timeout=3) == {"type": "resync"}
 
 
@@ -210,11 +219,15 @@ async def test_typing_reaches_other_agents_of_the_channel(scene):
         for socket in (agent, colleague, outsider):
             await _ready(socket)
 
-        await agent.send_json_to({"type": "typing", "conversation_id": message.conversation_id})
+        conversation_id = str(await database_sync_to_async(lambda: message.conversation.public_id)())
+        await agent.send_json_to({"type": "typing", "conversation_id": message.conversation_id})  # an integer: ignored
+        await agent.send_json_to({"type": "typing", "conversation_id": "not an id"})
+        await agent.send_json_to({"type": "typing", "conversation_id": conversation_id})
 
         typing = await colleague.receive_json_from(timeout=3)
-        assert typing == {"type": "typing", "conversation_id": message.conversation_id,
-                          "user": {"id": scene["agent"].user.pk, "name": scene["agent"].user.get_full_name()}}
+        assert typing == {"type": "typing", "conversation_id": conversation_id,
+                          "user": {"id": str(scene["agent"].user.public_id), "name": scene["agent"].user.get_full_name()}}
+        await _nothing(colleague)
         await _nothing(agent)
         await _nothing(outsider)
 
@@ -243,12 +256,14 @@ async def test_integrator_socket_authenticates_with_a_jwt_message(scene):
         await communicator.send_json_to({"type": "auth", "token": token})
         ready = await communicator.receive_json_from(timeout=3)
         assert ready["type"] == "ready" and ready["tenant"] == "acme" and ready["role"] == "MANAGER"
+        assert ready["user"]["id"] == str(scene["manager"].user.public_id)
 
         message = await receive(scene["other"], "wamid.I")
 
         frames = [await communicator.receive_json_from(timeout=3) for _ in range(3)]
         assert frames[-1]["name"] == "message.created"
-        assert frames[-1]["data"]["message_id"] == message.pk
+        assert frames[-1]["data"]["message_id"] == str(message.public_id)
+        assert_no_integer_ids([ready, *frames])
     finally:
         await communicator.disconnect()
 
@@ -307,7 +322,7 @@ async def test_a_worker_process_sends_events_from_its_long_lived_loop(scene, mon
         message = await receive(scene["worked"], "wamid.W")
 
         frames = [await agent.receive_json_from(timeout=3) for _ in range(3)]
-        assert frames[-1]["name"] == "message.created" and frames[-1]["data"]["message_id"] == message.pk
+        assert frames[-1]["name"] == "message.created" and frames[-1]["data"]["message_id"] == str(message.public_id)
 
 
 async def test_suspending_the_tenant_closes_its_sockets(scene):

@@ -68,8 +68,12 @@ def test_a_mixed_batch_has_the_outcome_of_one_message_at_a_time(acme, events, dj
     assert Contact.all_objects.filter(tenant=acme).count() == 3
     assert _usage(acme) == usage + 4
     created = [event for event in events if event.name == "message.created"]
-    assert sorted(event.message_id for event in created) == sorted(
+    assert sorted(event.message_pk for event in created) == sorted(
         message.pk for message, was_created in results if was_created)
+    assert sorted(event.message_id for event in created) == sorted(
+        str(message.public_id) for message, was_created in results if was_created)
+    assert {event.conversation_id for event in created if event.conversation_pk == conversation.pk} == {
+        str(conversation.public_id)}
     assert all(event.event_id for event in created)
     assert TenantEvent.all_objects.filter(name="message.created").count() == 6
 
@@ -152,3 +156,83 @@ def test_message_receive_is_the_batch_of_one(acme, django_assert_num_queries):
 
     assert created and message.conversation.channel_id == channel.pk
     assert len(one) == len(batch)
+
+
+def _interrupted_reply(channel, **fields) -> Message:
+    """A reply whose sender handed it to the provider and died before recording its answer."""
+    conversation = factories.ConversationFactory(tenant=channel.tenant, channel=channel)
+    return factories.MessageFactory(conversation=conversation, direction=Message.Direction.OUTBOUND,
+                                    sender_type=Message.SenderType.AGENT, **fields)
+
+
+@pytest.mark.parametrize("as_left", [
+    {"status": Message.Status.QUEUED},  # its sender died mid-send: the claim has not run out yet
+    {"status": Message.Status.FAILED, "error_code": "delivery_unknown"},  # ... and it ran out
+])
+def test_a_status_that_echoes_our_id_confirms_an_interrupted_reply(acme, events, django_capture_on_commit_callbacks,
+                                                                   as_left):
+    channel = factories.ChannelFactory(tenant=acme)
+    reply = _interrupted_reply(channel, send_lease_until=timezone.now() + timedelta(minutes=1), **as_left)
+    sent_at = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        (outcome,) = messages_receive(inbound=[ChannelInbound(channel=channel, statuses=[
+            IncomingStatus(provider_message_id="wamid.OUT-1", status="SENT", at=sent_at,
+                           reference=str(reply.public_id)),
+            IncomingStatus(provider_message_id="wamid.OUT-1", status="DELIVERED", reference=str(reply.public_id)),
+        ])])
+
+    reply.refresh_from_db()
+    assert outcome.unknown_statuses == []
+    assert reply.status == Message.Status.DELIVERED and reply.provider_message_id == "wamid.OUT-1"
+    assert reply.sent_at == sent_at and reply.error_code == "" and reply.send_lease_until is None
+    assert [(event.message_pk, event.status) for event in events] == [
+        (reply.pk, Message.Status.SENT), (reply.pk, Message.Status.DELIVERED)]
+    assert {event.message_id for event in events} == {str(reply.public_id)}
+
+
+def test_our_id_in_a_status_names_only_an_interrupted_reply_of_that_channel(acme):
+    channel, other = factories.ChannelFactory(tenant=acme), factories.ChannelFactory(tenant=acme)
+    elsewhere = _interrupted_reply(other, status=Message.Status.QUEUED)  # another channel's reply
+    waiting = _interrupted_reply(channel, status=Message.Status.PENDING)  # never handed to the provider
+    refused = _interrupted_reply(channel, status=Message.Status.FAILED, error_code="131026")  # the provider said no
+    sent = _interrupted_reply(channel, status=Message.Status.SENT, provider_message_id="wamid.KNOWN")
+    inbound = factories.MessageFactory(conversation=factories.ConversationFactory(tenant=acme, channel=channel),
+                                       status=Message.Status.DELIVERED)
+    statuses = [IncomingStatus(provider_message_id=f"wamid.{index}", status="DELIVERED", reference=str(message.public_id))
+                for index, message in enumerate((elsewhere, waiting, refused, sent, inbound))]
+    statuses.append(IncomingStatus(provider_message_id="wamid.x", status="DELIVERED", reference="order-0001"))
+
+    (outcome,) = messages_receive(inbound=[ChannelInbound(channel=channel, statuses=statuses)])
+
+    assert outcome.unknown_statuses == statuses
+    assert [Message.all_objects.get(pk=message.pk).status for message in (elsewhere, waiting, refused, sent)] == [
+        Message.Status.QUEUED, Message.Status.PENDING, Message.Status.FAILED, Message.Status.SENT]
+    assert Message.all_objects.get(pk=sent.pk).provider_message_id == "wamid.KNOWN"
+
+
+def test_a_status_with_a_known_provider_id_ignores_the_reference(acme):
+    channel = factories.ChannelFactory(tenant=acme)
+    sent = _interrupted_reply(channel, status=Message.Status.SENT, provider_message_id="wamid.A")
+    interrupted = _interrupted_reply(channel, status=Message.Status.QUEUED)
+
+    messages_receive(inbound=[ChannelInbound(channel=channel, statuses=[
+        IncomingStatus(provider_message_id="wamid.A", status="READ", reference=str(interrupted.public_id))])])
+
+    assert Message.all_objects.get(pk=sent.pk).status == Message.Status.READ
+    assert Message.all_objects.get(pk=interrupted.pk).status == Message.Status.QUEUED
+
+
+def test_statuses_naming_our_ids_take_no_more_statements(acme):
+    channel = factories.ChannelFactory(tenant=acme)
+    replies = [_interrupted_reply(channel, status=Message.Status.SENT, provider_message_id=f"wamid.{n}")
+               for n in range(3)]
+
+    def statements(status: str, *, references: bool) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            messages_receive(inbound=[ChannelInbound(channel=channel, statuses=[
+                IncomingStatus(provider_message_id=reply.provider_message_id, status=status,
+                               reference=str(reply.public_id) if references else "") for reply in replies])])
+        return len(queries)
+
+    assert statements("DELIVERED", references=False) == statements("READ", references=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from django.db import transaction
@@ -40,9 +41,15 @@ def test_first_inbound_message_creates_contact_conversation_and_message(acme, ev
     assert conversation.last_inbound_at == message.created_at
     assert conversation.last_message_preview == "Olá, meu pedido não chegou"
     assert [event.name for event in events] == ["contact.created", "conversation.created", "message.created"]
-    assert events[-1].message_id == message.pk and events[-1].tenant_id == acme.pk
-    logged = list(TenantEvent.all_objects.filter(tenant=acme).values_list("id", "name", "conversation_id"))
-    assert logged == [(e.event_id, e.name, getattr(e, "conversation_id", None)) for e in events]
+    assert events[-1].message_pk == message.pk and events[-1].tenant_pk == acme.pk
+    assert events[-1].message_id == str(message.public_id)
+    assert events[-1].conversation_id == str(conversation.public_id)
+    logged = list(TenantEvent.all_objects.filter(tenant=acme).values_list("public_id", "name", "conversation_id"))
+    assert logged == [(UUID(e.event_id), e.name, getattr(e, "conversation_pk", None)) for e in events]
+    recorded = TenantEvent.all_objects.get(tenant=acme, name="message.created").payload
+    assert recorded == {"message_id": str(message.public_id), "conversation_id": str(conversation.public_id),
+                        "channel_id": str(channel.public_id), "direction": "INBOUND", "private": False,
+                        "has_media": False}  # public ids only: no *_pk, no tenant
 
 
 def test_duplicate_webhook_creates_one_message(acme, events, django_capture_on_commit_callbacks):
@@ -119,7 +126,8 @@ def test_reply_is_pending_and_publishes_message_created(acme, member, events, dj
 
     assert created and message.status == Message.Status.PENDING
     assert message.direction == Message.Direction.OUTBOUND and message.sender_user == agent.user
-    assert [(e.name, e.message_id, e.private) for e in events] == [("message.created", message.pk, False)]
+    assert [(e.name, e.message_pk, e.message_id, e.private) for e in events] == [
+        ("message.created", message.pk, str(message.public_id), False)]
     acme.refresh_from_db()
     assert acme.messages_this_month == 1
 
@@ -175,7 +183,7 @@ def test_status_assignment_and_labels_each_publish_their_event(acme, member, eve
 
     names = [event.name for event in events]
     assert names == ["conversation.status_changed", "conversation.assigned", "conversation.updated"]
-    assert events[1].assignee_id == manager.user.pk and events[1].previous_assignee_id is None
+    assert events[1].assignee_id == str(manager.user.public_id) and events[1].previous_assignee_id is None
     assert set(events[2].changed) == {"priority", "labels"}
     assert sorted(conversation.labels.values_list("name", flat=True)) == ["financeiro", "vip"]
 

@@ -54,7 +54,10 @@ def test_a_batch_moves_each_message_forward_only_and_publishes_each_change(acme,
     assert (second.status, second.error_code, second.error_message) == (
         Message.Status.FAILED, "131026", "Message undeliverable.")
     assert third.status == Message.Status.READ and third.delivered_at is None
-    published = [(event.message_id, event.status) for event in events if event.name == "message.status_changed"]
+    published = [(event.message_pk, event.status) for event in events if event.name == "message.status_changed"]
+    assert {(event.message_id, event.conversation_id, event.channel_id) for event in events} == {
+        (str(message.public_id), str(conversation.public_id), str(conversation.channel.public_id))
+        for message in (first, second)}
     assert published == [(first.pk, "DELIVERED"), (first.pk, "READ"), (second.pk, "FAILED")]
     assert TenantEvent.all_objects.filter(name="message.status_changed").count() == 3
 

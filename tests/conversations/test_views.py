@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from conversations.models import Conversation, Message
+from channels_app.models import MessageTemplate
+from conversations.models import Attachment, Conversation, Message
 from tests import factories
 from tests.factories import PASSWORD
 
@@ -79,13 +81,13 @@ def test_login_redirects_only_to_this_site(db, acme, member):
 def test_inbox_shows_the_conversation_and_escapes_what_people_typed(inbox):
     conversation = inbox["conversation"]
 
-    page = inbox["client"].get(f"/inbox/c/{conversation.pk}/")
+    page = inbox["client"].get(f"/inbox/c/{conversation.public_id}/")
 
     html = page.content.decode()
     assert page.status_code == 200
     assert XSS not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert f'id="conversation-{conversation.pk}"' in html
+    assert f'id="conversation-{conversation.public_id}"' in html
     assert 'id="reply-form"' in html
     assert Conversation.all_objects.get(pk=conversation.pk).unread_count == 0
 
@@ -104,17 +106,17 @@ def test_tabs_and_filters(inbox, acme):
     nobody = client.get("/inbox/rows/?tab=unassigned").content.decode()
     resolved = client.get("/inbox/rows/?tab=all&status=resolved").content.decode()
 
-    assert f"conversation-{inbox['conversation'].pk}" in mine and f"conversation-{unassigned.pk}" not in mine
-    assert f"conversation-{unassigned.pk}" in nobody
+    assert f"conversation-{inbox['conversation'].public_id}" in mine and f"conversation-{unassigned.public_id}" not in mine
+    assert f"conversation-{unassigned.public_id}" in nobody
     assert "conversation-" not in resolved
 
 
 def test_reply_note_and_attachment(inbox):
     client, conversation = inbox["client"], inbox["conversation"]
 
-    reply = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "Já verifico!", "private": "0"})
-    note = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "cliente irritado", "private": "1"})
-    image = client.post(f"/inbox/c/{conversation.pk}/reply/", {
+    reply = client.post(f"/inbox/c/{conversation.public_id}/reply/", {"content": "Já verifico!", "private": "0"})
+    note = client.post(f"/inbox/c/{conversation.public_id}/reply/", {"content": "cliente irritado", "private": "1"})
+    image = client.post(f"/inbox/c/{conversation.public_id}/reply/", {
         "content": "", "private": "0",
         "attachments": SimpleUploadedFile("foto.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png"),
     })
@@ -124,7 +126,7 @@ def test_reply_note_and_attachment(inbox):
     assert image.status_code == 200 and "inline-image" in image.content.decode()
     stored = Message.all_objects.filter(conversation=conversation).order_by("id").last()
     assert stored.type == Message.Type.IMAGE
-    download = client.get(f"/inbox/attachments/{stored.attachments.get().pk}/")
+    download = client.get(f"/inbox/attachments/{stored.attachments.get().public_id}/")
     assert download.status_code == 200 and download["Content-Type"] == "image/png"
 
 
@@ -132,9 +134,9 @@ def test_closed_window_refuses_a_reply_with_an_explanation_but_takes_a_note(inbo
     client, conversation = inbox["client"], inbox["conversation"]
     Conversation.all_objects.filter(pk=conversation.pk).update(last_inbound_at=timezone.now() - timedelta(hours=25))
 
-    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
-    refused = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "oi", "private": "0"})
-    note = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "lembrar de mandar template", "private": "1"})
+    page = client.get(f"/inbox/c/{conversation.public_id}/").content.decode()
+    refused = client.post(f"/inbox/c/{conversation.public_id}/reply/", {"content": "oi", "private": "0"})
+    note = client.post(f"/inbox/c/{conversation.public_id}/reply/", {"content": "lembrar de mandar template", "private": "1"})
 
     assert 'data-window-open="0"' in page and "window-closed" in page
     assert refused.status_code == 422 and "24" in refused.content.decode()
@@ -145,12 +147,12 @@ def test_actions_change_the_conversation(inbox, acme, member):
     client, conversation = inbox["client"], inbox["conversation"]
     colleague = member(acme, Role.AGENT, channels=(inbox["channel"],))
 
-    resolve = client.post(f"/inbox/c/{conversation.pk}/actions/", {"status": "RESOLVED"})
-    assign = client.post(f"/inbox/c/{conversation.pk}/actions/", {"assignee": str(colleague.user.pk)})
-    labels = client.post(f"/inbox/c/{conversation.pk}/actions/", {"labels": ["", "vip", "troca"]})
-    snooze = client.post(f"/inbox/c/{conversation.pk}/actions/",
+    resolve = client.post(f"/inbox/c/{conversation.public_id}/actions/", {"status": "RESOLVED"})
+    assign = client.post(f"/inbox/c/{conversation.public_id}/actions/", {"assignee": str(colleague.user.public_id)})
+    labels = client.post(f"/inbox/c/{conversation.public_id}/actions/", {"labels": ["", "vip", "troca"]})
+    snooze = client.post(f"/inbox/c/{conversation.public_id}/actions/",
                          {"snoozed_until": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
-    past = client.post(f"/inbox/c/{conversation.pk}/actions/", {"snoozed_until": "2001-01-01T10:00"})
+    past = client.post(f"/inbox/c/{conversation.public_id}/actions/", {"snoozed_until": "2001-01-01T10:00"})
 
     assert {r.status_code for r in (resolve, assign, labels, snooze)} == {200}
     assert past.status_code == 400
@@ -165,9 +167,9 @@ def test_viewer_cannot_reply_or_act(acme, member, inbox):
     client = _login(viewer)
     conversation = inbox["conversation"]
 
-    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
-    reply = client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "oi"})
-    action = client.post(f"/inbox/c/{conversation.pk}/actions/", {"status": "RESOLVED"})
+    page = client.get(f"/inbox/c/{conversation.public_id}/").content.decode()
+    reply = client.post(f"/inbox/c/{conversation.public_id}/reply/", {"content": "oi"})
+    action = client.post(f"/inbox/c/{conversation.public_id}/actions/", {"status": "RESOLVED"})
 
     assert 'id="reply-form"' not in page
     assert reply.status_code == 403 and action.status_code == 403
@@ -180,18 +182,18 @@ def test_other_tenants_and_other_channels_are_404(inbox, globex, acme, member):
     client = inbox["client"]
 
     for conversation in (foreign, other_channel):
-        assert client.get(f"/inbox/c/{conversation.pk}/").status_code == 404
-        assert client.get(f"/inbox/c/{conversation.pk}/thread/").status_code == 404
-        assert client.post(f"/inbox/c/{conversation.pk}/reply/", {"content": "x"}).status_code == 404
-        assert client.get(f"/inbox/rows/{conversation.pk}/?tab=all").status_code == 204
-    assert client.get(f"/inbox/messages/{factories.MessageFactory(conversation=foreign).pk}/").status_code == 404
+        assert client.get(f"/inbox/c/{conversation.public_id}/").status_code == 404
+        assert client.get(f"/inbox/c/{conversation.public_id}/thread/").status_code == 404
+        assert client.post(f"/inbox/c/{conversation.public_id}/reply/", {"content": "x"}).status_code == 404
+        assert client.get(f"/inbox/rows/{conversation.public_id}/?tab=all").status_code == 204
+    assert client.get(f"/inbox/messages/{factories.MessageFactory(conversation=foreign).public_id}/").status_code == 404
 
 
 def test_contact_panel_edits_with_clear_errors(inbox):
     client, contact = inbox["client"], inbox["conversation"].contact
 
-    bad = client.post(f"/inbox/contacts/{contact.pk}/", {"name": "Maria", "phone": "abc", "email": ""})
-    good = client.post(f"/inbox/contacts/{contact.pk}/", {"name": "Maria", "phone": "(11) 91234-5678", "email": ""})
+    bad = client.post(f"/inbox/contacts/{contact.public_id}/", {"name": "Maria", "phone": "abc", "email": ""})
+    good = client.post(f"/inbox/contacts/{contact.public_id}/", {"name": "Maria", "phone": "(11) 91234-5678", "email": ""})
 
     assert bad.status_code == 400 and 'class="inline-error"' in bad.content.decode()
     assert good.status_code == 200 and "+5511912345678" in good.content.decode()
@@ -202,11 +204,88 @@ def test_tenant_switcher(acme, globex, member, inbox):
     factories.MembershipFactory(tenant=globex, user=agent.user, role=Role.MANAGER)
     client = inbox["client"]
 
-    client.post("/account/tenant", {"tenant": globex.pk})
+    client.post("/account/tenant", {"tenant": globex.public_id})
     page = client.get("/inbox/?tab=all").content.decode()
 
     assert "Globex" in page.split("<title>")[1].split("</title>")[0]
-    assert f"conversation-{inbox['conversation'].pk}" not in page
+    assert f"conversation-{inbox['conversation'].public_id}" not in page
+
+
+# What would put a sequential id in the page: DOM ids, data attributes, the inbox's URLs, option
+# values (assignees, teams, channels, labels, accounts, templates).
+_INTEGER_IDS = re.compile(r'id="(?:conversation|message|contact|thread)-\d+"|data-[a-z-]*id="\d+"|>#\d+<'
+                          r'|/(?:inbox/(?:c|rows|messages|contacts|attachments)|settings/channels)/\d+/'
+                          r'|<option value="\d+"|[?&;](?:before|channel|label|team)=\d+(?=["&])|[?&;]after=[^"&_]*_\d+(?=["&])')
+
+
+def test_no_integer_id_is_in_the_inbox_pages(acme, member):
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    admin = member(acme, Role.TENANT_ADMIN, full_name="Ada Admin")
+    factories.MembershipFactory(tenant=factories.TenantFactory(slug="globex"), user=admin.user)  # the account menu
+    team, label = factories.TeamFactory(tenant=acme), factories.LabelFactory(tenant=acme)
+    conversations = [factories.ConversationFactory(tenant=acme, channel=channel, team=team,
+                                                   last_inbound_at=timezone.now() - timedelta(days=2))
+                     for _ in range(35)]  # more than a page: the list's cursor
+    conversation = conversations[0]
+    conversation.labels.add(label)
+    nameless = factories.ContactFactory(tenant=acme, name="", phone="", email="")  # shown by a piece of its id
+    Conversation.all_objects.filter(pk=conversation.pk).update(contact=nameless)
+    conversation.refresh_from_db()
+    messages = [factories.MessageFactory(conversation=conversation, content=f"m{n}") for n in range(45)]
+    reply = factories.MessageFactory(conversation=conversation, direction=Message.Direction.OUTBOUND,
+                                     sender_type=Message.SenderType.AGENT, status=Message.Status.FAILED)
+    Attachment.all_objects.create(tenant=acme, message=reply, file=SimpleUploadedFile("a.txt", b"a"),
+                                  file_name="a.txt", content_type="text/plain")
+    MessageTemplate.all_objects.create(tenant=acme, channel=channel, name="pedido", language="pt_BR",
+                                       status="APPROVED", body="Olá")  # offered: the window is closed
+    client = _login(admin)
+    thread = f"/inbox/c/{conversation.public_id}/"
+
+    pages = {path: client.get(path) for path in [
+        f"{thread}?tab=all", "/inbox/rows/?tab=all", f"{thread}thread/", f"{thread}header/",
+        f"{thread}messages/?before={messages[10].public_id}", f"/inbox/messages/{reply.public_id}/",
+        f"/inbox/contacts/{conversation.contact.public_id}/", f"/inbox/rows/{conversation.public_id}/?tab=all",
+        f"/inbox/?tab=all&channel={channel.public_id}&team={team.public_id}&label={label.public_id}",
+        "/settings/channels/", f"/settings/channels/{channel.public_id}/"]}
+
+    for path, page in pages.items():
+        html = page.content.decode()
+        assert page.status_code == 200, (path, html[:300])
+        assert _INTEGER_IDS.findall(html) == [], path
+    page = pages[f"{thread}?tab=all"].content.decode()
+    for public_id in (conversation.public_id, reply.public_id, team.public_id, label.public_id, admin.user.public_id,
+                      channel.public_id, acme.public_id):
+        assert str(public_id) in page
+
+
+def test_the_list_filters_and_pages_by_public_ids(acme, member):
+    channel, other = factories.ChannelFactory(tenant=acme), factories.ChannelFactory(tenant=acme)
+    manager = member(acme, Role.MANAGER)
+    team, label = factories.TeamFactory(tenant=acme), factories.LabelFactory(tenant=acme)
+    same_moment = timezone.now()
+    listed = [factories.ConversationFactory(tenant=acme, channel=channel, team=team, last_activity_at=same_moment)
+              for _ in range(40)]  # one moment for all: the cursor's tie-break decides
+    factories.ConversationFactory(tenant=acme, channel=other)
+    listed[0].labels.add(label)
+    client = _login(manager)
+
+    def ids(html: str) -> list[str]:
+        return re.findall(r'<li id="conversation-([0-9a-f-]{36})"', html)
+
+    first = client.get(f"/inbox/rows/?tab=all&channel={channel.public_id}").content.decode()
+    cursor = re.search(r"after=([^\"]+)\"", first).group(1)
+    second = client.get(f"/inbox/rows/?tab=all&channel={channel.public_id}&after={cursor}").content.decode()
+    by_team = client.get(f"/inbox/rows/?tab=all&team={team.public_id}").content.decode()
+    by_label = client.get(f"/inbox/rows/?tab=all&label={label.public_id}").content.decode()
+    malformed = client.get("/inbox/rows/?tab=all&channel=12&team=x").content.decode()
+
+    assert sorted(ids(first) + ids(second)) == sorted(str(c.public_id) for c in listed)
+    assert len(ids(first)) == 30 and len(set(ids(first)) & set(ids(second))) == 0
+    assert len(ids(by_team)) == 30 and ids(by_label) == [str(listed[0].public_id)]
+    assert len(ids(malformed)) == 30  # a malformed id filters nothing out
+    assert client.get("/inbox/c/12/").status_code == 404
+    assert client.get(f"/inbox/c/{listed[0].public_id}/actions/").status_code == 405
+    assert client.post(f"/inbox/c/{listed[0].public_id}/actions/", {"assignee": "12"}).status_code == 404
 
 
 def test_language_follows_the_member(inbox):
@@ -234,7 +313,7 @@ def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
             conversation.labels.add(label)
         messages = [factories.MessageFactory(conversation=conversation) for _ in range(rows)]
         client = _login(agent)
-        url = path.format(conversation=conversation.pk, last=messages[-1].pk)
+        url = path.format(conversation=conversation.public_id, last=messages[-1].public_id)
         with CaptureQueriesContext(connection) as context:
             assert client.get(url).status_code == 200
         counts.append(len(context.captured_queries))

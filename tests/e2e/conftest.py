@@ -189,7 +189,7 @@ class Customers:
         self.channel = channel
 
     async def write(self, contact_id: str, content: str, name: str = "") -> dict[str, Any]:
-        response = await self._request.post(f"/api/v1/channels/{self.channel.pk}/messages", data={
+        response = await self._request.post(f"/api/v1/channels/{self.channel.public_id}/messages", data={
             "contact": {"external_id": contact_id, "name": name or contact_id},
             "content": content, "external_id": f"e2e-{uuid.uuid4()}",
         })

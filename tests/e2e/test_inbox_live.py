@@ -17,6 +17,7 @@ from contacts.models import Contact
 from conversations.models import Conversation, Message
 from tests import factories
 from tests.e2e.conftest import Acme, access_token, receive, within
+from tests.ids import assert_no_integer_ids
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,7 +31,7 @@ LIVE_SECONDS = 2  # the issue's promise: a customer's message shows within two s
 
 
 def _thread(acme_inbox: Acme) -> str:
-    return f"/inbox/c/{acme_inbox.carla.pk}/?tab=all"
+    return f"/inbox/c/{acme_inbox.carla.public_id}/?tab=all"
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ async def test_customer_messages_appear_live_in_the_open_inbox(acme_inbox, open_
     ana = await open_inbox(acme_inbox.agent, _thread(acme_inbox))
     page, rows = ana.page, ana.page.locator("#rows .row")
     customer = await customers(acme_inbox.token, acme_inbox.channel)
-    diego_row = page.locator(f"#conversation-{acme_inbox.diego.pk}")
+    diego_row = page.locator(f"#conversation-{acme_inbox.diego.public_id}")
     await expect(rows).to_have_count(2)
     await expect(diego_row.locator(".badge")).to_have_text("1")
 
@@ -61,7 +62,7 @@ async def test_customer_messages_appear_live_in_the_open_inbox(acme_inbox, open_
     # A customer further down writes again: the row moves to the top, its badge counts two.
     started = asyncio.get_running_loop().time()
     await customer.write("crm-diego", "Alguma novidade do pedido?")
-    await expect(rows.first).to_have_id(f"conversation-{acme_inbox.diego.pk}", timeout=within(LIVE_SECONDS, started))
+    await expect(rows.first).to_have_id(f"conversation-{acme_inbox.diego.public_id}", timeout=within(LIVE_SECONDS, started))
     await expect(diego_row.locator(".badge")).to_have_text("2")
     await expect(diego_row.locator(".preview")).to_have_text("Alguma novidade do pedido?")
 
@@ -70,7 +71,7 @@ async def test_customer_messages_appear_live_in_the_open_inbox(acme_inbox, open_
     carla = await customer.write("crm-carla", "Pode ser o M?")
     await expect(page.locator(f"#message-{carla['id']} .content")).to_have_text(
         "Pode ser o M?", timeout=within(LIVE_SECONDS, started))
-    await expect(rows.first).to_have_id(f"conversation-{acme_inbox.carla.pk}")
+    await expect(rows.first).to_have_id(f"conversation-{acme_inbox.carla.public_id}")
     await expect(rows).to_have_count(3)
     await expect(page.locator("#messages .bubble")).to_have_count(2)
     await ana.assert_not_reloaded()
@@ -91,9 +92,10 @@ async def test_a_reply_shows_pending_then_sent(acme_inbox, open_inbox):
     bubble_id = await bubble.get_attribute("id")
     statuses = [status for shown, status in await ana.bubble_history() if shown == bubble_id]
     # The bubble shows its delivery state and only moves forward: PENDING then SENT, or SENT
-    # at once when the channel was faster than the form's answer.
+    # at once when the channel was faster than the form's answer; QUEUED (sending) between them
+    # when the bubble was fetched while its sender was handing it to the channel.
     assert statuses and statuses[-1] == "SENT", statuses
-    assert statuses == sorted(statuses, key=["PENDING", "SENT"].index), statuses
+    assert statuses == sorted(statuses, key=["PENDING", "QUEUED", "SENT"].index), statuses
     assert await ana.duplicates("#messages .bubble") == []
     if os.environ.get("INBOX_E2E_SCREENSHOT"):
         await page.screenshot(path=os.environ["INBOX_E2E_SCREENSHOT"])
@@ -102,28 +104,33 @@ async def test_a_reply_shows_pending_then_sent(acme_inbox, open_inbox):
 async def test_a_colleague_sees_the_assignment_and_the_typing_live(acme_inbox, open_inbox):
     ana = await open_inbox(acme_inbox.agent, _thread(acme_inbox))
     bruno = await open_inbox(acme_inbox.colleague, _thread(acme_inbox))
-    bruno_pk = str(acme_inbox.colleague.user.pk)
+    bruno_id = str(acme_inbox.colleague.user.public_id)
 
-    await ana.page.locator("#thread-header select[name=assignee]").select_option(bruno_pk)
+    await ana.page.locator("#thread-header select[name=assignee]").select_option(bruno_id)
 
-    await expect(bruno.page.locator("#thread-header select[name=assignee]")).to_have_value(bruno_pk)
+    await expect(bruno.page.locator("#thread-header select[name=assignee]")).to_have_value(bruno_id)
     for page in (ana.page, bruno.page):
-        await expect(page.locator(f"#conversation-{acme_inbox.carla.pk} .assignee")).to_have_text("Bruno Colega")
+        await expect(page.locator(f"#conversation-{acme_inbox.carla.public_id} .assignee")).to_have_text("Bruno Colega")
 
     await ana.page.locator("#reply-text").press_sequentially("Deixa comigo")
 
     await expect(bruno.page.locator("#typing")).to_contain_text("Ana Atendente")
     await expect(ana.page.locator("#typing")).to_have_text("")
     await bruno.assert_not_reloaded()
+    assigned = [frame for frame in bruno.frames if frame.get("name") == "conversation.assigned"]
+    assert assigned and assigned[-1]["data"]["assignee_id"] == bruno_id
+    assert [frame["user"]["id"] for frame in bruno.frames if frame.get("type") == "typing"] == [
+        str(acme_inbox.agent.user.public_id)]
+    assert assert_no_integer_ids(bruno.frames) > 0
 
 
-def _acme_ids(tenant: Any) -> dict[str, set[int]]:
-    return {
-        "channel_id": {tenant.channel.pk},
-        "contact_id": set(Contact.all_objects.filter(tenant=tenant.tenant).values_list("pk", flat=True)),
-        "conversation_id": set(Conversation.all_objects.filter(tenant=tenant.tenant).values_list("pk", flat=True)),
-        "message_id": set(Message.all_objects.filter(tenant=tenant.tenant).values_list("pk", flat=True)),
-    }
+def _acme_ids(tenant: Any) -> dict[str, set[str]]:
+    def public_ids(model: Any) -> set[str]:
+        return {str(public_id) for public_id in model.all_objects.filter(tenant=tenant.tenant).values_list(
+            "public_id", flat=True)}
+
+    return {"channel_id": {str(tenant.channel.public_id)}, "contact_id": public_ids(Contact),
+            "conversation_id": public_ids(Conversation), "message_id": public_ids(Message)}
 
 
 async def test_an_agent_of_another_tenant_receives_nothing(acme_inbox, globex_inbox, open_inbox, customers):
@@ -148,6 +155,7 @@ async def test_an_agent_of_another_tenant_receives_nothing(acme_inbox, globex_in
     assert leaked == []
     assert not [frame for frame in gil.frames if "Acme" in str(frame) or "ACME50" in str(frame)]
     assert any((frame.get("data") or {}).get("message_id") == own["id"] for frame in gil.frames)
+    assert assert_no_integer_ids(gil.frames) > 0 and assert_no_integer_ids(ana.frames) > 0
     await expect(gil.page.locator("#rows .row")).to_have_count(1)
     await expect(gil.page.get_by_text("Segredo da Acme")).to_have_count(0)
 
@@ -180,16 +188,16 @@ async def test_after_the_socket_is_cut_and_restored_the_missed_message_appears_o
     await asyncio.to_thread(inbox_server.stop)
     await expect(connection).to_have_attribute("data-state", "reconnecting")
     missed = await database_sync_to_async(receive)(acme_inbox.channel, "crm-carla", "Alô? Caiu a conexão?")
-    await expect(page.locator(f"#message-{missed.pk}")).to_have_count(0)
+    await expect(page.locator(f"#message-{missed.public_id}")).to_have_count(0)
     await asyncio.to_thread(inbox_server.start)
 
     await expect(connection).to_have_attribute("data-state", "online", timeout=15_000)
-    await expect(page.locator(f"#message-{missed.pk} .content")).to_have_text("Alô? Caiu a conexão?")
+    await expect(page.locator(f"#message-{missed.public_id} .content")).to_have_text("Alô? Caiu a conexão?")
     # The socket is live again; once this one shows, every replayed event has been applied.
     customer = await customers(acme_inbox.token, acme_inbox.channel)
     after = await customer.write("crm-carla", "Ah, voltou!")
     await expect(page.locator(f"#message-{after['id']}")).to_have_count(1)
-    await expect(page.locator(f"#message-{missed.pk}")).to_have_count(1)
+    await expect(page.locator(f"#message-{missed.public_id}")).to_have_count(1)
     assert await ana.duplicates("#messages .bubble") == []
     await expect(page.locator("#messages .bubble")).to_have_count(3)
     await ana.assert_not_reloaded()

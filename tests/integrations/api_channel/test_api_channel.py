@@ -18,7 +18,7 @@ def api_channel(acme):
 def _deliver(client, channel, **overrides):
     body = {"contact": {"external_id": "crm-contact-1", "name": "Bruna Costa", "phone": "11 99876-5432"},
             "content": "Quero trocar o tamanho", "external_id": "crm-msg-1", **overrides}
-    return client.post(f"/api/v1/channels/{channel.pk}/messages", body, format="json")
+    return client.post(f"/api/v1/channels/{channel.public_id}/messages", body, format="json")
 
 
 def test_integrator_delivers_a_contacts_message(acme, member, api, api_channel, events,
@@ -29,7 +29,7 @@ def test_integrator_delivers_a_contacts_message(acme, member, api, api_channel, 
         response = _deliver(client, api_channel)
 
     assert response.status_code == 201, response.content
-    message = Message.all_objects.get(pk=response.json()["id"])
+    message = Message.all_objects.get(public_id=response.json()["id"])
     assert message.direction == Message.Direction.INBOUND and message.content == "Quero trocar o tamanho"
     assert message.conversation.contact.phone == "+5511998765432"
     assert "message.created" in [event.name for event in events]

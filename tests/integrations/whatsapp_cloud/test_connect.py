@@ -34,7 +34,7 @@ def test_valid_credentials_connect_the_channel(graph, admin_api):
     assert body["config"]["display_phone_number"] == "+15555550100"
     assert body["credential_keys"] == ["access_token", "app_secret", "verify_token"]
     assert "EAAG-test-token" not in response.content.decode() and APP_SECRET not in response.content.decode()
-    channel = Channel.all_objects.get(pk=body["id"])
+    channel = Channel.all_objects.get(public_id=body["id"])
     assert len(channel.credentials["verify_token"]) >= 20  # generated, to paste into Meta
 
 
@@ -80,4 +80,4 @@ def test_changing_the_token_checks_it_again(graph, admin_api):
                               format="json")
 
     assert refused.status_code == 400
-    assert Channel.all_objects.get(pk=channel_id).credentials["access_token"] == "EAAG-test-token"
+    assert Channel.all_objects.get(public_id=channel_id).credentials["access_token"] == "EAAG-test-token"

@@ -30,8 +30,9 @@ def test_a_reply_is_sent_after_commit_and_carries_metas_id(graph, conversation, 
     assert [sent["wamid"] for sent in graph.sent] == [reply.provider_message_id]
     body = graph.sent[0]["body"]
     expected = json.loads((FIXTURES / "send-text.request.json").read_text())
-    assert set(body) == set(expected) and body["to"] == CUSTOMER
+    assert set(body) == set(expected) | {"biz_opaque_callback_data"} and body["to"] == CUSTOMER
     assert body["text"]["body"] == "Olá! Já verifico."
+    assert body["biz_opaque_callback_data"] == str(reply.public_id)  # echoed back in its statuses
 
 
 def test_reply_to_a_message_sends_its_context(graph, conversation):
@@ -182,8 +183,8 @@ def test_api_retry_endpoint_resends(graph, conversation, agent, api, whatsapp, m
     client = api(member(whatsapp.tenant, Role.MANAGER))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/api/v1/messages/{reply.pk}/retry")
-    again = client.post(f"/api/v1/messages/{reply.pk}/retry")
+        response = client.post(f"/api/v1/messages/{reply.public_id}/retry")
+    again = client.post(f"/api/v1/messages/{reply.public_id}/retry")
 
     assert response.status_code == 200 and response.json()["status"] == "PENDING"
     assert Message.all_objects.get(pk=reply.pk).status == Message.Status.SENT
@@ -208,6 +209,61 @@ def test_simulated_status_webhooks_move_the_reply_to_read(live_server, settings,
     assert [entry["http_status"] for entry in simulator.webhook_log] == [200, 200, 200]
 
 
+class _SenderDied(Exception):
+    """The sender's process ends between the provider's answer and recording it."""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("claim_ran_out", [False, True], ids=["still-queued", "failed-delivery-unknown"])
+def test_a_status_naming_our_id_confirms_a_reply_whose_sender_died(live_server, settings, whatsapp, conversation,
+                                                                    monkeypatch, claim_ran_out):
+    from conversations.services import DELIVERY_UNKNOWN, messages_sending_expire
+    from integrations.outbound import send
+
+    webhook_url = f"{live_server.url}/webhooks/whatsapp_cloud/{whatsapp.webhook_token}"
+    with GraphSimulator(status_progression=()) as simulator:
+        simulator.add_number("100000000000002", token="EAAG-test-token", app_secret=APP_SECRET,
+                             waba_id="100000000000001", webhook_url=webhook_url)
+        settings.WHATSAPP_GRAPH_API_URL = simulator.base_url
+        settings.WHATSAPP_GRAPH_API_VERSION = simulator.version
+        reply = pending_reply(conversation)
+
+        def die(*args, **kwargs):
+            raise _SenderDied
+
+        with monkeypatch.context() as dying:  # Meta takes the message; its sender never records the answer
+            dying.setattr(send, "_settle", die)
+            with pytest.raises(_SenderDied):
+                message_deliver_now(message_id=reply.pk)
+        reply.refresh_from_db()
+        assert reply.status == Message.Status.QUEUED and reply.provider_message_id is None
+        if claim_ran_out:
+            Message.all_objects.filter(pk=reply.pk).update(send_lease_until=timezone.now() - timedelta(seconds=1))
+            assert messages_sending_expire() == 1
+            reply.refresh_from_db()
+            assert reply.status == Message.Status.FAILED and reply.error_code == DELIVERY_UNKNOWN
+        (record,) = simulator.sent
+        assert record["body"]["biz_opaque_callback_data"] == str(reply.public_id)
+
+        simulator.post_status("100000000000002", record["wamid"], "sent")
+        assert simulator.wait_for_webhooks(timeout=10)
+        reply.refresh_from_db()
+        assert reply.status == Message.Status.SENT and reply.provider_message_id == record["wamid"]
+        assert reply.error_code == "" and reply.send_lease_until is None
+
+        simulator.post_status("100000000000002", record["wamid"], "delivered")
+        assert simulator.wait_for_webhooks(timeout=10)
+
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.DELIVERED and reply.provider_message_id == record["wamid"]
+    assert len(simulator.sent) == 1  # confirmed, never sent a second time
+    statuses = [json.loads(entry["body"])["entry"][0]["changes"][0]["value"]["statuses"][0]
+                for entry in simulator.webhook_log]
+    assert [(status["status"], status["biz_opaque_callback_data"]) for status in statuses] == [
+        ("sent", str(reply.public_id)), ("delivered", str(reply.public_id))]
+    assert [entry["http_status"] for entry in simulator.webhook_log] == [200, 200]
+
+
 def test_inbox_retry_button_resends(graph, conversation, agent, client, django_capture_on_commit_callbacks):
     from tests.factories import PASSWORD
 
@@ -216,11 +272,11 @@ def test_inbox_retry_button_resends(graph, conversation, agent, client, django_c
     message_deliver_now(message_id=reply.pk)
     client.post("/login/", {"email": agent.email, "password": PASSWORD})
 
-    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    page = client.get(f"/inbox/c/{conversation.public_id}/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        retried = client.post(f"/inbox/messages/{reply.pk}/retry/")
+        retried = client.post(f"/inbox/messages/{reply.public_id}/retry/")
 
-    assert f"/inbox/messages/{reply.pk}/retry/" in page and 'class="failure"' in page
+    assert f"/inbox/messages/{reply.public_id}/retry/" in page and 'class="failure"' in page
     assert retried.status_code == 200
     assert Message.all_objects.get(pk=reply.pk).status == Message.Status.SENT
 

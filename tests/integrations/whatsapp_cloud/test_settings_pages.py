@@ -27,7 +27,7 @@ def test_admin_connects_whatsapp_and_sees_where_meta_must_send(graph, acme, memb
             "access_token": "EAAG-test-token", "app_secret": APP_SECRET, "verify_token": "my-verify-token"})
 
     channel = Channel.all_objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/settings/channels/{channel.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/settings/channels/{channel.public_id}/"
     page = client.get(response["Location"]).content.decode()
     assert channel.webhook_url in page and "my-verify-token" in page
     assert "EAAG-test-token" not in page and APP_SECRET not in page
@@ -67,4 +67,4 @@ def test_an_errored_channel_is_announced_to_admins_in_the_inbox(whatsapp, member
 def test_other_tenants_channels_are_404(whatsapp, globex, member, client):
     _login(client, member(globex, Role.TENANT_ADMIN))
 
-    assert client.get(f"/settings/channels/{whatsapp.pk}/").status_code == 404
+    assert client.get(f"/settings/channels/{whatsapp.public_id}/").status_code == 404

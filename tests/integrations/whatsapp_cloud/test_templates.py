@@ -47,7 +47,7 @@ def test_template_goes_out_through_the_api_outside_the_window(graph, whatsapp, c
     graph.set_templates("100000000000001", [ORDER_TEMPLATE])
     channel_templates_sync(channel=whatsapp)
     client = api(member(whatsapp.tenant, Role.AGENT, channels=(whatsapp,)))
-    path = f"/api/v1/conversations/{closed_conversation.pk}/messages"
+    path = f"/api/v1/conversations/{closed_conversation.public_id}/messages"
 
     free = client.post(path, {"content": "oi"}, format="json")
     with django_capture_on_commit_callbacks(execute=True):
@@ -61,7 +61,7 @@ def test_template_goes_out_through_the_api_outside_the_window(graph, whatsapp, c
     assert free.status_code == 422
     assert sent.status_code == 201, sent.content
     assert sent.json()["content"] == "Olá Maria, seu pedido A-77 foi enviado."
-    assert Message.all_objects.get(pk=sent.json()["id"]).status == Message.Status.SENT
+    assert Message.all_objects.get(public_id=sent.json()["id"]).status == Message.Status.SENT
     body = graph.sent[-1]["body"]
     assert body["type"] == "template" and body["template"]["name"] == "pedido_enviado"
     assert [p["text"] for p in body["template"]["components"][0]["parameters"]] == ["Maria", "A-77"]
@@ -77,12 +77,12 @@ def test_the_inbox_offers_templates_when_the_window_is_closed(graph, whatsapp, c
     client.post("/login/", {"email": agent.user.email, "password": PASSWORD})
     template = MessageTemplate.all_objects.get(name="pedido_enviado")
 
-    page = client.get(f"/inbox/c/{closed_conversation.pk}/").content.decode()
+    page = client.get(f"/inbox/c/{closed_conversation.public_id}/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        sent = client.post(f"/inbox/c/{closed_conversation.pk}/template/",
-                           {"template": template.pk, "parameters": ["Maria", "A-77"]})
+        sent = client.post(f"/inbox/c/{closed_conversation.public_id}/template/",
+                           {"template": str(template.public_id), "parameters": ["Maria", "A-77"]})
 
-    assert 'id="template-form"' in page and "pedido_enviado" in page
+    assert 'id="template-form"' in page and "pedido_enviado" in page and f'value="{template.public_id}"' in page
     assert sent.status_code == 200 and "seu pedido A-77 foi enviado" in sent.content.decode()
     assert graph.sent[-1]["body"]["type"] == "template"
 
@@ -101,7 +101,7 @@ def test_interactive_buttons_go_out_through_the_api(graph, whatsapp, member, api
     client = api(member(whatsapp.tenant, Role.MANAGER))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/api/v1/conversations/{conversation.pk}/messages",
+        response = client.post(f"/api/v1/conversations/{conversation.public_id}/messages",
                                {"type": "INTERACTIVE", "content": "Confirma?",
                                 "content_attributes": {"interactive": interactive}}, format="json")
 
