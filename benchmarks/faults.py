@@ -432,8 +432,7 @@ class FaultRun:
         while time.monotonic() < deadline:
             self.processes.check()
             waiting = WebhookEvent.all_objects.filter(channel=channel, status=WebhookEvent.Status.RECEIVED).exists()
-            sending = Message.all_objects.filter(channel=channel, direction=Message.Direction.OUTBOUND, status__in=(
-                Message.Status.PENDING, Message.Status.QUEUED)).exists()
+            sending = Message.all_objects.filter(channel=channel, direction=Message.Direction.OUTBOUND, status=Message.Status.PENDING).exists()
             if not waiting and not sending:
                 break
             time.sleep(0.5)
@@ -461,7 +460,7 @@ class FaultRun:
         outcome.replies_unknown = replies.filter(status=Message.Status.FAILED, error_code=DELIVERY_UNKNOWN).count()
         outcome.replies_failed_other = replies.filter(status=Message.Status.FAILED).exclude(
             error_code=DELIVERY_UNKNOWN).count()
-        outcome.replies_pending = replies.filter(status__in=(Message.Status.PENDING, Message.Status.QUEUED)).count()
+        outcome.replies_pending = replies.filter(status=Message.Status.PENDING).count()
         sent_bodies = Counter(record["body"].get("text", {}).get("body", "") for record in self.simulator.sent)
         outcome.simulator_sends = sum(sent_bodies.values())
         outcome.double_sends = sum(count - 1 for count in sent_bodies.values() if count > 1)

@@ -609,7 +609,7 @@ class Benchmark:
         # By conversation and id range, not by the ids themselves: an IN of thousands of ids,
         # compiled and run ten times a second, cost this process and PostgreSQL a fifth of a core.
         pending = Message.all_objects.filter(conversation=conversation, pk__range=(ids[0], ids[-1]),
-                                             status__in=[Message.Status.PENDING, Message.Status.QUEUED])
+                                             status=Message.Status.PENDING)
         last_change, previous = time.monotonic(), -1
         while True:
             self.processes.check()

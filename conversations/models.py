@@ -146,7 +146,7 @@ class Message(TenantScopedModel):
 
     class Status(models.TextChoices):
         PENDING = "PENDING", _("Pending")
-        QUEUED = "QUEUED", _("Sending")
+        QUEUED = "QUEUED", _("Queued")
         SENT = "SENT", _("Sent")
         DELIVERED = "DELIVERED", _("Delivered")
         READ = "READ", _("Read")
@@ -185,9 +185,11 @@ class Message(TenantScopedModel):
     # until then.
     send_attempts = models.PositiveSmallIntegerField(default=0)
     send_after = models.DateTimeField(null=True, blank=True)
-    # While QUEUED (a sender handed it to the provider and waits for the answer): until when
-    # that sender's claim holds. A claim that runs out without an answer (the sender died)
-    # leaves the reply FAILED as "delivery unknown", never sent a second time on its own.
+    # Set while a sender has handed the reply to the provider and waits for the answer (the reply
+    # stays PENDING): until when that sender's claim holds. A claim that runs out without an
+    # answer (the sender died) leaves the reply FAILED as "delivery unknown", never sent a second
+    # time on its own. In no index and no index's condition, so that claiming a reply is a HOT
+    # update (PostgreSQL writes no index entry for it).
     send_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantScopedModel.Meta):
@@ -197,8 +199,6 @@ class Message(TenantScopedModel):
             # A channel's replies waiting to be sent, oldest first (integrations.outbound).
             models.Index(fields=["channel", "id"], name="msg_outbound_waiting", condition=Q(
                 direction="OUTBOUND", status="PENDING", provider_message_id__isnull=True)),
-            # Replies being sent, by when their sender's claim runs out.
-            models.Index(fields=["send_lease_until"], name="msg_sending", condition=Q(status="QUEUED")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -83,6 +83,8 @@ def drain(*, lease: Lease, step: Callable[[], bool], seconds: float, look_again:
     look once more (the one task that everyone else relies on must; helpers need not)."""
     lease.hold()
     deadline = time.monotonic() + seconds
+    # Renewed a few times per running_seconds, not after every step (a round trip to Redis each).
+    renew_every, held_at = lease.running_seconds / 3, time.monotonic()
     holding, steps = True, 0
     try:
         while True:
@@ -98,9 +100,10 @@ def drain(*, lease: Lease, step: Callable[[], bool], seconds: float, look_again:
             if not holding:
                 if not lease.retake():
                     return Drained(steps=steps, successor=False)  # a new task goes on from here
-                holding = True
-            else:
+                holding, held_at = True, time.monotonic()
+            elif time.monotonic() - held_at >= renew_every:
                 lease.hold()
+                held_at = time.monotonic()
             if time.monotonic() >= deadline:
                 lease.hand_over()
                 return Drained(steps=steps, successor=True)

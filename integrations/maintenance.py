@@ -49,7 +49,8 @@ def channels_with_waiting_replies(*, older_than: timedelta = STUCK_AFTER) -> lis
     return sorted(set(Message.all_objects.filter(
         Q(send_after__isnull=True) | Q(send_after__lte=timezone.now()),
         direction=Message.Direction.OUTBOUND, private=False, status=Message.Status.PENDING,
-        provider_message_id__isnull=True, created_at__lte=cutoff, channel__kind__in=list(adapter_classes()),
+        provider_message_id__isnull=True, send_lease_until__isnull=True, created_at__lte=cutoff,
+        channel__kind__in=list(adapter_classes()),
     ).order_by().values_list("channel_id", flat=True).distinct()[:1000]))
 
 

@@ -218,12 +218,14 @@ def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatu
         if not entry.statuses:
             continue
         ids = {status.provider_message_id for status in entry.statuses}
-        references = {reference for status in entry.statuses if (reference := uuid_or_none(status.reference))}
-        locked = messages_lock_for_statuses(channel_id=entry.channel.pk, provider_message_ids=ids,
-                                            references=references)
-        found = {message.provider_message_id: message for message in locked if message.provider_message_id}
-        named = {message.public_id: message for message in locked
-                 if not message.provider_message_id and _sending_interrupted(message)}
+        found = {message.provider_message_id: message for message in messages_lock_for_statuses(
+            channel_id=entry.channel.pk, provider_message_ids=ids)}
+        # Rarely (a reply whose sender died before recording the provider's id): by our own id.
+        references = {reference for status in entry.statuses if status.provider_message_id not in found
+                      and (reference := uuid_or_none(status.reference))}
+        named = {message.public_id: message for message in messages_lock_for_statuses(
+            channel_id=entry.channel.pk, references=references)
+            if _sending_interrupted(message)} if references else {}
         for status in entry.statuses:
             message = found.get(status.provider_message_id)
             provider_message_id = None
@@ -242,6 +244,6 @@ def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatu
 
 def _sending_interrupted(message: Message) -> bool:
     """A reply handed to its provider whose answer was never recorded: its sender is still
-    waiting for it (QUEUED), or died waiting (FAILED as delivery unknown)."""
-    return message.status == Message.Status.QUEUED or (
+    waiting for it (its claim holds), or died waiting (FAILED as delivery unknown)."""
+    return (message.status == Message.Status.PENDING and message.send_lease_until is not None) or (
         message.status == Message.Status.FAILED and message.error_code == DELIVERY_UNKNOWN)

@@ -129,22 +129,22 @@ def message_status_update(
     return bool(changed)
 
 
-def messages_lock_for_statuses(*, channel_id: int, provider_message_ids: Collection[str],
+def messages_lock_for_statuses(*, channel_id: int, provider_message_ids: Collection[str] = (),
                                references: Collection[uuid.UUID] = ()) -> list[Message]:
-    """The channel's messages with these provider ids, and its replies that have no provider id
+    """The channel's messages with these provider ids, or its replies that have no provider id
     yet whose public id is one of `references` (a status that names our id for a reply whose
     sender died before recording the provider's), locked in id order (batches about the same
     messages wait for each other instead of deadlocking), for message_statuses_advance.
     Plain SQL with the columns by name: through the ORM, compiling this read cost more than
     the status updates it serves (up to three per reply)."""
-    wanted, params = one_of("m.provider_message_id", sorted(provider_message_ids))
-    if references:
-        public_id = Message._meta.get_field("public_id")
-        named, named_params = one_of("m.public_id", [public_id.get_db_prep_value(reference, connection)
-                                                     for reference in sorted(references)])
-        wanted = f"({wanted} OR ({named} AND m.direction = %s AND m.provider_message_id IS NULL))"
-        params += [*named_params, Message.Direction.OUTBOUND]
-    return _locked(f"m.channel_id = %s AND {wanted}", [channel_id, *params])
+    if provider_message_ids:
+        wanted, params = one_of("m.provider_message_id", sorted(provider_message_ids))
+        return _locked(f"m.channel_id = %s AND {wanted}", [channel_id, *params])
+    public_id = Message._meta.get_field("public_id")
+    named, named_params = one_of("m.public_id", [public_id.get_db_prep_value(reference, connection)
+                                                 for reference in sorted(references)])
+    return _locked(f"m.channel_id = %s AND {named} AND m.direction = %s AND m.provider_message_id IS NULL",
+                   [channel_id, *named_params, Message.Direction.OUTBOUND])
 
 
 def _lock(pks: Sequence[int]) -> list[Message]:
@@ -188,7 +188,7 @@ def _write(rows: dict[int, Message], as_read: dict[int, tuple[str, dt.datetime |
         return set()
     messages = list(rows.values())
     guard = bool(as_read)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(messages) > 1:
         table = Message._meta.db_table
         guarded = (" AND m.status = v.read_status AND m.send_lease_until IS NOT DISTINCT FROM v.read_lease"
                    if guard else "")
@@ -209,6 +209,8 @@ def _write(rows: dict[int, Message], as_read: dict[int, tuple[str, dt.datetime |
              [as_read.get(message.pk, ("", None))[1] for message in messages]],
         )
         return set(rows) - {row[0] for row in written}
+    # One message (the sender's result, mostly), or SQLite: a plain UPDATE each, cheaper to send
+    # than arrays.
     stale = set()
     quote = connection.ops.quote_name
     fields = [Message._meta.get_field(name) for name in _COLUMNS]
@@ -219,7 +221,7 @@ def _write(rows: dict[int, Message], as_read: dict[int, tuple[str, dt.datetime |
         params.append(message.pk)
         if guard:
             status, lease = as_read[message.pk]
-            sql += " AND status = %s AND send_lease_until IS %s"
+            sql += " AND status = %s AND send_lease_until IS NOT DISTINCT FROM %s"
             params += [status, Message._meta.get_field("send_lease_until").get_db_prep_save(lease, connection)]
         if not execute(sql, params):
             stale.add(message.pk)
@@ -236,8 +238,10 @@ def messages_sending_expire(*, channel_id: int | None = None, limit: int = 500) 
     """Replies whose sender's claim ran out without an answer (the sender died between handing
     one to the provider and hearing back): FAILED as "delivery unknown", so that the agent sees
     them. Never sent again on their own: the provider may have them. How many there were."""
-    where = f"m.status = %s AND m.send_lease_until < %s{' AND m.channel_id = %s' if channel_id is not None else ''}"
-    params: list[object] = [Message.Status.QUEUED, moment(timezone.now()),
+    # Through the waiting replies' partial index (a claimed reply stays PENDING).
+    where = (f"m.direction = %s AND m.provider_message_id IS NULL AND m.status = %s AND m.send_lease_until < %s"
+             f"{' AND m.channel_id = %s' if channel_id is not None else ''}")
+    params: list[object] = [Message.Direction.OUTBOUND, Message.Status.PENDING, moment(timezone.now()),
                             *([channel_id] if channel_id is not None else [])]
     with transaction.atomic():
         expired = _locked(where, params, limit=limit, skip_locked=True)

@@ -8,7 +8,7 @@ from channels_app.kinds import kind_of
 register = template.Library()
 
 _DELIVERY = {
-    "PENDING": ("◷", _("Pending")), "QUEUED": ("◷", _("Sending")), "SENT": ("✓", _("Sent")),
+    "PENDING": ("◷", _("Pending")), "QUEUED": ("◷", _("Queued")), "SENT": ("✓", _("Sent")),
     "DELIVERED": ("✓✓", _("Delivered")), "READ": ("✓✓", _("Read")), "FAILED": ("⚠", _("Failed")),
 }
 

@@ -2,13 +2,13 @@
 
 No transaction and no row lock is held while the provider is called (a slow provider would
 hold database connections and locks for as long as it likes). The claim is committed first:
-the reply becomes QUEUED with a lease (`send_lease_until`) that lasts longer than any call to
-the provider may (adapters time out first). Then the provider is called, and its answer is
-committed: SENT with the provider's id, FAILED with its code and a reason, or PENDING again
-with a backoff. A sender that dies in between leaves the reply QUEUED until its lease runs
-out; then it becomes FAILED as "delivery unknown" (messages_sending_expire), never sent a
-second time on its own: the agent sees it and may send it again, and should the provider
-confirm it after all (a status that names the message), it becomes SENT."""
+the reply gets a lease (`send_lease_until`, it stays PENDING) that lasts longer than any call
+to the provider may (adapters time out first), and no other sender takes it meanwhile. Then the
+provider is called, and its answer is committed: SENT with the provider's id, FAILED with its
+code and a reason, or waiting again after a backoff. A sender that dies in between leaves the
+claim to run out; then the reply becomes FAILED as "delivery unknown" (messages_sending_expire),
+never sent a second time on its own: the agent sees it and may send it again, and should the
+provider confirm it after all (a status that names the message), it becomes SENT."""
 
 from __future__ import annotations
 
@@ -63,9 +63,10 @@ def backoff_seconds(attempt: int) -> float:
 
 def reply_waiting_sql(alias: str) -> str:
     """A reply waiting to be sent: the condition of the partial index msg_outbound_waiting,
-    spelled out so that PostgreSQL can use the index in a prepared statement's generic plan."""
+    spelled out so that PostgreSQL can use the index in a prepared statement's generic plan, and
+    no sender's claim on it."""
     return (f"{alias}.direction = '{Message.Direction.OUTBOUND}' AND {alias}.provider_message_id IS NULL "
-            f"AND {alias}.status = '{Message.Status.PENDING}'")
+            f"AND {alias}.status = '{Message.Status.PENDING}' AND {alias}.send_lease_until IS NULL")
 
 
 _EXTRA = ("contact_phone", "reply_to_provider_id", "recipient_external_id", "has_attachments", "more_waiting",
@@ -74,7 +75,7 @@ _EXTRA = ("contact_phone", "reply_to_provider_id", "recipient_external_id", "has
 
 def _claim(where: str, params: list[object], channel: Channel, *, more: bool = False) -> Message | None:
     """Claim the oldest reply matching `where` (on alias w) that waits to be sent, skipping
-    those another sender is claiming: QUEUED with a lease, committed at once. One statement,
+    those another sender is claiming: a lease, committed at once. One statement,
     which also reads everything sending needs (plain SQL: through the ORM, compiling this read
     cost more CPU than the send itself). With `more`, whether other replies of the channel wait
     behind it (`message.more_waiting`)."""
@@ -83,26 +84,27 @@ def _claim(where: str, params: list[object], channel: Channel, *, more: bool = F
     behind = (f"EXISTS (SELECT 1 FROM {m} b WHERE b.channel_id = {m}.channel_id AND b.id > {m}.id "
               f"AND {reply_waiting_sql('b')})" if more else "FALSE")
     lease_until = timezone.now() + dt.timedelta(seconds=settings.OUTBOUND_SEND_LEASE_SECONDS)
-    with transaction.atomic():
-        found = instances(
-            Message,
-            f"""UPDATE {m} SET status = '{Message.Status.QUEUED}', send_lease_until = %s
-                 WHERE id = (SELECT w.id FROM {m} w WHERE {where} AND {reply_waiting_sql('w')}
-                              ORDER BY w.id LIMIT 1{for_update(skip_locked=True)})
-             RETURNING {columns(Message)},
-                   (SELECT ct.phone FROM {conversation_table} c JOIN {Contact._meta.db_table} ct
-                       ON ct.id = c.contact_id WHERE c.id = {m}.conversation_id) AS contact_phone,
-                   (SELECT r.provider_message_id FROM {m} r WHERE r.id = {m}.reply_to_id) AS reply_to_provider_id,
-                   (SELECT ci.external_id FROM {ContactIdentity._meta.db_table} ci
-                       JOIN {conversation_table} c ON c.contact_id = ci.contact_id
-                     WHERE c.id = {m}.conversation_id AND ci.channel_id = {m}.channel_id ORDER BY ci.id LIMIT 1)
-                       AS recipient_external_id,
-                   EXISTS (SELECT 1 FROM {Attachment._meta.db_table} a WHERE a.message_id = {m}.id)
-                       AS has_attachments,
-                   {behind} AS more_waiting,
-                   (SELECT c.public_id FROM {conversation_table} c WHERE c.id = {m}.conversation_id)
-                       AS conversation_public_id""",
-            [moment(lease_until), *params], extra=_EXTRA)
+    # One statement, committed by itself (outside a caller's transaction): the claim holds as
+    # soon as it returns, with no BEGIN and COMMIT of ours around it.
+    found = instances(
+        Message,
+        f"""UPDATE {m} SET send_lease_until = %s
+             WHERE id = (SELECT w.id FROM {m} w WHERE {where} AND {reply_waiting_sql('w')}
+                          ORDER BY w.id LIMIT 1{for_update(skip_locked=True)})
+         RETURNING {columns(Message)},
+               (SELECT ct.phone FROM {conversation_table} c JOIN {Contact._meta.db_table} ct
+                   ON ct.id = c.contact_id WHERE c.id = {m}.conversation_id) AS contact_phone,
+               (SELECT r.provider_message_id FROM {m} r WHERE r.id = {m}.reply_to_id) AS reply_to_provider_id,
+               (SELECT ci.external_id FROM {ContactIdentity._meta.db_table} ci
+                   JOIN {conversation_table} c ON c.contact_id = ci.contact_id
+                 WHERE c.id = {m}.conversation_id AND ci.channel_id = {m}.channel_id ORDER BY ci.id LIMIT 1)
+                   AS recipient_external_id,
+               EXISTS (SELECT 1 FROM {Attachment._meta.db_table} a WHERE a.message_id = {m}.id)
+                   AS has_attachments,
+               {behind} AS more_waiting,
+               (SELECT c.public_id FROM {conversation_table} c WHERE c.id = {m}.conversation_id)
+                   AS conversation_public_id""",
+        [moment(lease_until), *params], extra=_EXTRA)
     if not found:
         return None
     message = found[0]
@@ -196,13 +198,12 @@ def _settle(message: Message, status: str, **details: str) -> None:
 def _put_off(message: Message, *, attempt: int, until: dt.datetime) -> None:
     """Back to waiting, after its backoff (the provider refused it for now: it was not sent)."""
     put_off = execute(
-        f"UPDATE {Message._meta.db_table} SET status = %s, send_lease_until = NULL, send_attempts = %s, "
-        f"send_after = %s WHERE id = %s AND status = %s AND send_lease_until = %s",
-        [Message.Status.PENDING, attempt, moment(until), message.pk, Message.Status.QUEUED,
-         moment(message.send_lease_until)])
+        f"UPDATE {Message._meta.db_table} SET send_lease_until = NULL, send_attempts = %s, send_after = %s "
+        f"WHERE id = %s AND status = %s AND send_lease_until = %s",
+        [attempt, moment(until), message.pk, Message.Status.PENDING, moment(message.send_lease_until)])
     if not put_off:
         logger.warning("message %s: its claim ran out before the provider refused it", message.pk)
-    message.status, message.send_attempts, message.send_after = Message.Status.PENDING, attempt, until
+    message.send_attempts, message.send_after, message.send_lease_until = attempt, until, None
 
 
 def reply_send_next(channel: Channel, *, more: bool = False) -> SendOutcome | None:

@@ -166,7 +166,7 @@ def _interrupted_reply(channel, **fields) -> Message:
 
 
 @pytest.mark.parametrize("as_left", [
-    {"status": Message.Status.QUEUED},  # its sender died mid-send: the claim has not run out yet
+    {"status": Message.Status.PENDING},  # its sender died mid-send: the claim has not run out yet
     {"status": Message.Status.FAILED, "error_code": "delivery_unknown"},  # ... and it ran out
 ])
 def test_a_status_that_echoes_our_id_confirms_an_interrupted_reply(acme, events, django_capture_on_commit_callbacks,
@@ -193,7 +193,8 @@ def test_a_status_that_echoes_our_id_confirms_an_interrupted_reply(acme, events,
 
 def test_our_id_in_a_status_names_only_an_interrupted_reply_of_that_channel(acme):
     channel, other = factories.ChannelFactory(tenant=acme), factories.ChannelFactory(tenant=acme)
-    elsewhere = _interrupted_reply(other, status=Message.Status.QUEUED)  # another channel's reply
+    elsewhere = _interrupted_reply(other, status=Message.Status.PENDING,  # another channel's reply
+                                   send_lease_until=timezone.now())
     waiting = _interrupted_reply(channel, status=Message.Status.PENDING)  # never handed to the provider
     refused = _interrupted_reply(channel, status=Message.Status.FAILED, error_code="131026")  # the provider said no
     sent = _interrupted_reply(channel, status=Message.Status.SENT, provider_message_id="wamid.KNOWN")
@@ -207,20 +208,20 @@ def test_our_id_in_a_status_names_only_an_interrupted_reply_of_that_channel(acme
 
     assert outcome.unknown_statuses == statuses
     assert [Message.all_objects.get(pk=message.pk).status for message in (elsewhere, waiting, refused, sent)] == [
-        Message.Status.QUEUED, Message.Status.PENDING, Message.Status.FAILED, Message.Status.SENT]
+        Message.Status.PENDING, Message.Status.PENDING, Message.Status.FAILED, Message.Status.SENT]
     assert Message.all_objects.get(pk=sent.pk).provider_message_id == "wamid.KNOWN"
 
 
 def test_a_status_with_a_known_provider_id_ignores_the_reference(acme):
     channel = factories.ChannelFactory(tenant=acme)
     sent = _interrupted_reply(channel, status=Message.Status.SENT, provider_message_id="wamid.A")
-    interrupted = _interrupted_reply(channel, status=Message.Status.QUEUED)
+    interrupted = _interrupted_reply(channel, status=Message.Status.PENDING, send_lease_until=timezone.now())
 
     messages_receive(inbound=[ChannelInbound(channel=channel, statuses=[
         IncomingStatus(provider_message_id="wamid.A", status="READ", reference=str(interrupted.public_id))])])
 
     assert Message.all_objects.get(pk=sent.pk).status == Message.Status.READ
-    assert Message.all_objects.get(pk=interrupted.pk).status == Message.Status.QUEUED
+    assert Message.all_objects.get(pk=interrupted.pk).status == Message.Status.PENDING
 
 
 def test_statuses_naming_our_ids_take_no_more_statements(acme):

@@ -73,7 +73,7 @@ def test_a_change_to_a_row_that_moved_since_it_was_read_applies_to_the_row_as_it
     have run out meanwhile (FAILED, delivery unknown), the provider's id still makes it SENT."""
     message = factories.MessageFactory(conversation=factories.ConversationFactory(tenant=acme),
                                        direction=Message.Direction.OUTBOUND, sender_type=Message.SenderType.AGENT,
-                                       status=Message.Status.QUEUED, send_lease_until=timezone.now())
+                                       status=Message.Status.PENDING, send_lease_until=timezone.now())
     as_claimed = Message.all_objects.get(pk=message.pk)
     Message.all_objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error_code=DELIVERY_UNKNOWN,
                                                      send_lease_until=None)
@@ -88,7 +88,7 @@ def test_a_change_to_a_row_that_moved_since_it_was_read_applies_to_the_row_as_it
 def test_a_stale_change_that_is_no_longer_forward_writes_nothing(acme):
     message = factories.MessageFactory(conversation=factories.ConversationFactory(tenant=acme),
                                        direction=Message.Direction.OUTBOUND, sender_type=Message.SenderType.AGENT,
-                                       status=Message.Status.QUEUED, send_lease_until=timezone.now())
+                                       status=Message.Status.PENDING, send_lease_until=timezone.now())
     as_claimed = Message.all_objects.get(pk=message.pk)
     Message.all_objects.filter(pk=message.pk).update(status=Message.Status.READ, provider_message_id="wamid.r",
                                                      send_lease_until=None)

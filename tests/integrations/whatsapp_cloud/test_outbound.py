@@ -209,16 +209,14 @@ def test_simulated_status_webhooks_move_the_reply_to_read(live_server, settings,
     assert [entry["http_status"] for entry in simulator.webhook_log] == [200, 200, 200]
 
 
-class _SenderDied(Exception):
-    """The sender's process ends between the provider's answer and recording it."""
-
-
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("claim_ran_out", [False, True], ids=["still-queued", "failed-delivery-unknown"])
+@pytest.mark.parametrize("claim_ran_out", [False, True], ids=["claim-holds", "failed-delivery-unknown"])
 def test_a_status_naming_our_id_confirms_a_reply_whose_sender_died(live_server, settings, whatsapp, conversation,
-                                                                    monkeypatch, claim_ran_out):
+                                                                    claim_ran_out):
     from conversations.services import DELIVERY_UNKNOWN, messages_sending_expire
-    from integrations.outbound import send
+    from integrations.base import OutboundMessage
+    from integrations.outbound.send import reply_claim
+    from integrations.whatsapp_cloud.adapter import WhatsAppCloudAdapter
 
     webhook_url = f"{live_server.url}/webhooks/whatsapp_cloud/{whatsapp.webhook_token}"
     with GraphSimulator(status_progression=()) as simulator:
@@ -227,16 +225,15 @@ def test_a_status_naming_our_id_confirms_a_reply_whose_sender_died(live_server, 
         settings.WHATSAPP_GRAPH_API_URL = simulator.base_url
         settings.WHATSAPP_GRAPH_API_VERSION = simulator.version
         reply = pending_reply(conversation)
-
-        def die(*args, **kwargs):
-            raise _SenderDied
-
-        with monkeypatch.context() as dying:  # Meta takes the message; its sender never records the answer
-            dying.setattr(send, "_settle", die)
-            with pytest.raises(_SenderDied):
-                message_deliver_now(message_id=reply.pk)
+        # What a sender does before it dies: it claims the reply, Meta takes it, and the answer is
+        # never recorded.
+        claimed = reply_claim(reply.pk, whatsapp)
+        WhatsAppCloudAdapter(whatsapp).send(OutboundMessage(
+            message_id=reply.pk, to=CUSTOMER, type="TEXT", content=reply.content, content_attributes={},
+            reference=str(claimed.public_id)))
         reply.refresh_from_db()
-        assert reply.status == Message.Status.QUEUED and reply.provider_message_id is None
+        assert reply.status == Message.Status.PENDING and reply.send_lease_until is not None
+        assert reply.provider_message_id is None
         if claim_ran_out:
             Message.all_objects.filter(pk=reply.pk).update(send_lease_until=timezone.now() - timedelta(seconds=1))
             assert messages_sending_expire() == 1

@@ -104,7 +104,7 @@ def test_the_provider_is_called_with_no_transaction_open_and_the_claim_committed
     monkeypatch.setattr(WhatsAppCloudAdapter, "send", observed)
 
     assert reply_send_next(whatsapp).status == "sent"
-    assert seen == [(False, Message.Status.QUEUED, True)]
+    assert seen == [(False, Message.Status.PENDING, True)]
     reply.refresh_from_db()
     assert (reply.status, reply.send_lease_until) == (Message.Status.SENT, None)
 
@@ -114,8 +114,7 @@ def test_a_reply_whose_sender_died_mid_send_is_delivery_unknown_not_sent_again(g
                                                                                 django_capture_on_commit_callbacks):
     """Its claim ran out without an answer: the provider may have it."""
     lost = pending_reply(conversation, content="lost")
-    Message.all_objects.filter(pk=lost.pk).update(status=Message.Status.QUEUED,
-                                                  send_lease_until=timezone.now() - timedelta(seconds=1))
+    Message.all_objects.filter(pk=lost.pk).update(send_lease_until=timezone.now() - timedelta(seconds=1))
     pending_reply(conversation, content="next")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -129,12 +128,11 @@ def test_a_reply_whose_sender_died_mid_send_is_delivery_unknown_not_sent_again(g
 
 def test_a_claim_that_still_holds_is_left_alone(graph, conversation, whatsapp, queued):
     sending = pending_reply(conversation, content="in flight")
-    Message.all_objects.filter(pk=sending.pk).update(status=Message.Status.QUEUED,
-                                                     send_lease_until=timezone.now() + timedelta(seconds=20))
+    Message.all_objects.filter(pk=sending.pk).update(send_lease_until=timezone.now() + timedelta(seconds=20))
 
     run(whatsapp.pk)
 
-    assert Message.all_objects.get(pk=sending.pk).status == Message.Status.QUEUED and graph.sent == []
+    assert Message.all_objects.get(pk=sending.pk).status == Message.Status.PENDING and graph.sent == []
 
 
 def test_a_reply_in_its_backoff_is_left_to_its_own_retry(graph, conversation, whatsapp, queued):

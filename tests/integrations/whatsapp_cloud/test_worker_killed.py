@@ -111,7 +111,7 @@ def test_a_worker_killed_mid_send_never_sends_twice_and_the_agent_sees_it(simula
 
     # In the middle of the call: the claim is committed, no transaction holds the row.
     claimed = Message.all_objects.get(pk=interrupted.pk)
-    assert claimed.status == Message.Status.QUEUED and claimed.send_lease_until is not None
+    assert claimed.status == Message.Status.PENDING and claimed.send_lease_until is not None
     waiting = pending_reply(conversation, content="escrita enquanto o worker caía")
     _kill(first)
     simulator.hold_sends(0)
