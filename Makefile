@@ -1,5 +1,5 @@
 # `make run`: install, migrate, load the demo data and serve the inbox (embedded default).
-# `make test`: install, check the import contracts and run the whole test suite.
+# `make test`: install, check the import contracts and the types, run the whole test suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -46,4 +46,5 @@ chromium:
 
 test: install chromium
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $${TEST_WORKERS:-2} $(PYTEST_ARGS)

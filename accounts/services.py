@@ -139,7 +139,8 @@ def _refresh_token(raw: str) -> RefreshToken:
     from rest_framework_simplejwt.exceptions import TokenError
 
     try:
-        token = RefreshToken(raw)
+        # simplejwt annotates the encoded token as `Token`; it is the str (jazzband/djangorestframework-simplejwt#787).
+        token = RefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         raise ApplicationError(str(exc), code="token_not_valid", status_code=401) from None
     if token_ids(token) is None:

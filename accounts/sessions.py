@@ -79,6 +79,14 @@ def session_access(request: HttpRequest) -> TenantAccess | None:
     return tenant_access_resolve(user_id=request.user.pk, tenant_id=tenant_id)
 
 
+class InboxRequest(HttpRequest):
+    """What a view under inbox_member_required receives (for type checkers: the request is
+    Django's own): a logged-in user, and `access`, the member's access to the current tenant."""
+
+    user: User
+    access: TenantAccess
+
+
 def inbox_member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """For the inbox's pages: a logged-in member of an operational tenant. Makes the tenant
     current, and its time zone and the member's language active for the request."""

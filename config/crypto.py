@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import models
+from django.db.models.expressions import Combinable
 
 
 @cache
@@ -62,6 +63,11 @@ class SecretUnreadable(Exception):
 
 class EncryptedJSONField(models.TextField):
     """A JSON object stored encrypted; reads back as `Secrets`."""
+
+    # For django-stubs' plugin (annotations only): a model's attribute takes a dict and reads back
+    # as Secrets, not TextField's str.
+    _pyi_private_set_type: dict[str, Any] | Combinable
+    _pyi_private_get_type: Secrets
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Secrets | None:
         if value is None:

@@ -5,7 +5,7 @@ through the ORM costs more CPU than running it. Everything else goes through the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
@@ -55,7 +55,10 @@ def for_update(*, skip_locked: bool = False, of: str = "") -> str:
 
 
 
-def insert(objs: Sequence[Model], *, conflicts_by: str | None = None) -> list[Model]:
+_M = TypeVar("_M", bound=Model)
+
+
+def insert(objs: Sequence[_M], *, conflicts_by: str | None = None) -> list[_M]:
     """INSERT `objs` (new instances of one model) in one statement and set their ids: what
     bulk_create does, without compiling the statement through the ORM on every call.
 
@@ -95,7 +98,7 @@ def insert(objs: Sequence[Model], *, conflicts_by: str | None = None) -> list[Mo
 _converters: dict[tuple[type[Model], str], list[tuple[int, list[Any], Any]]] = {}
 
 
-def instances(model: type[Model], sql: str, params: Sequence[Any], *, extra: Sequence[str] = ()) -> list[Any]:
+def instances(model: type[_M], sql: str, params: Sequence[Any], *, extra: Sequence[str] = ()) -> list[_M]:
     """The rows of `sql` as instances of `model`: what raw() gives, without its per-call
     work (resolving the columns, looking the converters up). `sql` selects the model's
     concrete columns in their order (`columns(model)`), then one column per name in `extra`,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -12,9 +12,14 @@ from integrations.inbound.tasks import webhook_events_requeue
 from integrations.models import WebhookEvent
 from tenants.admin import UnscopedAdminMixin
 
+if TYPE_CHECKING:  # ModelAdmin is generic in django-stubs only: it is not subscriptable at run time
+    _ModelAdmin = admin.ModelAdmin[WebhookEvent]
+else:
+    _ModelAdmin = admin.ModelAdmin
+
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(UnscopedAdminMixin, admin.ModelAdmin):
+class WebhookEventAdmin(UnscopedAdminMixin, _ModelAdmin):
     """What providers delivered, with the error of any that could not be processed."""
 
     list_display = ("id", "tenant", "channel", "status", "attempts", "received_at", "processed_at", "short_error")

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import environ
 from django import forms
 from django.conf import settings as django_settings
+from django.utils.functional import Promise
 
 from channels_app.kinds import ChannelKind
 from channels_app.models import Channel
@@ -216,8 +217,8 @@ class DemoChannel:
 class ChannelSettingsForm(forms.Form):
     """The form an admin fills in to connect a channel of a kind."""
 
-    # A sentence shown above the form: where to find what it asks for.
-    help_text: ClassVar[str] = ""
+    # A sentence shown above the form: where to find what it asks for (a lazy translation).
+    help_text: ClassVar[str | Promise] = ""
 
     def channel_settings(self) -> ChannelSettings:
         raise NotImplementedError

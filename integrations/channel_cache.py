@@ -34,7 +34,8 @@ def _remember(channel: Channel, expires: float) -> Channel:
 
 
 def _expiry() -> float:
-    return time.monotonic() + settings.WEBHOOK_CHANNEL_CACHE_SECONDS
+    seconds: float = settings.WEBHOOK_CHANNEL_CACHE_SECONDS  # env.float in config/settings/base.py
+    return time.monotonic() + seconds
 
 
 def channels_as_of(versions: dict[int, Any]) -> dict[int, Channel]:

@@ -16,9 +16,11 @@ from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from integrations.registry import adapter_classes
@@ -102,9 +104,9 @@ def _channel_kinds() -> list[str]:
 
 
 class HealthView(APIView):
-    authentication_classes: list = []
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
-    throttle_classes: list = []  # load balancers poll this; it must never be rate limited
+    throttle_classes: list[type[BaseThrottle]] = []  # load balancers poll this; it must never be rate limited
 
     @extend_schema(
         summary="Health of the installation",

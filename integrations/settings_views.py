@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.sessions import inbox_member_required
+from accounts.sessions import InboxRequest, inbox_member_required
 from channels_app.models import MessageTemplate
 from channels_app.selectors import channel_list
 from channels_app.services import channel_create, channel_update
@@ -21,7 +21,7 @@ from integrations.registry import adapter_class_for, adapter_classes, adapter_fo
 from integrations.tasks import channel_templates_queue
 
 
-def _manager_only(request: HttpRequest) -> HttpResponse | None:
+def _manager_only(request: InboxRequest) -> HttpResponse | None:
     if not request.access.has("channels:manage"):
         return render(request, "inbox/_error.html", {"message": _("Only administrators and managers manage channels.")},
                       status=403)
@@ -29,7 +29,7 @@ def _manager_only(request: HttpRequest) -> HttpResponse | None:
 
 
 @inbox_member_required
-def channel_settings(request: HttpRequest) -> HttpResponse:
+def channel_settings(request: InboxRequest) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
     connectable = [adapter for adapter in adapter_classes().values() if adapter.form_class is not None]
@@ -39,7 +39,7 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @inbox_member_required
-def channel_add(request: HttpRequest, kind: str) -> HttpResponse:
+def channel_add(request: InboxRequest, kind: str) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
     adapter = adapter_class_for(kind)
@@ -61,7 +61,7 @@ def channel_add(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @inbox_member_required
-def channel_detail(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
+def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
     channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
@@ -93,7 +93,7 @@ def channel_detail(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
 
 @require_POST
 @inbox_member_required
-def channel_sync_templates(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
+def channel_sync_templates(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse:
     if (denied := _manager_only(request)) is not None:
         return denied
     channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)

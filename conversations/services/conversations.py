@@ -48,7 +48,7 @@ def _ids(conversation: Conversation, channel: Channel) -> dict[str, Any]:
 
 
 def _labels_by_name(*, tenant_id: int, names: Iterable[str]) -> list[Label]:
-    wanted = []
+    wanted: list[str] = []
     for raw in names:
         name = " ".join(str(raw).split())[:60]
         if name and name.lower() not in {w.lower() for w in wanted}:

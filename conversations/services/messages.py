@@ -48,7 +48,7 @@ def _attachment_type(content_type: str) -> str:
     return next((kind for prefix, kind in _MEDIA_TYPES if content_type.startswith(prefix)), Message.Type.DOCUMENT)
 
 
-def _validate_attachments(files: list[UploadedFile]) -> None:
+def _validate_attachments(files: list[UploadedFile[bytes]]) -> None:
     limit = settings.ATTACHMENT_MAX_BYTES
     for upload in files:
         if upload.size and upload.size > limit:
@@ -69,7 +69,7 @@ def message_send(
     *, conversation: Conversation, actor: User | None, content: str, private: bool = False,
     message_type: str = Message.Type.TEXT, content_attributes: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None, reply_to: Message | None = None, external_id: str | None = None,
-    sender_type: str = Message.SenderType.AGENT, attachments: list[UploadedFile] | None = None,
+    sender_type: str = Message.SenderType.AGENT, attachments: list[UploadedFile[bytes]] | None = None,
 ) -> tuple[Message, bool]:
     """An agent's (or the API's) reply, PENDING until the channel's adapter sends it, or a
     private note. Idempotent on `external_id`: a retried request returns the first message.

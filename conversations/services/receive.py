@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -113,10 +113,10 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
         reply_to_id=replied.get(message.reply_to_provider_id or ""),
     ) for message in fresh.values()]
     inserted = insert(batch, conflicts_by="provider_message_id")
-    found: dict[str, tuple[Message, bool]] = {message.provider_message_id: (message, True) for message in inserted}
+    found: dict[str, tuple[Message, bool]] = {_provider_id(message): (message, True) for message in inserted}
     if len(inserted) < len(batch):  # stored before, or by a concurrent delivery (committed by now)
         lost = [message.provider_message_id for message in batch if message.provider_message_id not in found]
-        found.update((message.provider_message_id, (message, False)) for message in Message.all_objects.filter(
+        found.update((_provider_id(message), (message, False)) for message in Message.all_objects.filter(
             channel=channel, provider_message_id__in=lost).order_by())
     _link_replies_within(inserted, fresh, found)
     if inserted:
@@ -188,6 +188,12 @@ def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _
     return _Open(conversation.pk, conversation.public_id, conversation.status)
 
 
+def _provider_id(message: Message) -> str:
+    # A received message always has its provider's id (IncomingMessage requires one; the
+    # column is nullable for replies not sent yet).
+    return cast(str, message.provider_message_id)
+
+
 def _ids_by_provider_id(channel: Channel, provider_ids: list[str]) -> dict[str, int]:
     if not provider_ids:
         return {}
@@ -200,7 +206,7 @@ def _link_replies_within(inserted: list[Message], fresh: dict[str, IncomingMessa
                          found: dict[str, tuple[Message, bool]]) -> None:
     """A reply to a message of the same batch: linked once both are stored (rare)."""
     for message in inserted:
-        target = fresh[message.provider_message_id].reply_to_provider_id
+        target = fresh[_provider_id(message)].reply_to_provider_id
         if message.reply_to_id is None and target in found:
             message.reply_to_id = found[target][0].pk
             Message.all_objects.filter(pk=message.pk).update(reply_to_id=message.reply_to_id)

@@ -8,8 +8,10 @@ import datetime as dt
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,12 +31,12 @@ DELIVERY_UNKNOWN_MESSAGE = _("The sending was interrupted, so it is not known wh
 
 # Delivery only moves forward: a late "sent" never overwrites "read". FAILED stands apart: it
 # ends a message that was never delivered, and a delivery report after it wins.
-_RANK = {
+_RANK: dict[str, int] = {
     Message.Status.PENDING: 0, Message.Status.QUEUED: 1, Message.Status.FAILED: 2, Message.Status.SENT: 3,
     Message.Status.DELIVERED: 4, Message.Status.READ: 5,
 }
-_TIME_FIELD = {Message.Status.SENT: "sent_at", Message.Status.DELIVERED: "delivered_at",
-               Message.Status.READ: "read_at"}
+_TIME_FIELD: dict[str, str] = {Message.Status.SENT: "sent_at", Message.Status.DELIVERED: "delivered_at",
+                               Message.Status.READ: "read_at"}
 # The columns a status can change; a batch writes them all for every message it changed.
 _COLUMNS = ("status", "updated_at", "sent_at", "delivered_at", "read_at", "error_code", "error_message",
             "provider_message_id", "send_lease_until")
@@ -213,8 +215,9 @@ def _write(rows: dict[int, Message], as_read: dict[int, tuple[str, dt.datetime |
     # than arrays.
     stale = set()
     quote = connection.ops.quote_name
-    fields = [Message._meta.get_field(name) for name in _COLUMNS]
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # _COLUMNS are Message's own concrete columns: plain fields (not relations), each with a column.
+    fields = [cast("Field[Any, Any]", Message._meta.get_field(name)) for name in _COLUMNS]
+    assignments = ", ".join(f"{quote(cast(str, field.column))} = %s" for field in fields)
     for message in messages:
         params = [field.get_db_prep_save(getattr(message, field.attname), connection) for field in fields]
         sql = f"UPDATE {quote(Message._meta.db_table)} SET {assignments} WHERE id = %s"

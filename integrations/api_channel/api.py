@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -11,6 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.access import TenantAccess
 from channels_app.selectors import channel_list
 from config.api.schema import Error
 from config.api.serializers import JSONObjectField
@@ -23,14 +24,14 @@ from conversations.services import message_receive
 from integrations.api_channel.adapter import ApiChannelAdapter
 
 
-class InboundContact(serializers.Serializer):
+class InboundContact(serializers.Serializer[dict[str, Any]]):
     external_id = serializers.CharField(max_length=255, help_text="The contact's id in your system.")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
 
 
-class InboundMessageInput(serializers.Serializer):
+class InboundMessageInput(serializers.Serializer[dict[str, Any]]):
     contact = InboundContact()
     content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
     type = serializers.ChoiceField(choices=Message.Type.choices, default=Message.Type.TEXT)
@@ -57,7 +58,8 @@ class ApiChannelInboundView(ApiView):
                     "`/ws/v1/events` (and are then marked SENT).",
     )
     def post(self, request: Request, channel_id: uuid.UUID) -> Response:
-        channel = get_object_or_404(channel_list(access=request.auth), public_id=channel_id)
+        access = cast(TenantAccess, request.auth)  # IsTenantMember let only a tenant's access through
+        channel = get_object_or_404(channel_list(access=access), public_id=channel_id)
         if channel.kind != ApiChannelAdapter.kind:
             raise ApplicationError("Only API channels take messages through the API; this channel receives them "
                                    "from its provider.", code="channel_not_api", status_code=409)

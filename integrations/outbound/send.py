@@ -16,7 +16,9 @@ import datetime as dt
 import logging
 import random
 import time
+import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict, Unpack, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -41,6 +43,9 @@ from integrations.channel_cache import channel_current
 from integrations.registry import adapter_for
 from integrations.throttle import throughput_acquire
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 2.0
@@ -58,7 +63,7 @@ class SendOutcome:
 
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with full jitter (attempt 0, 1, 2... → up to 2, 4, 8... s)."""
-    return random.uniform(0.5, 1.0) * min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)
+    return random.uniform(0.5, 1.0) * min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** attempt)
 
 
 def reply_waiting_sql(alias: str) -> str:
@@ -73,7 +78,23 @@ _EXTRA = ("contact_phone", "reply_to_provider_id", "recipient_external_id", "has
           "conversation_public_id")
 
 
-def _claim(where: str, params: list[object], channel: Channel, *, more: bool = False) -> Message | None:
+class _ClaimedColumns(TypedDict):
+    """What the claim reads with a reply (_EXTRA), as the database driver returns it."""
+
+    contact_phone: str | None
+    reply_to_provider_id: str | None
+    recipient_external_id: str | None
+    has_attachments: int  # EXISTS: a bool on PostgreSQL, 0 or 1 on SQLite
+    more_waiting: int  # the same
+    conversation_public_id: uuid.UUID | str  # text on SQLite
+
+
+if TYPE_CHECKING:  # django-stubs-ext is a development requirement only
+    # A reply as the claim read it: the message, and what was read with it.
+    ClaimedReply = WithAnnotations[Message, _ClaimedColumns]
+
+
+def _claim(where: str, params: list[object], channel: Channel, *, more: bool = False) -> ClaimedReply | None:
     """Claim the oldest reply matching `where` (on alias w) that waits to be sent, skipping
     those another sender is claiming: a lease, committed at once. One statement,
     which also reads everything sending needs (plain SQL: through the ORM, compiling this read
@@ -107,23 +128,23 @@ def _claim(where: str, params: list[object], channel: Channel, *, more: bool = F
         [moment(lease_until), *params], extra=_EXTRA)
     if not found:
         return None
-    message = found[0]
+    message = cast("ClaimedReply", found[0])  # instances() set the _EXTRA columns on it
     message.channel = channel
     return message
 
 
-def reply_claim_next(channel: Channel, *, more: bool = False) -> Message | None:
+def reply_claim_next(channel: Channel, *, more: bool = False) -> ClaimedReply | None:
     """Claim the channel's oldest reply that waits to be sent and is not in a retry's backoff."""
     return _claim("w.channel_id = %s AND (w.send_after IS NULL OR w.send_after <= %s)",
                   [channel.pk, moment(timezone.now())], channel, more=more)
 
 
-def reply_claim(message_id: int, channel: Channel) -> Message | None:
+def reply_claim(message_id: int, channel: Channel) -> ClaimedReply | None:
     """Claim this reply if it still waits to be sent (whatever its backoff: its own retry asks)."""
     return _claim("w.id = %s", [message_id], channel)
 
 
-def _outbound(message: Message) -> OutboundMessage:
+def _outbound(message: ClaimedReply) -> OutboundMessage:
     """What the adapter sends, from a claimed reply (its annotations)."""
     recipient = message.recipient_external_id or (message.contact_phone or "").lstrip("+")
     attachments = tuple(
@@ -152,7 +173,7 @@ def _wait_for_a_send_slot(channel: Channel) -> float:
     return waited
 
 
-def reply_send(message: Message, channel: Channel) -> SendOutcome:
+def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
     """Send a claimed reply (outside any transaction) and record what came of it."""
     more = bool(getattr(message, "more_waiting", False))
     waited = _wait_for_a_send_slot(channel)
@@ -188,7 +209,15 @@ def reply_send(message: Message, channel: Channel) -> SendOutcome:
     return SendOutcome("sent", message.pk, more_waiting=more, waited=waited)
 
 
-def _settle(message: Message, status: str, **details: str) -> None:
+class _SettleDetails(TypedDict, total=False):
+    """What a provider's answer adds to a StatusChange."""
+
+    error_code: str
+    error_message: str
+    provider_message_id: str
+
+
+def _settle(message: Message, status: str, **details: Unpack[_SettleDetails]) -> None:
     """The provider's answer, through the one status path: written if the reply is still as it
     was claimed, else applied to what it is now (its claim ran out meanwhile)."""
     with transaction.atomic():

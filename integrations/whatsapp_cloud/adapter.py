@@ -13,7 +13,7 @@ import secrets
 import threading
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import certifi
@@ -88,6 +88,13 @@ _pools: dict[tuple[str, str], urllib3.PoolManager] = {}
 _pools_lock = threading.Lock()
 
 
+class _PoolOptions(TypedDict):
+    """The connection pools' keywords (urllib3 passes them on to each host's pool)."""
+
+    ca_certs: str
+    maxsize: int
+
+
 def _pool(url: str) -> urllib3.PoolManager:
     """Keep-alive connections to a Graph host, shared by the process's threads: urllib3
     itself, where requests cost as much CPU again on every send. The environment's proxy
@@ -100,8 +107,8 @@ def _pool(url: str) -> urllib3.PoolManager:
         with _pools_lock:
             pool = _pools.get(key)
             if pool is None:
-                options = {"ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                           or certifi.where(), "maxsize": 32}
+                ca_certs = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+                options: _PoolOptions = {"ca_certs": ca_certs, "maxsize": 32}
                 proxy = urllib.request.getproxies().get(parts.scheme)
                 bypass = urllib.request.proxy_bypass(parts.hostname or "") if proxy else True
                 pool = urllib3.ProxyManager(proxy, **options) if proxy and not bypass else urllib3.PoolManager(**options)
@@ -216,7 +223,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         if not sender or not raw.get("id"):
             raise ValueError("message without sender or id")
         kind = raw.get("type", "")
-        body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+        value = raw.get(kind)
+        body: dict[str, Any] = value if isinstance(value, dict) else {}
         attributes: dict[str, Any] = {"whatsapp_type": kind}
         content, message_type = "", "TEXT"
         if kind == "text":

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
+from email.utils import collapse_rfc2231_value
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -127,7 +128,8 @@ class _GraphRequestHandler(BaseHTTPRequestHandler):
 
     def _read_body(self, headers: Mapping[str, str]) -> bytes | None:
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks, total = [], 0
+            chunks: list[bytes] = []
+            total = 0
             while True:
                 size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -483,7 +485,7 @@ class GraphSimulator:
         return self.inbound_batch([{"phone_number_id": phone_number_id, "message": dict(message), "name": name}],
                                   duplicate=duplicate)[0]
 
-    def post_status(self, phone_number_id: str, message_id: str, status: str, *, recipient_id: str | None = None,
+    def post_status(self, phone_number_id: str | None, message_id: str, status: str, *, recipient_id: str | None = None,
                     error_code: int | None = None, duplicate: bool = False) -> str:
         """Post one status webhook now (e.g. out of order, or a `failed` after `sent`)."""
         return self.inbound_batch([{"phone_number_id": phone_number_id, "status": status, "id": message_id,
@@ -587,11 +589,11 @@ class GraphSimulator:
         message_id = item.get("message_id") or (raw or {}).get("id") or self._new_wamid(from_wa_id)
         timestamp = str(int(time.time()))
         if raw is not None:
-            message = {"from": from_wa_id, "id": message_id, "timestamp": timestamp}
+            message: dict[str, Any] = {"from": from_wa_id, "id": message_id, "timestamp": timestamp}
             message.update({key: value for key, value in raw.items() if key not in ("from", "id")})
             message.setdefault("timestamp", timestamp)
             return message, contact
-        message: dict[str, Any] = {}
+        message = {}
         if item.get("context_message_id"):
             message["context"] = {"from": number.display_digits, "id": item["context_message_id"]}
         message.update({"from": from_wa_id, "id": message_id, "timestamp": timestamp})
@@ -1097,8 +1099,10 @@ class GraphSimulator:
             f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1") + body)
         fields: dict[str, str] = {}
         file_part = None
-        for part in message.iter_parts():  # type: ignore[attr-defined]
+        for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
+            if isinstance(name, tuple):  # RFC 2231 (name*=) undecoded; the HTTP policy decodes it already
+                name = collapse_rfc2231_value(name)
             if name == "file":
                 file_part = part
             elif name:
@@ -1107,7 +1111,9 @@ class GraphSimulator:
             return _graph_error_response(131008, details="The parameter messaging_product is required.")
         if file_part is None:
             return _graph_error_response(131008, details="The parameter file is required.")
-        content = file_part.get_payload(decode=True) or b""
+        # A leaf part decodes to bytes (None when empty); a nested multipart is no file.
+        payload = file_part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
         mime_type = fields.get("type") or file_part.get_content_type()
         media = self._store_media(number.phone_number_id, content, mime_type)
         return _json_response(200, {"id": media.media_id})

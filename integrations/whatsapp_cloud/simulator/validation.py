@@ -49,7 +49,7 @@ def _validate_send(payload: Mapping[str, Any]) -> _Response | None:
     missing = _missing_field(kind, content)
     if missing:
         return _graph_error_response(131008, details=f"The parameter {missing} is required.")
-    if kind == "text" and len(content["body"]) > TEXT_BODY_LIMIT:
+    if kind == "text" and isinstance(content, dict) and len(content["body"]) > TEXT_BODY_LIMIT:
         return _graph_error_response(100, details=f"Param text['body'] must be at most {TEXT_BODY_LIMIT} "
                                                   f"characters long.")
     return None
