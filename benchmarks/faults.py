@@ -123,6 +123,7 @@ class Outcome:
     replies: int = 0
     replies_sent: int = 0
     replies_unknown: int = 0
+    replies_unknown_never_received: int = 0
     replies_failed_other: int = 0
     replies_pending: int = 0
     simulator_sends: int = 0
@@ -215,11 +216,15 @@ class FaultRun:
         self.processes.start(f"worker-{generation}", argv, {**self._environment(), "DB_CONN_MAX_AGE": "60"})
 
     def _server_children(self) -> list[int]:
+        """The uvicorn supervisor's worker processes (whichever of its threads started them)."""
         server = dict(self.processes.started)["server"]
-        try:
-            return [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
-        except OSError:
-            return []
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == server.pid and fields[0] != "Z":
+                    children.append(int(stat.parent.name))
+        return children
 
     # --- the run -----------------------------------------------------------------------------------
 
@@ -315,8 +320,10 @@ class FaultRun:
 
         from conversations.services import message_send
 
-        # While Redis is down the listener cannot queue a sender: it says so, and the replies wait.
-        logging.getLogger("integrations").setLevel(logging.CRITICAL)
+        # While Redis is down the listeners cannot queue a sender nor push the event to browsers:
+        # they say so (the replies wait; agents' pages reload what they missed), here silently.
+        for name in ("integrations", "tenants.events"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         interval, index = 1.0 / self.options["reply_rate"], 0
         next_at = time.monotonic()
         while not self.stop.is_set():
@@ -462,6 +469,9 @@ class FaultRun:
             error_code=DELIVERY_UNKNOWN).count()
         outcome.replies_pending = replies.filter(status=Message.Status.PENDING).count()
         sent_bodies = Counter(record["body"].get("text", {}).get("body", "") for record in self.simulator.sent)
+        unknown = replies.filter(status=Message.Status.FAILED, error_code=DELIVERY_UNKNOWN)
+        outcome.replies_unknown_never_received = sum(
+            1 for content in unknown.values_list("content", flat=True) if content not in sent_bodies)
         outcome.simulator_sends = sum(sent_bodies.values())
         outcome.double_sends = sum(count - 1 for count in sent_bodies.values() if count > 1)
         events = WebhookEvent.all_objects.filter(channel=channel)
@@ -514,7 +524,8 @@ def render(outcome: Outcome) -> list[str]:
         f"{'Webhooks still waiting at the end':<52}{outcome.still_waiting:<40}{'0':<12}"
         f"{_met(outcome.still_waiting == 0)}",
         f"{'Replies written / sent':<52}{f'{outcome.replies:,} / {outcome.replies_sent:,}':<40}",
-        f"{'  failed as delivery unknown (sender died mid-send)':<52}{outcome.replies_unknown:<40}",
+        f"{'  failed as delivery unknown (sender died mid-send)':<52}"
+        f"{f'{outcome.replies_unknown} ({outcome.replies_unknown_never_received} never reached the provider)':<40}",
         f"{'  failed otherwise / still waiting':<52}{f'{outcome.replies_failed_other} / {outcome.replies_pending}':<40}"
         f"{'0 waiting':<12}{_met(outcome.replies_pending == 0)}",
         f"{'Double sends (the simulator got a reply twice)':<52}{outcome.double_sends:<40}{'0':<12}"

@@ -10,8 +10,9 @@ from tenants.events import DomainEvent
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ConversationCreated(DomainEvent):
-    name = "conversation.created"
+class ConversationEvent(DomainEvent):
+    """What every event of a conversation carries."""
+
     conversation_pk: int
     channel_pk: int
     conversation_id: str
@@ -19,24 +20,33 @@ class ConversationCreated(DomainEvent):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ConversationStatusChanged(DomainEvent):
-    name = "conversation.status_changed"
+class MessageEvent(DomainEvent):
+    """What every event of a message carries (message_ids() in conversations.services.common)."""
+
+    message_pk: int
     conversation_pk: int
     channel_pk: int
+    message_id: str
     conversation_id: str
     channel_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationCreated(ConversationEvent):
+    name = "conversation.created"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationStatusChanged(ConversationEvent):
+    name = "conversation.status_changed"
     old_status: str
     new_status: str
     actor_id: str | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ConversationAssigned(DomainEvent):
+class ConversationAssigned(ConversationEvent):
     name = "conversation.assigned"
-    conversation_pk: int
-    channel_pk: int
-    conversation_id: str
-    channel_id: str
     assignee_id: str | None
     previous_assignee_id: str | None
     team_id: str | None
@@ -44,27 +54,17 @@ class ConversationAssigned(DomainEvent):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ConversationUpdated(DomainEvent):
+class ConversationUpdated(ConversationEvent):
     """Labels, priority, snooze time: what is neither status nor assignment."""
 
     name = "conversation.updated"
-    conversation_pk: int
-    channel_pk: int
-    conversation_id: str
-    channel_id: str
     changed: tuple[str, ...]
     actor_id: str | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MessageCreated(DomainEvent):
+class MessageCreated(MessageEvent):
     name = "message.created"
-    message_pk: int
-    conversation_pk: int
-    channel_pk: int
-    message_id: str
-    conversation_id: str
-    channel_id: str
     direction: str
     private: bool
     # The contact's media is still at the provider (it is fetched after the message is stored).
@@ -72,26 +72,16 @@ class MessageCreated(DomainEvent):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MessageUpdated(DomainEvent):
+class MessageUpdated(MessageEvent):
     name = "message.updated"
-    message_pk: int
-    conversation_pk: int
-    channel_pk: int
-    message_id: str
-    conversation_id: str
-    channel_id: str
     changed: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ConversationRead(DomainEvent):
+class ConversationRead(ConversationEvent):
     """An agent opened the conversation: its inbound messages count as read."""
 
     name = "conversation.read"
-    conversation_pk: int
-    channel_pk: int
-    conversation_id: str
-    channel_id: str
     actor_id: str | None
     # The newest inbound message (what the provider is told was read).
     last_read_message_pk: int | None
@@ -99,27 +89,15 @@ class ConversationRead(DomainEvent):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MessageStatusChanged(DomainEvent):
+class MessageStatusChanged(MessageEvent):
     name = "message.status_changed"
-    message_pk: int
-    conversation_pk: int
-    channel_pk: int
-    message_id: str
-    conversation_id: str
-    channel_id: str
     status: str
     error_code: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MessageRetryRequested(DomainEvent):
+class MessageRetryRequested(MessageEvent):
     """An agent asked to send a failed message again."""
 
     name = "message.retry_requested"
-    message_pk: int
-    conversation_pk: int
-    channel_pk: int
-    message_id: str
-    conversation_id: str
-    channel_id: str
     actor_id: str | None

@@ -21,6 +21,8 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
   secret later), `connect` (check with the provider before the channel is saved, raising
   `ConnectRefused` with words an admin understands), `setup_steps` (what the admin pastes into
   the provider's console);
+- **its own API endpoints**, if it has any: `api_urls` (a module of urlpatterns mounted under
+  /api/v1/, e.g. the API channel's `POST /api/v1/channels/{channel_id}/messages`);
 - **trying it**: `simulator` (a local stand-in of the provider: a module with
   `add_arguments(parser)` and `run(options, write)`, run by `manage.py simulator <kind>`), and
   `demo_channels` (the channels the demo data creates on this kind).
@@ -237,6 +239,8 @@ class ChannelAdapter(abc.ABC):
     credentials_form_class: ClassVar[type[forms.Form] | None] = None
     # The module of the provider's local simulator (see the module docstring), or None.
     simulator: ClassVar[str | None] = None
+    # A module whose `urlpatterns` the provider adds under /api/v1/ (its own endpoints), or None.
+    api_urls: ClassVar[str | None] = None
     # Templates list adapter classes (the settings page's "Connect ..." buttons): they read
     # `adapter.kind`, they must not call the class.
     do_not_call_in_templates: ClassVar[bool] = True

@@ -7,6 +7,8 @@ sweeps) asks this registry, and the core learns the kinds from it (channels_app.
 from __future__ import annotations
 
 from functools import cache
+from importlib import import_module
+from typing import Any
 
 from django.utils.module_loading import import_string
 
@@ -46,6 +48,12 @@ def has_adapter(kind: str) -> bool:
 def kinds_with(capability: str) -> list[str]:
     """The kinds whose adapter has this capability (e.g. "templates")."""
     return [kind for kind, adapter in adapter_classes().items() if getattr(adapter.capabilities, capability)]
+
+
+def provider_api_urlpatterns() -> list[Any]:
+    """The API endpoints of the providers that have some (config.api.urls mounts them)."""
+    return [pattern for adapter in adapter_classes().values() if adapter.api_urls
+            for pattern in import_module(adapter.api_urls).urlpatterns]
 
 
 def demo_channels(*, tenant_slug: str, tenant_name: str, number: int) -> list[tuple[str, DemoChannel]]:

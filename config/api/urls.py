@@ -5,7 +5,7 @@ from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
-from integrations.api_channel.api import ApiChannelInboundView
+from integrations.registry import provider_api_urlpatterns
 
 # Path converters, not regexes: the viewsets' lookups are <uuid:id> (public ids), so that a
 # malformed id matches no URL (a 404) and the schema says format: uuid.
@@ -23,6 +23,6 @@ urlpatterns = [
          name="conversation-messages"),
     path("messages/<uuid:id>", MessageDetailView.as_view(), name="message-detail"),
     path("messages/<uuid:id>/retry", MessageRetryView.as_view(), name="message-retry"),
-    path("channels/<uuid:channel_id>/messages", ApiChannelInboundView.as_view(), name="channel-inbound"),
+    *provider_api_urlpatterns(),
     *router.urls,
 ]

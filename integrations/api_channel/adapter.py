@@ -48,6 +48,7 @@ class ApiChannelAdapter(ChannelAdapter):
     credentials_form_class = None
     # No simulator: the integrator is the provider (the API and the events socket are its interface).
     simulator = None
+    api_urls = "integrations.api_channel.urls"
 
     def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> str:
         raise WebhookRejected("API channels receive messages through POST /api/v1/channels/{id}/messages")

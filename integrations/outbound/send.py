@@ -34,7 +34,6 @@ from conversations.services.statuses import DELIVERY_UNKNOWN_MESSAGE
 from integrations.base import (
     OutboundMessage,
     ProviderAuthError,
-    ProviderError,
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTemporaryError,
@@ -199,8 +198,8 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
         _put_off(message, attempt=attempt + 1, until=timezone.now() + dt.timedelta(seconds=wait))
         logger.info("message %s: %s (%s), retry in %.1fs", message.pk, error.message, error.code, wait)
         return SendOutcome("retry", message.pk, retry_in=wait, more_waiting=more, waited=waited)
-    except (ProviderOutcomeUnknown, Exception) as error:  # it may have gone: never again on its own
-        if not isinstance(error, ProviderError):
+    except Exception as error:  # ProviderOutcomeUnknown, or a bug: it may have gone, never again on its own
+        if not isinstance(error, ProviderOutcomeUnknown):
             logger.exception("sending message %s failed unexpectedly", message.pk)
         _settle(message, Message.Status.FAILED, error_code=DELIVERY_UNKNOWN,
                 error_message=str(DELIVERY_UNKNOWN_MESSAGE))

@@ -159,6 +159,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
     form_class = WhatsAppCloudForm
     credentials_form_class = AccessTokenForm
     simulator = "integrations.whatsapp_cloud.simulator.command"
+    api_urls = None  # Meta posts to the webhook endpoint every provider shares
 
     @property
     def phone_number_id(self) -> str:

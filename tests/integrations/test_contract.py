@@ -30,7 +30,7 @@ from integrations.registry import PROVIDERS, adapter_classes
 # What each provider must decide for itself, in its own class body (None is a decision too:
 # say there is no simulator, no credentials form).
 DECLARED = ("kind", "label", "badge", "capabilities", "settings", "form_class", "credentials_form_class",
-            "simulator")
+            "simulator", "api_urls")
 # What each provider must implement itself.
 IMPLEMENTED = ("verify_webhook", "parse_webhook", "send", "connect", "setup_steps", "demo_channels")
 # Capabilities that need a method of their own.
