@@ -26,7 +26,17 @@ class ChannelKind:
     connected_on_create: bool = False  # needs nothing from a provider to work
     # The largest text a message may have on this kind (the core's own limit applies too).
     max_text_length: int | None = None
+    # The largest file it sends, and the MIME types it sends ("image/*" for a family; empty: any).
+    max_media_bytes: int | None = None
+    media_types: frozenset[str] = frozenset()
     available: bool = True
+
+    def takes_media(self, content_type: str) -> bool:
+        """Whether this kind sends a file of this MIME type."""
+        if not self.media_types:
+            return True
+        family = content_type.split("/", 1)[0] + "/*"
+        return content_type in self.media_types or family in self.media_types
 
 
 _kinds: dict[str, ChannelKind] = {}

@@ -39,14 +39,14 @@ def _timed(check: Callable[[], str | None]) -> dict[str, Any]:
     return result
 
 
-def _database() -> str:
+def database_check() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return connection.vendor
 
 
-def _redis() -> str:
+def redis_check() -> str:
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
@@ -57,7 +57,7 @@ def _redis() -> str:
     return "ping"
 
 
-def _channel_layer() -> str:
+def channel_layer_check() -> str:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
@@ -71,7 +71,7 @@ def _channel_layer() -> str:
     return type(layer).__name__
 
 
-def _celery_broker() -> str:
+def celery_broker_check() -> str:
     from config.celery_app import app
 
     with app.connection_for_write() as conn:
@@ -80,14 +80,14 @@ def _celery_broker() -> str:
 
 
 def health_report() -> tuple[bool, dict[str, Any]]:
-    checks: dict[str, dict[str, Any]] = {"database": _timed(_database)}
+    checks: dict[str, dict[str, Any]] = {"database": _timed(database_check)}
     if settings.REDIS_URL:
-        checks["redis"] = _timed(_redis)
-    checks["channel_layer"] = _timed(_channel_layer)
+        checks["redis"] = _timed(redis_check)
+    checks["channel_layer"] = _timed(channel_layer_check)
     if settings.CELERY_TASK_ALWAYS_EAGER:
         checks["celery_broker"] = {"status": "ok", "detail": "tasks run eagerly in the web process"}
     else:
-        checks["celery_broker"] = _timed(_celery_broker)
+        checks["celery_broker"] = _timed(celery_broker_check)
     healthy = all(check["status"] == "ok" for check in checks.values())
     modules = {
         "api": "ok",

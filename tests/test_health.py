@@ -48,7 +48,7 @@ def test_health_is_503_naming_the_database_when_it_is_down(client: Client, monke
     def database_down() -> str:
         raise ConnectionError("connection refused")
 
-    monkeypatch.setattr(health, "_database", database_down)
+    monkeypatch.setattr(health, "database_check", database_down)
 
     status, body = _get_health(client)
 
@@ -77,7 +77,7 @@ def test_health_is_503_when_the_celery_broker_is_down(client: Client, settings: 
     def broker_down() -> str:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(health, "_celery_broker", broker_down)
+    monkeypatch.setattr(health, "celery_broker_check", broker_down)
 
     status, body = _get_health(client)
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from channels_app.kinds import ChannelKind
 from channels_app.models import MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from conversations.events import MessageCreated, MessageRetryRequested, MessageStatusChanged, MessageUpdated
@@ -30,11 +31,15 @@ class ServiceWindowClosed(ApplicationError):
     default_code = "service_window_closed"
 
 
-def _validate_content(content: str, message_type: str) -> str:
+def _validate_content(content: str, message_type: str, *, kind: ChannelKind | None = None) -> str:
+    """The text of a message, if it fits: the product's limit, and the channel's provider's
+    (`kind`, for what goes to a contact)."""
     content = content or ""
-    if len(content) > MAX_CONTENT_LENGTH:
+    limit = min(MAX_CONTENT_LENGTH, kind.max_text_length or MAX_CONTENT_LENGTH) if kind else MAX_CONTENT_LENGTH
+    if len(content) > limit:
         raise ValidationFailed(
-            _("A message holds at most %(count)s characters.") % {"count": MAX_CONTENT_LENGTH}, details={"content": ["Too long."]}
+            _("A message holds at most %(count)s characters here.") % {"count": f"{limit:,}".replace(",", ".")},
+            details={"content": ["Too long."]},
         )
     if message_type == Message.Type.TEXT and not content.strip():
         raise ValidationFailed(_("Write something to send."), details={"content": ["This field may not be blank."]})
@@ -48,12 +53,23 @@ def _attachment_type(content_type: str) -> str:
     return next((kind for prefix, kind in _MEDIA_TYPES if content_type.startswith(prefix)), Message.Type.DOCUMENT)
 
 
-def _validate_attachments(files: list[UploadedFile[bytes]]) -> None:
+def _validate_attachments(files: list[UploadedFile[bytes]], *, kind: ChannelKind | None = None) -> None:
+    """Files that the product keeps and, for what goes to a contact, that the channel's
+    provider (`kind`) takes: size and type."""
     limit = settings.ATTACHMENT_MAX_BYTES
+    if kind is not None and kind.max_media_bytes:
+        limit = min(limit, kind.max_media_bytes)
     for upload in files:
         if upload.size and upload.size > limit:
             raise ValidationFailed(
-                _("%(name)s is larger than %(size)s MB.") % {"name": upload.name, "size": limit // (1024 * 1024)}, details={"attachments": ["Too large."]}
+                _("%(name)s is larger than %(size)s MB.") % {"name": upload.name, "size": limit // (1024 * 1024)},
+                details={"attachments": ["Too large."]},
+            )
+        content_type = upload.content_type or "application/octet-stream"
+        if kind is not None and not kind.takes_media(content_type):
+            raise ValidationFailed(
+                _("%(kind)s does not send files of type %(type)s.") % {"kind": kind.label, "type": content_type},
+                details={"attachments": ["Type not accepted by the channel."]},
             )
 
 
@@ -85,10 +101,11 @@ def message_send(
                                        details={"external_id": ["Already used."]})
             return existing, False
     files = list(attachments or [])
-    _validate_attachments(files)
+    kind = None if private else conversation.channel.kind_info  # a note goes to no provider
+    _validate_attachments(files, kind=kind)
     if files and message_type == Message.Type.TEXT:
         message_type = _attachment_type(files[0].content_type or "")
-    content = _validate_content(content, message_type)
+    content = _validate_content(content, message_type, kind=kind)
     if not private and message_type != Message.Type.TEMPLATE and not conversation.service_window_open:
         conversation.refresh_from_db(fields=["last_inbound_at"])  # the contact may have just written
     if not private and message_type != Message.Type.TEMPLATE and not conversation.service_window_open:

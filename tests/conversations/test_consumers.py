@@ -26,6 +26,21 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
+@pytest.fixture(autouse=True)
+def _a_channel_layer_per_test():
+    """Each test runs in an event loop of its own: with Redis, it gets a channel layer of its
+    own too. The layer is cached per process, and channels_redis keeps asyncio locks in it that
+    are bound to the loop that first used them (a later test's loop fails on them, now and then)."""
+    from channels.layers import channel_layers
+
+    redis = settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
+    if redis:
+        channel_layers.backends.clear()
+    yield
+    if redis:
+        channel_layers.backends.clear()
+
+
 def _session_cookie(user) -> bytes:
     client = Client()
     client.force_login(user)

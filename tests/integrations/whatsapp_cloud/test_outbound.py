@@ -303,3 +303,23 @@ def test_the_environments_proxy_is_used_unless_the_host_is_exempt(monkeypatch):
     assert isinstance(through_proxy, urllib3.ProxyManager) and through_proxy.proxy.host == "proxy.internal"
     assert not isinstance(direct, urllib3.ProxyManager)
     assert adapter._pool("https://graph.facebook.com/v21.0/2/messages") is through_proxy  # one pool per host
+
+
+def test_what_the_provider_would_refuse_is_refused_before_it_is_written(conversation, agent):
+    """WhatsApp takes up to 4,096 characters and only some files: the agent learns it at once,
+    not from a failed send later. A private note goes to no provider."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from config.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="4.096"):
+        message_send(conversation=conversation, actor=agent, content="a" * 4097)
+    gif = SimpleUploadedFile("dança.gif", b"GIF89a" + b"\0" * 20, content_type="image/gif")
+    with pytest.raises(ValidationFailed, match="image/gif"):
+        message_send(conversation=conversation, actor=agent, content="olha", attachments=[gif])
+
+    note, _ = message_send(conversation=conversation, actor=agent, content="a" * 4097, private=True)
+    photo = SimpleUploadedFile("caixa.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 20, content_type="image/png")
+    reply, _ = message_send(conversation=conversation, actor=agent, content="a foto", attachments=[photo])
+    assert note.private and reply.type == Message.Type.IMAGE
+    assert not Message.all_objects.filter(content="olha").exists()
