@@ -15,7 +15,7 @@ from config.api.serializers import JSONObjectField, PublicIdField
 from config.api.views import ApiViewSet
 from contacts.models import Contact, ContactIdentity
 from contacts.phones import InvalidPhone, phone_normalize
-from contacts.selectors import contact_search_q
+from contacts.selectors import contact_search_q, contact_visible
 from contacts.services import contact_create, contact_update
 
 
@@ -86,7 +86,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     def get_queryset(self) -> QuerySet[Contact]:
         if getattr(self, "swagger_fake_view", False):
             return Contact.all_objects.none()
-        return Contact.objects.prefetch_related("identities__channel")
+        return contact_visible(access=self.request.auth).prefetch_related("identities__channel")
 
     @extend_schema(request=ContactInput, responses={201: ContactOutput})
     def create(self, request: Request) -> Response:

@@ -25,6 +25,7 @@ from config.api.serializers import JSONObjectField, PublicIdField, PublicIdInput
 from config.api.views import ApiGenericView, ApiViewSet
 from config.ids import uuid_or_none
 from contacts.models import Contact
+from contacts.selectors import contact_visible
 from conversations.models import Conversation, Message, Team
 from conversations.selectors import conversation_list, conversation_search, message_list, message_visible
 from conversations.services import (
@@ -158,7 +159,7 @@ def VisibleChannelField(**kwargs: Any) -> AccessScopedField:  # noqa: N802 - rea
 
 
 def TenantContactField(**kwargs: Any) -> AccessScopedField:  # noqa: N802
-    return AccessScopedField(model=Contact, visible=lambda access: Contact.objects.all(), **kwargs)
+    return AccessScopedField(model=Contact, visible=lambda access: contact_visible(access=access), **kwargs)
 
 
 def TenantMemberField(**kwargs: Any) -> AccessScopedField:  # noqa: N802

@@ -22,7 +22,7 @@ from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
 from config.errors import ApplicationError
 from config.ids import uuid_or_none
-from contacts.models import Contact
+from contacts.selectors import contact_visible
 from contacts.services import contact_update
 from conversations.models import Attachment, CannedResponse, Conversation, Label, Team
 from conversations.realtime import latest_event_id
@@ -252,7 +252,8 @@ def conversation_action(request: HttpRequest, conversation_id: uuid.UUID) -> Htt
 
 @inbox_member_required
 def contact_panel(request: HttpRequest, contact_id: uuid.UUID) -> HttpResponse:
-    contact = get_object_or_404(Contact.objects.prefetch_related("identities__channel"), public_id=contact_id)
+    contact = get_object_or_404(contact_visible(access=request.access).prefetch_related("identities__channel"),
+                                public_id=contact_id)
     error = ""
     if request.method == "POST":
         if (refused := _refused(request, "contacts:write")) is not None:
