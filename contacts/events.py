@@ -10,6 +10,9 @@ class ContactCreated(DomainEvent):
     name = "contact.created"
     contact_pk: int
     contact_id: str
+    # The channel it first wrote from: only that channel's members are told (none: made by
+    # hand or through the API, every member is).
+    channel_pk: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -98,7 +98,8 @@ def contact_identity_resolve(
             identity = ContactIdentity.all_objects.create(
                 tenant=tenant, contact=contact, channel=channel, external_id=external_id
             )
-            publish(ContactCreated(tenant_pk=tenant.pk, contact_pk=contact.pk, contact_id=str(contact.public_id)))
+            publish(ContactCreated(tenant_pk=tenant.pk, contact_pk=contact.pk, contact_id=str(contact.public_id),
+                                   channel_pk=channel.pk))
             return identity
     except IntegrityError:
         return ContactIdentity.all_objects.select_related("contact").get(channel=channel, external_id=external_id)
