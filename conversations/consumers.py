@@ -8,6 +8,8 @@ tells the other agents someone is replying. Every id a client sends or gets is a
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -25,6 +27,13 @@ from conversations import realtime
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 AUTH_TIMEOUT_SECONDS = 10
+# The channel layer drops a group's members a group_expiry after they joined (channels_redis:
+# a day by default) unless they join again: an open socket renews its membership this often, or
+# a quarter of the expiry if that is shorter. Every few minutes also puts a socket back in its
+# group soon after Redis lost its groups (a restart without persistence).
+GROUP_RENEW_SECONDS = 300.0
+
+logger = logging.getLogger(__name__)
 
 
 # Channel-layer messages that this consumer forwards. Every database access here goes
@@ -37,6 +46,7 @@ _FORWARDED = frozenset({"inbox.event", "inbox.events", "inbox.typing"})
 class _EventsConsumer(AsyncJsonWebsocketConsumer):
     access: TenantAccess | None = None
     visible: frozenset[int] = frozenset()
+    _renewal: asyncio.Task[None] | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         if message.get("type") in _FORWARDED:
@@ -47,13 +57,27 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
     async def start(self, access: TenantAccess) -> None:
         self.access = access
         self.visible = await database_sync_to_async(realtime.visible_channel_ids)(access=access)
-        await self.channel_layer.group_add(realtime.tenant_group(access.tenant_id), self.channel_name)
+        group = realtime.tenant_group(access.tenant_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self._renewal = asyncio.create_task(self._keep_membership(group))
         await self.send_json({"type": "ready", "tenant": access.tenant.slug, "role": access.role,
                               "user": {"id": str(access.user.public_id), "name": access.user.get_full_name()}})
 
     async def disconnect(self, code: int) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
         if self.access is not None:
             await self.channel_layer.group_discard(realtime.tenant_group(self.access.tenant_id), self.channel_name)
+
+    async def _keep_membership(self, group: str) -> None:
+        every = min(GROUP_RENEW_SECONDS, getattr(self.channel_layer, "group_expiry", 86_400) / 4)
+        while True:
+            # spread over the sockets of a process, which mostly opened together (a deploy)
+            await asyncio.sleep(every * random.uniform(0.8, 1.0))
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except Exception:  # Redis away for a moment: the next round tries again
+                logger.warning("Could not renew a socket's group membership", exc_info=True)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.access is None or not isinstance(content, dict):

@@ -16,6 +16,7 @@ from accounts.access import TenantAccess
 from accounts.models import Role
 from accounts.services import membership_remove, tokens_issue
 from config.asgi import application
+from conversations import realtime
 from conversations.incoming import IncomingMessage
 from conversations.services import message_receive
 from tenants.models import TenantEvent
@@ -324,8 +325,6 @@ async def test_a_worker_process_sends_events_from_its_long_lived_loop(scene, mon
     per event); the frames still reach the browsers, through Redis."""
     from channels.layers import get_channel_layer
 
-    from conversations import realtime
-
     if not type(get_channel_layer()).__module__.startswith("channels_redis"):
         pytest.skip("only a shared channel layer (Redis) can be reached from another process's loop")
     monkeypatch.setattr(realtime, "_sender", realtime._SenderLoop())
@@ -348,3 +347,45 @@ async def test_suspending_the_tenant_closes_its_sockets(scene):
         await database_sync_to_async(tenant_set_status)(tenant=scene["acme"], status=Tenant.Status.SUSPENDED)
 
         assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_socket_open_past_the_group_expiry_keeps_receiving(scene, settings):
+    """channels_redis drops a group's members a group_expiry after they joined (a day by
+    default): a socket left open overnight renews its membership well before, or it would go
+    deaf with nothing to tell it. Here the expiry is 4 seconds; one of two sockets is aged past
+    it in Redis, as a day would."""
+    import time
+
+    if not settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
+        pytest.skip("group expiry is the shared channel layer's (Redis)")
+    settings.CHANNEL_LAYERS = {"default": {**settings.CHANNEL_LAYERS["default"], "CONFIG": {
+        **settings.CHANNEL_LAYERS["default"]["CONFIG"], "group_expiry": 4}}}
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    group_key = layer._group_key(realtime.tenant_group(scene["acme"].pk))
+    async with inbox_socket(scene["agent"].user) as aged, inbox_socket(scene["agent2"].user) as fresh:
+        await _ready(aged)
+        await _ready(fresh)
+        redis = layer.connection(layer.consistent_hash(group_key))
+        members = [member.decode() for member in await redis.zrange(group_key, 0, -1)]
+        assert len(members) == 2
+        aged_name = members[0]
+        await redis.zadd(group_key, {aged_name: time.time() - 86_400 * 2})
+
+        renewed = False
+        for _ in range(40):  # renewals come every second here (a quarter of the expiry)
+            await asyncio.sleep(0.1)
+            if ((await redis.zscore(group_key, aged_name)) or 0) > time.time() - 4:
+                renewed = True
+                break
+        message = await receive(scene["worked"], "wamid.late")
+
+        assert renewed, "the aged socket did not renew its membership"
+        for socket in (aged, fresh):
+            frames = [await socket.receive_json_from(timeout=3) for _ in range(3)]
+            assert frames[-1]["name"] == "message.created"
+            assert frames[-1]["data"]["message_id"] == str(message.public_id)
+
+    await asyncio.sleep(1.5)  # a renewal tick after both closed: they stay gone
+    assert await redis.zcard(group_key) == 0
