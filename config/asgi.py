@@ -11,7 +11,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from conversations.realtime import use_background_sender  # noqa: E402
 from integrations.inbound.ingress import WebhookIngress  # noqa: E402
+
+# Requests hand their real-time events to a sender of their own and answer at once.
+use_background_sender()
 
 application = ProtocolTypeRouter(
     {

@@ -13,6 +13,9 @@ beside a frame (`channel_pk`, `user_pk`: which sockets may see it) stays between
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import logging
 import threading
 import uuid
 from datetime import timedelta
@@ -30,6 +33,8 @@ from tenants.scoping import tenant_context
 
 # Commits can land slightly out of id order; a resume looks this far before its anchor
 # and the client drops what it already has (by event id).
+logger = logging.getLogger(__name__)
+
 RESUME_OVERLAP = timedelta(seconds=30)
 RESUME_LIMIT = 500
 # Events of a batch sent to a tenant's sockets in one channel-layer message.
@@ -49,26 +54,88 @@ def event_frame(*, event_id: str | None, name: str, payload: dict[str, Any], at:
 
 
 class _SenderLoop:
-    """One event loop in a daemon thread, for processes that have none of their own (Celery
-    workers). `async_to_sync` would start a loop, and the channel layer a new Redis
-    connection, for every event sent; this loop keeps both for the life of the process."""
+    """One event loop in a daemon thread, with a connection of its own to the channel layer.
+
+    Celery workers have no loop of their own: `async_to_sync` would start a loop, and the layer a
+    new Redis connection, for every event sent; they `run` each send here and wait for it.
+    Web processes `submit` theirs and go on: a request thread that waited for its send waited
+    for the server's loop, which also serves the process's sockets (with hundreds open, a POST
+    took several times as long). Submitted sends go out in their order, one at a time."""
+
+    QUEUE_LIMIT = 10_000
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="channel-layer-sender", daemon=True).start()
+        self.dropped = 0
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = self.run(self._start())
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Sends still queued go out (for a second at most), then the loop stops."""
+
+        async def finish() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), 1.0)
+            self._drainer.cancel()
+
+        with contextlib.suppress(Exception):
+            self.run(finish(), timeout=2.0)
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
     def run(self, coroutine: Any, timeout: float = 10.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
+    def submit(self, group: str, message: dict[str, Any]) -> None:
+        self.loop.call_soon_threadsafe(self._put, group, message)
+
+    def _put(self, group: str, message: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait((group, message))
+        except asyncio.QueueFull:  # the layer is stuck: sockets resume from the durable log later
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                logger.warning("Real-time sends are not getting through: %d dropped", self.dropped)
+
+    async def _start(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
+        queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(self.QUEUE_LIMIT)
+        self._drainer = asyncio.get_running_loop().create_task(self._drain(queue))
+        return queue
+
+    async def _drain(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+        while True:
+            group, message = await queue.get()
+            try:
+                await get_channel_layer().group_send(group, message)
+            except Exception:
+                logger.warning("A real-time send failed (sockets resume from the durable log)", exc_info=True)
+            finally:
+                queue.task_done()
+
 
 _sender: _SenderLoop | None = None
+# Web processes do not wait for their sends (see _SenderLoop).
+_send_in_background = False
 
 
 def use_sender_loop() -> None:
     """Called in each worker process (Celery's worker_process_init): send events from a
-    long-lived loop. Web processes keep async_to_sync, which reuses the server's loop."""
-    global _sender
-    _sender = _SenderLoop()
+    long-lived loop, and wait for each."""
+    global _sender, _send_in_background
+    _sender, _send_in_background = _SenderLoop(), False
+
+
+def use_background_sender() -> None:
+    """Called once by the ASGI application of a web process: with a shared channel layer
+    (Redis), events are sent from a loop of their own, off the request's path. The in-memory
+    layer lives in the server's loop and is left to it."""
+    global _sender, _send_in_background
+    if _shared_layer(get_channel_layer()):
+        _sender, _send_in_background = _SenderLoop(), True
+
+
+def _shared_layer(layer: Any) -> bool:
+    return layer is not None and type(layer).__module__.startswith("channels_redis")
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:
@@ -77,8 +144,11 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
         return
     # The in-memory layer lives in the web process's own loop: only a shared layer (Redis)
     # can be reached from another loop.
-    if _sender is not None and type(layer).__module__.startswith("channels_redis"):
-        _sender.run(layer.group_send(group, message))
+    if _sender is not None and _shared_layer(layer):
+        if _send_in_background:
+            _sender.submit(group, message)
+        else:
+            _sender.run(layer.group_send(group, message))
     else:
         async_to_sync(layer.group_send)(group, message)
 

@@ -389,3 +389,45 @@ async def test_a_socket_open_past_the_group_expiry_keeps_receiving(scene, settin
 
     await asyncio.sleep(1.5)  # a renewal tick after both closed: they stay gone
     assert await redis.zcard(group_key) == 0
+
+
+async def test_a_request_answers_without_waiting_for_its_fan_out(scene, monkeypatch):
+    """A web process's requests hand their events to a sender of their own: a POST answers
+    while the fan-out to the sockets is still under way (held here until the POST answered;
+    it waited for it before, and with hundreds of sockets in the process, it waited long)."""
+    import json
+    import threading
+
+    from channels.testing import HttpCommunicator
+    from channels_redis.core import RedisChannelLayer
+
+    if not settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
+        pytest.skip("the in-memory layer lives in the server's own loop")
+    gate, sent = threading.Event(), []
+    group_send = RedisChannelLayer.group_send
+
+    async def held_group_send(layer, group, message):
+        await asyncio.to_thread(gate.wait, 10)
+        await group_send(layer, group, message)
+        sent.append(message)
+
+    monkeypatch.setattr(RedisChannelLayer, "group_send", held_group_send)
+    token = await database_sync_to_async(lambda: tokens_issue(access=TenantAccess(
+        user=scene["manager"].user, tenant=scene["acme"], role=Role.MANAGER))["access"])()
+
+    async with inbox_socket(scene["agent"].user) as agent:
+        await _ready(agent)
+        body = json.dumps({"name": "Nova"}).encode()
+        post = HttpCommunicator(application, "POST", "/api/v1/contacts", body=body, headers=[
+            (b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()), (b"host", b"testserver")])
+        try:
+            response = await post.get_response(timeout=5)
+        finally:
+            gate.set()
+
+        assert response["status"] == 201, response["body"]
+        frame = await agent.receive_json_from(timeout=5)
+        assert frame["name"] == "contact.created"
+        assert frame["data"]["contact_id"] == json.loads(response["body"])["id"]
+        assert sent
