@@ -8,7 +8,7 @@ PORT ?= 8000
 # The browser tests (tests/e2e) drive Debian's chromium by its path (browsers cannot be downloaded).
 CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: install run test migrate seed simulator chromium
+.PHONY: install run test audit migrate seed simulator chromium
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,7 @@ test: install chromium
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $${TEST_WORKERS:-2} $(PYTEST_ARGS)
+
+# Known vulnerabilities in the pinned requirements (PyPI's advisory data); fails on any.
+audit: install
+	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-dev.txt
