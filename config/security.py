@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -38,6 +39,10 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     def get_policy_parts(self, request: HttpRequest, response: HttpResponseBase,
                          report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
+        configured = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY" if report_only
+                             else "CONTENT_SECURITY_POLICY", None) or {}
+        if not configured.get("DIRECTIVES", {}).get("connect-src"):
+            return parts  # connect-src falls back to default-src: adding to it would narrow that
         try:
             host = request.get_host()
         except DisallowedHost:

@@ -16,6 +16,7 @@ from playwright.async_api import Browser, BrowserContext, Error, Page, expect
 from accounts.models import Role
 from conversations.models import Attachment
 from tests import factories
+from tests.conversations.test_attachments import PNG
 from tests.e2e.conftest import Acme, InboxServer
 from tests.factories import PASSWORD
 
@@ -231,6 +232,14 @@ async def test_an_uploaded_svg_or_html_runs_nothing_and_only_downloads(browser, 
     # The files are what their bytes are, whatever they were called.
     stored = await database_sync_to_async(lambda: dict(Attachment.all_objects.values_list("file_name", "content_type")))()
     assert stored == dict.fromkeys(("helper.js", "x.svg", "x.html"), "application/octet-stream")
+
+    # A photo is still shown in the thread (and opens as the image it is).
+    await page.locator("#reply-form input[type=file]").set_input_files(
+        files=[{"name": "foto.png", "mimeType": "image/png", "buffer": PNG}])
+    await page.locator("#reply-form button[type=submit]").click()
+    photo = page.locator("#messages img.inline-image[alt='foto.png']")
+    await expect(photo).to_have_count(1)
+    assert await photo.evaluate("image => image.decode().then(() => image.naturalWidth)") == 1
 
     # Back on our origin: nothing of the payloads ran anywhere.
     await page.reload()
