@@ -37,7 +37,9 @@ from conversations.selectors import (
     thread_messages,
 )
 from conversations.services import (
+    ATTACHMENT_RESPONSE_HEADERS,
     UNSET,
+    attachment_file_kind,
     conversation_mark_read,
     conversation_update,
     message_retry,
@@ -298,9 +300,18 @@ def unread_count(request: HttpRequest) -> JsonResponse:
 @require_GET
 @inbox_member_required
 def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> FileResponse:
+    """A file as its bytes are (not as it was declared, even before types were detected):
+    inline only when passive, otherwise a download; never sniffed, never scripted."""
     item = get_object_or_404(Attachment.objects.select_related("message"), public_id=attachment_id)
     if not message_visible(access=request.access).filter(pk=item.message_id).exists() or not item.file:
         raise Http404
-    inline = item.content_type.startswith(("image/", "video/", "audio/"))
-    return FileResponse(item.file.open("rb"), as_attachment=not inline, filename=item.file_name,
-                        content_type=item.content_type)
+    try:
+        file = item.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    kind = attachment_file_kind(file, declared=item.content_type)
+    response = FileResponse(file, as_attachment=not kind.inline, filename=item.file_name or f"file.{kind.extension}",
+                            content_type=kind.content_type)
+    for header, value in ATTACHMENT_RESPONSE_HEADERS.items():
+        response[header] = value
+    return response

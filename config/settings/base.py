@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from kombu import Queue
 
 from config.settings.local_secrets import local_secret
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "config.api.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -327,6 +330,19 @@ SPECTACULAR_SETTINGS = {
 CHANNEL_VERIFIER = "integrations.connect.channel_verify"
 # The providers' demo channels, for the demo data (manage.py seed_demo).
 DEMO_CHANNELS = "integrations.registry.demo_channels"
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------
+
+# Nothing inline (scripts and styles are static files), our WebSocket origin (added per request
+# by config.security), no plugins, no framing; browsers report violations to /csp-report/, which
+# logs them. CSP_REPORT_ONLY=true sends the same policy as report-only (to try a change).
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF], "img-src": [SELF, "data:"],
+    "connect-src": [SELF], "object-src": [NONE], "base-uri": [SELF], "form-action": [SELF],
+    "frame-ancestors": [NONE], "report-uri": ["/csp-report/"],
+}}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY, None
 
 # --- Domain events -----------------------------------------------------------------
 

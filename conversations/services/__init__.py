@@ -1,7 +1,14 @@
 """Every change to conversations and messages, by agents, the API or providers: one module an
-area (conversations, messages, receive, statuses), each a set of `<entity>_<verb>` functions
+area (conversations, messages, receive, statuses, attachments), each a set of `<entity>_<verb>` functions
 that take `actor=` (or a channel) and never a request. The names callers use are here."""
 
+from conversations.services.attachments import (
+    ATTACHMENT_RESPONSE_HEADERS,
+    attachment_family,
+    attachment_file_kind,
+    attachment_inline,
+    attachment_kind,
+)
 from conversations.services.common import UNSET
 from conversations.services.conversations import (
     conversation_create,
@@ -28,8 +35,9 @@ from conversations.services.statuses import (
 )
 
 __all__ = [
-    "DELIVERY_UNKNOWN", "MAX_CONTENT_LENGTH", "UNSET", "ChannelReceived", "Received", "ServiceWindowClosed",
-    "StatusChange", "conversation_create", "conversation_mark_read", "conversation_update", "message_attach_file",
+    "ATTACHMENT_RESPONSE_HEADERS", "DELIVERY_UNKNOWN", "MAX_CONTENT_LENGTH", "UNSET", "ChannelReceived", "Received",
+    "ServiceWindowClosed", "StatusChange", "attachment_family", "attachment_file_kind", "attachment_inline",
+    "attachment_kind", "conversation_create", "conversation_mark_read", "conversation_update", "message_attach_file",
     "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
     "message_statuses_advance", "message_update", "messages_lock_for_statuses", "messages_receive",
     "messages_sending_expire",

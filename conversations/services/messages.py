@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -19,6 +19,12 @@ from channels_app.models import MessageTemplate
 from config.errors import ApplicationError, ValidationFailed
 from conversations.events import MessageCreated, MessageRetryRequested, MessageStatusChanged, MessageUpdated
 from conversations.models import Attachment, Conversation, Message
+from conversations.services.attachments import (
+    AttachmentKind,
+    attachment_file_kind,
+    attachment_kind,
+    attachment_storage_name,
+)
 from conversations.services.common import UNSET, actor_id, conversations_touch, message_ids, touches_for
 from tenants.events import publish
 from tenants.services import tenant_check_limit, tenant_messages_this_month, tenant_record_messages
@@ -53,24 +59,29 @@ def _attachment_type(content_type: str) -> str:
     return next((kind for prefix, kind in _MEDIA_TYPES if content_type.startswith(prefix)), Message.Type.DOCUMENT)
 
 
-def _validate_attachments(files: list[UploadedFile[bytes]], *, kind: ChannelKind | None = None) -> None:
+def _validate_attachments(files: list[UploadedFile[bytes]], *, kind: ChannelKind | None = None) -> list[AttachmentKind]:
     """Files that the product keeps and, for what goes to a contact, that the channel's
-    provider (`kind`) takes: size and type."""
+    provider (`kind`) takes: size, and the type their bytes are (not the one declared).
+    Returns what each file is."""
     limit = settings.ATTACHMENT_MAX_BYTES
     if kind is not None and kind.max_media_bytes:
         limit = min(limit, kind.max_media_bytes)
+    found = []
     for upload in files:
         if upload.size and upload.size > limit:
             raise ValidationFailed(
                 _("%(name)s is larger than %(size)s MB.") % {"name": upload.name, "size": limit // (1024 * 1024)},
                 details={"attachments": ["Too large."]},
             )
-        content_type = upload.content_type or "application/octet-stream"
-        if kind is not None and not kind.takes_media(content_type):
+        file_kind = attachment_file_kind(upload, declared=upload.content_type or "")
+        if kind is not None and not kind.takes_media(file_kind.content_type):
             raise ValidationFailed(
-                _("%(kind)s does not send files of type %(type)s.") % {"kind": kind.label, "type": content_type},
+                _("%(kind)s does not send files of type %(type)s.") % {"kind": kind.label,
+                                                                       "type": file_kind.content_type},
                 details={"attachments": ["Type not accepted by the channel."]},
             )
+        found.append(file_kind)
+    return found
 
 
 def _count_after_commit(tenant: Any, count: int = 1) -> None:
@@ -102,9 +113,9 @@ def message_send(
             return existing, False
     files = list(attachments or [])
     kind = None if private else conversation.channel.kind_info  # a note goes to no provider
-    _validate_attachments(files, kind=kind)
+    file_kinds = _validate_attachments(files, kind=kind)
     if files and message_type == Message.Type.TEXT:
-        message_type = _attachment_type(files[0].content_type or "")
+        message_type = _attachment_type(file_kinds[0].content_type)
     content = _validate_content(content, message_type, kind=kind)
     if not private and message_type != Message.Type.TEMPLATE and not conversation.service_window_open:
         conversation.refresh_from_db(fields=["last_inbound_at"])  # the contact may have just written
@@ -133,10 +144,11 @@ def message_send(
             message.save()
     except IntegrityError:  # a concurrent retry with the same external_id won
         return Message.all_objects.get(channel_id=conversation.channel_id, external_id=external_id), False
-    for upload in files:
+    for upload, file_kind in zip(files, file_kinds, strict=True):
         Attachment.all_objects.create(
-            tenant_id=conversation.tenant_id, message=message, file=upload, file_name=(upload.name or "")[:255],
-            content_type=(upload.content_type or "application/octet-stream")[:120], size=upload.size,
+            tenant_id=conversation.tenant_id, message=message, file_name=(upload.name or "")[:255],
+            file=File(upload, name=attachment_storage_name(file_kind)), content_type=file_kind.content_type,
+            size=upload.size,
         )
     conversations_touch(tenant_id=conversation.tenant_id, touches=touches_for([message]))
     conversation.refresh_from_db(fields=["last_activity_at", "last_message_preview"])  # keep the caller's true
@@ -222,10 +234,12 @@ def message_send_template(
 
 @transaction.atomic
 def message_attach_file(*, message: Message, data: bytes, content_type: str, file_name: str) -> Attachment:
-    """Keep a file that came with a message (e.g. a contact's photo fetched from the provider)."""
+    """Keep a file that came with a message (e.g. a contact's photo fetched from the provider),
+    as the type its bytes are: `content_type` is only what the provider claims."""
+    file_kind = attachment_kind(head=data, declared=content_type)
     attachment = Attachment.all_objects.create(
-        tenant_id=message.tenant_id, message=message, file=ContentFile(data, name=file_name[:255]),
-        file_name=file_name[:255], content_type=content_type[:120], size=len(data),
+        tenant_id=message.tenant_id, message=message, file=ContentFile(data, name=attachment_storage_name(file_kind)),
+        file_name=file_name[:255], content_type=file_kind.content_type, size=len(data),
     )
     publish(MessageUpdated(tenant_pk=message.tenant_id, **message_ids(message), changed=("attachments",)))
     return attachment

@@ -4,6 +4,7 @@ from django import template
 from django.utils.translation import gettext_lazy as _
 
 from channels_app.kinds import kind_of
+from conversations.services import attachment_family as _attachment_family
 
 register = template.Library()
 
@@ -30,5 +31,6 @@ def delivery_label(status: str) -> str:
 
 
 @register.filter
-def is_image(content_type: str) -> bool:
-    return (content_type or "").startswith("image/")
+def attachment_family(content_type: str) -> str:
+    """How the thread shows a file of this type: "image", "audio", "video", or "file" (a download)."""
+    return _attachment_family(content_type or "")

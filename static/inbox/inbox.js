@@ -404,3 +404,13 @@ document.addEventListener("change", (event) => {
     return input;
   }));
 });
+
+/* A select that submits its form when changed (the tenant and language switches), and the
+   filters form, which htmx sends: never submitted as a page. No inline handlers: the
+   Content-Security-Policy allows no inline script. */
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+});
+document.addEventListener("submit", (event) => {
+  if (event.target.id === "filters") event.preventDefault();
+});

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.base import ContentFile
+from django.test import Client
 
+from accounts.models import Role
 from conversations.models import Attachment, Message
 from integrations.outbound.send import message_deliver_now
 from integrations.whatsapp_cloud.simulator import GraphSimulator
 from tests import factories
+from tests.factories import PASSWORD
 from tests.integrations.whatsapp_cloud.conftest import APP_SECRET
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 120
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
+HTML = b"<html><body><script>alert(document.cookie)</script></body></html>"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,6 +36,36 @@ def test_a_contacts_photo_is_fetched_and_kept(live_server, settings, whatsapp):
     attachment = Attachment.all_objects.get(message=message)
     assert (message.type, message.content) == ("IMAGE", "Caixa amassada")
     assert attachment.content_type == "image/png" and attachment.file.read() == PNG
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("content,mime_type", [(SVG, "image/svg+xml"), (HTML, "image/png")], ids=["svg", "html"])
+def test_a_contacts_active_file_is_kept_and_served_as_a_download(live_server, settings, whatsapp, member,
+                                                                 content, mime_type):
+    """What Meta says a file is, is a claim: an SVG (or HTML sent as a PNG) is kept as the
+    unknown bytes it is, and its URL only ever downloads it."""
+    webhook_url = f"{live_server.url}/webhooks/whatsapp_cloud/{whatsapp.webhook_token}"
+    with GraphSimulator(status_progression=()) as simulator:
+        simulator.add_number("100000000000002", token="EAAG-test-token", app_secret=APP_SECRET,
+                             waba_id="100000000000001", webhook_url=webhook_url)
+        settings.WHATSAPP_GRAPH_API_URL = simulator.base_url
+        settings.WHATSAPP_GRAPH_API_VERSION = simulator.version
+
+        wamid = simulator.inbound_image("100000000000002", content=content, mime_type=mime_type)
+        assert simulator.wait_for_webhooks(timeout=10)
+
+    attachment = Attachment.all_objects.get(message__provider_message_id=wamid)
+    assert attachment.content_type == "application/octet-stream" and attachment.file.read() == content
+    assert not attachment.file.name.endswith((".svg", ".png", ".svg+xml"))
+    client = Client()
+    agent = member(whatsapp.tenant, Role.AGENT, channels=(whatsapp,))
+    assert client.post("/login/", {"email": agent.user.email, "password": PASSWORD}).status_code == 302
+    served = client.get(f"/inbox/attachments/{attachment.public_id}/")
+    assert served.status_code == 200
+    assert served["Content-Type"] == "application/octet-stream"
+    assert served["Content-Disposition"].startswith("attachment;")
+    assert served["X-Content-Type-Options"] == "nosniff"
+    assert served["Content-Security-Policy"] == "sandbox; default-src 'none'"
 
 
 @pytest.mark.django_db
