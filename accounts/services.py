@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.db import transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -86,12 +85,9 @@ def tokens_issue(*, access: TenantAccess) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def tokens_obtain(*, email: str, password: str, tenant_slug: str | None = None) -> dict[str, Any]:
-    user = authenticate(email=email.strip().lower(), password=password)
-    if user is None:
-        raise ApplicationError(
-            "Email or password is wrong.", code="invalid_credentials", status_code=401
-        )
+def tokens_obtain(*, user: User, tenant_slug: str | None = None) -> dict[str, Any]:
+    """A token pair for a user whose password was checked (accounts.login), in the tenant
+    named, or in their only one."""
     memberships = list(Membership.all_objects.select_related("tenant").filter(user=user).order_by("tenant__slug"))
     if tenant_slug:
         tenant = next((m.tenant for m in memberships if m.tenant.slug == tenant_slug), None)

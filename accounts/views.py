@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.sessions import LoginThrottled, inbox_member_required, session_login, session_switch_tenant
+from accounts.sessions import inbox_member_required, session_login, session_switch_tenant
 from config.errors import ApplicationError
 from config.ids import uuid_or_none
 
@@ -29,9 +29,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         try:
             session_login(request=request, email=email, password=request.POST.get("password", "")[:256])
             return redirect(_safe_next(request))
-        except LoginThrottled:
-            error, status = _("Too many failed attempts. Wait 15 minutes and try again."), 429
-        except ApplicationError:
+        except ApplicationError:  # a wrong password, or a locked account or address: one answer
             error, status = _("Email or password is wrong."), 401
     return render(request, "accounts/login.html", {"error": error, "email": email, "next": _safe_next(request)},
                   status=status)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "contacts",
     "conversations",
     "integrations",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "accounts.login.LockoutBackend",  # first: a locked account or address goes no further
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -202,6 +204,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
+# Failed logins (inbox, admin, API) counted by django-axes in the database (accounts.login):
+# per account across addresses, and per client address across accounts, for a cool-off.
+AXES_HANDLER = "accounts.login.LoginAttemptsHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "accounts.login.login_username"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# No AxesMiddleware: each login view answers a locked door exactly as a wrong password.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# Our proxies (addresses or networks): X-Forwarded-For is believed from them only (config.client_ip).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Internationalisation ----------------------------------------------------------
 
