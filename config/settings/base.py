@@ -297,6 +297,8 @@ SIMPLE_JWT = {
     # Claims carry public ids: the user's here, the tenant's in "tenant_id" (accounts.services).
     "USER_ID_FIELD": "public_id",
     "USER_ID_CLAIM": "user_id",
+    # Tokens carry a digest of the password hash: a new password ends them (accounts.tokens).
+    "CHECK_REVOKE_TOKEN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
