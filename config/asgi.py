@@ -12,10 +12,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
 from integrations.inbound.ingress import WebhookIngress  # noqa: E402
+from integrations.inbound.ratelimit import WebhookRateLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": WebhookIngress(django_asgi_app),
+        "http": WebhookRateLimit(WebhookIngress(django_asgi_app)),
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.ratelimit.FormRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -218,6 +219,8 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 # Our proxies (addresses or networks): X-Forwarded-For is believed from them only (config.client_ip).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# POSTs a minute per client address to the password forms (accounts.ratelimit).
+FORM_RATE_LIMIT = env.int("FORM_RATE_LIMIT", default=20)
 
 # --- Internationalisation ----------------------------------------------------------
 
@@ -263,6 +266,9 @@ REST_FRAMEWORK = {
 API_RATE_LIMIT_DEFAULT = env.int("API_RATE_LIMIT_DEFAULT", default=100)
 API_RATE_LIMIT_MESSAGES = env.int("API_RATE_LIMIT_MESSAGES", default=300)
 API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
+API_RATE_LIMIT_ANONYMOUS = env.int("API_RATE_LIMIT_ANONYMOUS", default=60)
+# Deliveries a minute to one channel's webhook URL (integrations.inbound.ratelimit).
+WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=30_000)
 # Largest request body the API reads, in bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
