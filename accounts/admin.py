@@ -88,7 +88,10 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Unlock login (forget failed attempts)"), permissions=["change"])
     def login_unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        records = sum(login_unlock(email=user.email) for user in queryset)
+        records = 0
+        for user in queryset:
+            records += login_unlock(email=user.email)
+            self.log_change(request, user, "Login unlocked (failed attempts forgotten).")  # admin's history
         self.message_user(request, ngettext("Login unlocked: %(records)d failed-attempt record forgotten.",
                                             "Login unlocked: %(records)d failed-attempt records forgotten.",
                                             records) % {"records": records})

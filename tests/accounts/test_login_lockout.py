@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.admin.models import LogEntry
 from django.db.models import F
 from django.test import Client
 from rest_framework.test import APIClient
@@ -162,6 +163,19 @@ def test_staff_lift_a_lockout_from_the_user_admin(acme: Any, member: Any, settin
     assert unlocked.status_code == 200
     assert not AccessAttempt.objects.filter(username=agent.email).exists()
     assert after.status_code == 302 and "_auth_user_id" in client.session
+    history = LogEntry.objects.get(object_id=str(agent.pk))  # audited in the admin's history
+    assert history.user.email == "staff@example.test" and "unlocked" in history.get_change_message()
+
+
+def test_api_logins_are_audited_with_the_client_address(staff_member: User, settings: Any) -> None:
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+
+    response = _api_post(Client(), staff_member.email, PASSWORD, REMOTE_ADDR="10.0.0.1",
+                         HTTP_X_FORWARDED_FOR="203.0.113.8")
+
+    assert response.status_code == 200
+    log = AccessLog.objects.get(username=staff_member.email)
+    assert (log.ip_address, log.path_info) == ("203.0.113.8", "/api/v1/auth/token")
 
 
 def test_forwarded_for_counts_only_through_a_trusted_proxy(acme: Any, member: Any, settings: Any) -> None:
