@@ -6,9 +6,12 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from accounts.login import login_unlock
 from accounts.models import Membership, Role, User
 from tenants.admin import TenantChoiceForm, TenantScopedAdmin, UnscopedInlineMixin
 
@@ -81,6 +84,17 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
     readonly_fields = ("last_login", "date_joined")
     inlines = (MembershipInline,)
+    actions = ("login_unlock",)
+
+    @admin.action(description=_("Unlock login (forget failed attempts)"), permissions=["change"])
+    def login_unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        records = 0
+        for user in queryset:
+            records += login_unlock(email=user.email)
+            self.log_change(request, user, "Login unlocked (failed attempts forgotten).")  # admin's history
+        self.message_user(request, ngettext("Login unlocked: %(records)d failed-attempt record forgotten.",
+                                            "Login unlocked: %(records)d failed-attempt records forgotten.",
+                                            records) % {"records": records})
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         # Memberships are added once the user exists.

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.login import credentials_authenticate, login_access_log
 from accounts.models import Role
 from accounts.services import tokens_obtain, tokens_refresh, tokens_revoke
 from config.api.views import ApiView
@@ -42,8 +43,11 @@ class TokenObtainView(_AuthView):
     def post(self, request: Request) -> Response:
         data = TokenObtainInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(tokens_obtain(email=data.validated_data["email"], password=data.validated_data["password"],
-                                      tenant_slug=data.validated_data.get("tenant")))
+        user = credentials_authenticate(request=request._request, email=data.validated_data["email"],
+                                        password=data.validated_data["password"])
+        tokens = tokens_obtain(user=user, tenant_slug=data.validated_data.get("tenant"))
+        login_access_log(request=request._request, user=user)
+        return Response(tokens)
 
 
 class TokenRefreshView(_AuthView):

@@ -2,7 +2,8 @@
 
 Both load the user's *current* membership on every request, so a removed member or a
 changed role stops working at once, whatever token they still hold, and both make the
-request's tenant current for the scoped managers."""
+request's tenant current for the scoped managers. A token whose login session was revoked,
+or issued under a password since changed, is refused too (accounts.tokens)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from accounts.access import (
     token_ids,
 )
 from accounts.models import Membership
+from accounts.tokens import token_refusal
 from tenants.scoping import activate_tenant
 
 SESSION_TENANT_KEY = "tenant_id"
@@ -48,6 +50,9 @@ class TenantJWTAuthentication(JWTAuthentication):
             raise exceptions.AuthenticationFailed(
                 _("Your role changed; refresh your token to continue."), code="token_stale"
             )
+        refused = token_refusal(token, access.user)
+        if refused is not None:
+            raise exceptions.AuthenticationFailed(refused[1], code=refused[0])
         tenant_access_require_operational(access)
         activate_tenant(access.tenant)
         return access.user, TenantAccess(user=access.user, tenant=access.tenant, role=access.role, token=token)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.db import transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -16,6 +15,7 @@ from accounts.access import (
 from accounts.events import MembershipCreated, MembershipRemoved, MembershipRoleChanged
 from accounts.models import Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
+from accounts.tokens import SESSION_CLAIM, token_refusal, token_session_revoke, token_session_set
 from config.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
 from tenants.events import publish
 from tenants.models import Tenant
@@ -76,22 +76,21 @@ def membership_remove(*, membership: Membership, actor: User | None = None) -> N
     publish(MembershipRemoved(tenant_pk=tenant_pk, user_pk=user.pk, user_id=str(user.public_id)))
 
 
-def tokens_issue(*, access: TenantAccess) -> dict[str, str]:
+def tokens_issue(*, access: TenantAccess, session: str | None = None) -> dict[str, str]:
     """A refresh and an access JWT whose claims carry the user, the tenant (their public ids)
-    and the role."""
+    and the role, and the login session they belong to (a new one unless given:
+    accounts.tokens)."""
     refresh = RefreshToken.for_user(access.user)  # user_id: the user's public id (SIMPLE_JWT's USER_ID_FIELD)
+    token_session_set(refresh, session=session)
     refresh["tenant_id"] = str(access.tenant.public_id)
     refresh["tenant"] = access.tenant.slug
     refresh["role"] = access.role
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def tokens_obtain(*, email: str, password: str, tenant_slug: str | None = None) -> dict[str, Any]:
-    user = authenticate(email=email.strip().lower(), password=password)
-    if user is None:
-        raise ApplicationError(
-            "Email or password is wrong.", code="invalid_credentials", status_code=401
-        )
+def tokens_obtain(*, user: User, tenant_slug: str | None = None) -> dict[str, Any]:
+    """A token pair for a user whose password was checked (accounts.login), in the tenant
+    named, or in their only one."""
     memberships = list(Membership.all_objects.select_related("tenant").filter(user=user).order_by("tenant__slug"))
     if tenant_slug:
         tenant = next((m.tenant for m in memberships if m.tenant.slug == tenant_slug), None)
@@ -124,13 +123,21 @@ def tokens_refresh(*, refresh: str) -> dict[str, Any]:
     if access is None:
         raise ApplicationError("You are no longer a member of this account.", code="membership_revoked",
                                status_code=401)
+    refused = token_refusal(token, access.user)
+    if refused is not None:
+        raise ApplicationError(refused[1], code=refused[0], status_code=401)
     tenant_access_require_operational(access)
     token.blacklist()
-    return {**tokens_issue(access=access), "tenant": access.tenant.slug, "role": access.role}
+    return {**tokens_issue(access=access, session=token.get(SESSION_CLAIM)), "tenant": access.tenant.slug,
+            "role": access.role}
 
 
 def tokens_revoke(*, refresh: str) -> None:
-    _refresh_token(refresh).blacklist()
+    """Log out: the refresh token stops working, and so does every access token of its login
+    session, at once."""
+    token = _refresh_token(refresh)
+    token.blacklist()
+    token_session_revoke(token)
 
 
 def _refresh_token(raw: str) -> RefreshToken:

@@ -1,4 +1,4 @@
-"""The inbox's session: who is logged in, in which tenant, and the throttle on failed logins."""
+"""The inbox's session: who is logged in, and in which tenant."""
 
 from __future__ import annotations
 
@@ -8,44 +8,23 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login
-from django.core.cache import cache
+from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 
 from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public
 from accounts.authentication import SESSION_TENANT_KEY
+from accounts.login import credentials_authenticate
 from accounts.models import Membership, User
-from config.errors import ApplicationError
 from tenants.models import Tenant
 from tenants.scoping import activate_tenant
 
-LOGIN_FAILURES_ALLOWED = 5
-LOGIN_LOCK_SECONDS = 15 * 60
-
-
-class LoginThrottled(ApplicationError):
-    status_code = 429
-    default_code = "login_throttled"
-
-
-def _failure_key(ip: str, email: str) -> str:
-    return f"login-failures:{ip}:{email.strip().lower()}"
-
 
 def session_login(*, request: HttpRequest, email: str, password: str) -> User:
-    """Log in with email and password; refuse after repeated failures for this address
-    from this client for a quarter of an hour."""
-    key = _failure_key(request.META.get("REMOTE_ADDR", ""), email)
-    if cache.get(key, 0) >= LOGIN_FAILURES_ALLOWED:
-        raise LoginThrottled("Too many failed attempts. Wait 15 minutes and try again.")
-    user = authenticate(request, email=email.strip().lower(), password=password)
-    if user is None:
-        cache.add(key, 0, timeout=LOGIN_LOCK_SECONDS)
-        cache.incr(key)
-        raise ApplicationError("Email or password is wrong.", code="invalid_credentials", status_code=401)
-    cache.delete(key)
+    """Log in with email and password (accounts.login: failures counted, a locked door refused
+    as a wrong password is)."""
+    user = credentials_authenticate(request=request, email=email, password=password)
     login(request, user)
     tenants = session_tenants(user=user)
     if len(tenants) >= 1:

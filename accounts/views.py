@@ -9,12 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.sessions import LoginThrottled, inbox_member_required, session_login, session_switch_tenant
+from accounts.sessions import inbox_member_required, session_login, session_switch_tenant
 from config.errors import ApplicationError
 from config.ids import uuid_or_none
 
 
-def _safe_next(request: HttpRequest) -> str:
+def safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or "/inbox/"
     allowed = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                               require_https=request.is_secure())
@@ -28,12 +28,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
         email = request.POST.get("email", "")[:254]
         try:
             session_login(request=request, email=email, password=request.POST.get("password", "")[:256])
-            return redirect(_safe_next(request))
-        except LoginThrottled:
-            error, status = _("Too many failed attempts. Wait 15 minutes and try again."), 429
-        except ApplicationError:
+            return redirect(safe_next(request))
+        except ApplicationError:  # a wrong password, or a locked account or address: one answer
             error, status = _("Email or password is wrong."), 401
-    return render(request, "accounts/login.html", {"error": error, "email": email, "next": _safe_next(request)},
+    return render(request, "accounts/login.html", {"error": error, "email": email, "next": safe_next(request)},
                   status=status)
 
 
@@ -58,6 +56,6 @@ def language_view(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     if language in dict(settings.LANGUAGES) or language == "":
         User.objects.filter(pk=request.user.pk).update(language=language)
-    return redirect(_safe_next(request))
+    return redirect(safe_next(request))
 
 

@@ -428,7 +428,9 @@ class Shape:
         ws = "websockets" if _importable("websockets") else "wsproto" if _importable("wsproto") else "none"
         argv = [sys.executable, "-m", "uvicorn", module, "--host", HOST, "--port", str(port), "--workers",
                 str(self.server_workers), "--loop", loop, "--http", http, "--ws", ws, "--lifespan", "off",
-                "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "30"]
+                "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "30",
+                # as the README runs it: X-Forwarded-For from our own proxies only, none by default
+                "--forwarded-allow-ips", os.environ.get("TRUSTED_PROXIES", "")]
         return argv, (f"uvicorn {_version('uvicorn')}, {self.server_workers} worker processes, loop {loop}, "
                       f"http {http}, ws {ws}")
 

@@ -13,13 +13,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from conversations.realtime import use_background_sender  # noqa: E402
 from integrations.inbound.ingress import WebhookIngress  # noqa: E402
+from integrations.inbound.ratelimit import WebhookRateLimit  # noqa: E402
 
 # Requests hand their real-time events to a sender of their own and answer at once.
 use_background_sender()
 
 application = ProtocolTypeRouter(
     {
-        "http": WebhookIngress(django_asgi_app),
+        "http": WebhookRateLimit(WebhookIngress(django_asgi_app)),
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

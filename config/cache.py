@@ -73,3 +73,12 @@ def counter_add(key: str, seconds: int) -> int:
     pipeline.set(key, 0, ex=seconds, nx=True)
     pipeline.incr(key)
     return int(pipeline.execute()[1])
+
+
+def mark_is_set(key: str) -> bool:
+    """Whether `key` is set (one EXISTS on Redis)."""
+    found = _redis()
+    if found is None:
+        return caches[DEFAULT_CACHE_ALIAS].has_key(key)
+    backend, client = found
+    return bool(client.exists(backend.make_and_validate_key(key)))

@@ -21,6 +21,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public, token_ids
 from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import Membership
+from accounts.tokens import token_refusal
 from config.ids import uuid_or_none
 from conversations import realtime
 
@@ -217,4 +218,4 @@ class IntegratorConsumer(_EventsConsumer):
         access = tenant_access_resolve_public(user_id=ids[0], tenant_id=ids[1]) if ids else None
         if access is None or access.role != token.get("role") or not access.tenant.is_operational:
             return None
-        return access
+        return access if token_refusal(token, access.user) is None else None

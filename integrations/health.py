@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from integrations.inbound.ratelimit import webhook_rate_limited_count
 from integrations.registry import adapter_classes
 
 
@@ -95,7 +96,10 @@ def health_report() -> tuple[bool, dict[str, Any]]:
         "workers": "eager" if settings.CELERY_TASK_ALWAYS_EAGER else checks["celery_broker"]["status"],
         "channels": {kind: "available" for kind in _channel_kinds()},
     }
-    return healthy, {"status": "ok" if healthy else "down", "checks": checks, "modules": modules}
+    # Deliveries answered 429 by the per-channel limit (the providers send them again later).
+    webhooks = {"rate_limited": webhook_rate_limited_count(), "rate_limit_per_minute": settings.WEBHOOK_RATE_LIMIT}
+    return healthy, {"status": "ok" if healthy else "down", "checks": checks, "modules": modules,
+                     "webhooks": webhooks}
 
 
 def _channel_kinds() -> list[str]:
@@ -113,7 +117,8 @@ class HealthView(APIView):
         responses={
             200: OpenApiResponse(
                 inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField(),
-                                             "modules": serializers.DictField()}),
+                                             "modules": serializers.DictField(),
+                                             "webhooks": serializers.DictField()}),
                 description="Every required part answers.",
             ),
             503: OpenApiResponse(description="A required part is down; the body says which."),

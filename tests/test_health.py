@@ -92,3 +92,18 @@ def test_health_is_never_rate_limited(client: Client, settings: Any) -> None:
     statuses = {client.get("/api/health").status_code for _ in range(3)}
 
     assert statuses == {200}
+
+
+def test_health_counts_webhook_deliveries_refused_by_the_channel_limit(client: Client, settings: Any) -> None:
+    from integrations.inbound.ratelimit import webhook_rate_limit
+
+    settings.WEBHOOK_RATE_LIMIT = 1
+    before = _get_health(client)[1]["webhooks"]
+    for _ in range(3):
+        webhook_rate_limit(kind="whatsapp_cloud", token="a-channel-token")
+
+    status, body = _get_health(client)
+
+    assert before == {"rate_limited": 0, "rate_limit_per_minute": 1}
+    assert status == 200  # refusals are by design: the providers send those deliveries again
+    assert body["webhooks"] == {"rate_limited": 2, "rate_limit_per_minute": 1}

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "contacts",
     "conversations",
     "integrations",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.ratelimit.FormRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -193,6 +195,7 @@ CELERY_BEAT_SCHEDULE = {
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "accounts.login.LockoutBackend",  # first: a locked account or address goes no further
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -205,6 +208,22 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
+# Failed logins (inbox, admin, API) counted by django-axes in the database (accounts.login):
+# per account across addresses, and per client address across accounts, for a cool-off.
+AXES_HANDLER = "accounts.login.LoginAttemptsHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "accounts.login.login_username"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# No AxesMiddleware: each login view answers a locked door exactly as a wrong password.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# Our proxies (addresses or networks): X-Forwarded-For is believed from them only (config.client_ip).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# POSTs a minute per client address to the password forms (accounts.ratelimit).
+FORM_RATE_LIMIT = env.int("FORM_RATE_LIMIT", default=20)
 
 # --- Internationalisation ----------------------------------------------------------
 
@@ -250,6 +269,9 @@ REST_FRAMEWORK = {
 API_RATE_LIMIT_DEFAULT = env.int("API_RATE_LIMIT_DEFAULT", default=100)
 API_RATE_LIMIT_MESSAGES = env.int("API_RATE_LIMIT_MESSAGES", default=300)
 API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
+API_RATE_LIMIT_ANONYMOUS = env.int("API_RATE_LIMIT_ANONYMOUS", default=60)
+# Deliveries a minute to one channel's webhook URL (integrations.inbound.ratelimit).
+WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=30_000)
 # Largest request body the API reads, in bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
@@ -284,6 +306,8 @@ SIMPLE_JWT = {
     # Claims carry public ids: the user's here, the tenant's in "tenant_id" (accounts.services).
     "USER_ID_FIELD": "public_id",
     "USER_ID_CLAIM": "user_id",
+    # Tokens carry a digest of the password hash: a new password ends them (accounts.tokens).
+    "CHECK_REVOKE_TOKEN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 

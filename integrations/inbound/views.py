@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integrations.base import WebhookRejected
 from integrations.channel_cache import webhook_channel
+from integrations.inbound.ratelimit import webhook_rate_limit, webhook_rate_limited_response
 from integrations.inbound.store import webhook_accept
 from integrations.inbound.tasks import webhook_events_queue
 from integrations.registry import adapter_for
@@ -34,6 +35,9 @@ def provider_webhook(request: HttpRequest, kind: str, token: str) -> HttpRespons
         return HttpResponse(challenge, content_type="text/plain")
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    refused = webhook_rate_limit(kind=kind, token=token)
+    if refused is not None:
+        return webhook_rate_limited_response(refused)
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit():
         return _error(400, "bad_request", "Invalid Content-Length.")

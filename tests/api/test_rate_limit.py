@@ -68,3 +68,35 @@ def test_health_is_never_rate_limited(db, api, settings):
     client = api()
 
     assert [client.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_anonymous_calls_are_limited_per_client_address(db, api, settings):
+    settings.API_RATE_LIMIT_ANONYMOUS = 5
+    client = api()
+    garbage = api()
+    garbage.credentials(HTTP_AUTHORIZATION="Bearer not.a.jwt")
+
+    statuses = [client.get("/api/v1/conversations").status_code for _ in range(3)]
+    statuses += [garbage.get("/api/v1/contacts").status_code for _ in range(2)]  # a bad token is anonymous too
+    refused = client.get("/api/v1/channels")
+    other_address = api().get("/api/v1/conversations", REMOTE_ADDR="192.0.2.44")
+
+    assert statuses == [401] * 5
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert _limits(refused)[:2] == (5, 0)
+    assert other_address.status_code == 401
+
+
+def test_anonymous_limit_counts_the_forwarded_client_only_behind_a_trusted_proxy(db, api, settings):
+    settings.API_RATE_LIMIT_ANONYMOUS = 2
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+
+    spoofing = [api().get("/api/v1/conversations", REMOTE_ADDR="198.51.100.1",
+                          HTTP_X_FORWARDED_FOR=f"203.0.113.{index}").status_code for index in range(3)]
+    proxied = [api().get("/api/v1/conversations", REMOTE_ADDR="10.0.0.1",
+                         HTTP_X_FORWARDED_FOR=f"203.0.113.{index}").status_code for index in range(3)]
+
+    assert spoofing == [401, 401, 429]
+    assert proxied == [401, 401, 401]
