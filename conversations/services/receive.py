@@ -67,7 +67,8 @@ def messages_receive(*, inbound: Sequence[ChannelInbound]) -> list[ChannelReceiv
 
     Locks are taken in one order by every batch, so that concurrent batches wait for each
     other instead of deadlocking: channels in id order; in each, the open conversations of
-    known senders in id order, then new senders' contacts in address order; then the messages
+    known senders in id order, then new senders' contacts in address order (each followed by
+    its conversation, before any message is written to it); then the messages
     the statuses are about, in id order; last the tenants' usage rows."""
     with transaction.atomic(savepoint=False):
         order = sorted(range(len(inbound)), key=lambda index: inbound[index].channel.pk)
@@ -179,7 +180,12 @@ def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _
     theirs = Conversation.all_objects.filter(channel=channel, contact_id=identity.contact_id).order_by(
         "-last_activity_at")
     conversation = theirs.exclude(status=Conversation.Status.RESOLVED).first() or theirs.first()
-    if conversation is None:
+    if conversation is not None:
+        # Locked before a message is written to it, as a known sender's is: a concurrent delivery
+        # that found it open holds it while it inserts, and the two would otherwise each wait for
+        # the other (one for the row, the other for the message id both insert).
+        conversation = Conversation.all_objects.select_for_update().get(pk=conversation.pk)
+    else:
         conversation = Conversation.all_objects.create(tenant_id=channel.tenant_id, channel=channel,
                                                        contact_id=identity.contact_id)
         publish(ConversationCreated(tenant_pk=channel.tenant_id, conversation_pk=conversation.pk,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
-from integrations.inbound.ratelimit import WebhookRateLimit
 
 from integrations.inbound.ingress import WebhookIngress
+from integrations.inbound.ratelimit import WebhookRateLimit
 from integrations.models import WebhookEvent
 from tests import factories
 from tests.integrations.whatsapp_cloud.conftest import APP_SECRET
