@@ -15,12 +15,14 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import HASH_SESSION_KEY
+from django.utils.crypto import constant_time_compare
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public, token_ids
 from accounts.authentication import SESSION_TENANT_KEY
-from accounts.models import Membership
+from accounts.models import Membership, User
 from accounts.tokens import token_refusal
 from config.ids import uuid_or_none
 from conversations import realtime
@@ -71,14 +73,22 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(realtime.tenant_group(self.access.tenant_id), self.channel_name)
 
     async def _keep_membership(self, group: str) -> None:
+        """Renews the socket's place in its group, and checks that what opened it still holds
+        (a revoked token, a new password, a deactivated user close it within one round)."""
         every = min(GROUP_RENEW_SECONDS, getattr(self.channel_layer, "group_expiry", 86_400) / 4)
         while True:
             # spread over the sockets of a process, which mostly opened together (a deploy)
             await asyncio.sleep(every * random.uniform(0.8, 1.0))
             try:
+                if not await database_sync_to_async(self._still_authenticated)():
+                    await self.close(code=CLOSE_UNAUTHENTICATED)
+                    return
                 await self.channel_layer.group_add(group, self.channel_name)
-            except Exception:  # Redis away for a moment: the next round tries again
+            except Exception:  # Redis or the database away for a moment: the next round tries again
                 logger.warning("Could not renew a socket's group membership", exc_info=True)
+
+    def _still_authenticated(self) -> bool:
+        raise NotImplementedError
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.access is None or not isinstance(content, dict):
@@ -163,6 +173,12 @@ class InboxConsumer(_EventsConsumer):
         await self.accept()
         await self.start(access)
 
+    def _still_authenticated(self) -> bool:
+        """The user is active and the session is still theirs (a new password ends the others)."""
+        user = User.objects.filter(pk=self.access.user.pk, is_active=True).first() if self.access else None
+        return user is not None and constant_time_compare(
+            self.scope["session"].get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
+
     def _session_access(self, user: Any) -> TenantAccess | None:
         tenant_id = self.scope["session"].get(SESSION_TENANT_KEY)
         if tenant_id is None:
@@ -174,6 +190,8 @@ class InboxConsumer(_EventsConsumer):
 class IntegratorConsumer(_EventsConsumer):
     """An integrator's client. Its first message must be {"type": "auth", "token": <access
     JWT>} (so the token never appears in a URL or an access log)."""
+
+    _token: AccessToken | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -197,7 +215,7 @@ class IntegratorConsumer(_EventsConsumer):
             await self.send_json({"type": "error", "code": "not_authenticated", "message": "Send auth first."})
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        access = await database_sync_to_async(self._token_access)(content.get("token"))
+        access, self._token = await database_sync_to_async(self._token_access)(content.get("token"))
         if access is None:
             await self.send_json({"type": "error", "code": "token_not_valid",
                                   "message": "The token is invalid, expired or stale."})
@@ -207,15 +225,21 @@ class IntegratorConsumer(_EventsConsumer):
         await self.start(access)
 
     @staticmethod
-    def _token_access(raw: Any) -> TenantAccess | None:
+    def _token_access(raw: Any) -> tuple[TenantAccess | None, AccessToken | None]:
         if not isinstance(raw, str):
-            return None
+            return None, None
         try:
             token = AccessToken(raw)
         except TokenError:
-            return None
+            return None, None
         ids = token_ids(token)
         access = tenant_access_resolve_public(user_id=ids[0], tenant_id=ids[1]) if ids else None
         if access is None or access.role != token.get("role") or not access.tenant.is_operational:
-            return None
-        return access if token_refusal(token, access.user) is None else None
+            return None, None
+        return (access, token) if token_refusal(token, access.user) is None else (None, None)
+
+    def _still_authenticated(self) -> bool:
+        """The token that opened the socket would still be honoured, its expiry apart: not
+        revoked, issued under the current password, of a user who is active."""
+        user = User.objects.filter(pk=self.access.user.pk, is_active=True).first() if self.access else None
+        return user is not None and self._token is not None and token_refusal(self._token, user) is None

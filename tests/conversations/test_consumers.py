@@ -431,3 +431,47 @@ async def test_a_request_answers_without_waiting_for_its_fan_out(scene, monkeypa
         assert frame["name"] == "contact.created"
         assert frame["data"]["contact_id"] == json.loads(response["body"])["id"]
         assert sent
+
+
+def _renewing_every_second(settings) -> None:
+    """Sockets renew (and re-check what opened them) every quarter of the group expiry."""
+    layer = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer.get("CONFIG", {}), "group_expiry": 4}}}
+
+
+async def test_an_open_integrator_socket_closes_once_its_login_is_revoked(scene, settings):
+    from rest_framework.test import APIClient
+
+    _renewing_every_second(settings)
+    tokens = await database_sync_to_async(tokens_issue)(access=TenantAccess(
+        user=scene["manager"].user, tenant=scene["acme"], role=Role.MANAGER))
+    communicator = WebsocketCommunicator(application, "/ws/v1/events")
+    try:
+        await communicator.connect()
+        await communicator.send_json_to({"type": "auth", "token": tokens["access"]})
+        assert (await communicator.receive_json_from(timeout=3))["type"] == "ready"
+        await asyncio.sleep(1.5)  # a round of renewal: still open
+        assert await communicator.receive_nothing(timeout=0.1)
+
+        revoked = await database_sync_to_async(APIClient().post)(
+            "/api/v1/auth/revoke", {"refresh": tokens["refresh"]}, format="json")
+
+        assert revoked.status_code == 204
+        assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    finally:
+        await communicator.disconnect()
+
+
+async def test_an_open_inbox_socket_closes_once_the_password_changes(scene, settings):
+    _renewing_every_second(settings)
+    user = scene["agent"].user
+    async with inbox_socket(user) as socket:
+        await _ready(socket)
+
+        def change_password():
+            user.set_password("uma-senha-nova-2026")
+            user.save()
+
+        await database_sync_to_async(change_password)()
+
+        assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
