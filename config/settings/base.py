@@ -251,6 +251,9 @@ API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+# A stored webhook whose processing fails this many times fails for good (FAILED, with its
+# error; Django admin's "process again" gives it as many attempts again).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # POST /webhooks/... is answered by integrations.inbound.ingress in front of Django (batched stores).
 WEBHOOK_INGRESS = env.bool("WEBHOOK_INGRESS", default=True)
 # How long a web process remembers which channel a webhook URL names (and its app secret).
