@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -7,34 +8,35 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.ids import uuid_or_none
+from config.json_limits import json_has_nul, json_too_deep
 
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+# Every JSON field of the API (attributes, config, metadata...) nests at most this deep and
+# takes at most this many bytes as JSON.
+JSON_FIELD_MAX_DEPTH = 16
+JSON_FIELD_MAX_BYTES = 65_536
 
 
 class JSONObjectField(serializers.JSONField):
-    """A JSON object (not a list, string or number), of bounded size, with no NUL
-    characters (PostgreSQL cannot store them in jsonb)."""
+    """A JSON object (not a list, string or number), of bounded depth and size, with no NUL
+    characters (PostgreSQL cannot store them in jsonb). Checked without recursion, before
+    anything recursive (json.dumps) sees it."""
 
     def __init__(self, *, max_keys: int = 100, **kwargs: Any) -> None:
         self.max_keys = max_keys
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.", code="invalid")
+        if json_too_deep(data, limit=JSON_FIELD_MAX_DEPTH):
+            raise serializers.ValidationError(f"Nested deeper than {JSON_FIELD_MAX_DEPTH} levels.", code="too_deep")
+        if len(data) > self.max_keys:
+            raise serializers.ValidationError(f"At most {self.max_keys} keys.", code="too_many_keys")
+        if json_has_nul(data):
+            raise serializers.ValidationError("Null characters are not allowed.", code="null_characters")
         value = super().to_internal_value(data)
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        if len(value) > self.max_keys:
-            raise serializers.ValidationError(f"At most {self.max_keys} keys.")
-        if _has_nul(value):
-            raise serializers.ValidationError("Null characters are not allowed.")
+        if len(json.dumps(value, separators=(",", ":")).encode()) > JSON_FIELD_MAX_BYTES:
+            raise serializers.ValidationError(f"At most {JSON_FIELD_MAX_BYTES} bytes as JSON.", code="too_large")
         return value
 
 
