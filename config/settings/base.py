@@ -324,6 +324,7 @@ SPECTACULAR_SETTINGS = {
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
     },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
 }
 
 # Checks a channel's settings with its provider before they are saved.

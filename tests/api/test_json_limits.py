@@ -110,3 +110,23 @@ def test_json_fields_within_the_bounds_are_kept(world, api):
     assert response.status_code == 201, response.content
     assert Contact.all_objects.get(name="Ana").attributes == attributes
     assert json.loads(response.content)["attributes"] == attributes
+
+
+@pytest.mark.parametrize("attributes", ['{"k": "\\udc00"}', '{"\\ud800": 1}', '{"k": ["a\\ud83d"]}'])
+def test_a_lone_surrogate_in_a_json_field_is_a_400_not_a_500(world, api, attributes):
+    body = '{"name": "Ana", "attributes": ' + attributes + "}"
+
+    response = api(world.acme.admin).generic("POST", "/api/v1/contacts", body, content_type="application/json")
+
+    error = _error(response, 400, "validation_error")
+    assert "attributes" in error["details"]
+    assert not Contact.all_objects.filter(name="Ana").exists()
+
+
+def test_a_surrogate_pair_is_one_character_and_kept(world, api):
+    body = '{"name": "Ana", "attributes": {"mood": "\\ud83d\\ude00"}}'
+
+    response = api(world.acme.admin).generic("POST", "/api/v1/contacts", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert Contact.all_objects.get(name="Ana").attributes == {"mood": "\U0001F600"}
