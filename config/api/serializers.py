@@ -82,7 +82,8 @@ class StrictDateTimeField(serializers.DateTimeField):
     """An RFC 3339 date-time, as the schema's `format: date-time` says (DRF's DateTimeField also
     takes one without seconds or without an offset)."""
 
-    default_error_messages = {"invalid": "Use an RFC 3339 date-time: 2026-05-13T14:30:00Z or 2026-05-13T11:30:00-03:00."}
+    default_error_messages = {
+        "invalid": "Use an RFC 3339 date-time: 2026-05-13T14:30:00Z or 2026-05-13T11:30:00-03:00."}
 
     def to_internal_value(self, value: Any) -> dt.datetime:
         parsed = rfc3339_datetime(value)

@@ -124,10 +124,11 @@ _WAITING = f"e.status = '{WebhookEvent.Status.RECEIVED}' AND e.attempts = 0"
 
 
 def _claim(event_ids: Sequence[int], *, top_up: int, always: bool = False, floor: int = 0) -> list[WebhookEvent]:
-    """The given events still waiting (neither processed nor failed for good), and up to `top_up` other waiting ones that never
-    failed, oldest first from above `floor`, locked (events another batch holds are left to
-    it). The others are taken up only if some of the given ones were still waiting (another
-    batch that took all of these took what was waiting too), unless `always`."""
+    """The given events still waiting (neither processed nor failed for good), and up to
+    `top_up` other waiting ones that never failed, oldest first from above `floor`, locked
+    (events another batch holds are left to it). The others are taken up only if some of the
+    given ones were still waiting (another batch that took all of these took what was waiting
+    too), unless `always`."""
     lock = for_update(skip_locked=True, of="e")
     # With each event, when its channel and tenant last changed (for the channel cache).
     select = (f"SELECT e.id, e.tenant_id, e.channel_id, e.body, e.status, c.updated_at, t.updated_at "

@@ -27,7 +27,8 @@ def webhook_events_store(deliveries: Sequence[tuple[Channel, bytes, str]]) -> li
     their ids. Once the caller's transaction commits, the provider may be answered 200: the rows
     are durable, and processing them is queued by the caller (or found by the sweep)."""
     events = insert([
-        WebhookEvent(tenant_id=channel.tenant_id, channel=channel, body=_as_text(body), signature=proof.replace("\x00", "")[:200])
+        WebhookEvent(tenant_id=channel.tenant_id, channel=channel, body=_as_text(body),
+                     signature=proof.replace("\x00", "")[:200])
         for channel, body, proof in deliveries
     ])
     return [event.pk for event in events]

@@ -176,7 +176,8 @@ def test_tenant_admins_process_their_channels_failed_webhooks_again(whatsapp, po
         event = _workers_and_sweeps_keep_trying(WebhookEvent.all_objects.get(), rounds=1)
     assert event.status == WebhookEvent.Status.FAILED
     other = ChannelFactory(tenant=globex, kind="whatsapp_cloud")
-    foreign = WebhookEvent.all_objects.create(tenant=globex, channel=other, body="{}", status=WebhookEvent.Status.FAILED)
+    foreign = WebhookEvent.all_objects.create(tenant=globex, channel=other, body="{}",
+                                              status=WebhookEvent.Status.FAILED)
     path = f"/settings/channels/{whatsapp.public_id}/webhooks/process-again/"
 
     def logged_in(role):
