@@ -199,3 +199,16 @@ def test_tenant_admins_process_their_channels_failed_webhooks_again(whatsapp, po
     assert event.status == WebhookEvent.Status.PROCESSED
     assert Message.all_objects.filter(provider_message_id="wamid.POISON-1").count() == 1
     assert WebhookEvent.all_objects.get(pk=foreign.pk).status == WebhookEvent.Status.FAILED
+
+
+def test_a_text_no_database_can_store_ends_failed_with_its_error_after_bounded_attempts(whatsapp, post_webhook,
+                                                                                        settings):
+    """A lone surrogate (\\ud800) parses, but no UTF-8 text holds it: never retried for ever."""
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    post_webhook(whatsapp, _text_body("oi").replace(b'"oi"', b'"o\\ud800i"'))
+
+    event = _workers_and_sweeps_keep_trying(WebhookEvent.all_objects.get())
+
+    assert event.status in (WebhookEvent.Status.FAILED, WebhookEvent.Status.PROCESSED)
+    assert event.attempts <= 3
+    assert event.status == WebhookEvent.Status.PROCESSED or "gave up after 3 attempts" in event.error
