@@ -11,17 +11,18 @@ from rest_framework.response import Response
 from accounts.login import credentials_authenticate, login_access_log
 from accounts.models import Role
 from accounts.services import tokens_obtain, tokens_refresh, tokens_revoke
+from config.api.serializers import StrictCharField, StrictEmailField, StrictSlugField
 from config.api.views import ApiView
 
 
 class TokenObtainInput(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
-    tenant = serializers.SlugField(required=False, help_text="The account's slug; needed when you belong to several.")
+    email = StrictEmailField()
+    password = StrictCharField(max_length=256, trim_whitespace=False)
+    tenant = StrictSlugField(required=False, help_text="The account's slug; needed when you belong to several.")
 
 
 class RefreshInput(serializers.Serializer):
-    refresh = serializers.CharField(max_length=2048)
+    refresh = StrictCharField(max_length=2048)
 
 
 class TokenPairOutput(serializers.Serializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,8 +15,9 @@ from channels_app.kinds import kind_choices
 from channels_app.models import Channel
 from channels_app.selectors import channel_list
 from channels_app.services import channel_archive, channel_create, channel_update
-from config.api.serializers import JSONObjectField, PublicIdField
+from config.api.serializers import NO_NUL_PATTERN, JSONObjectField, PublicIdField, StrictCharField
 from config.api.views import ApiViewSet
+from config.json_limits import json_has_nul
 
 KIND_HELP = ("The channel's kind: one that this installation's providers serve (GET /api/health lists them), or, "
              "for a channel kept from before, one that none serves now.")
@@ -49,8 +50,15 @@ class ChannelStatusOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "object", "maxProperties": 100, "propertyNames": {"pattern": NO_NUL_PATTERN},
+                      "additionalProperties": {"type": ["string", "null"], "maxLength": 4096}})
 class CredentialsField(JSONObjectField):
+    """Secrets by name: each a string (null removes it). A NUL character is refused, not dropped:
+    a secret must stay what it is."""
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if json_has_nul(data):
+            raise serializers.ValidationError("Null characters are not allowed.", code="null_characters")
         value = super().to_internal_value(data)
         for key, secret in value.items():
             if secret is not None and not isinstance(secret, str):
@@ -62,7 +70,7 @@ class CredentialsField(JSONObjectField):
 
 class ChannelCreateInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[], help_text="One of the kinds this installation's providers serve.")
-    name = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=120)
     config = JSONObjectField(required=False, default=dict)
     credentials = CredentialsField(required=False, default=dict, write_only=True,
                                    help_text="Secrets (tokens, passwords). Stored encrypted; never returned.")
@@ -73,7 +81,7 @@ class ChannelCreateInput(serializers.Serializer):
 
 
 class ChannelUpdateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=120)
     config = JSONObjectField()
     credentials = CredentialsField(
         required=False, write_only=True,

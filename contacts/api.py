@@ -11,7 +11,14 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.serializers import JSONObjectField, PublicIdField
+from config.api.filters import DateTimeFilter
+from config.api.serializers import (
+    EmailOrEmptyField,
+    JSONObjectField,
+    PublicIdField,
+    StrictCharField,
+    StrictDateTimeField,
+)
 from config.api.views import ApiViewSet
 from contacts.models import Contact, ContactIdentity
 from contacts.phones import InvalidPhone, phone_normalize
@@ -31,6 +38,7 @@ class ContactIdentityOutput(serializers.ModelSerializer):
 
 class ContactOutput(serializers.ModelSerializer):
     id = PublicIdField()
+    email = EmailOrEmptyField(read_only=True, help_text="Empty when the contact has none.")
     identities = ContactIdentityOutput(many=True, read_only=True)
 
     class Meta:
@@ -41,21 +49,21 @@ class ContactOutput(serializers.ModelSerializer):
 
 
 class ContactInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200, allow_blank=True)
-    phone = serializers.CharField(max_length=40, allow_blank=True, required=False,
+    name = StrictCharField(max_length=200, allow_blank=True)
+    phone = StrictCharField(max_length=40, allow_blank=True, required=False,
                                   help_text="Any common writing; stored as E.164 (+5511987654321).")
-    email = serializers.CharField(max_length=254, allow_blank=True, required=False)
-    language = serializers.CharField(max_length=8, allow_blank=True, required=False)
+    email = EmailOrEmptyField(max_length=254, allow_blank=True, required=False, help_text="Empty: none.")
+    language = StrictCharField(max_length=8, allow_blank=True, required=False)
     attributes = JSONObjectField(required=False)
-    consent_at = serializers.DateTimeField(required=False, allow_null=True)
-    consent_source = serializers.CharField(max_length=120, allow_blank=True, required=False)
+    consent_at = StrictDateTimeField(required=False, allow_null=True)
+    consent_source = StrictCharField(max_length=120, allow_blank=True, required=False)
 
 
 class ContactFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", help_text="Name, email or phone (any writing).")
     phone = django_filters.CharFilter(method="filter_phone", help_text="Exact phone, normalised to E.164.")
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive.")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Contact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,10 +21,21 @@ from accounts.models import User
 from channels_app.api import KIND_HELP
 from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
+from config.api.filters import DateTimeFilter, UUIDFilter
 from config.api.schema import Error
-from config.api.serializers import JSONObjectField, PublicIdField, PublicIdInput, PublicIdRelatedField
+from config.api.serializers import (
+    EmailOrEmptyField,
+    JSONObjectField,
+    PublicIdField,
+    PublicIdInput,
+    PublicIdRelatedField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateTimeField,
+    canonical_uuid_or_none,
+)
 from config.api.views import ApiGenericView, ApiViewSet
-from config.ids import uuid_or_none
+from config.errors import ValidationFailed
 from contacts.models import Contact
 from contacts.selectors import contact_visible
 from conversations.models import Conversation, Message, Team
@@ -53,6 +65,7 @@ class _ChannelBrief(serializers.ModelSerializer):
 
 class _ContactBrief(serializers.ModelSerializer):
     id = PublicIdField()
+    email = EmailOrEmptyField(read_only=True, help_text="Empty when the contact has none.")
 
     class Meta:
         model = Contact
@@ -180,7 +193,7 @@ class ConversationCreateInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=Conversation.Status.choices, required=False)
     assignee_id = TenantMemberField(required=False, allow_null=True)
     team_id = TenantTeamField(required=False, allow_null=True)
-    labels = serializers.ListField(child=serializers.CharField(max_length=60), max_length=50, required=False)
+    labels = serializers.ListField(child=StrictCharField(max_length=60), max_length=50, required=False)
     priority = serializers.ChoiceField(choices=Conversation.Priority.choices, required=False)
 
 
@@ -188,20 +201,20 @@ class ConversationUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=Conversation.Status.choices)
     assignee_id = TenantMemberField(allow_null=True)
     team_id = TenantTeamField(allow_null=True)
-    labels = serializers.ListField(child=serializers.CharField(max_length=60), max_length=50,
+    labels = serializers.ListField(child=StrictCharField(max_length=60), max_length=50,
                                    help_text="Label names; unknown names are created.")
     priority = serializers.ChoiceField(choices=Conversation.Priority.choices)
-    snoozed_until = serializers.DateTimeField(allow_null=True, required=False,
-                                              help_text="With status SNOOZED: when it reopens.")
+    snoozed_until = StrictDateTimeField(allow_null=True, required=False,
+                                        help_text="With status SNOOZED: when it reopens.")
 
 
 SENDABLE_TYPES = [("TEXT", "Text"), ("TEMPLATE", "Template"), ("INTERACTIVE", "Interactive")]
 
 
 class TemplateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=512)
-    language = serializers.CharField(max_length=16)
-    parameters = serializers.ListField(child=serializers.CharField(max_length=1024), max_length=20, default=list)
+    name = StrictCharField(max_length=512)
+    language = StrictCharField(max_length=16)
+    parameters = serializers.ListField(child=StrictCharField(max_length=1024), max_length=20, default=list)
 
 
 class MessageCreateInput(serializers.Serializer):
@@ -211,35 +224,41 @@ class MessageCreateInput(serializers.Serializer):
                   "24-hour window); INTERACTIVE needs `content_attributes.interactive` (the provider's buttons or "
                   "list object).")
     template = TemplateInput(required=False)
-    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False, default="")
-    private = serializers.BooleanField(default=False, help_text="A private note, seen by agents only.")
+    content = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False, default="")
+    private = StrictBooleanField(default=False, help_text="A private note, seen by agents only.")
     content_attributes = JSONObjectField(required=False, default=dict)
     metadata = JSONObjectField(required=False, default=dict)
     reply_to_id = PublicIdInput(required=False, allow_null=True,
                                 help_text="The id of the message of this conversation it answers.")
-    external_id = serializers.CharField(max_length=255, required=False, allow_null=True,
-                                        help_text="Your id for this message: a retry with the same id creates nothing.")
+    external_id = StrictCharField(max_length=255, required=False, allow_null=True,
+                                  help_text="Your id for this message: a retry with the same id creates nothing.")
 
 
 class MessageUpdateInput(serializers.Serializer):
-    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False, required=False,
-                                    help_text="Private notes only.")
+    content = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False, required=False,
+                              help_text="Private notes only.")
     metadata = JSONObjectField(required=False)
 
 
 # --- Filters -------------------------------------------------------------------------
 
 
+_STATUS_NAMES = "|".join([*(status.lower() for status in Conversation.Status.values), *Conversation.Status.values])
+STATUS_FILTER_PATTERN = f"^(({_STATUS_NAMES})(,({_STATUS_NAMES}))*)?$"
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ASSIGNEE_FILTER_PATTERN = f"^(me|none|{_UUID})?$"
+
+
 class ConversationFilter(django_filters.FilterSet):
     status = django_filters.CharFilter(method="filter_status", help_text="One or more of open, pending, snoozed, "
                                        "resolved, comma-separated.")
     assignee = django_filters.CharFilter(method="filter_assignee", help_text="me, none, or a user id.")
-    channel = django_filters.UUIDFilter(field_name="channel__public_id", help_text="A channel id.")
-    contact = django_filters.UUIDFilter(field_name="contact__public_id", help_text="A contact id.")
-    team = django_filters.UUIDFilter(field_name="team__public_id", help_text="A team id.")
+    channel = UUIDFilter(field_name="channel__public_id", help_text="A channel id.")
+    contact = UUIDFilter(field_name="contact__public_id", help_text="A contact id.")
+    team = UUIDFilter(field_name="team__public_id", help_text="A team id.")
     label = django_filters.CharFilter(method="filter_label", help_text="A label name.")
     priority = django_filters.ChoiceFilter(choices=Conversation.Priority.choices)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search",
                                        help_text="Contact name, phone or email, or text of a message.")
 
@@ -247,19 +266,19 @@ class ConversationFilter(django_filters.FilterSet):
         model = Conversation
         fields: list[str] = []
 
+    @extend_schema_field({"type": "string", "pattern": STATUS_FILTER_PATTERN})
     def filter_status(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
-        wanted = {part.strip().upper() for part in value.split(",") if part.strip()}
-        unknown = wanted - set(Conversation.Status.values)
-        if unknown:
-            raise serializers.ValidationError({"status": [f"Unknown status: {', '.join(sorted(unknown)).lower()}."]})
-        return queryset.filter(status__in=wanted)
+        if not re.fullmatch(STATUS_FILTER_PATTERN, value):
+            raise serializers.ValidationError({"status": ["Use open, pending, snoozed or resolved, comma-separated."]})
+        return queryset.filter(status__in={part.upper() for part in value.split(",")})
 
+    @extend_schema_field({"type": "string", "pattern": ASSIGNEE_FILTER_PATTERN})
     def filter_assignee(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
         if value == "me":
             return queryset.filter(assignee_id=self.request.user.pk)
         if value == "none":
             return queryset.filter(assignee__isnull=True)
-        user_id = uuid_or_none(value)
+        user_id = canonical_uuid_or_none(value)
         if user_id is None:
             raise serializers.ValidationError({"assignee": ["Use me, none or a user id."]})
         return queryset.filter(assignee__public_id=user_id)
@@ -360,23 +379,27 @@ class ConversationMessagesView(ApiGenericView):
         if reply_to_id is not None:
             reply_to = Message.objects.filter(public_id=reply_to_id, conversation=conversation).first()
             if reply_to is None:
-                raise serializers.ValidationError({"reply_to_id": ["No such message in this conversation."]})
+                raise ValidationFailed("reply_to_id: No such message in this conversation.",
+                                       details={"reply_to_id": ["No such message in this conversation."]})
         kind = values.pop("type")
         template_input = values.pop("template", None)
         if kind == "TEMPLATE":
             if template_input is None:
-                raise serializers.ValidationError({"template": ["Required for a TEMPLATE message."]})
+                raise ValidationFailed("template: Required for a TEMPLATE message.",
+                                       details={"template": ["Required for a TEMPLATE message."]})
             template = MessageTemplate.objects.filter(channel_id=conversation.channel_id, name=template_input["name"],
                                                       language=template_input["language"]).first()
             if template is None:
-                raise serializers.ValidationError({"template": ["No such template on this channel (sync templates "
-                                                                "first)."]})
+                raise ValidationFailed("template: No such template on this channel (sync templates first).",
+                                       details={"template": ["No such template on this channel (sync templates "
+                                                             "first)."]})
             message, created = message_send_template(
                 conversation=conversation, actor=request.user, template=template,
                 parameters=template_input["parameters"], external_id=values.get("external_id"))
         else:
             if kind == "INTERACTIVE" and not isinstance(values["content_attributes"].get("interactive"), dict):
-                raise serializers.ValidationError({"content_attributes": ["INTERACTIVE needs an `interactive` object."]})
+                raise ValidationFailed("content_attributes: INTERACTIVE needs an `interactive` object.",
+                                       details={"content_attributes": ["INTERACTIVE needs an `interactive` object."]})
             message, created = message_send(conversation=conversation, actor=request.user, reply_to=reply_to,
                                             message_type=kind, **values)
         return Response(MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

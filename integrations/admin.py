@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from integrations.inbound.process import webhook_events_reopen
 from integrations.inbound.tasks import webhook_events_requeue
 from integrations.models import WebhookEvent
 from tenants.admin import UnscopedAdminMixin
@@ -43,8 +44,7 @@ class WebhookEventAdmin(UnscopedAdminMixin, _ModelAdmin):
 
     @admin.action(description=_("Process the selected webhooks again"))
     def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        ids = list(queryset.exclude(status=WebhookEvent.Status.PROCESSED).values_list("pk", flat=True))
-        WebhookEvent.all_objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED)
+        ids = webhook_events_reopen(event_ids=list(queryset.values_list("pk", flat=True)))
         webhook_events_requeue(ids)
         self.message_user(request, ngettext("%(count)s webhook queued again.", "%(count)s webhooks queued again.",
                                             len(ids)) % {"count": len(ids)}, messages.SUCCESS)

@@ -16,9 +16,14 @@ from channels_app.models import MessageTemplate
 from channels_app.selectors import channel_list
 from channels_app.services import channel_create, channel_update
 from config.errors import ApplicationError
+from integrations.inbound.process import webhook_events_reopen
+from integrations.inbound.tasks import webhook_events_requeue
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_class_for, adapter_classes, adapter_for
 from integrations.tasks import channel_templates_queue
+
+# Failed webhooks of a channel that one "process again" takes up (the newest).
+PROCESS_AGAIN_AT_MOST = 1000
 
 
 def _manager_only(request: InboxRequest) -> HttpResponse | None:
@@ -99,4 +104,17 @@ def channel_sync_templates(request: InboxRequest, channel_id: uuid.UUID) -> Http
     channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
     if channel.kind_info.templates:
         channel_templates_queue(channel_id=channel.pk)
+    return redirect("settings-channel", channel_id=channel.public_id)
+
+
+@require_POST
+@inbox_member_required
+def channel_webhooks_process_again(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse:
+    """The channel's failed webhooks, processed again (once what made them fail is fixed)."""
+    if (denied := _manager_only(request)) is not None:
+        return denied
+    channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
+    failed = WebhookEvent.objects.filter(channel=channel, status=WebhookEvent.Status.FAILED).order_by("-pk")
+    webhook_events_requeue(webhook_events_reopen(event_ids=list(failed.values_list("pk", flat=True)
+                                                                [:PROCESS_AGAIN_AT_MOST])))
     return redirect("settings-channel", channel_id=channel.public_id)

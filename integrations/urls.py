@@ -8,4 +8,6 @@ urlpatterns = [
     path("channels/<uuid:channel_id>/", settings_views.channel_detail, name="settings-channel"),
     path("channels/<uuid:channel_id>/templates/sync/", settings_views.channel_sync_templates,
          name="settings-sync-templates"),
+    path("channels/<uuid:channel_id>/webhooks/process-again/", settings_views.channel_webhooks_process_again,
+         name="settings-webhooks-process-again"),
 ]

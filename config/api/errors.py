@@ -7,12 +7,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from config.api.exceptions import PayloadTooLarge
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ValidationFailed
 
 _CODES = {
     exceptions.ValidationError: "validation_error",
@@ -34,6 +35,22 @@ def _flatten_message(detail: Any) -> str:
     return str(detail)
 
 
+def _only_unknown_references(detail: Any) -> bool:
+    """Whether every error of a validation error is an id that names nothing (the client's
+    or another tenant's): well-formed input, refused for what it names."""
+    codes: list[Any] = []
+    pending = [detail]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        else:
+            codes.append(getattr(item, "code", None))
+    return bool(codes) and all(code == "does_not_exist" for code in codes)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -44,7 +61,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, ApplicationError):
         set_rollback()
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        # A service's refusal of well-formed input is the API's 422 (the inbox's pages answer 400).
+        status = 422 if isinstance(exc, ValidationFailed) else exc.status_code
+        return Response(error_body(exc.code, exc.message, exc.details), status=status)
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: let Django log it and answer 500
 
@@ -55,7 +74,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))  # type: ignore[attr-defined]
 
     code = _CODES.get(type(exc))
-    if isinstance(exc, exceptions.ValidationError):
+    status = exc.status_code
+    if isinstance(exc, exceptions.ValidationError) and _only_unknown_references(exc.detail):
+        status = 422  # the input has the schema's shape; what it names is not there
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         first = _flatten_message(details)
         field = next(iter(details), "")
@@ -71,9 +92,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 details = {k: v for k, v in exc.detail.items() if k not in ("code", "detail")}
                 message = _flatten_message(exc.detail.get("detail", message))
     set_rollback()
-    return Response(error_body(code or "error", message, details), status=exc.status_code, headers=headers)
+    return Response(error_body(code or "error", message, details), status=status, headers=headers)
 
 
+@csrf_exempt  # changes nothing, and answers every method with the API's JSON (not Django's CSRF page)
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
 

@@ -6,6 +6,10 @@ from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from config.api.serializers import DATETIME_PATTERN, NO_NUL_PATTERN, UUID_PATTERN
+
+_FORMAT_PATTERNS = {"date-time": DATETIME_PATTERN, "uuid": UUID_PATTERN}
+
 
 class _ErrorBody(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: validation_error, not_found, rate_limited...")
@@ -18,10 +22,14 @@ class Error(serializers.Serializer):
 
 
 _ERRORS = {
-    "400": "Invalid input: malformed JSON, or a field that is wrong (named in details).",
+    "400": "Input that disagrees with this schema: malformed or too deeply nested JSON, a field of the wrong "
+           "type, format or length (named in details).",
     "401": "Not authenticated, or the token expired, was revoked or is stale.",
     "403": "Your role does not allow this, a plan limit was reached, or the account is suspended.",
     "404": "No such resource in your account.",
+    "409": "The resource's state does not allow this now (e.g. only a failed reply can be sent again).",
+    "422": "Well-formed (as this schema says) but refused for what it means: an id that names nothing in your "
+           "account, a phone that is no phone number, a rule of the channel or of its provider (named in details).",
     "413": "The request body is too large.",
     "429": "Rate limit reached; retry after the Retry-After seconds.",
 }
@@ -39,3 +47,32 @@ class AutoSchema(BaseAutoSchema):
             if code not in bodies:
                 bodies[code] = self._get_response_for_code(OpenApiResponse(Error, description=description), code)
         return bodies
+
+
+def strings_without_nul(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook (SPECTACULAR_SETTINGS): every free-form string a client sends, in a
+    request body or a query parameter, says that it holds no NUL character (the API refuses one:
+    PostgreSQL cannot store it), and date-times and UUIDs say how they are written (the formats
+    alone leave it to each tool)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    pending: list[Any] = [schema for name, schema in schemas.items() if name.endswith("Request")]
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict):
+                pending.extend(parameter.get("schema") for parameter in operation.get("parameters", [])
+                               if parameter.get("in") == "query")
+    while pending:
+        schema = pending.pop()
+        if not isinstance(schema, dict):
+            continue
+        types = schema.get("type")
+        if (types == "string" or (isinstance(types, list) and "string" in types)) and "pattern" not in schema:
+            if schema.get("format") in _FORMAT_PATTERNS:  # what generators of "valid" data must respect too
+                schema["pattern"] = _FORMAT_PATTERNS[schema["format"]]
+            elif not {"format", "enum"} & schema.keys():
+                schema["pattern"] = NO_NUL_PATTERN
+        pending.extend((schema.get("properties") or {}).values())
+        pending.extend(schema.get(key) for key in ("items", "additionalProperties"))
+        for key in ("allOf", "anyOf", "oneOf"):
+            pending.extend(schema.get(key) or [])
+    return result

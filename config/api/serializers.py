@@ -1,40 +1,133 @@
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.ids import uuid_or_none
+from config.json_limits import json_too_deep, json_without_nul
+
+# Every JSON field of the API (attributes, config, metadata...) nests at most this deep and
+# takes at most this many bytes as JSON.
+JSON_FIELD_MAX_DEPTH = 16
+JSON_FIELD_MAX_BYTES = 65_536
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+# What the schema says of every string a client sends (pattern), and what is refused: NUL
+# characters, which PostgreSQL cannot store.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+# RFC 3339's date-time, as the schema's `format: date-time` means it (JSON Schema validators
+# check it so): seconds and an offset are required, and the digits are ASCII. The schema
+# states it as a pattern too (config.api.schema).
+DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+_RFC3339 = re.compile(DATETIME_PATTERN)
+# A UUID as the schema's `format: uuid` writes it.
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
+def rfc3339_datetime(value: object) -> dt.datetime | None:
+    """A client's date-time, when it is an RFC 3339 one that fits Python's datetime (years 1 to
+    9999 in UTC too); None otherwise."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        return None
+    try:
+        parsed = parse_datetime(value)
+        return parsed.astimezone(dt.UTC) if parsed is not None else None
+    except (ValueError, OverflowError):
+        return None
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string (DRF's CharField also takes a number or a boolean and
+    makes it one, where the schema says `type: string`)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSlugField(serializers.SlugField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false (DRF's BooleanField also takes "yes", "on", 1...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """An RFC 3339 date-time, as the schema's `format: date-time` says (DRF's DateTimeField also
+    takes one without seconds or without an offset)."""
+
+    default_error_messages = {
+        "invalid": "Use an RFC 3339 date-time: 2026-05-13T14:30:00Z or 2026-05-13T11:30:00-03:00."}
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        parsed = rfc3339_datetime(value)
+        if parsed is None:
+            self.fail("invalid")
+        return timezone.localtime(parsed) if settings.USE_TZ else parsed
+
+
+# An email address or "" (none): as contacts' emails are, in and out.
+EMAIL_OR_EMPTY_SCHEMA = {"type": "string", "maxLength": 254, "anyOf": [{"format": "email"}, {"maxLength": 0}]}
+
+
+@extend_schema_field(EMAIL_OR_EMPTY_SCHEMA)
+class EmailOrEmptyField(StrictCharField):
+    """An email address, or "" when there is none (the schema's `format: email` alone would
+    refuse the empty string)."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "maxProperties": 100})
 class JSONObjectField(serializers.JSONField):
-    """A JSON object (not a list, string or number), of bounded size, with no NUL
-    characters (PostgreSQL cannot store them in jsonb)."""
+    """A JSON object (not a list, string or number, nor null), of bounded depth and size.
+    Checked without recursion, before anything recursive (json.dumps) sees it. NUL characters
+    are taken out of its keys and strings (PostgreSQL cannot store them in jsonb; the schema
+    cannot say "no NUL anywhere inside" of an object of any shape)."""
 
     def __init__(self, *, max_keys: int = 100, **kwargs: Any) -> None:
         self.max_keys = max_keys
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        value = super().to_internal_value(data)
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        if len(value) > self.max_keys:
-            raise serializers.ValidationError(f"At most {self.max_keys} keys.")
-        if _has_nul(value):
-            raise serializers.ValidationError("Null characters are not allowed.")
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.", code="invalid")
+        if json_too_deep(data, limit=JSON_FIELD_MAX_DEPTH):
+            raise serializers.ValidationError(f"Nested deeper than {JSON_FIELD_MAX_DEPTH} levels.", code="too_deep")
+        if len(data) > self.max_keys:
+            raise serializers.ValidationError(f"At most {self.max_keys} keys.", code="too_many_keys")
+        value = super().to_internal_value(json_without_nul(data))
+        try:
+            size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        except UnicodeEncodeError:  # a lone surrogate (\ud800): no UTF-8 text, nor jsonb, can hold it
+            raise serializers.ValidationError("Surrogate characters are not allowed.",
+                                              code="surrogate_characters") from None
+        if size > JSON_FIELD_MAX_BYTES:
+            raise serializers.ValidationError(f"At most {JSON_FIELD_MAX_BYTES} bytes as JSON.", code="too_large")
         return value
 
 
@@ -43,14 +136,25 @@ def PublicIdField(**kwargs: Any) -> serializers.UUIDField:  # noqa: N802 - reads
     return serializers.UUIDField(source=kwargs.pop("source", "public_id"), read_only=True, **kwargs)
 
 
+_CANONICAL_UUID = re.compile(UUID_PATTERN)
+
+
+def canonical_uuid_or_none(value: object) -> Any:
+    """A UUID a client sent, written as the schema's `format: uuid` says (8-4-4-4-12 hex
+    digits: not 32 digits in a row, nor braces, nor a URN); None otherwise."""
+    return uuid_or_none(value) if isinstance(value, str) and _CANONICAL_UUID.match(value) else None
+
+
 class PublicIdInput(serializers.UUIDField):
-    """A public id a client sends: a UUID as a string. (DRF's UUIDField also takes an integer
-    as the UUID's 128 bits; here an integer, the kind of id that never leaves, is invalid.)"""
+    """A public id a client sends: a UUID as a string, in its canonical form. (DRF's UUIDField
+    also takes an integer as the UUID's 128 bits, and other writings; here an integer, the kind
+    of id that never leaves, is invalid.)"""
 
     def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
+        value = canonical_uuid_or_none(data)
+        if value is None:
             self.fail("invalid", value=data)
-        return super().to_internal_value(data)
+        return value
 
 
 @extend_schema_field(OpenApiTypes.UUID)
@@ -69,7 +173,7 @@ class PublicIdRelatedField(serializers.RelatedField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        value = uuid_or_none(data) if isinstance(data, str) else None
+        value = canonical_uuid_or_none(data)
         if value is None:
             self.fail("invalid")
         queryset = self.get_queryset()

@@ -255,7 +255,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsTenantMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.RateLimit"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -276,6 +276,9 @@ WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=30_000)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+# A stored webhook whose processing fails this many times fails for good (FAILED, with its
+# error; Django admin's "process again" gives it as many attempts again).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # POST /webhooks/... is answered by integrations.inbound.ingress in front of Django (batched stores).
 WEBHOOK_INGRESS = env.bool("WEBHOOK_INGRESS", default=True)
 # How long a web process remembers which channel a webhook URL names (and its app secret).
@@ -348,6 +351,7 @@ SPECTACULAR_SETTINGS = {
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
     },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
 }
 
 # Checks a channel's settings with its provider before they are saved.

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from channels_app.kinds import ChannelKind
 from channels_app.models import MessageTemplate
-from config.errors import ApplicationError, ValidationFailed
+from config.errors import ApplicationError, ConflictError, ValidationFailed
 from conversations.events import MessageCreated, MessageRetryRequested, MessageStatusChanged, MessageUpdated
 from conversations.models import Attachment, Conversation, Message
 from conversations.services.attachments import (
@@ -171,7 +171,7 @@ def message_update(
     changed: list[str] = []
     if content is not UNSET and content != message.content:
         if not message.private:
-            raise ValidationFailed(
+            raise ConflictError(
                 _("Only private notes can be edited; a message sent to a contact cannot be changed."),
                 code="message_not_editable", details={"content": ["Only private notes can be edited."]},
             )
@@ -192,7 +192,7 @@ def message_retry(*, message: Message, actor: User | None) -> Message:
     (under a new provider id: the failed attempt's id belongs to that attempt)."""
     locked = Message.all_objects.select_for_update().get(pk=message.pk)
     if locked.status != Message.Status.FAILED or locked.direction != Message.Direction.OUTBOUND or locked.private:
-        raise ValidationFailed(_("Only a failed reply can be sent again."), code="message_not_retryable",
+        raise ConflictError(_("Only a failed reply can be sent again."), code="message_not_retryable",
                                details={"status": [locked.status]})
     locked.status, locked.error_code, locked.error_message = Message.Status.PENDING, "", ""
     locked.provider_message_id = None

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts.access import TenantAccess
 from channels_app.selectors import channel_list
 from config.api.schema import Error
-from config.api.serializers import JSONObjectField
+from config.api.serializers import EmailOrEmptyField, JSONObjectField, StrictCharField, StrictDateTimeField
 from config.api.views import ApiView
 from config.errors import ApplicationError
 from conversations.api import MessageOutput
@@ -25,22 +25,22 @@ from integrations.api_channel.adapter import ApiChannelAdapter
 
 
 class InboundContact(serializers.Serializer[dict[str, Any]]):
-    external_id = serializers.CharField(max_length=255, help_text="The contact's id in your system.")
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    external_id = StrictCharField(max_length=255, help_text="The contact's id in your system.")
+    name = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
+    email = EmailOrEmptyField(max_length=254, required=False, allow_blank=True, default="")
 
 
 class InboundMessageInput(serializers.Serializer[dict[str, Any]]):
     contact = InboundContact()
-    content = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    content = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
     type = serializers.ChoiceField(choices=Message.Type.choices, default=Message.Type.TEXT)
     content_attributes = JSONObjectField(required=False, default=dict)
-    external_id = serializers.CharField(
+    external_id = StrictCharField(
         max_length=200, required=False, allow_null=True,
         help_text="Your id for this message: sending it again returns the first one instead of a copy.",
     )
-    sent_at = serializers.DateTimeField(required=False, allow_null=True)
+    sent_at = StrictDateTimeField(required=False, allow_null=True)
 
 
 class ApiChannelInboundView(ApiView):

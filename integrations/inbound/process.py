@@ -1,22 +1,31 @@
 """Stored webhooks turned into what they say, through the core's one receive path
 (conversations.services.messages_receive): parsed by their channel's adapter, filed under
 the channel of each provider account they mention, and marked PROCESSED (or FAILED with the
-reason, for a body nobody can read)."""
+reason, for a body nobody can read).
+
+Nothing stays waiting for ever: a body nested deeper than MAX_BODY_DEPTH fails before it is
+parsed, NUL characters (which PostgreSQL cannot store) are taken out of what was parsed, and a
+webhook whose processing keeps failing records each error and fails for good after
+settings.WEBHOOK_MAX_ATTEMPTS attempts (admins can process it again)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
+from typing import TypeVar
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from channels_app.models import Channel
+from config.json_limits import json_has_nul, json_without_nul, raw_json_too_deep
 from config.sql import execute, fetch_all, for_update, one_of
 from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
 from conversations.services import messages_receive
-from integrations.base import ChannelAdapter
+from integrations.base import AccountUpdates, ChannelAdapter, WebhookBatch
 from integrations.channel_cache import channels_as_of
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_for
@@ -28,6 +37,13 @@ logger = logging.getLogger(__name__)
 # processing falls behind, batches grow and the cost per message falls, so a backlog drains
 # itself.
 BATCH_TOP_UP = 100
+# Deeper bodies fail unparsed (Python's json parser recurses once per level). Providers' bodies
+# nest about ten levels.
+MAX_BODY_DEPTH = 64
+# How a NUL character can appear in a body: a JSON escape, a raw byte, percent-encoded.
+_NUL_MARKS = (b"\\u0000", b"\x00", b"%00")
+
+_Item = TypeVar("_Item", IncomingMessage, IncomingStatus)
 
 
 def webhook_events_process_now(*, event_ids: Sequence[int], always: bool = False) -> list[int]:
@@ -39,6 +55,17 @@ def webhook_events_process_now(*, event_ids: Sequence[int], always: bool = False
 def webhook_event_process_now(*, event_id: int) -> WebhookEvent | None:
     webhook_events_batch([event_id], always=False, floor=0)
     return WebhookEvent.all_objects.filter(pk=event_id).first()
+
+
+def webhook_events_reopen(*, event_ids: Sequence[int]) -> list[int]:
+    """Make these webhooks wait for processing again, with WEBHOOK_MAX_ATTEMPTS attempts of
+    their own (an admin's "process again", once what made them fail is fixed): those not
+    processed already. Their error stays until the next outcome replaces it. The caller queues them."""
+    reopened = list(WebhookEvent.all_objects.filter(pk__in=list(event_ids)).exclude(
+        status=WebhookEvent.Status.PROCESSED).order_by("pk").values_list("pk", flat=True))
+    WebhookEvent.all_objects.filter(pk__in=reopened).update(status=WebhookEvent.Status.RECEIVED, attempts=0,
+                                                            processed_at=None)
+    return reopened
 
 
 def webhook_events_batch(event_ids: Sequence[int], *, always: bool, floor: int) -> list[int]:
@@ -63,12 +90,32 @@ def webhook_events_batch(event_ids: Sequence[int], *, always: bool, floor: int) 
             with transaction.atomic():
                 _process(_claim([event_id], top_up=0))
         except Exception as error:
-            failure = error
-            WebhookEvent.all_objects.filter(pk=event_id, status=WebhookEvent.Status.RECEIVED).update(
-                attempts=F("attempts") + 1)
+            if not _attempt_failed(event_id, error):
+                failure = error  # to be retried: the task's retry (or the sweep) tries again
     if failure is not None:
         raise failure
     return claimed
+
+
+def _attempt_failed(event_id: int, error: Exception) -> bool:
+    """Count a failed attempt and keep its error; after WEBHOOK_MAX_ATTEMPTS the event fails
+    for good. Whether it did (no point retrying it)."""
+    last = max(1, settings.WEBHOOK_MAX_ATTEMPTS) - 1
+    reason = f"{type(error).__name__}: {error}".replace("\x00", "")
+    gave_up = When(attempts__gte=last, then=Value(WebhookEvent.Status.FAILED))
+    WebhookEvent.all_objects.filter(pk=event_id, status=WebhookEvent.Status.RECEIVED).update(
+        attempts=F("attempts") + 1,
+        status=Case(gave_up, default=Value(WebhookEvent.Status.RECEIVED)),
+        processed_at=Case(When(attempts__gte=last, then=Value(timezone.now())), default=None),
+        error=Case(When(attempts__gte=last, then=Value(f"gave up after {last + 1} attempts; {reason}"[:5000])),
+                   default=Value(f"attempt failed, will be retried; {reason}"[:5000])),
+    )
+    event = WebhookEvent.all_objects.filter(pk=event_id).values("status", "channel_id").first()
+    if event is None or event["status"] != WebhookEvent.Status.FAILED:
+        return False
+    logger.warning("webhook event %s of channel %s failed after %s attempts: %s", event_id, event["channel_id"],
+                   last + 1, reason[:300])
+    return True
 
 
 # What waits for processing: the condition of the partial index webhook_event_waiting,
@@ -77,10 +124,11 @@ _WAITING = f"e.status = '{WebhookEvent.Status.RECEIVED}' AND e.attempts = 0"
 
 
 def _claim(event_ids: Sequence[int], *, top_up: int, always: bool = False, floor: int = 0) -> list[WebhookEvent]:
-    """The given events not processed yet, and up to `top_up` other waiting ones that never
-    failed, oldest first from above `floor`, locked (events another batch holds are left to
-    it). The others are taken up only if some of the given ones were still waiting (another
-    batch that took all of these took what was waiting too), unless `always`."""
+    """The given events still waiting (neither processed nor failed for good), and up to
+    `top_up` other waiting ones that never failed, oldest first from above `floor`, locked
+    (events another batch holds are left to it). The others are taken up only if some of the
+    given ones were still waiting (another batch that took all of these took what was waiting
+    too), unless `always`."""
     lock = for_update(skip_locked=True, of="e")
     # With each event, when its channel and tenant last changed (for the channel cache).
     select = (f"SELECT e.id, e.tenant_id, e.channel_id, e.body, e.status, c.updated_at, t.updated_at "
@@ -89,8 +137,8 @@ def _claim(event_ids: Sequence[int], *, top_up: int, always: bool = False, floor
     rows = []
     if event_ids:
         given, given_params = one_of("e.id", list(event_ids))
-        rows = fetch_all(f"{select} WHERE {given} AND e.status <> %s{lock}",
-                         [*given_params, WebhookEvent.Status.PROCESSED])
+        rows = fetch_all(f"{select} WHERE {given} AND e.status = %s{lock}",
+                         [*given_params, WebhookEvent.Status.RECEIVED])
     if top_up and (rows or always):
         others, others_params = one_of("e.id", list(event_ids) or [0], negated=True)
         rows += fetch_all(f"{select} WHERE {_WAITING} AND e.id > %s AND {others} ORDER BY e.id LIMIT %s{lock}",
@@ -118,9 +166,14 @@ def _process(events: list[WebhookEvent]) -> None:
         if adapter is None:
             _finish([event], status=WebhookEvent.Status.FAILED, error="this channel kind has no provider now")
             continue
+        raw = event.body.encode()
+        if raw_json_too_deep(raw, limit=MAX_BODY_DEPTH):
+            _finish([event], status=WebhookEvent.Status.FAILED,
+                    error=f"unreadable body: nested deeper than {MAX_BODY_DEPTH} levels")
+            continue
         try:
-            batch = adapter.parse_webhook(event.body.encode())
-        except (ValueError, KeyError, TypeError) as error:
+            batch = _without_nul(adapter.parse_webhook(raw), raw)
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             _finish([event], status=WebhookEvent.Status.FAILED, error=f"unreadable body: {error}")
             continue
         readable.append(event)
@@ -149,9 +202,29 @@ def _process(events: list[WebhookEvent]) -> None:
             _finish([event], status=WebhookEvent.Status.PROCESSED, error="; ".join(errors[event.pk]))
 
 
+def _without_nul(batch: WebhookBatch, raw: bytes) -> WebhookBatch:
+    """The batch with NUL characters taken out of every text the adapter parsed (PostgreSQL
+    cannot store them): a contact's message still arrives, less that character."""
+    if not any(mark in raw for mark in _NUL_MARKS):
+        return batch
+    return WebhookBatch(
+        updates=tuple(AccountUpdates(account=json_without_nul(updates.account),
+                                     messages=tuple(_fields_without_nul(message) for message in updates.messages),
+                                     statuses=tuple(_fields_without_nul(status) for status in updates.statuses))
+                      for updates in batch.updates),
+        errors=tuple(error.replace("\x00", "") for error in batch.errors))
+
+
+def _fields_without_nul(item: _Item) -> _Item:
+    changed = {field.name: json_without_nul(getattr(item, field.name)) for field in dataclasses.fields(item)
+               if json_has_nul(getattr(item, field.name))}
+    return dataclasses.replace(item, **changed) if changed else item
+
+
 def _finish(events: list[WebhookEvent], *, status: str, error: str = "") -> None:
     if not events:
         return
+    error = error.replace("\x00", "")
     ids, ids_params = one_of("id", [event.pk for event in events])
     execute(f"UPDATE {WebhookEvent._meta.db_table} SET status = %s, error = %s, processed_at = %s, "
             f"attempts = attempts + 1 WHERE {ids}",

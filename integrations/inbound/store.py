@@ -27,11 +27,19 @@ def webhook_events_store(deliveries: Sequence[tuple[Channel, bytes, str]]) -> li
     their ids. Once the caller's transaction commits, the provider may be answered 200: the rows
     are durable, and processing them is queued by the caller (or found by the sweep)."""
     events = insert([
-        WebhookEvent(tenant_id=channel.tenant_id, channel=channel, body=body.decode("utf-8", errors="replace"),
-                     signature=proof[:200])
+        WebhookEvent(tenant_id=channel.tenant_id, channel=channel, body=_as_text(body),
+                     signature=proof.replace("\x00", "")[:200])
         for channel, body, proof in deliveries
     ])
     return [event.pk for event in events]
+
+
+def _as_text(body: bytes) -> str:
+    """The body as PostgreSQL text can hold it: bytes that are not UTF-8, and NUL bytes (no
+    valid JSON has one raw), become U+FFFD. One failed INSERT would fail every body stored
+    with it."""
+    text = body.decode("utf-8", errors="replace")
+    return text.replace("\x00", "\ufffd") if b"\x00" in body else text
 
 
 def webhook_accept(*, channel: Channel, body: bytes, headers: Mapping[str, str]) -> int:

@@ -58,7 +58,7 @@ def test_member_of_several_tenants_must_choose_one(acme, globex, member, api):
     chosen = _login(api(), agent.user.email, tenant="globex")
     foreign = _login(api(), agent.user.email, tenant=factories.TenantFactory(slug="initech").slug)
 
-    assert undecided.status_code == 400
+    assert undecided.status_code == 422  # well-formed; which tenant it means is unclear
     assert undecided.json()["error"]["code"] == "tenant_required"
     assert undecided.json()["error"]["details"]["choices"] == ["acme", "globex"]
     assert chosen.status_code == 200 and chosen.json()["role"] == "VIEWER"

@@ -115,7 +115,7 @@ def test_foreign_ids_in_a_body_are_unknown(world, api, body_field, target):
 
     response = api(world.globex.admin).post("/api/v1/conversations", body, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422  # a well-formed id that names nothing of this tenant's
     assert body_field in response.json()["error"]["details"]
     assert Conversation.all_objects.filter(tenant=world.globex.tenant).count() == 2
 
@@ -126,5 +126,5 @@ def test_foreign_user_cannot_be_assigned(world, api):
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "assignee_id" in response.json()["error"]["details"]

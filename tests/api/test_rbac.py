@@ -83,7 +83,7 @@ def test_agent_cannot_open_a_conversation_on_a_channel_it_does_not_work(world, a
                                  "contact_id": str(side.contact.public_id)}, format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "channel_id" in response.json()["error"]["details"]
 
 
@@ -111,7 +111,7 @@ def test_assigning_an_agent_without_the_channel_is_refused(world, api, member):
     response = api(side.manager).patch(f"/api/v1/conversations/{side.conversation.public_id}",
                                        {"assignee_id": str(outsider.user.public_id)}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["error"]["details"] == {"assignee_id": ["No access to the channel."]}
     assert Conversation.all_objects.get(pk=side.conversation.pk).assignee_id is None
 

@@ -41,7 +41,7 @@ def test_valid_credentials_connect_the_channel(graph, admin_api):
 def test_a_wrong_token_is_explained(graph, admin_api):
     response = admin_api.post("/api/v1/channels", _body(credentials={"access_token": "nope"}), format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422  # refused by the provider, or by what it needs
     error = response.json()["error"]
     assert error["code"] == "provider_auth_failed" and "access token" in error["message"]
     assert not Channel.all_objects.exists()
@@ -50,7 +50,7 @@ def test_a_wrong_token_is_explained(graph, admin_api):
 def test_a_wrong_phone_number_id_is_explained(graph, admin_api):
     response = admin_api.post("/api/v1/channels", _body(config={"phone_number_id": "999"}), format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422  # refused by the provider, or by what it needs
     assert response.json()["error"]["code"] == "provider_rejected"
     assert "999" in response.json()["error"]["message"]
 
@@ -58,7 +58,7 @@ def test_a_wrong_phone_number_id_is_explained(graph, admin_api):
 def test_missing_fields_are_named(admin_api):
     response = admin_api.post("/api/v1/channels", {"kind": "whatsapp_cloud", "name": "WA"}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422  # refused by the provider, or by what it needs
     assert set(response.json()["error"]["details"]["missing"]) == {"phone_number_id", "waba_id", "access_token",
                                                                     "app_secret"}
 
@@ -79,5 +79,5 @@ def test_changing_the_token_checks_it_again(graph, admin_api):
     refused = admin_api.patch(f"/api/v1/channels/{channel_id}", {"credentials": {"access_token": "revoked"}},
                               format="json")
 
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert Channel.all_objects.get(public_id=channel_id).credentials["access_token"] == "EAAG-test-token"

@@ -188,7 +188,7 @@ def test_api_retry_endpoint_resends(graph, conversation, agent, api, whatsapp, m
 
     assert response.status_code == 200 and response.json()["status"] == "PENDING"
     assert Message.all_objects.get(pk=reply.pk).status == Message.Status.SENT
-    assert again.status_code == 400 and again.json()["error"]["code"] == "message_not_retryable"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "message_not_retryable"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -65,8 +65,8 @@ def test_template_goes_out_through_the_api_outside_the_window(graph, whatsapp, c
     body = graph.sent[-1]["body"]
     assert body["type"] == "template" and body["template"]["name"] == "pedido_enviado"
     assert [p["text"] for p in body["template"]["components"][0]["parameters"]] == ["Maria", "A-77"]
-    assert missing.status_code == 400 and "parameters" in missing.json()["error"]["details"]
-    assert unknown.status_code == 400 and "template" in unknown.json()["error"]["details"]
+    assert missing.status_code == 422 and "parameters" in missing.json()["error"]["details"]
+    assert unknown.status_code == 422 and "template" in unknown.json()["error"]["details"]
 
 
 def test_the_inbox_offers_templates_when_the_window_is_closed(graph, whatsapp, closed_conversation, member, client,
