@@ -69,7 +69,7 @@ def test_an_agent_can_neither_read_nor_change_a_contact_outside_its_channels(sha
 
     assert read.status_code == 404 and read.json()["error"]["code"] == "not_found"
     assert patch.status_code == 404 and put.status_code == 404
-    assert opened.status_code == 400 and "contact_id" in opened.json()["error"]["details"]
+    assert opened.status_code == 422 and "contact_id" in opened.json()["error"]["details"]
     assert Contact.all_objects.get(pk=hidden.pk).name == "Diretor"
 
 
