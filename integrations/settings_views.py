@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.sessions import InboxRequest, inbox_member_required
@@ -104,6 +106,7 @@ def channel_sync_templates(request: InboxRequest, channel_id: uuid.UUID) -> Http
     channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
     if channel.kind_info.templates:
         channel_templates_queue(channel_id=channel.pk)
+        messages.success(request, _("Syncing the templates: they show here in a moment."))
     return redirect("settings-channel", channel_id=channel.public_id)
 
 
@@ -115,6 +118,9 @@ def channel_webhooks_process_again(request: InboxRequest, channel_id: uuid.UUID)
         return denied
     channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
     failed = WebhookEvent.objects.filter(channel=channel, status=WebhookEvent.Status.FAILED).order_by("-pk")
-    webhook_events_requeue(webhook_events_reopen(event_ids=list(failed.values_list("pk", flat=True)
-                                                                [:PROCESS_AGAIN_AT_MOST])))
+    reopened = webhook_events_reopen(event_ids=list(failed.values_list("pk", flat=True)[:PROCESS_AGAIN_AT_MOST]))
+    webhook_events_requeue(reopened)
+    messages.success(request, ngettext("%(count)d webhook is being processed again.",
+                                       "%(count)d webhooks are being processed again.", len(reopened))
+                     % {"count": len(reopened)})
     return redirect("settings-channel", channel_id=channel.public_id)

@@ -190,11 +190,13 @@ def test_tenant_admins_process_their_channels_failed_webhooks_again(whatsapp, po
     admin = logged_in(Role.TENANT_ADMIN)
     page = admin.get(f"/settings/channels/{whatsapp.public_id}/").content.decode()
     assert "a bug, since fixed" in page
+    assert f'action="{path}"' in page  # the page's button
     assert admin.post(f"/settings/channels/{other.public_id}/webhooks/process-again/").status_code == 404
 
-    response = admin.post(path)
+    response = admin.post(path, follow=True)
 
-    assert response.status_code == 302
+    assert response.redirect_chain[-1][1] == 302
+    assert "1 webhook está sendo processado novamente." in response.content.decode()  # the tenant speaks pt-BR
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.PROCESSED
     assert Message.all_objects.filter(provider_message_id="wamid.POISON-1").count() == 1

@@ -107,3 +107,18 @@ def test_interactive_buttons_go_out_through_the_api(graph, whatsapp, member, api
 
     assert response.status_code == 201, response.content
     assert graph.sent[-1]["body"]["interactive"] == interactive
+
+
+def test_sync_now_on_the_channels_page_syncs_and_says_so(graph, whatsapp, member, client,
+                                                        django_capture_on_commit_callbacks):
+    graph.set_templates("100000000000001", [ORDER_TEMPLATE])
+    admin = member(whatsapp.tenant, Role.TENANT_ADMIN)
+    client.post("/login/", {"email": admin.user.email, "password": PASSWORD})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/settings/channels/{whatsapp.public_id}/templates/sync/", follow=True)
+
+    assert response.redirect_chain == [(f"/settings/channels/{whatsapp.public_id}/", 302)]
+    assert 'class="flash"' in response.content.decode()
+    assert "Sincronizando os modelos" in response.content.decode()  # the tenant speaks pt-BR
+    assert MessageTemplate.all_objects.filter(channel=whatsapp, name="pedido_enviado").exists()
