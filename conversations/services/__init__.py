@@ -28,6 +28,7 @@ from conversations.services.receive import ChannelReceived, Received, message_re
 from conversations.services.statuses import (
     DELIVERY_UNKNOWN,
     StatusChange,
+    failure_text,
     message_status_update,
     message_statuses_advance,
     messages_lock_for_statuses,
@@ -37,7 +38,8 @@ from conversations.services.statuses import (
 __all__ = [
     "ATTACHMENT_RESPONSE_HEADERS", "DELIVERY_UNKNOWN", "MAX_CONTENT_LENGTH", "UNSET", "ChannelReceived", "Received",
     "ServiceWindowClosed", "StatusChange", "attachment_family", "attachment_file_kind", "attachment_inline",
-    "attachment_kind", "conversation_create", "conversation_mark_read", "conversation_update", "message_attach_file",
+    "attachment_kind", "conversation_create", "conversation_mark_read", "conversation_update", "failure_text",
+    "message_attach_file",
     "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
     "message_statuses_advance", "message_update", "messages_lock_for_statuses", "messages_receive",
     "messages_sending_expire",

@@ -13,7 +13,7 @@ from typing import Any, cast
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop
 
 from channels_app.models import Channel
 from config.sql import columns, execute, fetch_all, for_update, instances, moment, one_of
@@ -26,8 +26,16 @@ from tenants.events import DomainEvent, publish_many
 # provider and hearing back): it may or may not have reached the contact. The provider's proof
 # (its id for the message, or a status that names ours) still turns it into SENT and beyond.
 DELIVERY_UNKNOWN = "delivery_unknown"
-DELIVERY_UNKNOWN_MESSAGE = _("The sending was interrupted, so it is not known whether this reply reached the "
-                             "contact. Check with them before sending it again.")
+# Stored as it is written here (the API speaks English); the inbox shows it in its reader's
+# language (failure_text), whichever process's language was active when it was recorded.
+DELIVERY_UNKNOWN_MESSAGE = gettext_noop("The sending was interrupted, so it is not known whether this reply reached "
+                                        "the contact. Check with them before sending it again.")
+
+
+def failure_text(*, error_code: str, error_message: str) -> str:
+    """What a failed message's error says to whoever reads it: ours in their language, a
+    provider's as the provider wrote it."""
+    return gettext(error_message) if error_code == DELIVERY_UNKNOWN and error_message else error_message
 
 # Delivery only moves forward: a late "sent" never overwrites "read". FAILED stands apart: it
 # ends a message that was never delivered, and a delivery report after it wins.
@@ -249,5 +257,5 @@ def messages_sending_expire(*, channel_id: int | None = None, limit: int = 500) 
     with transaction.atomic():
         expired = _locked(where, params, limit=limit, skip_locked=True)
         return message_statuses_advance([StatusChange(
-            message, Message.Status.FAILED, error_code=DELIVERY_UNKNOWN, error_message=str(DELIVERY_UNKNOWN_MESSAGE))
+            message, Message.Status.FAILED, error_code=DELIVERY_UNKNOWN, error_message=DELIVERY_UNKNOWN_MESSAGE)
             for message in expired])

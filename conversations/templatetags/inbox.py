@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.translation import gettext_lazy as _
 
 from channels_app.kinds import kind_of
 from conversations.services import attachment_family as _attachment_family
+from conversations.services import failure_text as _failure_text
 
 register = template.Library()
 
@@ -34,3 +37,9 @@ def delivery_label(status: str) -> str:
 def attachment_family(content_type: str) -> str:
     """How the thread shows a file of this type: "image", "audio", "video", or "file" (a download)."""
     return _attachment_family(content_type or "")
+
+
+@register.filter
+def failure_text(message: Any) -> str:
+    """A failed message's error, in the reader's language when it is ours."""
+    return _failure_text(error_code=message.error_code, error_message=message.error_message)

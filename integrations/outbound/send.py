@@ -202,7 +202,7 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
         if not isinstance(error, ProviderOutcomeUnknown):
             logger.exception("sending message %s failed unexpectedly", message.pk)
         _settle(message, Message.Status.FAILED, error_code=DELIVERY_UNKNOWN,
-                error_message=str(DELIVERY_UNKNOWN_MESSAGE))
+                error_message=DELIVERY_UNKNOWN_MESSAGE)
         return SendOutcome("unknown", message.pk, more_waiting=more, waited=waited)
     _settle(message, Message.Status.SENT, provider_message_id=result.provider_message_id)
     return SendOutcome("sent", message.pk, more_waiting=more, waited=waited)

@@ -96,3 +96,21 @@ def test_a_stale_change_that_is_no_longer_forward_writes_nothing(acme):
     assert message_statuses_advance([StatusChange(as_claimed, Message.Status.SENT, provider_message_id="x")]) == 0
     message.refresh_from_db()
     assert (message.status, message.provider_message_id) == (Message.Status.READ, "wamid.r")
+
+
+def test_our_failure_text_is_stored_as_written_and_read_in_the_readers_language():
+    """Whatever language the worker that recorded it had active: the API reads it in English,
+    the inbox in its reader's language; a provider's text stays the provider's."""
+    from django.utils import translation
+
+    from conversations.services import failure_text
+    from conversations.services.statuses import DELIVERY_UNKNOWN, DELIVERY_UNKNOWN_MESSAGE
+
+    with translation.override("pt-br"):
+        stored = DELIVERY_UNKNOWN_MESSAGE
+        shown = failure_text(error_code=DELIVERY_UNKNOWN, error_message=stored)
+        provider = failure_text(error_code="131047", error_message="Re-engagement message")
+
+    assert "not known whether" in stored
+    assert "não se sabe" in shown
+    assert provider == "Re-engagement message"
