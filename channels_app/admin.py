@@ -75,7 +75,7 @@ class ChannelAccessInline(admin.TabularInline):
 @admin.register(Channel)
 class ChannelAdmin(TenantScopedAdmin):
     form = ChannelAdminForm
-    list_display = ("name", "tenant", "kind", "status", "status_changed_at", "archived_at", "created_at")
+    list_display = ("name", "tenant", "kind_shown", "status", "status_changed_at", "archived_at", "created_at")
     list_select_related = ("tenant",)
     list_filter = ("kind", "status", ("archived_at", admin.EmptyFieldListFilter), "tenant")
     search_fields = ("name", "tenant__slug", "tenant__name", "=webhook_token", "=public_id")
@@ -96,6 +96,13 @@ class ChannelAdmin(TenantScopedAdmin):
     @method_decorator(sensitive_post_parameters("credentials_update"))
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return super().changeform_view(request, *args, **kwargs)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_shown(self, channel: Channel) -> str:
+        """The kind's name; a kind that no provider of this installation serves says so."""
+        kind = channel.kind_info
+        return str(kind.label) if kind.available else format_html('{} <strong>({})</strong>', kind.value,
+                                                                   _("not available"))
 
     @admin.display(description=_("credentials"))
     def masked_credentials(self, channel: Channel) -> str:

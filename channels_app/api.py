@@ -68,8 +68,20 @@ class CredentialsField(JSONObjectField):
         return value
 
 
+class KindField(serializers.ChoiceField):
+    """The registered kinds as the schema's enum; any other kind's name is let through to the
+    service, which refuses it with 422 channel_kind_not_available, naming it and the kinds
+    there are (a kind is a fact of the installation, not of the request's shape)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or not data or len(data) > 32:
+            self.fail("invalid_choice", input=data)
+        return data
+
+
 class ChannelCreateInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[], help_text="One of the kinds this installation's providers serve.")
+    kind = KindField(choices=[], help_text="One of the kinds this installation's providers serve (another: 422 "
+                                           "channel_kind_not_available).")
     name = StrictCharField(max_length=120)
     config = JSONObjectField(required=False, default=dict)
     credentials = CredentialsField(required=False, default=dict, write_only=True,

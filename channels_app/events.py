@@ -44,3 +44,14 @@ class ChannelAccessChanged(DomainEvent):
     channel_id: str
     user_id: str
     granted: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChannelPairingChanged(DomainEvent):
+    """A QR-paired channel has a new QR code (or pairing code) to show, or none any more: the
+    settings page fetches it (the code itself never travels in events)."""
+
+    name = "channel.pairing_changed"
+    channel_pk: int
+    channel_id: str
+    status: str

@@ -14,6 +14,7 @@ from channels_app.events import (
     ChannelAccessChanged,
     ChannelArchived,
     ChannelCreated,
+    ChannelPairingChanged,
     ChannelStatusChanged,
     ChannelUpdated,
 )
@@ -112,6 +113,33 @@ def channel_set_status(*, channel: Channel, status: str, detail: str = "") -> Ch
         publish(ChannelStatusChanged(tenant_pk=channel.tenant_id, channel_pk=channel.pk,
                                      channel_id=str(channel.public_id), old_status=old_status,
                                      new_status=status))
+    return channel
+
+
+@transaction.atomic
+def channel_pairing_update(*, channel: Channel, status: str, detail: str = "", qr_code: str = "",
+                           qr_image: str = "", pairing_code: str = "", phone: str = "") -> Channel:
+    """What a provider paired by QR code said of its link to the phone: the channel's status
+    and, while it waits for a scan, the QR code (or pairing code) its settings page shows,
+    kept in its config under "pairing" until the next update replaces it. The number paired
+    is kept as "phone"."""
+    channel = Channel.all_objects.select_for_update().get(pk=channel.pk)
+    codes = {"qr_code": qr_code, "qr_image": qr_image, "pairing_code": pairing_code} if (
+        qr_code or qr_image or pairing_code) else {}
+    kept = {key: value for key, value in channel.config.get("pairing", {}).items() if key != "at"}
+    changed = codes != kept
+    config = dict(channel.config)
+    if changed:
+        config["pairing"] = {**codes, "at": timezone.now().isoformat()} if codes else {}
+    if phone:
+        config["phone"] = phone
+    if config != channel.config:
+        channel.config = config
+        channel.save(update_fields=["config", "updated_at"])
+    channel_set_status(channel=channel, status=status, detail=detail)
+    if changed:
+        publish(ChannelPairingChanged(tenant_pk=channel.tenant_id, channel_pk=channel.pk,
+                                      channel_id=str(channel.public_id), status=channel.status))
     return channel
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -74,15 +75,31 @@ def contact_update(*, contact: Contact, actor: User | None, **fields: Any) -> Co
 
 
 def contact_identity_resolve(
-    *, channel: Channel, external_id: str, name: str = "", phone: str = "", email: str = ""
+    *, channel: Channel, external_id: str, name: str = "", phone: str = "", email: str = "",
+    aliases: Sequence[str] = (),
 ) -> ContactIdentity:
     """The contact behind `external_id` on `channel`, created on first sight. Safe under
-    concurrent deliveries of the first message: the unique (channel, external_id) decides."""
+    concurrent deliveries of the first message: the unique (channel, external_id) decides.
+
+    `aliases` are other addresses of the same person on the channel (WhatsApp's @lid next to
+    the phone number): a contact known by one of them gets `external_id` too; a new contact
+    gets them all, so that whichever arrives next finds it."""
     identity = ContactIdentity.all_objects.select_related("contact").filter(
         channel=channel, external_id=external_id
     ).first()
     if identity is not None:
         return identity
+    aliases = [alias for alias in dict.fromkeys(aliases) if alias and alias != external_id]
+    if aliases:
+        known = ContactIdentity.all_objects.filter(channel=channel, external_id__in=aliases).order_by("id").first()
+        if known is not None:
+            try:
+                with transaction.atomic():
+                    return ContactIdentity.all_objects.create(tenant_id=channel.tenant_id, contact_id=known.contact_id,
+                                                              channel=channel, external_id=external_id)
+            except IntegrityError:
+                return ContactIdentity.all_objects.select_related("contact").get(channel=channel,
+                                                                                 external_id=external_id)
     try:
         with transaction.atomic():
             tenant = channel.tenant
@@ -98,6 +115,9 @@ def contact_identity_resolve(
             identity = ContactIdentity.all_objects.create(
                 tenant=tenant, contact=contact, channel=channel, external_id=external_id
             )
+            ContactIdentity.all_objects.bulk_create(
+                [ContactIdentity(tenant=tenant, contact=contact, channel=channel, external_id=alias)
+                 for alias in aliases], ignore_conflicts=True)
             publish(ContactCreated(tenant_pk=tenant.pk, contact_pk=contact.pk, contact_id=str(contact.public_id),
                                    channel_pk=channel.pk))
             return identity

@@ -14,7 +14,8 @@ from channels_app.models import Channel
 
 @dataclass(frozen=True, kw_only=True)
 class IncomingMessage:
-    """A message a contact sent on a channel."""
+    """A message a contact sent on a channel, or (`from_me`) one the channel's own account sent
+    from elsewhere (the paired phone): stored as outgoing, never as the contact's."""
 
     # The provider's id for it: unique per channel, what makes a redelivery harmless.
     provider_message_id: str
@@ -29,6 +30,11 @@ class IncomingMessage:
     content_attributes: Mapping[str, Any] = field(default_factory=dict)
     sent_at: dt.datetime | None = None
     reply_to_provider_id: str | None = None
+    from_me: bool = False
+    # Other addresses of the same contact on this channel (WhatsApp's @lid next to the phone, a
+    # Brazilian mobile without its ninth digit): whichever arrives, it is one contact and one
+    # conversation. `contact_external_id` is the one kept for sending.
+    contact_aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,14 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
 - **inbound**: `verify_handshake` (a provider's subscription check), `verify_webhook` (which
   header or scheme proves the provider sent a body: raise `WebhookRejected`, return the proof
   kept with the stored body), `parse_webhook` (the body as typed `IncomingMessage` and
-  `IncomingStatus`, by provider account), `account`, `fetch_media`;
+  `IncomingStatus`, by provider account, and for a provider paired by QR code its
+  `ConnectionUpdate`: the state of its link to the phone and the QR code to show), `account`,
+  `fetch_media`. An `IncomingMessage` may be one the channel's own account sent from elsewhere
+  (`from_me`: the paired phone) and may name the contact's other addresses on the channel
+  (`contact_aliases`: an @lid next to a phone number, a number with and without Brazil's ninth
+  digit), so that one person is one contact; a group is a contact of its own (its address and
+  name), each message naming its author in `content_attributes["author"]`
+  (`{"name", "phone"}`);
 - **outbound**: `send` (one `OutboundMessage` → `SendResult`, or a `ProviderError`),
   `mark_read`, `fetch_templates`;
 - **connecting**: `form_class` (the settings form an admin fills in: its fields and how they
@@ -26,6 +33,19 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
 - **trying it**: `simulator` (a local stand-in of the provider: a module with
   `add_arguments(parser)` and `run(options, write)`, run by `manage.py simulator <kind>`), and
   `demo_channels` (the channels the demo data creates on this kind).
+
+Adding a provider, step by step:
+
+1. `integrations/<provider>/adapter.py`: a `ChannelAdapter` subclass (the rest of the package
+   is the provider's own business: its forms, simulator, wire-format helpers);
+2. one line in `integrations.registry.PROVIDERS`;
+3. tests that feed the provider's real wire format (tests/fixtures/<provider>/) to the real
+   webhook endpoint and send through its simulator. The contract test and the import
+   contracts (make test) then check the rest: nothing outside the package names the
+   provider's wire format, headers or settings.
+
+A kind no provider serves cannot be created (422 channel_kind_not_available), and a reply on
+an existing channel of such a kind fails at once, saying why.
 
 Adapters translate and do HTTP with timeouts. They never write to the database or queue tasks:
 they return these dataclasses, or raise one of the errors below. The pipeline
@@ -124,12 +144,27 @@ class ProviderSetting:
 
 
 @dataclass(frozen=True)
+class ConnectionUpdate:
+    """What a provider paired by QR code says of its link to the phone: the channel's state and,
+    while it waits for a scan, what to show the admin (the pipeline keeps it on the channel and
+    tells the settings page live)."""
+
+    status: str  # a Channel.Status value (QR_PENDING, CONNECTING, CONNECTED, DISCONNECTED, ERROR)
+    detail: str = ""  # why, for the admin (e.g. "logged out on the phone")
+    qr_code: str = ""  # the QR code's text, drawn as an image by us
+    qr_image: str = ""  # or the provider's own image of it, as a data: URL
+    pairing_code: str = ""  # the code typed on the phone instead of a scan
+    phone: str = ""  # the number now paired, when the provider says it
+
+
+@dataclass(frozen=True)
 class AccountUpdates:
     """What a webhook says about one provider-side account (e.g. one phone number of an app)."""
 
     account: str  # "" : the channel's own
     messages: tuple[IncomingMessage, ...] = ()
     statuses: tuple[IncomingStatus, ...] = ()
+    connection: ConnectionUpdate | None = None
 
 
 @dataclass(frozen=True)

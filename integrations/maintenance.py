@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models import Channel
 from channels_app.services import channel_templates_replace
 from conversations.models import Message
+from conversations.services import StatusChange, message_statuses_advance
+from conversations.services.statuses import NO_PROVIDER, NO_PROVIDER_MESSAGE
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_classes, adapter_for, kinds_with
 from tenants.models import TenantEvent
@@ -52,6 +55,18 @@ def channels_with_waiting_replies(*, older_than: timedelta = STUCK_AFTER) -> lis
         provider_message_id__isnull=True, send_lease_until__isnull=True, created_at__lte=cutoff,
         channel__kind__in=list(adapter_classes()),
     ).order_by().values_list("channel_id", flat=True).distinct()[:1000]))
+
+
+def replies_without_provider_fail() -> int:
+    """Replies waiting on channels whose kind no provider serves (written before it lost its
+    provider): nothing would ever send them, so they fail, saying why. Returns how many."""
+    with transaction.atomic():
+        waiting = list(Message.all_objects.select_for_update().filter(
+            direction=Message.Direction.OUTBOUND, private=False, status=Message.Status.PENDING,
+        ).exclude(channel__kind__in=list(adapter_classes())).order_by("pk")[:1000])
+        return message_statuses_advance([StatusChange(
+            message, Message.Status.FAILED, error_code=NO_PROVIDER, error_message=NO_PROVIDER_MESSAGE)
+            for message in waiting])
 
 
 def event_log_prune() -> int:

@@ -20,6 +20,7 @@ from integrations.maintenance import (
     channels_with_templates,
     channels_with_waiting_replies,
     event_log_prune,
+    replies_without_provider_fail,
     webhook_events_stuck,
 )
 from integrations.outbound.send import backoff_seconds
@@ -90,4 +91,6 @@ def _take_up_work(*, older_than: timedelta | None, seize: bool) -> dict[str, int
         webhook_events_process.delay(event_ids=events[start:start + 100])
     channels = channels_with_waiting_replies(**({"older_than": older_than} if older_than is not None else {}))
     senders = sum(channel_senders_queue(channel_id=channel_id, seize=seize) for channel_id in channels)
-    return {"webhooks": len(events) or int(recovering), "senders": senders, "expired_claims": expired}
+    unsendable = replies_without_provider_fail()
+    return {"webhooks": len(events) or int(recovering), "senders": senders, "expired_claims": expired,
+            "unsendable": unsendable}

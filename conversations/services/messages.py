@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.models import User
 from channels_app.kinds import ChannelKind
@@ -26,6 +26,7 @@ from conversations.services.attachments import (
     attachment_storage_name,
 )
 from conversations.services.common import UNSET, actor_id, conversations_touch, message_ids, touches_for
+from conversations.services.statuses import NO_PROVIDER, NO_PROVIDER_MESSAGE
 from tenants.events import publish
 from tenants.services import tenant_check_limit, tenant_messages_this_month, tenant_record_messages
 
@@ -139,6 +140,9 @@ def message_send(
         status=Message.Status.SENT if private else Message.Status.PENDING, reply_to=reply_to,
         external_id=external_id or None,
     )
+    if kind is not None and not kind.available:  # nothing would ever send it: it fails now, and says why
+        message.status, message.error_code, message.error_message = (
+            Message.Status.FAILED, NO_PROVIDER, NO_PROVIDER_MESSAGE)
     try:
         with transaction.atomic():
             message.save()
@@ -194,6 +198,8 @@ def message_retry(*, message: Message, actor: User | None) -> Message:
     if locked.status != Message.Status.FAILED or locked.direction != Message.Direction.OUTBOUND or locked.private:
         raise ConflictError(_("Only a failed reply can be sent again."), code="message_not_retryable",
                                details={"status": [locked.status]})
+    if not message.channel.kind_info.available:
+        raise ConflictError(gettext(NO_PROVIDER_MESSAGE), code=NO_PROVIDER, details={"status": [locked.status]})
     locked.status, locked.error_code, locked.error_message = Message.Status.PENDING, "", ""
     locked.provider_message_id = None
     locked.sent_at = locked.delivered_at = locked.read_at = locked.send_after = locked.send_lease_until = None

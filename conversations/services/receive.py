@@ -38,6 +38,12 @@ from tenants.services import tenant_record_messages
 
 # A contact's message to one of these reopens the conversation.
 _REOPENED_BY_CONTACT = (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED)
+# A contact's message, and one the channel's own account sent from elsewhere (the paired phone):
+# outgoing, already sent, and not the contact's (it neither reopens nor counts as unread).
+_FROM_CONTACT = {"direction": Message.Direction.INBOUND, "sender_type": Message.SenderType.CONTACT,
+                 "status": Message.Status.DELIVERED}
+_FROM_ME = {"direction": Message.Direction.OUTBOUND, "sender_type": Message.SenderType.AGENT,
+            "status": Message.Status.SENT}
 
 
 class _Open(NamedTuple):
@@ -107,9 +113,9 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
     replied = _ids_by_provider_id(channel, reply_ids)
     batch = [Message(
         tenant_id=channel.tenant_id, conversation_id=conversations[message.contact_external_id].pk, channel=channel,
-        direction=Message.Direction.INBOUND, sender_type=Message.SenderType.CONTACT, type=message.type,
+        **(_FROM_ME if message.from_me else _FROM_CONTACT), type=message.type,
         content=message.content or "", content_attributes=dict(message.content_attributes),
-        status=Message.Status.DELIVERED, provider_message_id=message.provider_message_id,
+        provider_message_id=message.provider_message_id,
         created_at=message.sent_at or timezone.now(),
         reply_to_id=replied.get(message.reply_to_provider_id or ""),
     ) for message in fresh.values()]
@@ -123,7 +129,7 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
     if inserted:
         by_pk = {conversation.pk: conversation for conversation in conversations.values()}
         reopened = {pk for pk, conversation in by_pk.items() if conversation.status in _REOPENED_BY_CONTACT}
-        joined = {message.conversation_id for message in inserted}
+        joined = {message.conversation_id for message in inserted if message.direction == Message.Direction.INBOUND}
         reopen = frozenset(reopened) & joined
         conversations_touch(tenant_id=channel.tenant_id, touches=touches_for(inserted, reopen=reopen))
         channel_id = str(channel.public_id)
@@ -175,7 +181,7 @@ def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _
     latest conversation, resolved or not (it reopens), or a new one."""
     identity = contact_identity_resolve(channel=channel, external_id=message.contact_external_id,
                                         name=message.contact_name, phone=message.contact_phone,
-                                        email=message.contact_email)
+                                        email=message.contact_email, aliases=message.contact_aliases)
     Contact.all_objects.select_for_update().filter(pk=identity.contact_id).first()
     theirs = Conversation.all_objects.filter(channel=channel, contact_id=identity.contact_id).order_by(
         "-last_activity_at")

@@ -32,10 +32,17 @@ DELIVERY_UNKNOWN_MESSAGE = gettext_noop("The sending was interrupted, so it is n
                                         "the contact. Check with them before sending it again.")
 
 
+# A reply on a channel whose kind no provider serves in this installation: it cannot go out.
+NO_PROVIDER = "channel_kind_not_available"
+NO_PROVIDER_MESSAGE = gettext_noop("This channel's kind is not available in this installation, so nothing can be "
+                                   "sent on it. Ask an administrator to connect the number on an available kind.")
+_OURS = frozenset({DELIVERY_UNKNOWN, NO_PROVIDER})
+
+
 def failure_text(*, error_code: str, error_message: str) -> str:
     """What a failed message's error says to whoever reads it: ours in their language, a
     provider's as the provider wrote it."""
-    return gettext(error_message) if error_code == DELIVERY_UNKNOWN and error_message else error_message
+    return gettext(error_message) if error_code in _OURS and error_message else error_message
 
 # Delivery only moves forward: a late "sent" never overwrites "read". FAILED stands apart: it
 # ends a message that was never delivered, and a delivery report after it wins.

@@ -21,11 +21,12 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from channels_app.models import Channel
+from channels_app.services import channel_pairing_update
 from config.json_limits import json_has_nul, json_without_nul, raw_json_too_deep
 from config.sql import execute, fetch_all, for_update, one_of
 from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
 from conversations.services import messages_receive
-from integrations.base import AccountUpdates, ChannelAdapter, WebhookBatch
+from integrations.base import AccountUpdates, ChannelAdapter, ConnectionUpdate, WebhookBatch
 from integrations.channel_cache import channels_as_of
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_for
@@ -43,7 +44,7 @@ MAX_BODY_DEPTH = 64
 # How a NUL character can appear in a body: a JSON escape, a raw byte, percent-encoded.
 _NUL_MARKS = (b"\\u0000", b"\x00", b"%00")
 
-_Item = TypeVar("_Item", IncomingMessage, IncomingStatus)
+_Item = TypeVar("_Item", IncomingMessage, IncomingStatus, ConnectionUpdate)
 
 
 def webhook_events_process_now(*, event_ids: Sequence[int], always: bool = False) -> list[int]:
@@ -160,6 +161,7 @@ def _process(events: list[WebhookEvent]) -> None:
     errors: dict[int, list[str]] = {event.pk: [] for event in events}
     inbound: dict[int, tuple[Channel, list[IncomingMessage], list[IncomingStatus]]] = {}
     status_events: dict[int, int] = {}  # id() of a status → its event
+    connections: list[tuple[Channel, ConnectionUpdate]] = []  # in the order they came
     readable = []
     for event in events:
         adapter = adapter_for(event.channel)
@@ -187,12 +189,17 @@ def _process(events: list[WebhookEvent]) -> None:
             if channel is None:
                 errors[event.pk].append(f"no channel of this account for {updates.account}")
                 continue
+            if updates.connection is not None:
+                connections.append((channel, updates.connection))
             _, messages, statuses = inbound.setdefault(channel.pk, (channel, [], []))
             messages.extend(updates.messages)
             statuses.extend(updates.statuses)
             status_events.update((id(status), event.pk) for status in updates.statuses)
     outcomes = messages_receive(inbound=[ChannelInbound(channel=channel, messages=messages, statuses=statuses)
                                          for channel, messages, statuses in inbound.values()])
+    for channel, update in connections:
+        channel_pairing_update(channel=channel, status=update.status, detail=update.detail, qr_code=update.qr_code,
+                               qr_image=update.qr_image, pairing_code=update.pairing_code, phone=update.phone)
     for outcome in outcomes:
         for status in outcome.unknown_statuses:
             errors[status_events[id(status)]].append(f"status for unknown message {status.provider_message_id}")
@@ -210,7 +217,8 @@ def _without_nul(batch: WebhookBatch, raw: bytes) -> WebhookBatch:
     return WebhookBatch(
         updates=tuple(AccountUpdates(account=json_without_nul(updates.account),
                                      messages=tuple(_fields_without_nul(message) for message in updates.messages),
-                                     statuses=tuple(_fields_without_nul(status) for status in updates.statuses))
+                                     statuses=tuple(_fields_without_nul(status) for status in updates.statuses),
+                                     connection=updates.connection and _fields_without_nul(updates.connection))
                       for updates in batch.updates),
         errors=tuple(error.replace("\x00", "") for error in batch.errors))
 

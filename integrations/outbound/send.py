@@ -30,7 +30,7 @@ from config.sql import columns, execute, fetch_all, for_update, instances, momen
 from contacts.models import Contact, ContactIdentity
 from conversations.models import Attachment, Conversation, Message
 from conversations.services import DELIVERY_UNKNOWN, StatusChange, message_statuses_advance
-from conversations.services.statuses import DELIVERY_UNKNOWN_MESSAGE
+from conversations.services.statuses import DELIVERY_UNKNOWN_MESSAGE, NO_PROVIDER, NO_PROVIDER_MESSAGE
 from integrations.base import (
     OutboundMessage,
     ProviderAuthError,
@@ -179,8 +179,7 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
     adapter = adapter_for(channel)
     try:
         if adapter is None:
-            raise ProviderPermanentError("This channel's kind has no provider in this installation.",
-                                         code="no_provider")
+            raise ProviderPermanentError(NO_PROVIDER_MESSAGE, code=NO_PROVIDER)
         result = adapter.send(_outbound(message))
     except ProviderAuthError as error:
         _settle(message, Message.Status.FAILED, error_code=error.code, error_message=error.message)

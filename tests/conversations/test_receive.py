@@ -237,3 +237,45 @@ def test_statuses_naming_our_ids_take_no_more_statements(acme):
         return len(queries)
 
     assert statements("DELIVERED", references=False) == statements("READ", references=True)
+
+
+def test_a_message_sent_from_the_paired_phone_is_outgoing_and_not_the_contacts(acme):
+    channel = factories.ChannelFactory(tenant=acme)
+    first, _ = message_receive(channel=channel, message=_item("wamid.in"))
+    Conversation.all_objects.filter(pk=first.conversation_id).update(status=Conversation.Status.RESOLVED,
+                                                                    unread_count=0)
+
+    mine, created = message_receive(channel=channel, message=_item("wamid.phone", from_me=True))
+
+    assert created and mine.conversation_id == first.conversation_id
+    assert (mine.direction, mine.sender_type, mine.status) == (
+        Message.Direction.OUTBOUND, Message.SenderType.AGENT, Message.Status.SENT)
+    conversation = Conversation.all_objects.get(pk=first.conversation_id)
+    assert conversation.status == Conversation.Status.RESOLVED and conversation.unread_count == 0
+    assert conversation.last_message_preview == "texto wamid.phone"
+
+
+def test_a_contact_known_by_an_alias_is_one_contact_and_one_conversation(acme):
+    """WhatsApp's @lid address and the phone number (or a Brazilian mobile with and without
+    its ninth digit) name one person: whichever arrives first, the next finds them."""
+    channel = factories.ChannelFactory(tenant=acme)
+    by_lid, _ = message_receive(channel=channel, message=_item("m1", sender="123456789012345@lid"))
+    by_phone, _ = message_receive(channel=channel, message=_item(
+        "m2", sender="5511987654321", contact_aliases=("123456789012345@lid",)))
+    without_ninth, _ = message_receive(channel=channel, message=_item(
+        "m3", sender="551187654321", contact_aliases=("5511987654321",)))
+    lid_again, _ = message_receive(channel=channel, message=_item("m4", sender="123456789012345@lid"))
+
+    assert {by_lid.conversation_id, by_phone.conversation_id, without_ninth.conversation_id,
+            lid_again.conversation_id} == {by_lid.conversation_id}
+    assert Contact.all_objects.filter(tenant=acme).count() == 1
+
+
+def test_a_new_contact_gets_its_aliases_so_that_either_address_finds_it(acme):
+    channel = factories.ChannelFactory(tenant=acme)
+    first, _ = message_receive(channel=channel, message=_item(
+        "m1", sender="5511987654321", contact_aliases=("123456789012345@lid",)))
+    by_lid, _ = message_receive(channel=channel, message=_item("m2", sender="123456789012345@lid"))
+
+    assert by_lid.conversation_id == first.conversation_id
+    assert Contact.all_objects.filter(tenant=acme).count() == 1
