@@ -123,6 +123,7 @@ class Capabilities:
     media_types: frozenset[str] = frozenset()  # MIME types it sends ("image/*" for a family)
     max_media_bytes: int | None = None
     connected_on_create: bool = False  # needs nothing from a provider to work
+    qr_pairing: bool = False  # paired with a phone by a QR code (the adapter's pairing operations)
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,28 @@ class ChannelAdapter(abc.ABC):
         """Check the channel's settings with the provider before they are saved; may complete
         the channel's config and credentials and set its status. Raise ConnectRefused when the
         provider refuses them, ProviderTemporaryError when it cannot be reached."""
+        return None
+
+    # --- pairing (capabilities.qr_pairing) ---------------------------------------
+    def pair(self, *, phone: str = "") -> ConnectionUpdate:
+        """Start pairing the channel with a phone, or refresh it: the QR code to show (or, with
+        `phone`, the code to type on that phone instead of a scan), or the state if paired."""
+        raise NotImplementedError
+
+    def connection_state(self) -> ConnectionUpdate:
+        """The link's state as the provider reports it now (a backstop for lost webhooks)."""
+        raise NotImplementedError
+
+    def disconnect(self) -> None:
+        """Log the phone out (the channel stays, to be paired again)."""
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """Restart the provider's session of this channel."""
+        raise NotImplementedError
+
+    def remove(self) -> None:
+        """Delete what the provider keeps for this channel (when the channel is archived)."""
         return None
 
     def setup_steps(self) -> list[SetupStep]:
