@@ -81,7 +81,7 @@ def contact_identity_resolve(
     """The contact behind `external_id` on `channel`, created on first sight. Safe under
     concurrent deliveries of the first message: the unique (channel, external_id) decides.
 
-    `aliases` are other addresses of the same person on the channel (WhatsApp's @lid next to
+    `aliases` are other addresses of the same person on the channel (a messenger's private id next to
     the phone number): a contact known by one of them gets `external_id` too; a new contact
     gets them all, so that whichever arrives next finds it."""
     identity = ContactIdentity.all_objects.select_related("contact").filter(

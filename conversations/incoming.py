@@ -31,7 +31,7 @@ class IncomingMessage:
     sent_at: dt.datetime | None = None
     reply_to_provider_id: str | None = None
     from_me: bool = False
-    # Other addresses of the same contact on this channel (WhatsApp's @lid next to the phone, a
+    # Other addresses of the same contact on this channel (a messenger's private id next to the phone, a
     # Brazilian mobile without its ninth digit): whichever arrives, it is one contact and one
     # conversation. `contact_external_id` is the one kept for sending.
     contact_aliases: tuple[str, ...] = ()

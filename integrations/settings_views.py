@@ -14,13 +14,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.sessions import InboxRequest, inbox_member_required
-from channels_app.models import MessageTemplate
+from channels_app.models import Channel, MessageTemplate
 from channels_app.selectors import channel_list
 from channels_app.services import channel_create, channel_update
 from config.errors import ApplicationError
+from contacts.phones import InvalidPhone, phone_normalize
 from integrations.inbound.process import webhook_events_reopen
 from integrations.inbound.tasks import webhook_events_requeue
 from integrations.models import WebhookEvent
+from integrations.pairing import channel_disconnect, channel_pair, channel_restart, pairing_qr_png
 from integrations.registry import adapter_class_for, adapter_classes, adapter_for
 from integrations.tasks import channel_templates_queue
 
@@ -94,6 +96,8 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
         .order_by("-received_at")[:10],
         "error": error,
     }
+    if adapter is not None and adapter.capabilities.qr_pairing:
+        context.update(_pairing_context(request, channel), pairing=True)
     template = "settings/_channel_status.html" if request.headers.get("HX-Request") else "settings/channel.html"
     return render(request, template, context, status=400 if error else 200)
 
@@ -123,4 +127,48 @@ def channel_webhooks_process_again(request: InboxRequest, channel_id: uuid.UUID)
     messages.success(request, ngettext("%(count)d webhook is being processed again.",
                                        "%(count)d webhooks are being processed again.", len(reopened))
                      % {"count": len(reopened)})
+    return redirect("settings-channel", channel_id=channel.public_id)
+
+
+def _pairing_context(request: InboxRequest, channel: Channel) -> dict[str, object]:
+    pairing = channel.config.get("pairing") or {}
+    return {"channel": channel, "access": request.access, "qr": pairing_qr_png(channel),
+            "pairing_code": pairing.get("pairing_code", ""), "phone": channel.config.get("phone", "")}
+
+
+@inbox_member_required
+def channel_pairing(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse:
+    """The phone panel of a channel paired by QR code (refreshed live and every few seconds)."""
+    if (denied := _manager_only(request)) is not None:
+        return denied
+    channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
+    return render(request, "settings/_pairing.html", _pairing_context(request, channel))
+
+
+@require_POST
+@inbox_member_required
+def channel_pairing_action(request: InboxRequest, channel_id: uuid.UUID, action: str) -> HttpResponse:
+    """Pair (a QR code, or a code for a phone number), disconnect or restart, from the page."""
+    if (denied := _manager_only(request)) is not None:
+        return denied
+    channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
+    try:
+        if action == "pair":
+            phone = phone_normalize(request.POST.get("phone", ""), default_region=request.access.tenant.default_country)
+            channel = channel_pair(channel=channel, phone=phone.lstrip("+"))
+            if channel.status != Channel.Status.CONNECTED:
+                messages.success(request, _("Type the code on the phone.") if phone
+                                 else _("Scan the QR code with the phone."))
+        elif action == "disconnect":
+            channel_disconnect(channel=channel)
+            messages.success(request, _("The phone was disconnected. Pair it again whenever you like."))
+        elif action == "restart":
+            channel_restart(channel=channel)
+            messages.success(request, _("The connection was restarted."))
+        else:
+            raise Http404
+    except InvalidPhone:
+        messages.error(request, _("Type the phone's number with its area code, e.g. (11) 98765-4321."))
+    except ApplicationError as failure:
+        messages.error(request, failure.message)
     return redirect("settings-channel", channel_id=channel.public_id)

@@ -25,6 +25,7 @@ from integrations.maintenance import (
 )
 from integrations.outbound.send import backoff_seconds
 from integrations.outbound.tasks import channel_senders_queue
+from integrations.pairing import channels_connection_check_all
 from integrations.registry import adapter_for
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,13 @@ def templates_sync_all() -> int:
     for channel_id in channel_ids:
         channel_templates_sync_task.delay(channel_id=channel_id)
     return len(channel_ids)
+
+
+@shared_task(name="integrations.tasks.channels_connection_check")
+def channels_connection_check() -> int:
+    """The backstop of QR-paired channels' connection webhooks: each one's state asked of its
+    provider (a lost "logged out" would otherwise leave a channel showing connected)."""
+    return channels_connection_check_all()
 
 
 @shared_task(name="integrations.tasks.sweep_stuck_work")

@@ -10,4 +10,7 @@ urlpatterns = [
          name="settings-sync-templates"),
     path("channels/<uuid:channel_id>/webhooks/process-again/", settings_views.channel_webhooks_process_again,
          name="settings-webhooks-process-again"),
+    path("channels/<uuid:channel_id>/pairing/", settings_views.channel_pairing, name="settings-channel-pairing"),
+    path("channels/<uuid:channel_id>/pairing/<slug:action>/", settings_views.channel_pairing_action,
+         name="settings-channel-pairing-action"),
 ]

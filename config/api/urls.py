@@ -5,6 +5,7 @@ from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
+from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
 
 # Path converters, not regexes: the viewsets' lookups are <uuid:id> (public ids), so that a
@@ -23,6 +24,10 @@ urlpatterns = [
          name="conversation-messages"),
     path("messages/<uuid:id>", MessageDetailView.as_view(), name="message-detail"),
     path("messages/<uuid:id>/retry", MessageRetryView.as_view(), name="message-retry"),
+    path("channels/<uuid:channel_id>/pairing", ChannelPairingView.as_view(), name="channel-pairing"),
+    path("channels/<uuid:channel_id>/pair", ChannelPairView.as_view(), name="channel-pair"),
+    path("channels/<uuid:channel_id>/disconnect", ChannelDisconnectView.as_view(), name="channel-disconnect"),
+    path("channels/<uuid:channel_id>/restart", ChannelRestartView.as_view(), name="channel-restart"),
     *provider_api_urlpatterns(),
     *router.urls,
 ]

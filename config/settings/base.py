@@ -189,6 +189,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "integrations.tasks.sweep_stuck_work", "schedule": 60.0},
     "sync-templates": {"task": "integrations.tasks.templates_sync_all", "schedule": 3600.0},
+    "check-paired-connections": {"task": "integrations.tasks.channels_connection_check",
+                                 "schedule": env.float("PAIRED_CONNECTION_CHECK_SECONDS", default=300.0)},
 }
 
 # --- Accounts and auth -------------------------------------------------------------
