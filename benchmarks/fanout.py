@@ -282,7 +282,7 @@ class Benchmark:
                        f"process's asyncio loop with the HTTP client",
             "pacing": f"the next write starts when every socket has the frame of the one before, or after "
                       f"{FRAME_QUIET_SECONDS:g}s without a frame",
-            "socket client": "(no socket opened)",
+            "client": "(no socket opened)",
             "open files": f"{open_files} (this process and the server)",
             "database": f"{connection.settings_dict['NAME']} on {connection.settings_dict.get('HOST') or 'local'}",
             "redis": settings.REDIS_URL,
@@ -336,7 +336,7 @@ class Benchmark:
         sockets = await self._open(step.sockets, token)
         step.open_seconds = time.monotonic() - opened_at
         if sockets:
-            self.report.configuration["socket client"] = sockets[0].implementation
+            self.report.configuration["client"] = sockets[0].implementation
         arrivals = _Arrivals()
         frames: list[list[tuple[str, float]]] = [[] for _ in sockets]
         readers = [asyncio.create_task(_read(socket, mine, arrivals))
@@ -455,7 +455,7 @@ def _code_version() -> str:
                               check=False).stdout.strip()
 
     changed = len(git("status", "--porcelain", "--untracked-files=no").splitlines())
-    commit = git("log", "-1", "--format=%h %s")[:80] or "?"
+    commit = git("rev-parse", "--short", "HEAD") or "?"
     return f"commit {commit}" + (f" (+ uncommitted changes to {changed} tracked files)" if changed else "")
 
 

@@ -82,3 +82,29 @@ def mark_is_set(key: str) -> bool:
         return caches[DEFAULT_CACHE_ALIAS].has_key(key)
     backend, client = found
     return bool(client.exists(backend.make_and_validate_key(key)))
+
+
+def counters_add(increments: dict[str, int], seconds: int) -> dict[str, int]:
+    """Add to several counters at once (each created with a lifetime of `seconds`) and return
+    their new values: one round trip to Redis for all of them."""
+    found = _redis()
+    if found is None:
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        totals = {}
+        for key, amount in increments.items():
+            backend.add(key, 0, timeout=seconds)
+            try:
+                totals[key] = backend.incr(key, amount)
+            except ValueError:
+                backend.set(key, amount, timeout=seconds)
+                totals[key] = amount
+        return totals
+    backend, client = found
+    pipeline = client.pipeline(transaction=False)
+    keys = list(increments)
+    for key in keys:
+        stored = backend.make_and_validate_key(key)
+        pipeline.incrby(stored, increments[key])
+        pipeline.expire(stored, seconds)
+    results = pipeline.execute()
+    return {key: int(results[2 * index]) for index, key in enumerate(keys)}

@@ -273,7 +273,7 @@ API_RATE_LIMIT_MESSAGES = env.int("API_RATE_LIMIT_MESSAGES", default=300)
 API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
 API_RATE_LIMIT_ANONYMOUS = env.int("API_RATE_LIMIT_ANONYMOUS", default=60)
 # Deliveries a minute to one channel's webhook URL (integrations.inbound.ratelimit).
-WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=30_000)
+WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=240_000)
 # Largest request body the API reads, in bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
