@@ -7,6 +7,8 @@ memory), through the cache API."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -108,3 +110,30 @@ def counters_add(increments: dict[str, int], seconds: int) -> dict[str, int]:
         pipeline.expire(stored, seconds)
     results = pipeline.execute()
     return {key: int(results[2 * index]) for index, key in enumerate(keys)}
+
+
+_PACE = """
+local now = tonumber(ARGV[1])
+local free = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(now, free)
+redis.call('SET', KEYS[1], tostring(at + tonumber(ARGV[2])), 'PX', ARGV[3])
+return tostring(at)
+"""
+_pace_lock = threading.Lock()
+
+
+def pace_take(key: str, gap: float) -> float:
+    """Book the next turn of `key`, `gap` seconds after the turn before it (shared by every
+    process): the seconds to wait for it (0 when it is now)."""
+    now = time.time()
+    found = _redis()
+    if found is None:
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        with _pace_lock:
+            at = max(now, float(backend.get(key, 0.0)))
+            backend.set(key, at + gap, timeout=int(gap) + 600)
+        return at - now
+    backend, client = found
+    at = float(client.eval(_PACE, 1, backend.make_and_validate_key(key), repr(now), repr(gap),
+                           int((gap + 600) * 1000)))
+    return max(0.0, at - now)

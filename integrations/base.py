@@ -271,6 +271,11 @@ class ChannelAdapter(abc.ABC):
     # Messages per second one channel may send by default (None: no cap of ours); a
     # channel's config "throughput_per_second" overrides it.
     default_throughput_per_second: ClassVar[float | None] = None
+    # Seconds between two sends of one channel, drawn at random between these bounds (None: no
+    # pacing of ours): a number paired by QR code that sends like a machine gets banned. A
+    # channel's config "send_pacing_seconds" ([low, high]) overrides it, and its
+    # "daily_send_cap" bounds what it sends a day.
+    default_send_pacing_seconds: ClassVar[tuple[float, float] | None] = None
     form_class: ClassVar[type[ChannelSettingsForm] | None] = None
     credentials_form_class: ClassVar[type[forms.Form] | None] = None
     # The module of the provider's local simulator (see the module docstring), or None.
@@ -301,6 +306,23 @@ class ChannelAdapter(abc.ABC):
             return float(configured) if configured else self.default_throughput_per_second
         except (TypeError, ValueError):
             return self.default_throughput_per_second
+
+    @property
+    def send_pacing_seconds(self) -> tuple[float, float] | None:
+        configured = self.channel.config.get("send_pacing_seconds")
+        try:
+            low, high = (float(bound) for bound in configured)
+            return (low, high) if 0 <= low <= high else self.default_send_pacing_seconds
+        except (TypeError, ValueError):
+            return self.default_send_pacing_seconds
+
+    @property
+    def daily_send_cap(self) -> int | None:
+        configured = self.channel.config.get("daily_send_cap")
+        try:
+            return int(configured) if configured else None
+        except (TypeError, ValueError):
+            return None
 
     # --- inbound ---------------------------------------------------------------
     @property

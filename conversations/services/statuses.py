@@ -36,7 +36,11 @@ DELIVERY_UNKNOWN_MESSAGE = gettext_noop("The sending was interrupted, so it is n
 NO_PROVIDER = "channel_kind_not_available"
 NO_PROVIDER_MESSAGE = gettext_noop("This channel's kind is not available in this installation, so nothing can be "
                                    "sent on it. Ask an administrator to connect the number on an available kind.")
-_OURS = frozenset({DELIVERY_UNKNOWN, NO_PROVIDER})
+# A reply past the number of messages its channel may send a day (the tenant's cap).
+DAILY_CAP = "daily_send_cap_reached"
+DAILY_CAP_MESSAGE = gettext_noop("This number already sent as many messages today as its daily limit allows, so this "
+                                 "reply was not sent. Send it again tomorrow, or raise the channel's daily limit.")
+_OURS = frozenset({DELIVERY_UNKNOWN, NO_PROVIDER, DAILY_CAP})
 
 
 def failure_text(*, error_code: str, error_message: str) -> str:

@@ -26,12 +26,20 @@ from django.utils import timezone
 
 from channels_app.models import Channel
 from channels_app.services import channel_set_status
+from config.cache import counter_add, pace_take
 from config.sql import columns, execute, fetch_all, for_update, instances, moment
 from contacts.models import Contact, ContactIdentity
 from conversations.models import Attachment, Conversation, Message
 from conversations.services import DELIVERY_UNKNOWN, StatusChange, message_statuses_advance
-from conversations.services.statuses import DELIVERY_UNKNOWN_MESSAGE, NO_PROVIDER, NO_PROVIDER_MESSAGE
+from conversations.services.statuses import (
+    DAILY_CAP,
+    DAILY_CAP_MESSAGE,
+    DELIVERY_UNKNOWN_MESSAGE,
+    NO_PROVIDER,
+    NO_PROVIDER_MESSAGE,
+)
 from integrations.base import (
+    ChannelAdapter,
     OutboundMessage,
     ProviderAuthError,
     ProviderOutcomeUnknown,
@@ -159,7 +167,8 @@ def _outbound(message: ClaimedReply) -> OutboundMessage:
 
 def _wait_for_a_send_slot(channel: Channel) -> float:
     """Stay under the channel's throughput cap: wait (less than a second at a time) for a free
-    slot rather than let the provider refuse the message. Returns the seconds waited."""
+    slot rather than let the provider refuse the message; and on a paced channel, for its next
+    turn, a random gap after the one before. Returns the seconds waited."""
     adapter = adapter_for(channel)
     cap = adapter.throughput_per_second if adapter else None
     waited = 0.0
@@ -169,7 +178,20 @@ def _wait_for_a_send_slot(channel: Channel) -> float:
             break
         time.sleep(wait)
         waited += wait
+    pacing = adapter.send_pacing_seconds if adapter else None
+    if pacing:
+        wait = pace_take(f"pace:channel:{channel.pk}", random.uniform(*pacing))
+        time.sleep(wait)
+        waited += wait
     return waited
+
+
+def _over_daily_cap(channel: Channel, adapter: ChannelAdapter) -> bool:
+    """Count one send of the channel today; whether it passes the cap its tenant set."""
+    cap = adapter.daily_send_cap
+    if not cap:
+        return False
+    return counter_add(f"daily-sends:channel:{channel.pk}:{timezone.now().date().isoformat()}", 2 * 86_400) > cap
 
 
 def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
@@ -180,6 +202,8 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
     try:
         if adapter is None:
             raise ProviderPermanentError(NO_PROVIDER_MESSAGE, code=NO_PROVIDER)
+        if _over_daily_cap(channel, adapter):
+            raise ProviderPermanentError(DAILY_CAP_MESSAGE, code=DAILY_CAP)
         result = adapter.send(_outbound(message))
     except ProviderAuthError as error:
         _settle(message, Message.Status.FAILED, error_code=error.code, error_message=error.message)

@@ -63,7 +63,10 @@ def channel_senders_run(*, channel_id: int, slot: int = 0, helpers: bool = True,
         lease.release()
         return run
     messages_sending_expire(channel_id=channel_id)
-    wants_helper = helpers and slot + 1 < settings.OUTBOUND_SENDERS_PER_CHANNEL
+    adapter = adapter_for(channel)
+    # A paced channel sends one at a time whatever the senders: helpers would only wait in turn.
+    wants_helper = (helpers and slot + 1 < settings.OUTBOUND_SENDERS_PER_CHANNEL
+                    and adapter is not None and adapter.send_pacing_seconds is None)
 
     def send_one() -> bool:
         nonlocal wants_helper
