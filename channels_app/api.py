@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from channels_app.kinds import kind_choices
 from channels_app.models import Channel
 from channels_app.selectors import channel_list
-from channels_app.services import channel_archive, channel_create, channel_update
+from channels_app.services import channel_archive, channel_create, channel_transport_change, channel_update
 from config.api.serializers import NO_NUL_PATTERN, JSONObjectField, PublicIdField, StrictCharField
 from config.api.views import ApiViewSet
 from config.json_limits import json_has_nul
@@ -101,13 +101,25 @@ class ChannelUpdateInput(serializers.Serializer):
     )
 
 
+class ChannelTransportInput(serializers.Serializer):
+    kind = KindField(choices=[], help_text="Another kind of the same network (e.g. a number moving from a gateway paired "
+                                           "by QR code to the Cloud API); another: 422 transport_incompatible.")
+    config = JSONObjectField(required=False, default=dict)
+    credentials = CredentialsField(required=False, default=dict, write_only=True,
+                                   help_text="The new provider's secrets. Stored encrypted; never returned.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kind_choices()
+
+
 class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = ChannelOutput
     pagination_class = None  # a tenant has a handful of channels
     required_permissions = {
         "list": "channels:read", "retrieve": "channels:read", "status": "channels:read",
         "create": "channels:manage", "update": "channels:manage", "partial_update": "channels:manage",
-        "destroy": "channels:manage",
+        "destroy": "channels:manage", "transport": "channels:manage",
     }
 
     def get_queryset(self) -> QuerySet[Channel]:
@@ -146,3 +158,15 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     @action(detail=True, methods=["get"])
     def status(self, request: Request, **kwargs: Any) -> Response:
         return Response(ChannelStatusOutput(self.get_object()).data)
+
+    @extend_schema(request=ChannelTransportInput, responses={200: ChannelOutput},
+                   summary="Move a channel to another provider of its network, keeping its history",
+                   description="The number's contacts, conversations and messages stay on the channel; its kind, "
+                               "settings and secrets are replaced once the new provider accepts them (422 when it "
+                               "refuses them, or when the kind is not of the channel's network).")
+    @action(detail=True, methods=["post"])
+    def transport(self, request: Request, **kwargs: Any) -> Response:
+        data = ChannelTransportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        channel = channel_transport_change(channel=self.get_object(), actor=request.user, **data.validated_data)
+        return Response(ChannelOutput(channel).data)

@@ -29,6 +29,9 @@ class ChannelKind:
     # The largest file it sends, and the MIME types it sends ("image/*" for a family; empty: any).
     max_media_bytes: int | None = None
     media_types: frozenset[str] = frozenset()
+    # The network whose addresses its contacts have (kinds of one network are transports of the
+    # same number: a channel can move between them keeping its contacts); "" : its own.
+    network: str = ""
     available: bool = True
 
     def takes_media(self, content_type: str) -> bool:

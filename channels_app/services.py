@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.conf import settings
@@ -44,13 +45,8 @@ def channel_create(
 ) -> Channel:
     """A new channel. Its settings are checked with the provider first, unless `verify`
     is False (demo data and imports of channels that were checked elsewhere)."""
+    _refuse_unavailable(kind)
     info = kind_of(kind)
-    if not info.available:
-        raise ApplicationError(
-            _("Channels of kind %(kind)s cannot be created here: no provider of this installation serves it.")
-            % {"kind": kind}, code="channel_kind_not_available", status_code=422,
-            details={"kind": [_("Choose one of: %(kinds)s.") % {"kinds": ", ".join(
-                available.value for available in kinds_available())}]})
     status = Channel.Status.CONNECTED if info.connected_on_create else Channel.Status.INACTIVE
     channel = Channel(tenant=tenant, kind=kind, name=name.strip(), config=dict(config or {}),
                       credentials=Secrets(credentials or {}), status=status, status_changed_at=timezone.now())
@@ -63,6 +59,43 @@ def channel_create(
         channel.save()
         publish(ChannelCreated(tenant_pk=tenant.pk, channel_pk=channel.pk, channel_id=str(channel.public_id), kind=kind))
     return channel
+
+
+def _refuse_unavailable(kind: str) -> None:
+    if not kind_of(kind).available:
+        raise ApplicationError(
+            _("Channels of kind %(kind)s cannot be created here: no provider of this installation serves it.")
+            % {"kind": kind}, code="channel_kind_not_available", status_code=422,
+            details={"kind": [_("Choose one of: %(kinds)s.") % {"kinds": ", ".join(
+                available.value for available in kinds_available())}]})
+
+
+def channel_transport_change(
+    *, channel: Channel, actor: User | None, kind: str, config: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> Channel:
+    """Move a channel to another provider of the same network (a number from a QR gateway to
+    the Cloud API, or back): the channel, its contacts, conversations and messages stay; only
+    its kind, settings and secrets change, after the new provider accepted them."""
+    _refuse_unavailable(kind)
+    network = kind_of(channel.kind).network
+    if kind == channel.kind or not network or kind_of(kind).network != network:
+        raise ApplicationError(
+            _("This channel cannot move to %(kind)s: only to another provider of the same network.") % {"kind": kind},
+            code="transport_incompatible", status_code=422,
+            details={"kind": [_("Choose one of: %(kinds)s.") % {"kinds": ", ".join(
+                other.value for other in kinds_available() if network and other.network == network
+                and other.value != channel.kind) or "—"}]})
+    moved = copy.copy(channel)  # the caller's channel stays as it is if the provider refuses
+    moved.kind, moved.config, moved.credentials = kind, dict(config or {}), Secrets(credentials or {})
+    moved.status = Channel.Status.CONNECTED if kind_of(kind).connected_on_create else Channel.Status.INACTIVE
+    moved.status_detail, moved.status_changed_at = "", timezone.now()
+    _verify(moved)  # outside the transaction: it may wait on the provider
+    with transaction.atomic():
+        moved.save()
+        publish(ChannelUpdated(tenant_pk=moved.tenant_id, channel_pk=moved.pk, channel_id=str(moved.public_id),
+                               changed=("kind", "config", "credentials", "status")))
+    return moved
 
 
 def channel_update(

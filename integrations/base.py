@@ -266,6 +266,9 @@ class ChannelAdapter(abc.ABC):
     kind: ClassVar[str]
     label: ClassVar[Any]
     badge: ClassVar[str] = "•"
+    # Kinds of one network reach the same addresses (one phone number through different
+    # providers): a channel moves between them in place, keeping its contacts and history.
+    network: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
     settings: ClassVar[tuple[ProviderSetting, ...]] = ()
     # Messages per second one channel may send by default (None: no cap of ours); a
@@ -296,7 +299,7 @@ class ChannelAdapter(abc.ABC):
             value=cls.kind, label=cls.label, badge=cls.badge, reply_window=cls.capabilities.reply_window,
             templates=cls.capabilities.templates, connected_on_create=cls.capabilities.connected_on_create,
             max_text_length=cls.capabilities.max_text_length, max_media_bytes=cls.capabilities.max_media_bytes,
-            media_types=cls.capabilities.media_types,
+            media_types=cls.capabilities.media_types, network=cls.network,
         )
 
     @property

@@ -147,6 +147,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
     kind = "whatsapp_cloud"
     label = gettext_lazy("WhatsApp (Cloud API)")
     badge = "WA"
+    network = "whatsapp"  # the same numbers as the gateways paired by QR code
     capabilities = Capabilities(
         # Meta's customer-service window: free replies up to 24 h after the contact's last message.
         reply_window=dt.timedelta(hours=24), templates=True, reactions=True, read_receipts=True,
