@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -49,6 +50,7 @@ from conversations.services import (
     message_send_template,
     message_update,
 )
+from conversations.services.remote_files import remote_file_fetch
 
 # --- Output --------------------------------------------------------------------------
 
@@ -232,6 +234,11 @@ class MessageCreateInput(serializers.Serializer):
                                 help_text="The id of the message of this conversation it answers.")
     external_id = StrictCharField(max_length=255, required=False, allow_null=True,
                                   help_text="Your id for this message: a retry with the same id creates nothing.")
+    media_url = StrictCharField(
+        max_length=2048, required=False,
+        help_text="A file to send with the reply (its `content` is the caption), fetched from this public http(s) "
+                  "URL: no redirects, at most ATTACHMENT_MAX_BYTES, its type read from its bytes and checked "
+                  "against the channel's (422 media_url_refused, with the reason).")
 
 
 class MessageUpdateInput(serializers.Serializer):
@@ -400,8 +407,10 @@ class ConversationMessagesView(ApiGenericView):
             if kind == "INTERACTIVE" and not isinstance(values["content_attributes"].get("interactive"), dict):
                 raise ValidationFailed("content_attributes: INTERACTIVE needs an `interactive` object.",
                                        details={"content_attributes": ["INTERACTIVE needs an `interactive` object."]})
+            media_url = values.pop("media_url", None)
+            files = [remote_file_fetch(media_url, max_bytes=settings.ATTACHMENT_MAX_BYTES)] if media_url else None
             message, created = message_send(conversation=conversation, actor=request.user, reply_to=reply_to,
-                                            message_type=kind, **values)
+                                            message_type=kind, attachments=files, **values)
         return Response(MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
