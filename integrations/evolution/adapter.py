@@ -33,6 +33,7 @@ from integrations.base import (
     OutboundMessage,
     ProviderAuthError,
     ProviderError,
+    ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderSetting,
     ProviderTemporaryError,
@@ -210,8 +211,8 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
         answer = self._call("POST", action, body=body, sends=True)
         message_id = (answer.get("key") or {}).get("id") if isinstance(answer, dict) else None
         if not isinstance(message_id, str) or not message_id:
-            # It may have gone: a reply without the id must not be sent again on its own.
-            raise ProviderPermanentError("Evolution API answered without the message's id.", code="bad_answer")
+            # Accepted, perhaps sent: never sent again on its own (delivery unknown).
+            raise ProviderOutcomeUnknown("Evolution API answered without the message's id.", code="bad_answer")
         return SendResult(provider_message_id=message_id)
 
     # --- connecting ---------------------------------------------------------------

@@ -110,7 +110,7 @@ def _receipt(data: dict[str, Any]) -> IncomingStatus | None:
     if not isinstance(message_id, str) or not message_id or status is None or from_me is not True:
         return None
     if status == "FAILED":
-        return IncomingStatus(provider_message_id=message_id, status=status, error_code="error",
+        return IncomingStatus(provider_message_id=message_id, status=status, error_code="delivery_error",
                               error_message="WhatsApp reported an error delivering this message.")
     return IncomingStatus(provider_message_id=message_id, status=status)
 

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -158,7 +159,8 @@ class EvolutionSimulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str = DEFAULT_API_KEY,
                  status_progression: Iterable[str] = DEFAULT_STATUS_PROGRESSION, status_delay: float = 0.05,
-                 webhook_retry_delays: Iterable[float] = (0.1, 0.5), webhook_timeout: float = 5.0) -> None:
+                 webhook_retry_delays: Iterable[float] = (0.1, 0.5), webhook_timeout: float = 5.0,
+                 log_limit: int = 100_000) -> None:
         self.host, self.port, self.api_key = host, port, api_key
         self.status_progression = list(status_progression)
         self.status_delay = status_delay
@@ -171,8 +173,8 @@ class EvolutionSimulator:
         self.instances: dict[str, SimulatedInstance] = {}
         self.not_on_whatsapp: set[str] = set()
         self.sent: list[dict[str, Any]] = []
-        self.requests: list[dict[str, Any]] = []
-        self.webhook_log: list[dict[str, Any]] = []
+        self.requests: deque[dict[str, Any]] = deque(maxlen=log_limit)
+        self.webhook_log: deque[dict[str, Any]] = deque(maxlen=log_limit)
         self.media: dict[str, tuple[bytes, str, str]] = {}  # message id → (bytes, MIME type, file name)
         self._failures: list[FailureRule] = []
         self._lock = threading.RLock()

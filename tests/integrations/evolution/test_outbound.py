@@ -180,6 +180,14 @@ def test_a_send_left_unanswered_is_delivery_unknown_and_never_sent_again_on_its_
     assert evolution.wait_for_sends(1, timeout=5) and len(evolution.sent) == 1  # it did go: once
 
 
+def test_an_answer_without_the_messages_id_is_delivery_unknown(evolution, conversation):
+    evolution.fail_next(201, {"status": "PENDING"}, path="/message/")  # accepted, but which message?
+    reply = pending_reply(conversation)
+
+    assert message_deliver_now(message_id=reply.pk).status == "unknown"
+    assert Message.all_objects.get(pk=reply.pk).error_code == "delivery_unknown"
+
+
 def test_a_sent_reply_is_never_sent_twice(evolution, conversation):
     reply = pending_reply(conversation)
 
