@@ -261,6 +261,9 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     def _create_instance(self) -> ConnectionUpdate | None:
         """POST /instance/create; the instance's token kept. The first QR code, if it came."""
         admin = self._admin_server()
+        if not admin.api_key and self.channel.config.get("server_url"):
+            raise ConnectRefused(_("Give your Evolution API server's API key."), code="validation_error",
+                                 fields=("api_key",))
         if not admin.api_key:
             raise ConnectRefused(_("This installation's Evolution API server has no API key configured: give your "
                                    "own server's address and API key."), code="validation_error",

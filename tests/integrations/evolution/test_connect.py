@@ -89,6 +89,13 @@ def test_a_tenants_own_server_is_used_with_its_own_key(fresh, admin_api, setting
     assert len(fresh.instances) == 1
 
 
+def test_an_own_server_without_its_key_is_explained(fresh, admin_api):
+    response = admin_api.post("/api/v1/channels", _body(config={"server_url": fresh.base_url}), format="json")
+
+    assert response.status_code == 422 and "api_key" in response.json()["error"]["details"]
+    assert not fresh.requests
+
+
 def test_no_server_at_all_is_explained(admin_api, settings):
     settings.EVOLUTION_API_URL, settings.EVOLUTION_API_KEY = "", ""
 
