@@ -5,8 +5,8 @@ through the ORM and decrypting its credentials cost more than a batch of one mes
 One cache, one rule: a channel is read again as soon as it or its tenant changed (callers that
 read rows anyway read `updated_at` of both in the same statement), and at least every
 WEBHOOK_CHANNEL_CACHE_SECONDS (changes made with a bare UPDATE, such as a tenant's status,
-are seen within that time). A webhook URL's channel (and that a URL names none) is remembered
-for that long. A channel's kind never changes: it is answered from whatever is remembered."""
+are seen within that time). A webhook URL's channel is remembered for that long; a URL that
+names no channel is not remembered (it may name one a moment later)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from tenants.models import Tenant
 MAX_ENTRIES = 10_000
 # By id: (expires, version, channel); version = (channel.updated_at, tenant.updated_at).
 _by_id: dict[int, tuple[float, Any, Channel]] = {}
-# By webhook URL: (expires, channel id or None).
-_by_url: dict[tuple[str, str], tuple[float, int | None]] = {}
+# By webhook URL: (expires, channel id).
+_by_url: dict[tuple[str, str], tuple[float, int]] = {}
 
 
 def _remember(channel: Channel, expires: float) -> Channel:
@@ -65,9 +65,10 @@ def channel_current(channel_id: int) -> Channel | None:
 
 
 def channel_kind(channel_id: int) -> str | None:
-    """A channel's kind (it never changes): from memory when the channel is remembered."""
+    """A channel's kind: from memory while the channel is remembered (a channel moved to
+    another provider of its network changes kind: seen within WEBHOOK_CHANNEL_CACHE_SECONDS)."""
     entry = _by_id.get(channel_id)
-    if entry is not None:
+    if entry is not None and entry[0] > time.monotonic():
         return entry[2].kind
     channel = Channel.all_objects.select_related("tenant").filter(pk=channel_id).first()
     return _remember(channel, _expiry()).kind if channel is not None else None
@@ -78,8 +79,6 @@ def webhook_channel_remembered(kind: str, token: str) -> tuple[bool, Channel | N
     entry = _by_url.get((kind, token))
     if entry is None or entry[0] <= time.monotonic():
         return False, None
-    if entry[1] is None:
-        return True, None
     remembered = _by_id.get(entry[1])
     return (True, remembered[2]) if remembered is not None else (False, None)
 
@@ -89,13 +88,17 @@ def webhook_channel(*, kind: str, token: str) -> Channel | None:
     from the database and remembered."""
     channel = (Channel.all_objects.select_related("tenant")
                .filter(kind=kind, webhook_token=token, archived_at__isnull=True).first())
+    if channel is None:
+        # Not remembered: a provider paired by QR code posts its first events while the new
+        # channel is being saved (and does not send again what was answered 404), so a URL
+        # that names nothing yet may name a channel a moment later.
+        _by_url.pop((kind, token), None)
+        return None
     expires = _expiry()
     if len(_by_url) >= MAX_ENTRIES:
         _by_url.clear()
-    _by_url[(kind, token)] = (expires, channel.pk if channel is not None else None)
-    if channel is not None:
-        _remember(channel, expires)
-    return channel
+    _by_url[(kind, token)] = (expires, channel.pk)
+    return _remember(channel, expires)
 
 
 def forget() -> None:

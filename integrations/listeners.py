@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from integrations.channel_cache import channel_kind
 from integrations.registry import kinds_with
-from integrations.tasks import channel_templates_queue
+from integrations.tasks import channel_provider_remove_queue, channel_templates_queue
 from tenants.events import DomainEvent
 
 
@@ -15,3 +15,12 @@ def templates_sync(event: DomainEvent) -> None:
         channel_pk: int = event.channel_pk  # type: ignore[attr-defined]
         if channel_kind(channel_pk) in kinds_with("templates"):
             channel_templates_queue(channel_id=channel_pk)
+
+
+def provider_remove(event: DomainEvent) -> None:
+    """An archived channel paired by QR code: what its provider keeps for it (the session, the
+    instance) is deleted, so that the phone is no longer linked to a channel nobody works."""
+    if event.name == "channel.archived":
+        channel_pk: int = event.channel_pk  # type: ignore[attr-defined]
+        if channel_kind(channel_pk) in kinds_with("qr_pairing"):
+            channel_provider_remove_queue(channel_id=channel_pk)

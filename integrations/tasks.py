@@ -62,6 +62,27 @@ def templates_sync_all() -> int:
     return len(channel_ids)
 
 
+@shared_task(name="integrations.tasks.channel_provider_remove", bind=True, max_retries=5)
+def channel_provider_remove_task(self, *, channel_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """Delete what the provider keeps for an archived channel (retried while it cannot be reached)."""
+    channel = Channel.all_objects.filter(pk=channel_id).first()
+    adapter = adapter_for(channel) if channel is not None else None
+    if adapter is None:
+        return False
+    try:
+        adapter.remove()
+    except ProviderTemporaryError as error:
+        raise self.retry(countdown=backoff_seconds(self.request.retries), exc=error) from None
+    except ProviderError as error:
+        logger.warning("channel %s: the provider kept its session: %s (%s)", channel_id, error.message, error.code)
+        return False
+    return True
+
+
+def channel_provider_remove_queue(*, channel_id: int) -> None:
+    channel_provider_remove_task.delay(channel_id=channel_id)
+
+
 @shared_task(name="integrations.tasks.channels_connection_check")
 def channels_connection_check() -> int:
     """The backstop of QR-paired channels' connection webhooks: each one's state asked of its

@@ -388,6 +388,7 @@ DOMAIN_EVENT_LISTENERS = [
     "integrations.outbound.listeners.read_receipts",
     "integrations.inbound.listeners.inbound_media_fetch",
     "integrations.listeners.templates_sync",
+    "integrations.listeners.provider_remove",
 ]
 
 # --- Logging -----------------------------------------------------------------------

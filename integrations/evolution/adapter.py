@@ -66,6 +66,7 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     kind = "whatsapp_evolution"
     label = gettext_lazy("WhatsApp (Evolution API)")
     badge = "WA"
+    network = "whatsapp"  # the same numbers as the Cloud API's: a channel can move between them
     capabilities = Capabilities(
         # A linked device of a phone: no customer-service window, no templates.
         reactions=True, max_text_length=4096, qr_pairing=True,
@@ -84,6 +85,9 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     # A phone's WhatsApp, not an API: bursts get numbers banned (a channel's config
     # "throughput_per_second" changes it).
     default_throughput_per_second = 2.0
+    # And never at a machine's regular beat: a random gap between two sends (a channel's config
+    # "send_pacing_seconds" changes it, "daily_send_cap" bounds a day).
+    default_send_pacing_seconds = (0.5, 1.5)
     form_class = WhatsAppEvolutionForm
     credentials_form_class = None  # the instance's token is Evolution's own; a new server means a new channel
     simulator = "integrations.evolution.simulator.command"
@@ -342,8 +346,13 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     # --- pairing --------------------------------------------------------------------
     def pair(self, *, phone: str = "") -> ConnectionUpdate:
         number = re.sub(r"\D", "", phone)
-        answer = self._call("GET", "instance/connect", query={"number": number} if number else None)
-        return _connect_answer(answer)
+        update = _connect_answer(self._call("GET", "instance/connect", query={"number": number} if number else None))
+        if number and update.status == Channel.Status.QR_PENDING and not update.pairing_code:
+            # Evolution makes a code for a number only when a session starts: one was waiting
+            # for a scan already, so it is ended and started again for this number.
+            self.disconnect()
+            update = _connect_answer(self._call("GET", "instance/connect", query={"number": number}))
+        return update
 
     def connection_state(self) -> ConnectionUpdate:
         answer = self._call("GET", "instance/connectionState")

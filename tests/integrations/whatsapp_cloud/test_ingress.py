@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.db import OperationalError
 
+from channels_app.models import Channel
 from conversations.models import Message
 from integrations import channel_cache
 from integrations.inbound import store as inbound_store
@@ -193,6 +194,21 @@ def test_channel_lookups_are_remembered_for_a_few_seconds(ingress, whatsapp, set
         assert _post(app, whatsapp, body)[0] == 200  # still remembered
         time.sleep(1.1)
         assert _post(app, whatsapp, body)[0] == 404  # an archived channel applies within that time
+
+
+def test_a_url_that_names_no_channel_yet_is_not_remembered(ingress, whatsapp, settings):
+    """Providers paired by QR code post their first events while the new channel is being
+    saved: a URL answered 404 a moment ago is taken as soon as its channel exists."""
+    settings.WEBHOOK_CHANNEL_CACHE_SECONDS = 60
+    app = ingress()
+    body = fixture_bytes("inbound-text.json")
+    token = whatsapp.webhook_token
+    Channel.all_objects.filter(pk=whatsapp.pk).update(webhook_token="not-yet")
+
+    before = _post(app, whatsapp, body)[0]
+    Channel.all_objects.filter(pk=whatsapp.pk).update(webhook_token=token)
+
+    assert (before, _post(app, whatsapp, body)[0]) == (404, 200)
 
 
 def test_a_broker_that_is_away_loses_nothing_the_sweep_queues_it_later(ingress, whatsapp):
