@@ -40,15 +40,23 @@ def test_only_tasks_modules_queue_tasks():
     assert queueing == []
 
 
-@pytest.mark.parametrize("provider,package", [
-    ("whatsapp", "whatsapp_cloud"), ("graph.facebook", "whatsapp_cloud"), ("X-Hub-Signature", "whatsapp_cloud"),
-    ("api_channel", "api_channel"), ("ApiChannel", "api_channel"),
+# The WhatsApp network's name belongs to the packages of its providers and to the WhatsApp Web
+# protocol package the QR-paired ones share.
+WHATSAPP = ("whatsapp_cloud", "whatsapp_web", "baileys_service")
+
+
+@pytest.mark.parametrize("provider,packages", [
+    ("whatsapp", WHATSAPP), ("graph.facebook", ("whatsapp_cloud",)), ("X-Hub-Signature", ("whatsapp_cloud",)),
+    ("api_channel", ("api_channel",)), ("ApiChannel", ("api_channel",)),
+    ("baileys_service", ("baileys_service",)), ("X-Webhook-Signature", ("baileys_service",)),
+    ("CONNECTION_SERVICE", ("baileys_service",)), ("MICROSERVICE", ("baileys_service",)),
+    ("X-API-KEY", ("baileys_service",)), ("tenantId", ("baileys_service",)),
 ])
-def test_no_provider_detail_outside_its_package(provider, package):
+def test_no_provider_detail_outside_its_package(provider, packages):
     """A provider's name, URLs and headers live in its package and on its registration line."""
     found = subprocess.run(
-        ["git", "grep", "-il", provider, "--", ".", f":!integrations/{package}", ":!*/migrations/*", ":!tests",
-         ":!docs", ":!README.md", ":!benchmarks", ":!locale"],
+        ["git", "grep", "-il", provider, "--", ".", *[f":!integrations/{package}" for package in packages],
+         ":!*/migrations/*", ":!tests", ":!docs", ":!README.md", ":!benchmarks", ":!locale"],
         cwd=ROOT, capture_output=True, text=True, check=False).stdout.split()
     registration = (ROOT / "integrations" / "registry.py").read_text()
     lines = [line for line in registration.splitlines() if provider.lower() in line.lower()]
