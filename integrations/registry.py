@@ -19,6 +19,7 @@ from integrations.base import ChannelAdapter, DemoChannel
 PROVIDERS: tuple[str, ...] = (
     "integrations.whatsapp_cloud.adapter.WhatsAppCloudAdapter",
     "integrations.api_channel.adapter.ApiChannelAdapter",
+    "integrations.evolution.adapter.WhatsAppEvolutionAdapter",
     "integrations.baileys_service.adapter.ConnectionServiceAdapter",
 )
 

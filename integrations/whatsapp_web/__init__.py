@@ -1,5 +1,5 @@
 """The WhatsApp Web protocol's message shapes, read the same way for every provider that speaks
-it (a QR-paired gateway built on Baileys: Evolution API, our own connection service): its
+it (the QR-paired gateways built on Baileys, and our own connection service): its
 addresses (`jids`: phone numbers, @lid, groups, Brazil's ninth digit) and its messages
 (`messages`: a WAMessage as the inbox's IncomingMessage).
 

@@ -1,0 +1,1 @@
+"""WhatsApp through Evolution API v2 (a QR-paired gateway built on Baileys)."""

@@ -1,0 +1,433 @@
+"""WhatsApp through Evolution API (v2): a number paired by QR code with an Evolution server, the
+installation's shared one or a tenant's own. Evolution's wire format, headers, settings, forms,
+simulator and demo data stay in this package.
+
+One channel is one Evolution "instance": created when the channel is connected (with the
+server's global API key), then driven with the instance's own token. Evolution posts every
+event to the channel's webhook URL with a secret header of ours (Evolution signs nothing)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from channels_app.models import Channel
+from integrations.base import (
+    Capabilities,
+    ChannelAdapter,
+    ConnectionUpdate,
+    ConnectRefused,
+    DemoChannel,
+    MediaFile,
+    OutboundMessage,
+    ProviderAuthError,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderPermanentError,
+    ProviderSetting,
+    ProviderTemporaryError,
+    SendResult,
+    SetupStep,
+    WebhookBatch,
+    WebhookRejected,
+)
+from integrations.evolution.client import SLOW_TIMEOUT, Answer, EvolutionServer, raise_for_answer
+from integrations.evolution.events import SUBSCRIBED, webhook_batch
+from integrations.evolution.forms import QR_PAIRING, WhatsAppEvolutionForm
+
+API_URL = ProviderSetting("EVOLUTION_API_URL", "",
+                          "The installation's shared Evolution API server (empty: tenants bring their own).")
+API_KEY = ProviderSetting("EVOLUTION_API_KEY", "", "The shared server's global API key (AUTHENTICATION_API_KEY).")
+SANDBOX_URL = ProviderSetting("EVOLUTION_SANDBOX_URL", "http://127.0.0.1:8082",
+                              "Where sandbox channels (config sandbox: true) talk: the local simulator.")
+# The header Evolution is told to send with every webhook, carrying the channel's secret. Our
+# own name: Evolution replaces an Authorization header when its JWT mode is on (jwt_key), and
+# proxies in front of the inbox may consume Authorization; this one passes through untouched.
+SECRET_HEADER = "x-inbox-webhook-secret"
+# Evolution's JWT mode: `Authorization: Bearer <HS256 JWT>` made with the key it is given.
+JWT_CLAIMS = {"app": "evolution", "action": "webhook"}
+JWT_LEEWAY_SECONDS = 30  # clock skew between the two servers
+_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+_MEDIA_TYPES = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio"}
+
+
+class WhatsAppEvolutionAdapter(ChannelAdapter):
+    kind = "whatsapp_evolution"
+    label = gettext_lazy("WhatsApp (Evolution API)")
+    badge = "WA"
+    capabilities = Capabilities(
+        # A linked device of a phone: no customer-service window, no templates.
+        reactions=True, max_text_length=4096, qr_pairing=True,
+        # WhatsApp's own limit for media (Evolution accepts request bodies up to 136 MB).
+        max_media_bytes=16 * 1024 * 1024,
+        media_types=frozenset({
+            "image/*", "audio/*", "video/*", "application/pdf", "text/plain", "text/csv", "application/zip",
+            "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+        }),
+    )
+    settings = (API_URL, API_KEY, SANDBOX_URL)
+    # A phone's WhatsApp, not an API: bursts get numbers banned (a channel's config
+    # "throughput_per_second" changes it).
+    default_throughput_per_second = 2.0
+    form_class = WhatsAppEvolutionForm
+    credentials_form_class = None  # the instance's token is Evolution's own; a new server means a new channel
+    simulator = "integrations.evolution.simulator.command"
+    api_urls = None  # Evolution posts to the webhook endpoint every provider shares
+
+    # --- where and how ------------------------------------------------------------
+    @property
+    def instance(self) -> str:
+        return str(self.channel.config.get("instance", ""))
+
+    def _base_url(self) -> str:
+        config = self.channel.config
+        if config.get("sandbox"):
+            return SANDBOX_URL.value
+        return str(config.get("server_url") or API_URL.value)
+
+    def _server(self) -> EvolutionServer:
+        """The server, as the channel's instance (its own token)."""
+        base_url = self._base_url()
+        if not base_url:
+            raise ProviderAuthError("No Evolution API server is configured for this channel.", code="no_server")
+        return EvolutionServer(base_url, str(self.channel.credentials.get("instance_token", "")))
+
+    def _admin_server(self) -> EvolutionServer:
+        """The server, with its global key (creating an instance needs it)."""
+        key = self.channel.credentials.get("api_key") if self.channel.config.get("server_url") else API_KEY.value
+        return EvolutionServer(self._base_url(), str(key or ""))
+
+    def _call(self, method: str, action: str, *, body: Any = None, query: Mapping[str, str] | None = None,
+              sends: bool = False, timeout: tuple[float, float] | None = None) -> Any:
+        """`action` of the channel's instance (e.g. "message/sendText"); its answer's body."""
+        server = self._server()
+        answer = server.call(method, f"{action}/{self.instance}", body=body, query=query, sends=sends, timeout=timeout)
+        return raise_for_answer(answer)
+
+    # --- inbound ------------------------------------------------------------------
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> str:
+        """The channel's secret, in our header (compared in constant time) or as the key of an
+        HS256 JWT (Evolution's jwt_key mode). The proof kept is the scheme, never the secret."""
+        secret = str(self.channel.credentials.get("webhook_secret", ""))
+        if not secret:
+            raise WebhookRejected("this channel has no webhook secret")
+        given = headers.get(SECRET_HEADER, "")
+        if given:
+            if hmac.compare_digest(given.encode(), secret.encode()):
+                return SECRET_HEADER
+            raise WebhookRejected(f"wrong {SECRET_HEADER}")
+        scheme, _space, token = headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise WebhookRejected(f"missing {SECRET_HEADER}")
+        try:
+            claims = jwt.decode(token.strip(), secret, algorithms=["HS256"], leeway=JWT_LEEWAY_SECONDS,
+                                options={"require": ["exp"]})
+        except jwt.PyJWTError as error:
+            raise WebhookRejected(f"refused JWT: {type(error).__name__}") from None
+        if any(claims.get(name) != value for name, value in JWT_CLAIMS.items()):
+            raise WebhookRejected("refused JWT: not Evolution's webhook claims")
+        return f"jwt exp={claims['exp']}"
+
+    def parse_webhook(self, body: bytes) -> WebhookBatch:
+        return webhook_batch(body)
+
+    def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
+        """The webhook's own copy when it carried one, else the server's: by the message's id
+        (Evolution keeps the messages it saw), then, if it no longer has it, by the media
+        fields the message came with."""
+        mime_type = str(media.get("mime_type") or "application/octet-stream")
+        inline = media.get("base64")
+        if isinstance(inline, str) and inline:
+            try:
+                return self._media_file(base64.b64decode(inline, validate=True), mime_type, media)
+            except (binascii.Error, ValueError):
+                pass
+        message_id = str(media.get("id") or "")
+        if not message_id:
+            return None
+        download = media.get("download")
+        attempts: list[dict[str, Any]] = [{"key": {"id": message_id}}]
+        if isinstance(download, dict) and download.get("message"):
+            attempts.append(download)
+        answer: dict[str, Any] = {}
+        for index, message in enumerate(attempts):
+            try:
+                answer = self._call("POST", "chat/getBase64FromMediaMessage", timeout=SLOW_TIMEOUT,
+                                    body={"message": message, "convertToMp4": False})
+                break
+            except ProviderAuthError:
+                raise
+            except ProviderPermanentError:
+                if index == len(attempts) - 1:
+                    raise
+        try:
+            data = base64.b64decode(str(answer.get("base64") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            raise ProviderTemporaryError("Evolution API answered without the file.", code="bad_answer") from None
+        return self._media_file(data, str(answer.get("mimetype") or mime_type), {
+            **media, "filename": media.get("filename") or answer.get("fileName")})
+
+    @staticmethod
+    def _media_file(data: bytes, mime_type: str, media: Mapping[str, Any]) -> MediaFile:
+        extension = mime_type.split("/")[-1].split(";")[0].strip() or "bin"
+        name = str(media.get("filename") or f"whatsapp-{media.get('id') or 'file'}.{extension}")
+        return MediaFile(data=data, content_type=mime_type, file_name=name[:255])
+
+    # --- outbound -----------------------------------------------------------------
+    def send(self, message: OutboundMessage) -> SendResult:
+        if message.attachments:
+            attachment = message.attachments[0]
+            content_type = str(attachment.get("content_type") or "application/octet-stream")
+            kind = _MEDIA_TYPES.get(message.type) or next(
+                (value for value in _MEDIA_TYPES.values() if content_type.startswith(value + "/")), "document")
+            body: dict[str, Any] = {
+                "number": message.to, "mediatype": kind, "mimetype": content_type,
+                "media": base64.b64encode(attachment["data"]).decode(),
+                "fileName": str(attachment.get("file_name") or "file"),
+            }
+            if message.content and kind != "audio":
+                body["caption"] = message.content
+            action = "message/sendMedia"
+        else:
+            body = {"number": message.to, "text": message.content, "linkPreview": False}
+            action = "message/sendText"
+        if message.reply_to_provider_id:
+            body["quoted"] = {"key": {"id": message.reply_to_provider_id}}
+        answer = self._call("POST", action, body=body, sends=True)
+        message_id = (answer.get("key") or {}).get("id") if isinstance(answer, dict) else None
+        if not isinstance(message_id, str) or not message_id:
+            # Accepted, perhaps sent: never sent again on its own (delivery unknown).
+            raise ProviderOutcomeUnknown("Evolution API answered without the message's id.", code="bad_answer")
+        return SendResult(provider_message_id=message_id)
+
+    # --- connecting ---------------------------------------------------------------
+    def connect(self) -> None:
+        """Create the channel's instance on the server (once), point its webhook at the
+        channel, and show the first QR code. Again later (the settings changed): the webhook
+        is set again and the status read from the server."""
+        channel = self.channel
+        if not self._base_url():
+            raise ConnectRefused(_("This installation has no Evolution API server: give your own server's address "
+                                   "and API key."), code="validation_error", fields=("server_url",))
+        if not _INSTANCE_NAME.match(self.instance or "x"):
+            raise ConnectRefused(_("The instance name may only have letters, digits, dashes and underscores."),
+                                 code="validation_error", fields=("instance_name",))
+        if not self.instance:
+            channel.config["instance"] = self._default_instance_name()
+        channel.config.setdefault("integration", QR_PAIRING)
+        if not channel.credentials.get("webhook_secret"):
+            channel.credentials["webhook_secret"] = secrets.token_urlsafe(32)
+        if channel.credentials.get("instance_token"):
+            self._set_webhook(created_now=False)
+            try:
+                self._show(self.connection_state())
+            except ProviderPermanentError as error:
+                raise ConnectRefused(error.message, code="provider_rejected", fields=("instance_name",)) from None
+            return
+        qr_code = self._create_instance()
+        self._set_webhook(created_now=True)
+        self._show(qr_code or ConnectionUpdate(status=Channel.Status.CONNECTING))
+
+    def _default_instance_name(self) -> str:
+        tenant = self.channel.tenant if self.channel.tenant_id else None
+        parts = [tenant.slug if tenant is not None else "", slugify(self.channel.name)]
+        return "-".join(part for part in parts if part)[:90] or f"inbox-{secrets.token_hex(3)}"
+
+    def _webhook(self) -> dict[str, Any]:
+        return {"enabled": True, "url": self.channel.webhook_url, "byEvents": False,
+                # Media are fetched when needed, not pushed in every webhook: a large file's
+                # body would exceed what the webhook endpoint accepts (WEBHOOK_MAX_BODY_BYTES),
+                # and Evolution drops a webhook after its retries.
+                "base64": False,
+                "headers": {SECRET_HEADER: str(self.channel.credentials["webhook_secret"]),
+                            "Content-Type": "application/json"},
+                "events": list(SUBSCRIBED)}
+
+    def _create_instance(self) -> ConnectionUpdate | None:
+        """POST /instance/create; the instance's token kept. The first QR code, if it came."""
+        admin = self._admin_server()
+        if not admin.api_key and self.channel.config.get("server_url"):
+            raise ConnectRefused(_("Give your Evolution API server's API key."), code="validation_error",
+                                 fields=("api_key",))
+        if not admin.api_key:
+            raise ConnectRefused(_("This installation's Evolution API server has no API key configured: give your "
+                                   "own server's address and API key."), code="validation_error",
+                                 fields=("api_key",))
+        config = self.channel.config
+        body = {"instanceName": self.instance, "integration": config.get("integration") or QR_PAIRING,
+                "qrcode": True, "rejectCall": False, "groupsIgnore": not config.get("groups"),
+                "alwaysOnline": False, "readMessages": False, "readStatus": False, "syncFullHistory": False,
+                "webhook": self._webhook()}
+        answer = admin.call("POST", "instance/create", body=body, timeout=SLOW_TIMEOUT)
+        if answer.status == 401:
+            raise ConnectRefused(_("The Evolution API server refused the API key."), code="provider_auth_failed",
+                                 fields=("api_key",))
+        if answer.status == 403:
+            raise ConnectRefused(_("The instance name %(name)s is already in use on the Evolution API server: choose "
+                                   "another one.") % {"name": self.instance}, code="provider_rejected",
+                                 fields=("instance_name",))
+        self._refuse_unless_ok(answer)
+        found = answer.body if isinstance(answer.body, dict) else {}
+        token = found.get("hash")
+        if isinstance(token, dict):  # Evolution before 2.2: {"hash": {"apikey": ...}}
+            token = token.get("apikey")
+        if not isinstance(token, str) or not token:
+            raise ConnectRefused(_("The Evolution API server created the instance without its token: is it Evolution "
+                                   "API v2?"), code="provider_rejected", fields=("server_url",))
+        self.channel.credentials["instance_token"] = token
+        instance_id = (found.get("instance") or {}).get("instanceId")
+        if instance_id:
+            config["instance_id"] = str(instance_id)
+        qrcode = found.get("qrcode")
+        return _pairing(qrcode) if isinstance(qrcode, dict) else None
+
+    def _set_webhook(self, *, created_now: bool) -> None:
+        """POST /webhook/set: also after a create that carried the webhook, for servers older
+        than 2.2 that ignore it there. A failure right after creating the instance removes it
+        again, so that connecting again can reuse its name."""
+        try:
+            answer = self._server().call("POST", f"webhook/set/{self.instance}", body={"webhook": self._webhook()})
+            self._refuse_unless_ok(answer)
+        except (ConnectRefused, ProviderError):
+            if created_now:
+                try:
+                    self.remove()
+                except ProviderError:
+                    pass
+                self.channel.credentials.pop("instance_token", None)
+            raise
+
+    @staticmethod
+    def _refuse_unless_ok(answer: Answer) -> None:
+        if answer.ok:
+            return
+        if answer.license_required:
+            raise ConnectRefused(_("The Evolution API server is not activated: its administrator must activate its "
+                                   "licence (Evolution 2.4 and later) first."), code="provider_rejected",
+                                 fields=("server_url",))
+        if answer.status in (401, 403):
+            raise ConnectRefused(_("The Evolution API server refused the API key."), code="provider_auth_failed",
+                                 fields=("api_key",))
+        if answer.status == 429 or answer.status >= 500:
+            raise ProviderTemporaryError(answer.text or f"HTTP {answer.status}", code=f"http_{answer.status}")
+        raise ConnectRefused(_("The Evolution API server refused the channel (%(status)s): %(reason)s")
+                             % {"status": answer.status, "reason": answer.text or "-"}, code="provider_rejected",
+                             fields=("server_url",))
+
+    def _show(self, update: ConnectionUpdate) -> None:
+        """The state the channel is saved with (the pipeline's updates take over from there;
+        the QR code kept as channels_app.services.channel_pairing_update keeps it)."""
+        channel = self.channel
+        channel.status, channel.status_detail = update.status, update.detail
+        codes = {"qr_code": update.qr_code, "qr_image": update.qr_image, "pairing_code": update.pairing_code}
+        channel.config["pairing"] = {**codes, "at": timezone.now().isoformat()} if any(codes.values()) else {}
+        if update.phone:
+            channel.config["phone"] = update.phone
+
+    # --- pairing --------------------------------------------------------------------
+    def pair(self, *, phone: str = "") -> ConnectionUpdate:
+        number = re.sub(r"\D", "", phone)
+        answer = self._call("GET", "instance/connect", query={"number": number} if number else None)
+        return _connect_answer(answer)
+
+    def connection_state(self) -> ConnectionUpdate:
+        answer = self._call("GET", "instance/connectionState")
+        return _state((answer.get("instance") or {}).get("state") if isinstance(answer, dict) else None)
+
+    def disconnect(self) -> None:
+        try:
+            self._call("DELETE", "instance/logout")
+        except ProviderPermanentError as error:
+            if "not connected" not in error.message:  # logged out already: done
+                raise
+
+    def restart(self) -> None:
+        _connect_answer(self._call("POST", "instance/restart"))
+
+    def remove(self) -> None:
+        if not self.instance or not self.channel.credentials.get("instance_token"):
+            return
+        try:
+            self._call("DELETE", "instance/delete")
+        except ProviderPermanentError as error:
+            if error.code not in ("instance_not_found", "unauthorized"):  # gone already: done
+                raise
+
+    def setup_steps(self) -> list[SetupStep]:
+        config = self.channel.config
+        steps = [
+            SetupStep(_("How to pair"), _("On the phone: WhatsApp → Settings → Linked devices → Link a device, then "
+                                          "scan the QR code shown on this page.")),
+            SetupStep(_("Instance"), str(config.get("instance", ""))),
+            SetupStep(_("Server"), str(config.get("server_url") or _("this installation's Evolution API server"))),
+            SetupStep(_("Webhook URL (set on the instance when the channel was connected)"), self.channel.webhook_url,
+                      copy=True),
+        ]
+        if self.channel.credentials.get("webhook_secret"):
+            steps.append(SetupStep(_("Webhook header %(header)s") % {"header": SECRET_HEADER},
+                                   str(self.channel.credentials["webhook_secret"]), secret=True, copy=True))
+        if config.get("phone"):
+            steps.append(SetupStep(_("Number"), str(config["phone"])))
+        if config.get("sandbox"):
+            steps.append(SetupStep(_("Sandbox"), _("This channel talks to the local Evolution API simulator "
+                                                   "(manage.py simulator whatsapp_evolution), not to WhatsApp.")))
+        return steps
+
+    @classmethod
+    def demo_channels(cls, *, tenant_slug: str, tenant_name: str, number: int) -> list[DemoChannel]:
+        """One number paired by QR code, in sandbox mode: it talks to the local simulator
+        (manage.py simulator whatsapp_evolution --sandbox-channels), never to WhatsApp."""
+        return [DemoChannel(
+            role="phone", name="WhatsApp Celular",
+            config={"instance": f"demo-{tenant_slug}", "integration": QR_PAIRING, "groups": False,
+                    "phone": f"+5511955{number:06d}", "demo": True, "sandbox": True},
+            credentials={"instance_token": f"DEMO-{tenant_slug}-instance-token",
+                         "webhook_secret": f"demo-webhook-secret-{tenant_slug}"},
+        )]
+
+
+def _pairing(qrcode: Mapping[str, Any]) -> ConnectionUpdate | None:
+    """A QR code (or pairing code) Evolution answered, if it has one yet ({"count": 0}: not yet)."""
+    code, image, pairing_code = (qrcode.get("code"), qrcode.get("base64"), qrcode.get("pairingCode"))
+    if not code and not pairing_code:
+        return None
+    return ConnectionUpdate(status=Channel.Status.QR_PENDING, qr_code=str(code or ""),
+                            qr_image=image if isinstance(image, str) and image.startswith("data:image/png") else "",
+                            pairing_code=str(pairing_code or ""))
+
+
+def _state(state: Any) -> ConnectionUpdate:
+    if state == "open":
+        return ConnectionUpdate(status=Channel.Status.CONNECTED)
+    if state == "connecting":
+        return ConnectionUpdate(status=Channel.Status.CONNECTING)
+    return ConnectionUpdate(status=Channel.Status.DISCONNECTED, detail="Not paired with a phone.")
+
+
+def _connect_answer(answer: Any) -> ConnectionUpdate:
+    """GET /instance/connect (and POST /instance/restart): a QR code, the state when already
+    paired, or Evolution's error, which it answers with HTTP 200 ({"error": true, ...})."""
+    if not isinstance(answer, dict):
+        raise ProviderTemporaryError("Evolution API answered without a QR code or state.", code="bad_answer")
+    if answer.get("error") is True:
+        raise ProviderPermanentError(str(answer.get("message") or "Evolution API could not connect the instance."),
+                                     code="connect_failed")
+    if isinstance(answer.get("instance"), dict):
+        return _state(answer["instance"].get("state") or answer["instance"].get("status"))
+    return _pairing(answer) or ConnectionUpdate(status=Channel.Status.CONNECTING,
+                                                detail="Waiting for the QR code from WhatsApp.")

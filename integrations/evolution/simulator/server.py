@@ -1,0 +1,821 @@
+"""`EvolutionSimulator`: the HTTP server, its instances, and the webhooks it posts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import heapq
+import http.client
+import itertools
+import json
+import logging
+import socketserver
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import jwt
+
+from .control import control_response
+from .wire import (
+    LICENSE_REQUIRED_BODY,
+    MEDIA_MESSAGES,
+    QR_PNG,
+    TINY_PNG,
+    Response,
+    SimulatorError,
+    chat_jid,
+    digits,
+    error,
+    json_response,
+    local_time_z,
+    media_fields,
+    media_id_in,
+    new_message_id,
+    new_pairing_code,
+    new_qr_code,
+    phone_jid,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_KEY = "SIMULATOR_GLOBAL_API_KEY"
+DEFAULT_STATUS_PROGRESSION = ("DELIVERY_ACK", "READ")
+QR_PAIRING = "WHATSAPP-BAILEYS"
+# Evolution gives a webhook up once it answers one of these (its default NON_RETRYABLE_STATUS_CODES).
+NOT_RETRIED = frozenset({400, 401, 403, 404, 422})
+MAX_BODY = 200 * 1024 * 1024
+
+
+@dataclass
+class SimulatedInstance:
+    """One Evolution instance: a WhatsApp session of one number."""
+
+    name: str
+    token: str
+    instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    integration: str = QR_PAIRING
+    state: str = "close"  # connecting (waiting for a scan) | open (paired) | close
+    phone: str = ""  # digits, once paired
+    profile_name: str = "Inbox Test"
+    qr_code: str = ""
+    qr_count: int = 0
+    pairing_code: str | None = None
+    webhook: dict[str, Any] = field(default_factory=dict)  # url, headers, events, base64, byEvents, enabled
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wuid(self) -> str:
+        return phone_jid(self.phone) if self.phone else ""
+
+    def qrcode(self) -> dict[str, Any]:
+        return {"pairingCode": self.pairing_code, "code": self.qr_code, "base64": QR_PNG, "count": self.qr_count}
+
+    def public(self) -> dict[str, Any]:
+        return {"instanceName": self.name, "instanceId": self.instance_id, "token": self.token, "state": self.state,
+                "phone": self.phone, "webhook": self.webhook}
+
+
+@dataclass
+class FailureRule:
+    status: int | None  # None: answered as usual, after the hang
+    body: Any
+    count: int | None = 1  # None: until cleared
+    path: str = ""  # only requests whose path starts with it ("/message/sendText")
+    hang_seconds: float = 0.0
+
+
+@dataclass(order=True)
+class _Delivery:
+    due: float
+    seq: int
+    instance: str = field(compare=False)
+    event: str = field(compare=False)
+    data: Any = field(compare=False)
+    attempt: int = field(default=0, compare=False)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    simulator: EvolutionSimulator
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would look the host's FQDN up in DNS: skip it.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up waiting (a timeout: what hang_seconds is for) is no error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "EvolutionSimulator"
+    server: _Server
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            status, body, content_type = json_response(413, {"error": "body too large"})
+            self.close_connection = True
+        else:
+            raw = self.rfile.read(length) if length > 0 else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, body, content_type = self.server.simulator.dispatch(self.command, self.path, headers, raw)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    # http.server's names for them.
+    do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class EvolutionSimulator:
+    """An Evolution API v2 server on a local port, speaking the subset the inbox uses.
+
+    Inspect `sent` (accepted sends), `requests` (every request) and `webhook_log` (every
+    webhook attempt and what it got). Configure `status_progression`, `status_delay`,
+    `webhook_retry_delays`, `keeps_messages` (False: Evolution's database keeps no messages, so
+    media are found only from the message's own fields), `license_required` (Evolution 2.4's
+    gate), `expose_apikey` (the instance token in every webhook, as
+    AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES does) and `on_event`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str = DEFAULT_API_KEY,
+                 status_progression: Iterable[str] = DEFAULT_STATUS_PROGRESSION, status_delay: float = 0.05,
+                 webhook_retry_delays: Iterable[float] = (0.1, 0.5), webhook_timeout: float = 5.0,
+                 log_limit: int = 100_000) -> None:
+        self.host, self.port, self.api_key = host, port, api_key
+        self.status_progression = list(status_progression)
+        self.status_delay = status_delay
+        self.webhook_retry_delays = tuple(webhook_retry_delays)
+        self.webhook_timeout = webhook_timeout
+        self.keeps_messages = True
+        self.license_required = False
+        self.expose_apikey = False
+        self.on_event: Callable[[str, dict[str, Any]], None] | None = None
+        self.instances: dict[str, SimulatedInstance] = {}
+        self.not_on_whatsapp: set[str] = set()
+        self.sent: list[dict[str, Any]] = []
+        self.requests: deque[dict[str, Any]] = deque(maxlen=log_limit)
+        self.webhook_log: deque[dict[str, Any]] = deque(maxlen=log_limit)
+        self.media: dict[str, tuple[bytes, str, str]] = {}  # message id → (bytes, MIME type, file name)
+        self._failures: list[FailureRule] = []
+        self._lock = threading.RLock()
+        self._queue: list[_Delivery] = []
+        self._queue_cond = threading.Condition()
+        self._pending = 0
+        self._seq = itertools.count()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ---
+
+    def start(self) -> EvolutionSimulator:
+        self._stopping.clear()
+        server = _Server((self.host, self.port), _Handler)
+        server.simulator = self
+        self._server, self.port = server, server.server_port
+        self._threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                          name="evolution-sim-http", daemon=True),
+                         threading.Thread(target=self._deliveries, name="evolution-sim-webhooks", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._queue_cond:
+            self._queue.clear()
+            self._pending = 0
+            self._queue_cond.notify_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> EvolutionSimulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # --- configuration ---
+
+    def add_instance(self, name: str, *, token: str | None = None, webhook_url: str | None = None,
+                     webhook_headers: Mapping[str, str] | None = None, state: str = "close", phone: str = "",
+                     events: Iterable[str] | None = None, webhook_base64: bool = False) -> SimulatedInstance:
+        """An instance that exists already (the sandbox's, a test's), paired when `state` is open."""
+        instance = SimulatedInstance(name=name, token=token or str(uuid.uuid4()).upper(), state=state,
+                                     phone=digits(phone))
+        if webhook_url:
+            instance.webhook = {"enabled": True, "url": webhook_url, "headers": dict(webhook_headers or {}),
+                                "events": list(events or ()), "base64": webhook_base64, "byEvents": False}
+        with self._lock:
+            self.instances[name] = instance
+        return instance
+
+    def fail_next(self, status: int | None, body: Any = None, *, count: int | None = 1, path: str = "",
+                  hang_seconds: float = 0.0) -> FailureRule:
+        """The next `count` requests (under `path`, when given) are answered `status` with
+        `body` (Evolution's error envelope when none is given), after stalling `hang_seconds`.
+        A hang without a status then answers as usual (a send that timed out on the client's
+        side was taken all the same)."""
+        if count is not None and count < 1:
+            raise SimulatorError("count must be at least 1 (or None: until cleared).")
+        if status is None and not hang_seconds:
+            raise SimulatorError("Give a status, hang_seconds, or both.")
+        rule = FailureRule(status=status, body=body if body is not None or status is None else {
+            "status": status, "error": "Error", "response": {"message": [f"Simulated HTTP {status}"]}},
+            count=count, path=path, hang_seconds=hang_seconds)
+        with self._lock:
+            self._failures.append(rule)
+        return rule
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def reset(self, *, instances: bool = False) -> None:
+        with self._lock:
+            self.sent.clear()
+            self.requests.clear()
+            self.webhook_log.clear()
+            self.media.clear()
+            self._failures.clear()
+            self.not_on_whatsapp.clear()
+            self.license_required = False
+            self.keeps_messages = True
+            if instances:
+                self.instances.clear()
+        with self._queue_cond:
+            self._queue.clear()
+            self._pending = 0
+            self._queue_cond.notify_all()
+
+    def instance(self, name: str) -> SimulatedInstance:
+        found = self.instances.get(name)
+        if found is None:
+            raise SimulatorError(f"No instance {name!r}.")
+        return found
+
+    # --- the phone and WhatsApp, on demand ---
+
+    def scan(self, name: str, phone: str = "15555550100", *, profile_name: str = "Inbox Test") -> None:
+        """The QR code was scanned with the phone of `phone`: the instance is paired
+        (connection.update open)."""
+        instance = self.instance(name)
+        with self._lock:
+            instance.state, instance.phone, instance.profile_name = "open", digits(phone), profile_name
+            instance.qr_code, instance.qr_count, instance.pairing_code = "", 0, None
+        self.post_event(name, "connection.update", {
+            "instance": name, "wuid": instance.wuid, "profileName": profile_name,
+            "profilePictureUrl": None, "state": "open", "statusReason": 200})
+
+    def refresh_qr(self, name: str) -> str:
+        """WhatsApp's QR code changed (every ~20 s while it waits): qrcode.updated."""
+        instance = self.instance(name)
+        with self._lock:
+            instance.state, instance.qr_code = "connecting", new_qr_code()
+            instance.qr_count += 1
+        self._post_qr(instance)
+        return instance.qr_code
+
+    def expire_qr(self, name: str) -> None:
+        """No scan before Evolution's QR code limit: qrcode.updated with the error, then
+        connection.update refused."""
+        instance = self.instance(name)
+        with self._lock:
+            instance.state, instance.qr_code = "close", ""
+        self.post_event(name, "qrcode.updated", {"message": "QR code limit reached, please login again",
+                                                 "statusCode": 500})
+        self.post_event(name, "connection.update", {"instance": name, "state": "refused", "statusReason": 428})
+
+    def close(self, name: str, reason: int = 401) -> None:
+        """The session closed (401: logged out on the phone, 440: replaced...)."""
+        instance = self.instance(name)
+        with self._lock:
+            instance.state = "close"
+        self.post_event(name, "connection.update", {"instance": name, "state": "close", "statusReason": reason})
+
+    def inbound_text(self, name: str, from_number: str = "15555550123", text: str = "Hello", *,
+                     push_name: str = "Maria", message_id: str | None = None, lid: str | None = None,
+                     lid_addressed: bool = False, quoted_id: str | None = None, group: str | None = None,
+                     from_me: bool = False, duplicate: bool = False) -> str:
+        """A contact's text (webhook-messages-upsert-text.json's shape); `lid` gives their @lid
+        (the chat is addressed by it with `lid_addressed`), `group` a group's JID (the contact
+        writes in it), `quoted_id` the message it replies to, `from_me` sends it from the phone."""
+        data = self._upsert_data(name, from_number, push_name=push_name, message_id=message_id, lid=lid,
+                                 lid_addressed=lid_addressed, group=group, from_me=from_me)
+        data["message"] = {"conversation": text}
+        data["messageType"] = "conversation"
+        if quoted_id:
+            instance = self.instance(name)
+            data["contextInfo"] = {"stanzaId": quoted_id, "participant": instance.wuid,
+                                   "quotedMessage": {"conversation": ""}}
+        return self._post_upsert(name, data, duplicate=duplicate)
+
+    def inbound_image(self, name: str, from_number: str = "15555550123", *, caption: str | None = None,
+                      content: bytes | None = None, mime_type: str = "image/png", push_name: str = "Maria",
+                      message_id: str | None = None, duplicate: bool = False) -> str:
+        """A contact's photo (webhook-messages-upsert-image.json's shape), its bytes kept for
+        /chat/getBase64FromMediaMessage (and in the webhook when the instance's is base64)."""
+        data = self._upsert_data(name, from_number, push_name=push_name, message_id=message_id)
+        message_id = data["key"]["id"]
+        content = content if content is not None else TINY_PNG
+        with self._lock:
+            self.media[message_id] = (content, mime_type, f"{message_id}.{mime_type.split('/')[-1]}")
+        image = media_fields(message_id, mime_type, len(content))
+        if caption:
+            image["caption"] = caption
+        data["message"] = {"imageMessage": image, "messageContextInfo": {"deviceListMetadataVersion": 2}}
+        data["messageType"] = "imageMessage"
+        if self.instance(name).webhook.get("base64"):
+            data["message"]["base64"] = base64.b64encode(content).decode()
+        return self._post_upsert(name, data, duplicate=duplicate)
+
+    def inbound_message(self, name: str, data: Mapping[str, Any], *, duplicate: bool = False) -> str:
+        """Any messages.upsert `data` (a fixture's, say), posted as it is; returns its key id."""
+        return self._post_upsert(name, copy.deepcopy(dict(data)), duplicate=duplicate)
+
+    def post_status(self, name: str, message_id: str, status: str, *, remote_jid: str = "15555550123@s.whatsapp.net",
+                    from_me: bool = True) -> None:
+        """One messages.update now (e.g. READ before DELIVERY_ACK)."""
+        instance = self.instance(name)
+        self.post_event(name, "messages.update", {
+            "keyId": message_id, "remoteJid": remote_jid, "fromMe": from_me, "status": status,
+            "instanceId": instance.instance_id, "messageId": "cm" + uuid.uuid4().hex[:23]})
+
+    def post_event(self, name: str, event: str, data: Any, *, delay: float = 0.0, duplicate: bool = False) -> None:
+        """Post one event to the instance's webhook (if it has one and takes the event)."""
+        instance = self.instance(name)
+        webhook = instance.webhook
+        wanted = event.replace(".", "_").upper()
+        if not webhook.get("enabled") or not webhook.get("url"):
+            return
+        if webhook.get("events") and wanted not in webhook["events"]:
+            return
+        for _ in range(2 if duplicate else 1):
+            self._enqueue(_Delivery(due=time.monotonic() + delay, seq=next(self._seq), instance=name, event=event,
+                                    data=copy.deepcopy(data)))
+
+    # --- inspecting ---
+
+    def wait_for_webhooks(self, timeout: float = 5.0) -> bool:
+        """Block until every webhook queued was posted and answered (or given up)."""
+        deadline = time.monotonic() + timeout
+        with self._queue_cond:
+            while self._pending > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._queue_cond.wait(remaining)
+        return True
+
+    def wait_for_sends(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until at least `count` sends were accepted (one held by `hang_seconds` counts
+        once the hang is over, whether or not its client is still waiting)."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent) < count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def webhooks(self, event: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [entry for entry in self.webhook_log if event is None or entry["event"] == event]
+
+    # --- HTTP ---
+
+    def dispatch(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Response:
+        parts = urlsplit(target)
+        segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+        query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+        try:
+            if segments[:1] == ["_sim"]:
+                return control_response(self, method, segments[1:], query, raw)
+            response = self._api(method, parts.path, segments, query, headers, raw)
+        except Exception:
+            logger.exception("Evolution simulator failed on %s %s", method, target)
+            response = error(500, "Internal Server Error")
+        with self._lock:
+            self.requests.append({"time": time.time(), "method": method, "path": target, "status": response[0],
+                                  "body": raw.decode("utf-8", "replace")[:10_000]})
+        self._emit("request", {"method": method, "path": target, "status": response[0]})
+        return response
+
+    def _api(self, method: str, path: str, segments: list[str], query: Mapping[str, str],
+             headers: Mapping[str, str], raw: bytes) -> Response:
+        if self.license_required:
+            return json_response(503, LICENSE_REQUIRED_BODY)
+        failure = self._take_failure(path)
+        if failure is not None:
+            if failure.hang_seconds:
+                self._stopping.wait(failure.hang_seconds)
+            if failure.status is not None:
+                return json_response(failure.status, failure.body)
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return error(400, "Unexpected token in JSON")
+        if not isinstance(body, dict):
+            body = {}
+        key = headers.get("apikey", "")
+        route = "/".join(segments[:2])
+        name = segments[2] if len(segments) > 2 else ""
+        if not key:
+            return error(401)
+        if (method, route) == ("POST", "instance/create"):
+            return self._create(body) if key == self.api_key else error(401)
+        if (method, route) == ("GET", "instance/fetchInstances"):
+            if key != self.api_key:
+                return error(401)
+            return json_response(200, [{"name": i.name, "connectionStatus": i.state, "ownerJid": i.wuid or None,
+                                        "token": i.token, "integration": i.integration}
+                                       for i in self.instances.values()])
+        handler = self._ROUTES.get((method, route))
+        if handler is None or not name:
+            return error(404, f"Cannot {method} {path}")
+        instance = self.instances.get(name)
+        if key != self.api_key and (instance is None or key != instance.token):
+            return error(401)  # (an unknown instance with its own token: Evolution's guard refuses it so)
+        if instance is None:
+            return error(404, f'The "{name}" instance does not exist')
+        return handler(self, instance, body, query)
+
+    def _take_failure(self, path: str) -> FailureRule | None:
+        with self._lock:
+            for rule in self._failures:
+                if path.startswith(rule.path):
+                    if rule.count is not None:
+                        rule.count -= 1
+                        if rule.count <= 0:
+                            self._failures.remove(rule)
+                    return rule
+        return None
+
+    # --- instances ---
+
+    def _create(self, body: Mapping[str, Any]) -> Response:
+        name = body.get("instanceName")
+        if not isinstance(name, str) or not name:
+            return error(400, 'requires property "instanceName"')
+        if body.get("integration", QR_PAIRING) != QR_PAIRING:
+            return error(400, "Invalid integration")
+        if name in self.instances:
+            return error(403, f'This name "{name}" is already in use.')
+        instance = SimulatedInstance(name=name, token=str(body.get("token") or uuid.uuid4()).upper())
+        instance.settings = {key: body.get(key) for key in ("rejectCall", "groupsIgnore", "alwaysOnline",
+                                                            "readMessages", "readStatus", "syncFullHistory")}
+        webhook = body.get("webhook")
+        if isinstance(webhook, Mapping) and webhook.get("url"):
+            instance.webhook = {"enabled": webhook.get("enabled", True), "url": webhook["url"],
+                                "headers": dict(webhook.get("headers") or {}), "events": list(webhook.get("events") or ()),
+                                "base64": bool(webhook.get("base64")), "byEvents": bool(webhook.get("byEvents"))}
+        with self._lock:
+            self.instances[name] = instance
+        qrcode: dict[str, Any] = {}
+        if body.get("qrcode"):
+            self._new_qr(instance, number=digits(body.get("number")))
+            qrcode = instance.qrcode()
+            self._post_qr(instance)
+        webhook_info = instance.webhook
+        return json_response(201, {
+            "instance": {"instanceName": name, "instanceId": instance.instance_id, "integration": instance.integration,
+                         "webhookWaBusiness": None, "accessTokenWaBusiness": "",
+                         "status": "connecting" if qrcode else "close"},
+            "hash": instance.token,
+            "webhook": {"webhookUrl": webhook_info.get("url"), "webhookHeaders": webhook_info.get("headers"),
+                        "webhookByEvents": webhook_info.get("byEvents", False),
+                        "webhookBase64": webhook_info.get("base64", False)} if webhook_info else {},
+            "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
+            "settings": {**instance.settings, "msgCall": "", "wavoipToken": ""},
+            "qrcode": qrcode,
+        })
+
+    def _new_qr(self, instance: SimulatedInstance, *, number: str = "") -> None:
+        with self._lock:
+            instance.state, instance.qr_code = "connecting", new_qr_code()
+            instance.qr_count += 1
+            instance.pairing_code = new_pairing_code() if number else None
+
+    def _post_qr(self, instance: SimulatedInstance) -> None:
+        self.post_event(instance.name, "qrcode.updated", {"qrcode": {
+            "instance": instance.name, "pairingCode": instance.pairing_code, "code": instance.qr_code,
+            "base64": QR_PNG}})
+
+    def _connect(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        if instance.state == "open":
+            return self._state(instance, body, query)
+        if instance.state == "close":  # (a number asks for a pairing code only from here, as Evolution does)
+            self._new_qr(instance, number=digits(query.get("number")))
+            self._post_qr(instance)
+        return json_response(200, instance.qrcode())
+
+    def _state(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        return json_response(200, {"instance": {"instanceName": instance.name, "state": instance.state}})
+
+    def _restart(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        if instance.state == "close":  # Evolution answers its errors here with a 200
+            return json_response(200, {"error": True, "message": f'BadRequestException: The "{instance.name}" '
+                                                                  "instance is not connected"})
+        if instance.state == "open":
+            self.post_event(instance.name, "connection.update", {
+                "instance": instance.name, "wuid": instance.wuid, "profileName": instance.profile_name,
+                "profilePictureUrl": None, "state": "open", "statusReason": 200})
+            return self._state(instance, body, query)
+        self._new_qr(instance)
+        self._post_qr(instance)
+        return json_response(200, instance.qrcode())
+
+    def _logout(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        if instance.state == "close":
+            return error(400, f'The "{instance.name}" instance is not connected')
+        with self._lock:
+            instance.state, instance.phone, instance.qr_code = "close", "", ""
+        self.post_event(instance.name, "connection.update", {"instance": instance.name, "state": "close",
+                                                             "statusReason": 401})
+        return json_response(200, {"status": "SUCCESS", "error": False, "response": {"message": "Instance logged out"}})
+
+    def _delete(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        with self._lock:
+            self.instances.pop(instance.name, None)
+        return json_response(200, {"status": "SUCCESS", "error": False, "response": {"message": "Instance deleted"}})
+
+    def _webhook_set(self, instance: SimulatedInstance, body: Mapping[str, Any],
+                     query: Mapping[str, str]) -> Response:
+        webhook = body.get("webhook")
+        if not isinstance(webhook, Mapping):
+            return error(400, 'requires property "webhook"')
+        if webhook.get("enabled") and not str(webhook.get("url") or "").startswith(("http://", "https://")):
+            return error(400, 'Invalid "url" property')
+        with self._lock:
+            instance.webhook = {"enabled": bool(webhook.get("enabled")), "url": webhook.get("url"),
+                                "headers": dict(webhook.get("headers") or {}), "events": list(webhook.get("events") or ()),
+                                "base64": bool(webhook.get("base64")), "byEvents": bool(webhook.get("byEvents"))}
+        return json_response(201, self._webhook_info(instance))
+
+    def _webhook_find(self, instance: SimulatedInstance, body: Mapping[str, Any],
+                      query: Mapping[str, str]) -> Response:
+        return json_response(200, self._webhook_info(instance) if instance.webhook else None)
+
+    @staticmethod
+    def _webhook_info(instance: SimulatedInstance) -> dict[str, Any]:
+        webhook = instance.webhook
+        now = local_time_z()
+        return {"id": "cm" + uuid.uuid5(uuid.NAMESPACE_URL, instance.name).hex[:23], "url": webhook.get("url"),
+                "headers": webhook.get("headers"), "enabled": webhook.get("enabled"), "events": webhook.get("events"),
+                "webhookByEvents": webhook.get("byEvents"), "webhookBase64": webhook.get("base64"),
+                "createdAt": now, "updatedAt": now, "instanceId": instance.instance_id}
+
+    # --- messages ---
+
+    def _send_text(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        if not isinstance(body.get("number"), str) or not body["number"]:
+            return error(400, 'requires property "number"')
+        if not isinstance(body.get("text"), str):
+            return error(400, 'requires property "text"')
+        refused = self._not_on_whatsapp(body["number"])
+        if refused is not None:
+            return refused
+        return self._accept(instance, body, {"conversation": body["text"]}, "conversation")
+
+    def _send_media(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        if not isinstance(body.get("number"), str) or not body["number"]:
+            return error(400, 'requires property "number"')
+        kind = body.get("mediatype")
+        if kind not in MEDIA_MESSAGES:
+            return error(400, 'mediatype must be one of "image", "document", "video", "audio"')
+        media = body.get("media")
+        if not isinstance(media, str) or not media:
+            return error(400, 'requires property "media"')
+        refused = self._not_on_whatsapp(body["number"])
+        if refused is not None:
+            return refused
+        try:
+            content = b"" if media.startswith(("http://", "https://")) else base64.b64decode(media, validate=True)
+        except (binascii.Error, ValueError):
+            return error(400, "Owned media must be a url or base64")
+        mime_type = str(body.get("mimetype") or "application/octet-stream")
+        message_type = MEDIA_MESSAGES[kind]
+        fields = media_fields(new_message_id("SIM"), mime_type, len(content))
+        if body.get("caption"):
+            fields["caption"] = body["caption"]
+        if kind == "document":
+            fields["fileName"] = body.get("fileName") or "file"
+        return self._accept(instance, body, {message_type: fields}, message_type, content=content)
+
+    def _not_on_whatsapp(self, number: str) -> Response | None:
+        wanted = digits(number) if "@" not in number else ""
+        if wanted and wanted in self.not_on_whatsapp:
+            return error(400, {"jid": phone_jid(wanted), "exists": False, "number": wanted})
+        return None
+
+    def _accept(self, instance: SimulatedInstance, body: Mapping[str, Any], message: dict[str, Any],
+                message_type: str, *, content: bytes = b"") -> Response:
+        """A send accepted (201 with the WAMessage, as send-text.response.json), then its echo
+        (send.message) and receipts (messages.update) posted as WhatsApp delivers them."""
+        message_id = new_message_id()
+        jid = chat_jid(str(body["number"]))
+        context: dict[str, Any] = {"mentionedJid": [], "groupMentions": [],
+                                   "ephemeralSettingTimestamp": {"low": 1749827700, "high": 0, "unsigned": False},
+                                   "disappearingMode": {"initiator": 0}}
+        quoted = body.get("quoted")
+        if isinstance(quoted, Mapping) and isinstance(quoted.get("key"), Mapping):
+            context.update({"stanzaId": quoted["key"].get("id"), "participant": jid,
+                            "quotedMessage": quoted.get("message") or {}})
+        data = {"key": {"remoteJid": jid, "fromMe": True, "id": message_id}, "pushName": "Você", "status": "PENDING",
+                "message": message, "contextInfo": context, "messageType": message_type,
+                "messageTimestamp": int(time.time()), "instanceId": instance.instance_id, "source": "web"}
+        record = {"id": message_id, "instance": instance.name, "to": body["number"], "jid": jid,
+                  "type": message_type, "body": dict(body), "time": time.time()}
+        with self._lock:
+            self.sent.append(record)
+            if content:
+                self.media[message_id] = (content, str(body.get("mimetype") or ""), str(body.get("fileName") or ""))
+        self._emit("send", record)
+        self.post_event(instance.name, "send.message", data)
+        for index, status in enumerate(self.status_progression, start=1):
+            self.post_event(instance.name, "messages.update", {
+                "keyId": message_id, "remoteJid": jid, "fromMe": True, "status": status,
+                "instanceId": instance.instance_id, "messageId": "cm" + uuid.uuid4().hex[:23]},
+                delay=self.status_delay * index)
+        return json_response(201, data)
+
+    def _media_base64(self, instance: SimulatedInstance, body: Mapping[str, Any],
+                      query: Mapping[str, str]) -> Response:
+        message = body.get("message")
+        if not isinstance(message, Mapping) or not isinstance(message.get("key"), Mapping):
+            return error(400, "Message not found")
+        message_id = str(message["key"].get("id") or "")
+        found = self.media.get(message_id) if self.keeps_messages else None
+        if found is None and message.get("message"):  # downloaded with the message's own fields
+            found = self.media.get(media_id_in(message["message"]))
+        if found is None:
+            return error(400, "Message not found")
+        content, mime_type, file_name = found
+        kind = next((key for key in (message.get("message") or {}) if key.endswith("Message")), "imageMessage")
+        return json_response(201, {"mediaType": kind, "fileName": file_name, "caption": None,
+                                   "size": {"fileLength": {"low": len(content), "high": 0, "unsigned": True}},
+                                   "mimetype": mime_type, "base64": base64.b64encode(content).decode(),
+                                   "buffer": None})
+
+    _ROUTES: dict[tuple[str, str], Callable[[EvolutionSimulator, SimulatedInstance, Mapping[str, Any],
+                                              Mapping[str, str]], Response]] = {
+        ("GET", "instance/connect"): _connect,
+        ("GET", "instance/connectionState"): _state,
+        ("POST", "instance/restart"): _restart,
+        ("DELETE", "instance/logout"): _logout,
+        ("DELETE", "instance/delete"): _delete,
+        ("POST", "webhook/set"): _webhook_set,
+        ("GET", "webhook/find"): _webhook_find,
+        ("POST", "message/sendText"): _send_text,
+        ("POST", "message/sendMedia"): _send_media,
+        ("POST", "chat/getBase64FromMediaMessage"): _media_base64,
+    }
+
+    # --- inbound messages ---
+
+    def _upsert_data(self, name: str, from_number: str, *, push_name: str, message_id: str | None,
+                     lid: str | None = None, lid_addressed: bool = False, group: str | None = None,
+                     from_me: bool = False) -> dict[str, Any]:
+        instance = self.instance(name)
+        phone = phone_jid(from_number)
+        lid_jid = f"{digits(lid)}@lid" if lid else None
+        key: dict[str, Any] = {"fromMe": from_me, "id": message_id or new_message_id("3A" if from_me else "A5")}
+        if group:
+            key.update({"remoteJid": group, "participant": lid_jid or phone, "addressingMode": "lid" if lid_jid else "pn"})
+            if lid_jid:
+                key["participantAlt"] = phone
+        elif lid_jid and lid_addressed:
+            key.update({"remoteJid": lid_jid, "remoteJidAlt": phone, "addressingMode": "lid"})
+        else:
+            key.update({"remoteJid": phone, "addressingMode": "pn"})
+            if lid_jid:
+                key["remoteJidAlt"] = lid_jid
+        ordered = {"remoteJid": key.pop("remoteJid"), **key}
+        return {"key": ordered, "pushName": "Você" if from_me else push_name,
+                "status": "SERVER_ACK" if from_me else "DELIVERY_ACK", "message": {}, "messageType": "conversation",
+                "messageTimestamp": int(time.time()), "instanceId": instance.instance_id,
+                "source": "ios" if from_me else "android"}
+
+    def _post_upsert(self, name: str, data: dict[str, Any], *, duplicate: bool) -> str:
+        message_id = str((data.get("key") or {}).get("id") or "")
+        self.post_event(name, "messages.upsert", data, duplicate=duplicate)
+        self._emit("inbound", {"instance": name, "id": message_id})
+        return message_id
+
+    # --- webhook delivery ---
+
+    def _enqueue(self, delivery: _Delivery) -> None:
+        with self._queue_cond:
+            if self._stopping.is_set():
+                return
+            heapq.heappush(self._queue, delivery)
+            self._pending += 1
+            self._queue_cond.notify_all()
+
+    def _deliveries(self) -> None:
+        """One thread posts every webhook, in order (Evolution posts an instance's events as
+        they happen); a failed one is retried later, the others go on meanwhile."""
+        while not self._stopping.is_set():
+            with self._queue_cond:
+                if not self._queue:
+                    self._queue_cond.wait(0.2)
+                    continue
+                wait = self._queue[0].due - time.monotonic()
+                if wait > 0:
+                    self._queue_cond.wait(wait)
+                    continue
+                delivery = heapq.heappop(self._queue)
+            retry = False
+            try:
+                retry = self._deliver(delivery)
+            except Exception:
+                logger.exception("Evolution simulator could not post a webhook")
+            with self._queue_cond:
+                if retry and not self._stopping.is_set():
+                    delivery.due = time.monotonic() + self.webhook_retry_delays[delivery.attempt - 1]
+                    heapq.heappush(self._queue, delivery)
+                else:
+                    self._pending = max(0, self._pending - 1)
+                self._queue_cond.notify_all()
+
+    def _deliver(self, delivery: _Delivery) -> bool:
+        """Post one webhook; whether to try it again."""
+        instance = self.instances.get(delivery.instance)
+        if instance is None or not instance.webhook.get("url"):
+            return False
+        webhook = instance.webhook
+        url = str(webhook["url"])
+        if webhook.get("byEvents"):
+            url = f"{url.rstrip('/')}/{delivery.event.replace('.', '-').replace('_', '-').lower()}"
+        envelope = {"event": delivery.event, "instance": instance.name, "data": delivery.data, "destination": url,
+                    "date_time": local_time_z(), "sender": instance.wuid or None, "server_url": self.base_url,
+                    "apikey": instance.token if self.expose_apikey else None}
+        if not envelope["sender"]:
+            envelope.pop("sender")
+        body = json.dumps(envelope, ensure_ascii=False).encode()
+        headers = {str(name): str(value) for name, value in (webhook.get("headers") or {}).items()}
+        if "jwt_key" in headers:  # Evolution's JWT mode: the key signs a token, and is not sent
+            now = int(time.time())
+            token = jwt.encode({"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"},
+                               headers.pop("jwt_key"), algorithm="HS256")
+            headers["Authorization"] = f"Bearer {token}"
+        headers.setdefault("Content-Type", "application/json")
+        delivery.attempt += 1
+        status, problem = self._post(url, body, headers)
+        entry = {"time": time.time(), "event": delivery.event, "instance": instance.name, "url": url,
+                 "attempt": delivery.attempt, "http_status": status, "error": problem, "body": body,
+                 "headers": headers}
+        with self._lock:
+            self.webhook_log.append(entry)
+        self._emit("webhook", entry)
+        succeeded = status is not None and 200 <= status < 300
+        return not succeeded and status not in NOT_RETRIED and delivery.attempt <= len(self.webhook_retry_delays)
+
+    def _post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int | None, str | None]:
+        parts = urlsplit(url)
+        factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.webhook_timeout)
+        try:
+            connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
+                               headers=dict(headers))
+            response = connection.getresponse()
+            response.read()
+            return response.status, None
+        except (http.client.HTTPException, OSError) as problem:
+            return None, f"{type(problem).__name__}: {problem}"
+        finally:
+            connection.close()
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(event, data)
+            except Exception:
+                logger.exception("Evolution simulator on_event callback failed")
