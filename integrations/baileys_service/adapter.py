@@ -238,10 +238,10 @@ class ConnectionServiceAdapter(ChannelAdapter):
 
     @classmethod
     def demo_channels(cls, *, tenant_slug: str, tenant_name: str, number: int) -> list[DemoChannel]:
-        """One number paired by QR code, in sandbox mode: it talks to the local simulator
-        (manage.py simulator whatsapp_gateway --sandbox-channels), never to a phone."""
+        """The store's own number paired by QR code, in sandbox mode: it talks to the local
+        simulator (manage.py simulator whatsapp_gateway --sandbox-channels), never to a phone."""
         config: dict[str, Any] = {"session_id": f"demo-{tenant_slug}", "path_style": STYLE_V1,
                                   "auth_header": AUTH_BEARER, "sandbox": True, "demo": True,
-                                  "phone": f"+55119{number:04d}0000"}
-        return [DemoChannel(role="phone", name="WhatsApp Celular", config=config,
+                                  "phone": f"+5511966{number:06d}"}
+        return [DemoChannel(role="store_phone", name="WhatsApp Loja", config=config,
                             credentials={"api_key": "demo-service-key", "webhook_secret": f"demo-secret-{tenant_slug}"})]

@@ -170,3 +170,13 @@ def test_it_serves_the_demos_sandbox_channel_paired_already(acme):
     assert simulator.api_key == demo.credentials["api_key"]
     assert ConnectionServiceAdapter(channel).service.base_url == "http://127.0.0.1:8082"
     assert Channel.all_objects.filter(kind="whatsapp_gateway", config__sandbox=True).count() == 1
+
+
+def test_the_demo_has_a_sandbox_number_of_its_own_on_this_kind():
+    from integrations.registry import demo_channels
+
+    found = demo_channels(tenant_slug="acme", tenant_name="Acme", number=1)
+
+    (mine,) = [demo for kind, demo in found if kind == "whatsapp_gateway"]
+    assert [demo.role for _, demo in found].count(mine.role) == 1  # no other provider claims its role first
+    assert mine.config["sandbox"] and mine.config["session_id"] == "demo-acme"
