@@ -54,7 +54,7 @@ SERVICE_API_KEY = ProviderSetting("CONNECTION_SERVICE_API_KEY", "", "The key of 
 # Seed 003's names of the same two settings: read when the ones above are not set.
 SEED_SERVICE_URL = ProviderSetting("WHATSAPP_MICROSERVICE_URL", "", "Older name of CONNECTION_SERVICE_URL.")
 SEED_SERVICE_API_KEY = ProviderSetting("WHATSAPP_API_KEY", "", "Older name of CONNECTION_SERVICE_API_KEY.")
-SANDBOX_URL = ProviderSetting("CONNECTION_SERVICE_SANDBOX_URL", "http://127.0.0.1:8082",
+SANDBOX_URL = ProviderSetting("CONNECTION_SERVICE_SANDBOX_URL", "http://127.0.0.1:8083",
                               "Where sandbox channels (config sandbox: true) go: the local simulator.")
 
 MEDIA_NOT_SUPPORTED = "media_not_supported"

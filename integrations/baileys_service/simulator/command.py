@@ -1,7 +1,7 @@
 """`manage.py simulator whatsapp_gateway`: the connection service simulator in the foreground,
 sandbox mode (integrations.base: a provider's simulator module).
 
-    manage.py simulator whatsapp_gateway [--port 8082] [--api-key K] [--auth-header either]
+    manage.py simulator whatsapp_gateway [--port 8083] [--api-key K] [--auth-header either]
         [--session S --webhook-url URL --secret SECRET] [--connected-as 5511987654321]
         [--status-delay 0.5] [--no-statuses] [--sandbox-channels] [--quiet] [--check]
 
@@ -103,7 +103,7 @@ def usage(simulator: ConnectionServiceSimulator) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (default 127.0.0.1).")
-    parser.add_argument("--port", type=int, default=8082, help="Port to listen on (default 8082; 0: any free).")
+    parser.add_argument("--port", type=int, default=8083, help="Port to listen on (default 8083; 0: any free).")
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="The key the inbox must send.")
     parser.add_argument("--auth-header", choices=("either", "bearer", "x-api-key"), default="either",
                         help="How the key must come: Authorization: Bearer, X-API-KEY, or either (default).")

@@ -168,7 +168,7 @@ def test_it_serves_the_demos_sandbox_channel_paired_already(acme):
     assert session.session_id == channel.config["session_id"] and session.status == "connected"
     assert (session.webhook_url, session.secret) == (channel.webhook_url, demo.credentials["webhook_secret"])
     assert simulator.api_key == demo.credentials["api_key"]
-    assert ConnectionServiceAdapter(channel).service.base_url == "http://127.0.0.1:8082"
+    assert ConnectionServiceAdapter(channel).service.base_url == "http://127.0.0.1:8083"
     assert Channel.all_objects.filter(kind="whatsapp_gateway", config__sandbox=True).count() == 1
 
 
