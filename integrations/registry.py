@@ -20,6 +20,7 @@ PROVIDERS: tuple[str, ...] = (
     "integrations.whatsapp_cloud.adapter.WhatsAppCloudAdapter",
     "integrations.api_channel.adapter.ApiChannelAdapter",
     "integrations.evolution.adapter.WhatsAppEvolutionAdapter",
+    "integrations.baileys_service.adapter.ConnectionServiceAdapter",
 )
 
 

@@ -41,16 +41,21 @@ def test_only_tasks_modules_queue_tasks():
 
 
 # A provider's marks (its name, hosts, headers, settings, endpoints), and the packages that may
-# hold them. "whatsapp" alone is no provider's: two providers speak WhatsApp, and the core's
+# hold them. "whatsapp" alone is no provider's: several providers speak WhatsApp, and the core's
 # words for a contact's addresses (@lid, Brazil's ninth digit) name it. The WhatsApp Web
-# message shapes are one shared package's, and the Evolution package's that posts them.
+# message shapes are one shared package's, and the packages' of the providers that post them
+# (Evolution, and the connection service's simulator).
 @pytest.mark.parametrize("provider,packages", [
     ("whatsapp_cloud", ("whatsapp_cloud",)), ("WhatsAppCloud", ("whatsapp_cloud",)),
     ("graph.facebook", ("whatsapp_cloud",)), ("X-Hub-Signature", ("whatsapp_cloud",)),
     ("api_channel", ("api_channel",)), ("ApiChannel", ("api_channel",)),
     ("evolution", ("evolution",)), ("EVOLUTION_API", ("evolution",)), ("x-inbox-webhook-secret", ("evolution",)),
     ("getBase64FromMediaMessage", ("evolution",)),
-    ("remoteJid", ("whatsapp_web", "evolution")), ("s.whatsapp.net", ("whatsapp_web", "evolution")),
+    ("baileys_service", ("baileys_service",)), ("X-Webhook-Signature", ("baileys_service",)),
+    ("CONNECTION_SERVICE", ("baileys_service",)), ("MICROSERVICE", ("baileys_service",)),
+    ("X-API-KEY", ("baileys_service",)), ("tenantId", ("baileys_service",)),
+    ("remoteJid", ("whatsapp_web", "evolution", "baileys_service")),
+    ("s.whatsapp.net", ("whatsapp_web", "evolution", "baileys_service")),
 ])
 def test_no_provider_detail_outside_its_package(provider, packages):
     """A provider's name, URLs and headers live in its package and on its registration line."""
