@@ -10,7 +10,7 @@ one-message case."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -109,6 +109,8 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
         if sender not in conversations:
             first = next(message for message in fresh.values() if message.contact_external_id == sender)
             conversations[sender] = _conversation_of_new_sender(channel, first)
+    if any(message.contact_aliases for message in fresh.values()):
+        _aliases_record(channel, fresh.values())
     reply_ids = sorted({message.reply_to_provider_id for message in fresh.values() if message.reply_to_provider_id})
     replied = _ids_by_provider_id(channel, reply_ids)
     batch = [Message(
@@ -153,6 +155,23 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
         results.append(Received(stored_message, created and message.provider_message_id not in seen))
         seen.add(message.provider_message_id)
     return results
+
+
+def _aliases_record(channel: Channel, messages: Iterable[IncomingMessage]) -> None:
+    """The other addresses the messages name for their (known by now) senders, kept as the
+    senders' identities where the channel has none by them: a contact first known by their
+    phone is found by their @lid later (a new sender's are kept when their contact is made)."""
+    aliases = {(message.contact_external_id, alias) for message in messages for alias in message.contact_aliases
+               if alias and alias != message.contact_external_id}
+    addresses = sorted({address for pair in aliases for address in pair})
+    named, named_params = one_of("external_id", addresses)
+    known = dict(fetch_all(f"SELECT external_id, contact_id FROM {ContactIdentity._meta.db_table} "
+                           f"WHERE channel_id = %s AND {named}", [channel.pk, *named_params]))
+    missing = {alias: known[sender] for sender, alias in sorted(aliases) if sender in known and alias not in known}
+    if missing:
+        ContactIdentity.all_objects.bulk_create(
+            [ContactIdentity(tenant_id=channel.tenant_id, channel=channel, contact_id=contact_id, external_id=alias)
+             for alias, contact_id in missing.items()], ignore_conflicts=True)
 
 
 def _open_conversations(channel: Channel, senders: list[str]) -> dict[str, _Open]:

@@ -279,3 +279,16 @@ def test_a_new_contact_gets_its_aliases_so_that_either_address_finds_it(acme):
 
     assert by_lid.conversation_id == first.conversation_id
     assert Contact.all_objects.filter(tenant=acme).count() == 1
+
+
+def test_a_known_contact_gets_the_aliases_a_later_message_names(acme):
+    """Known by their phone first (no alias said then): a later message naming their @lid keeps
+    it, so that a message by the @lid alone still finds them."""
+    channel = factories.ChannelFactory(tenant=acme)
+    first, _ = message_receive(channel=channel, message=_item("m1", sender="5511987654321"))
+    message_receive(channel=channel, message=_item("m2", sender="5511987654321",
+                                                   contact_aliases=("123456789012345@lid",)))
+    by_lid, _ = message_receive(channel=channel, message=_item("m3", sender="123456789012345@lid"))
+
+    assert by_lid.conversation_id == first.conversation_id
+    assert Contact.all_objects.filter(tenant=acme).count() == 1
