@@ -17,7 +17,13 @@ from django.utils.translation import gettext_noop
 from channels_app.models import Channel
 from channels_app.services import channel_pairing_update, channel_set_status
 from config.errors import ApplicationError, ConflictError
-from integrations.base import ChannelAdapter, ConnectionUpdate, ProviderAuthError, ProviderError
+from integrations.base import (
+    ChannelAdapter,
+    ConnectionUpdate,
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermanentError,
+)
 from integrations.connect import ProviderUnreachable
 from integrations.registry import adapter_for, kinds_with
 
@@ -40,7 +46,9 @@ def _provider_errors(channel: Channel) -> Iterator[None]:
         yield
     except ProviderAuthError as error:
         channel_set_status(channel=channel, status=Channel.Status.ERROR, detail=f"{error.message} ({error.code})")
-        raise ApplicationError(error.message, code="provider_refused") from None
+        raise ApplicationError(error.message, code="provider_refused", status_code=422) from None
+    except ProviderPermanentError as error:  # the provider answered, and refused: its words
+        raise ApplicationError(error.message, code="provider_refused", status_code=422) from None
     except ProviderError as error:
         raise ProviderUnreachable(_("The provider could not be reached (%(reason)s). Try again in a moment.")
                                   % {"reason": error.message}) from None

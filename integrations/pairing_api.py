@@ -53,6 +53,7 @@ class PairInput(serializers.Serializer[dict[str, Any]]):
 
 
 _ERRORS = {409: OpenApiResponse(Error, description="not_paired_by_qr: this channel's provider is not paired by QR code."),
+           422: OpenApiResponse(Error, description="provider_refused: the provider refused it (its words)."),
            503: OpenApiResponse(Error, description="provider_unreachable: the provider could not be asked.")}
 
 
