@@ -6,7 +6,13 @@ from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from config.api.serializers import DATETIME_PATTERN, NO_NUL_PATTERN, UUID_PATTERN
+from config.api.serializers import (
+    DATETIME_PATTERN,
+    NO_NUL_PATTERN,
+    NOT_BLANK_NO_NUL_PATTERN,
+    NOT_BLANK_PATTERN,
+    UUID_PATTERN,
+)
 
 _FORMAT_PATTERNS = {"date-time": DATETIME_PATTERN, "uuid": UUID_PATTERN}
 
@@ -66,6 +72,8 @@ def strings_without_nul(result: dict[str, Any], generator: Any, request: Any, pu
         if not isinstance(schema, dict):
             continue
         types = schema.get("type")
+        if schema.get("pattern") == NOT_BLANK_PATTERN:
+            schema["pattern"] = NOT_BLANK_NO_NUL_PATTERN
         if (types == "string" or (isinstance(types, list) and "string" in types)) and "pattern" not in schema:
             if schema.get("format") in _FORMAT_PATTERNS:  # what generators of "valid" data must respect too
                 schema["pattern"] = _FORMAT_PATTERNS[schema["format"]]

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -24,6 +25,10 @@ JSON_FIELD_MAX_BYTES = 65_536
 # What the schema says of every string a client sends (pattern), and what is refused: NUL
 # characters, which PostgreSQL cannot store.
 NO_NUL_PATTERN = "^[^\\x00]*$"
+# A string that may not be blank: a character that is not whitespace (the schema's hook makes it
+# NOT_BLANK_NO_NUL_PATTERN in requests).
+NOT_BLANK_PATTERN = "\\S"
+NOT_BLANK_NO_NUL_PATTERN = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 # RFC 3339's date-time, as the schema's `format: date-time` means it (JSON Schema validators
 # check it so): seconds and an offset are required, and the digits are ASCII. The schema
 # states it as a pattern too (config.api.schema).
@@ -47,7 +52,13 @@ def rfc3339_datetime(value: object) -> dt.datetime | None:
 
 class StrictCharField(serializers.CharField):
     """A string, and only a string (DRF's CharField also takes a number or a boolean and
-    makes it one, where the schema says `type: string`)."""
+    makes it one, where the schema says `type: string`). One that may not be blank says so in
+    the schema too: it needs a character that is not whitespace (it is trimmed first)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not self.read_only and not self.allow_blank and self.trim_whitespace:
+            self.validators.append(RegexValidator(NOT_BLANK_PATTERN, message="This field may not be blank."))
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -171,6 +182,12 @@ class PublicIdRelatedField(serializers.RelatedField):
     def __init__(self, *, name: str, **kwargs: Any) -> None:
         self.name = name
         super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # DRF's related fields read "" as null: the schema says a UUID or null, and "" is neither.
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
         value = canonical_uuid_or_none(data)

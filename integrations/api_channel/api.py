@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -16,7 +18,7 @@ from channels_app.selectors import channel_list
 from config.api.schema import Error
 from config.api.serializers import EmailOrEmptyField, JSONObjectField, StrictCharField, StrictDateTimeField
 from config.api.views import ApiView
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ValidationFailed
 from conversations.api import MessageOutput
 from conversations.incoming import IncomingMessage
 from conversations.models import Message
@@ -29,6 +31,17 @@ class InboundContact(serializers.Serializer[dict[str, Any]]):
     name = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
     email = EmailOrEmptyField(max_length=254, required=False, allow_blank=True, default="")
+
+    def validate_email(self, value: str) -> str:
+        # The integrator tells who its contact is: an address that is none is refused (422, as
+        # the contacts API does), not dropped as a provider's odd address would be.
+        if value:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                raise ValidationFailed("contact.email: Not an email address.",
+                                       details={"contact.email": ["Not an email address."]}) from None
+        return value
 
 
 class InboundMessageInput(serializers.Serializer[dict[str, Any]]):

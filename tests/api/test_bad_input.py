@@ -65,7 +65,6 @@ def test_json_that_is_not_an_object_is_400(world, api):
         ("contacts", {"name": "Ana", "attributes": "x"}, "attributes"),
         ("new_conversation", {"channel_id": "abc", "contact_id": "abc"}, "channel_id"),
         ("new_conversation", {"channel_id": 1, "contact_id": 1}, "contact_id"),
-        ("channels", {"kind": "fax", "name": "x"}, "kind"),
         ("channels", {"kind": "api"}, "name"),
         ("channels", {"kind": "api", "name": "x", "credentials": {"token": 5}}, "credentials"),
         ("channels", {"kind": "api", "name": "x", "config": "x"}, "config"),
@@ -102,6 +101,7 @@ def test_wrong_types_and_values_say_which_field(world, api, path_kind, body, fie
         ("messages", {}, "content"),
         ("contacts", {"name": "Ana", "phone": "not a phone"}, "phone"),
         ("contacts", {"name": "Ana", "email": "not-an-email"}, "email"),
+        ("channels", {"kind": "fax", "name": "x"}, "kind"),  # a kind this installation does not serve
     ],
 )
 def test_well_formed_input_refused_for_what_it_means_is_422(world, api, path_kind, body, field):
@@ -112,6 +112,7 @@ def test_well_formed_input_refused_for_what_it_means_is_422(world, api, path_kin
         "conversation": ("patch", f"/api/v1/conversations/{side.conversation.public_id}"),
         "messages": ("post", f"/api/v1/conversations/{side.conversation.public_id}/messages"),
         "contacts": ("post", "/api/v1/contacts"),
+        "channels": ("post", "/api/v1/channels"),
     }[path_kind]
     before = Conversation.all_objects.filter(pk=side.conversation.pk).values().get()
 

