@@ -1,7 +1,7 @@
 """`python -m benchmarks.fanout`: what an API write costs while its web process also serves many
 open WebSockets.
 
-    python -m benchmarks.fanout [--sockets 0,500,1000] [--posts 200] [--clean]
+    python -m benchmarks.fanout [--sockets 0,500,1000] [--posts 200] [--pace frames|quiet] [--clean]
 
 Run it from the repository root, with DATABASE_URL (PostgreSQL) and REDIS_URL, each a database of
 its own, as for `benchmarks.whatsapp` (README, "Benchmark"). It starts ONE uvicorn worker process
@@ -20,8 +20,13 @@ For each socket count, 0 first (the reference) and then in increasing order:
    server's "ready": the socket is in the tenant's group);
 2. `posts` notes are written one at a time (closed loop) with POST /api/v1/conversations/<id>/messages,
    each timed from the write of the request to its whole answer. The next write starts when every
-   socket has the previous one's frame (or when none came for FRAME_QUIET_SECONDS): each write meets
-   a process busy with its own fan-out only, not with the tail of the one before;
+   socket has the previous one's frame (or when none came for FRAME_QUIET_SECONDS), so that the
+   fan-outs never pile up into a backlog that the run would measure instead. That is all with
+   `--pace frames` (the default): the server may still be working for the sockets then (it used
+   about 70 ms of CPU after the last of 1,000 frames when this was written; channels_redis has
+   every consumer that forwarded a frame wait on the layer again), and the write meets that work
+   as writes a fraction of a second apart do. `--pace quiet` also waits until the server process
+   used no CPU for SERVER_QUIET_SECONDS: the write then meets its own fan-out only;
 3. the frames are matched to their writes after the run, by message id (each POST carries an
    external_id naming it; no lookup during the run): frames delivered as a share of writes x
    sockets, and each frame's delay from the start of its POST;
@@ -95,6 +100,11 @@ from conversations.models import Conversation, Message  # noqa: E402
 WARM_UP_WRITES = 10
 # A write whose frames stopped coming for this long is given up on: the next one starts.
 FRAME_QUIET_SECONDS = 2.0
+# --pace quiet: the server is idle when it used no CPU (in clock ticks, 10 ms) for this long;
+# a server that never is stops the wait after SERVER_QUIET_LIMIT_SECONDS.
+SERVER_QUIET_SECONDS = 0.03
+SERVER_QUIET_LIMIT_SECONDS = 2.0
+PACES = ("frames", "quiet")
 # Sockets opening at once (each one's auth reads the database in the server).
 OPEN_CONCURRENCY = 50
 SOCKET_READY_SECONDS = 30.0
@@ -152,6 +162,7 @@ class Report:
 class Options:
     sockets: tuple[int, ...]
     posts: int
+    pace: str
 
 
 class _Arrivals:
@@ -280,8 +291,10 @@ class Benchmark:
                      f"one at a time; {self.options.posts} timed per socket count after {WARM_UP_WRITES} untimed",
             "sockets": f"/ws/v1/events (JWT auth message), opened {OPEN_CONCURRENCY} at a time, read in this "
                        f"process's asyncio loop with the HTTP client",
-            "pacing": f"the next write starts when every socket has the frame of the one before, or after "
-                      f"{FRAME_QUIET_SECONDS:g}s without a frame",
+            "pacing": f"--pace {self.options.pace}: the next write starts when every socket has the frame of the "
+                      f"one before (or after {FRAME_QUIET_SECONDS:g}s without a frame)"
+                      + (f" and the server used no CPU for {SERVER_QUIET_SECONDS * 1000:.0f} ms"
+                         if self.options.pace == "quiet" else ""),
             "client": "(no socket opened)",
             "open files": f"{open_files} (this process and the server)",
             "database": f"{connection.settings_dict['NAME']} on {connection.settings_dict.get('HOST') or 'local'}",
@@ -354,6 +367,8 @@ class Benchmark:
             elapsed = time.perf_counter() - started
             if status == 201:
                 await arrivals.wait()
+            if self.options.pace == "quiet":
+                await self._server_quiet()
             return status, started, elapsed
 
         starts: dict[int, float] = {}
@@ -378,6 +393,24 @@ class Benchmark:
                 reader.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
         return frames, starts
+
+    async def _server_quiet(self) -> None:
+        """Until the server process used no CPU for SERVER_QUIET_SECONDS (its own clock ticks,
+        all threads), or SERVER_QUIET_LIMIT_SECONDS passed."""
+        stat = Path(f"/proc/{self.processes.groups['server']}/stat")
+
+        def ticks() -> int:
+            raw = stat.read_text()
+            utime, stime = raw[raw.rindex(")") + 2:].split()[11:13]
+            return int(utime) + int(stime)
+
+        last, since = ticks(), time.monotonic()
+        deadline = since + SERVER_QUIET_LIMIT_SECONDS
+        while time.monotonic() - since < SERVER_QUIET_SECONDS and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+            now = ticks()
+            if now != last:
+                last, since = now, time.monotonic()
 
     async def _open(self, count: int, token: str) -> list[EventsSocket]:
         """`count` sockets, each in the tenant's group (the server said "ready"); all or none."""
@@ -534,6 +567,9 @@ def parser_create() -> argparse.ArgumentParser:
                         help="Socket counts, comma-separated (default 0,500,1000; 0 is always measured first).")
     parser.add_argument("--posts", type=_positive_int, default=200,
                         help="Timed writes per socket count, one at a time (default 200).")
+    parser.add_argument("--pace", choices=PACES, default="frames",
+                        help="When the next write starts: when every socket has the previous one's frame "
+                             "(frames, the default), or also once the server process is idle (quiet).")
     parser.add_argument("--clean", action="store_true",
                         help="Only delete what killed runs left behind, then stop.")
     return parser
@@ -569,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.DEBUG = False  # no query log growing in this process
     # SIGTERM stops the run like Ctrl-C does: the server is stopped, the data deleted.
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    benchmark = Benchmark(Options(sockets=options["sockets"], posts=options["posts"]), write=_say)
+    benchmark = Benchmark(Options(sockets=options["sockets"], posts=options["posts"], pace=options["pace"]), write=_say)
     try:
         report = benchmark.run()
     except BenchmarkError as error:
