@@ -24,12 +24,23 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The demo's sandbox channels talk to the providers' local simulators, which run beside the
+# inbox (their logs in .sandbox/) and post their webhooks to the address actually served.
+SANDBOX_KINDS ?= whatsapp_cloud whatsapp_evolution whatsapp_gateway
+run seed: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+
 run: seed
 	@echo ""
 	@echo "  Inbox:     http://$(HOST):$(PORT)/  (logins: see seed_demo above or the README)"
 	@echo "  Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:  http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Sandbox:   simulators of $(SANDBOX_KINDS) (logs in .sandbox/)"
 	@echo ""
+	@mkdir -p .sandbox
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	for kind in $(SANDBOX_KINDS); do \
+		$(BIN)/python manage.py simulator $$kind --sandbox-channels > .sandbox/$$kind.log 2>&1 & \
+	done; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Installs Debian's chromium when it is missing and we are root; otherwise says how.

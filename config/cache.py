@@ -136,4 +136,5 @@ def pace_take(key: str, gap: float) -> float:
     backend, client = found
     at = float(client.eval(_PACE, 1, backend.make_and_validate_key(key), repr(now), repr(gap),
                            int((gap + 600) * 1000)))
-    return max(0.0, at - now)
+    wait = at - now
+    return wait if wait > 0.001 else 0.0  # (Lua writes numbers with 14 digits: microseconds get lost)

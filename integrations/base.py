@@ -391,6 +391,11 @@ class ChannelAdapter(abc.ABC):
         """Delete what the provider keeps for this channel (when the channel is archived)."""
         return None
 
+    def sandbox_scan(self, *, phone: str) -> None:
+        """A sandbox channel (one that talks to the provider's local simulator): play the phone
+        scanning its QR code (the settings page's "Simulate the scan" button in the demo)."""
+        raise ProviderPermanentError("Only a sandbox channel can simulate a scan.", code="not_sandbox")
+
     def setup_steps(self) -> list[SetupStep]:
         """What an admin copies into the provider's console, and facts about the channel."""
         return []

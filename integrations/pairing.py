@@ -30,6 +30,7 @@ from integrations.registry import adapter_for, kinds_with
 logger = logging.getLogger(__name__)
 
 DISCONNECTED_BY_ADMIN = gettext_noop("Disconnected by an administrator.")
+SANDBOX_PHONE = "+5511987654321"  # the phone a sandbox channel is paired with, when it names none
 
 
 def _adapter(channel: Channel) -> ChannelAdapter:
@@ -83,6 +84,14 @@ def channel_restart(*, channel: Channel) -> Channel:
     with _provider_errors(channel):
         adapter.restart()
     return channel_connection_check(channel=channel)
+
+
+def channel_sandbox_scan(*, channel: Channel) -> None:
+    """A sandbox channel's phone scanning its QR code (the provider's simulator posts the
+    connection webhook that pairs it, as the provider would)."""
+    adapter = _adapter(channel)
+    with _provider_errors(channel):
+        adapter.sandbox_scan(phone=str(channel.config.get("phone") or SANDBOX_PHONE))
 
 
 def channel_connection_check(*, channel: Channel) -> Channel:

@@ -22,7 +22,13 @@ from contacts.phones import InvalidPhone, phone_normalize
 from integrations.inbound.process import webhook_events_reopen
 from integrations.inbound.tasks import webhook_events_requeue
 from integrations.models import WebhookEvent
-from integrations.pairing import channel_disconnect, channel_pair, channel_restart, pairing_qr_png
+from integrations.pairing import (
+    channel_disconnect,
+    channel_pair,
+    channel_restart,
+    channel_sandbox_scan,
+    pairing_qr_png,
+)
 from integrations.registry import adapter_class_for, adapter_classes, adapter_for
 from integrations.tasks import channel_templates_queue
 
@@ -163,6 +169,9 @@ def channel_pairing_action(request: InboxRequest, channel_id: uuid.UUID, action:
         elif action == "disconnect":
             channel_disconnect(channel=channel)
             messages.success(request, _("The phone was disconnected. Pair it again whenever you like."))
+        elif action == "scan" and channel.config.get("sandbox"):
+            channel_sandbox_scan(channel=channel)
+            messages.success(request, _("The sandbox's phone scanned the QR code: the channel connects in a moment."))
         elif action == "restart":
             channel_restart(channel=channel)
             messages.success(request, _("The connection was restarted."))

@@ -181,6 +181,11 @@ class ConnectionServiceAdapter(ChannelAdapter):
     def remove(self) -> None:
         self._delete()
 
+    def sandbox_scan(self, *, phone: str) -> None:
+        if not self.channel.config.get("sandbox"):
+            super().sandbox_scan(phone=phone)
+        self.service.call("POST", "/_sim/scan", body={"session": self.session_id, "phone": phone.lstrip("+")})
+
     # --- connecting --------------------------------------------------------------------
     def connect(self) -> None:
         """Ask the service with the channel's key, and start pairing: the channel waits for the

@@ -368,6 +368,12 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     def restart(self) -> None:
         _connect_answer(self._call("POST", "instance/restart"))
 
+    def sandbox_scan(self, *, phone: str) -> None:
+        if not self.channel.config.get("sandbox"):
+            super().sandbox_scan(phone=phone)
+        EvolutionServer(SANDBOX_URL.value, "").call("POST", "_sim/scan",
+                                                    body={"instance": self.instance, "phone": phone.lstrip("+")})
+
     def remove(self) -> None:
         if not self.instance or not self.channel.credentials.get("instance_token"):
             return

@@ -144,3 +144,28 @@ def test_an_archived_channel_has_its_instance_deleted(evolution, evolution_chann
 
     assert any(request["method"] == "DELETE" and request["path"] == f"/instance/delete/{INSTANCE}"
                for request in evolution.requests)
+
+
+def test_a_sandbox_channel_offers_to_simulate_the_scan(evolution, evolution_channel, page, settings):
+    settings.EVOLUTION_SANDBOX_URL = evolution.base_url
+    evolution_channel.config = {**evolution_channel.config, "sandbox": True}
+    evolution_channel.save(update_fields=["config"])
+    evolution.instances[INSTANCE].state = "close"
+    url = f"/settings/channels/{evolution_channel.public_id}/"
+    shown = page.post(f"{url}pairing/pair/", follow=True).content.decode()
+    assert 'id="pairing-sandbox-scan"' in shown
+
+    scanned = page.post(f"{url}pairing/scan/", follow=True).content.decode()
+
+    assert "escaneou o QR code" in scanned
+    assert evolution.instances[INSTANCE].state == "open"  # its connection.update follows, as Evolution's does
+
+
+def test_only_a_sandbox_channel_simulates_a_scan(evolution, evolution_channel, page):
+    evolution.instances[INSTANCE].state = "close"
+    url = f"/settings/channels/{evolution_channel.public_id}/"
+    assert 'id="pairing-sandbox-scan"' not in page.post(f"{url}pairing/pair/", follow=True).content.decode()
+
+    page.post(f"{url}pairing/scan/")
+
+    assert evolution.instances[INSTANCE].state != "open"

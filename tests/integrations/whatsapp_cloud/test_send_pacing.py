@@ -21,7 +21,7 @@ def test_turns_are_booked_one_gap_after_another():
     key = f"pace:test:{time.time()}"
     waits = [pace_take(key, 0.5) for _ in range(3)]
 
-    assert waits[0] == 0
+    assert waits[0] < 0.01
     assert 0.4 < waits[1] <= 0.5 and 0.9 < waits[2] <= 1.0
 
 
