@@ -141,6 +141,7 @@ class ConnectionServiceSimulator:
         self.status_progression, self.status_delay = tuple(status_progression), status_delay
         # Where the sessions that no one configured post, and how they sign.
         self.webhook_url, self.secret = webhook_url, secret
+        self._hooks: dict[str, tuple[str, str]] = {}  # a deleted session's webhook URL and secret
         self.qr_events = qr_events
         self.sessions: dict[str, SimulatedSession] = {}
         self.sent: list[dict[str, Any]] = []
@@ -371,6 +372,9 @@ class ConnectionServiceSimulator:
             session = self.sessions.get(session_id)
             if session is None:
                 session = self.sessions[session_id] = SimulatedSession(session_id)
+                # Where the service posts a session's events is its own configuration: it outlives
+                # the session (a phone logged out and paired again still reaches the inbox).
+                session.webhook_url, session.secret = self._hooks.get(session_id, ("", ""))
             if session.status == "connected":
                 return _json(200, {"success": True, "sessionId": session_id, "qrCode": None})
             session.status, session.last_activity = "qr", time.time()
@@ -392,6 +396,8 @@ class ConnectionServiceSimulator:
     def _delete(self, session_id: str) -> tuple[int, bytes]:
         with self._lock:
             session = self.sessions.pop(session_id, None)
+            if session is not None:
+                self._hooks[session_id] = (session.webhook_url, session.secret)
         if session is None:
             return _json(404, {"success": False, "error": "Session not found"})
         self._emit("delete", {"session": session_id})

@@ -263,3 +263,16 @@ def test_a_scan_on_the_phone_connects_the_channel_through_its_webhook(style, liv
     channel.refresh_from_db()
     assert channel.status == Channel.Status.CONNECTED
     assert channel.config["phone"] == "+5511987654321" and channel.config["pairing"] == {}
+
+
+def test_a_session_paired_again_still_posts_to_the_channel(service, gateway):
+    """The service's webhook address and secret are its own configuration, not the session's:
+    a phone logged out (session deleted) and paired again still reaches the inbox."""
+    service.add_session(SESSION, webhook_url="http://127.0.0.1:9/hook", secret="S", connected=True,
+                        phone="15555550100")
+    adapter = ConnectionServiceAdapter(gateway)
+
+    adapter.disconnect()
+    adapter.pair()
+
+    assert (service.sessions[SESSION].webhook_url, service.sessions[SESSION].secret) == ("http://127.0.0.1:9/hook", "S")
