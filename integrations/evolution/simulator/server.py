@@ -123,6 +123,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "EvolutionSimulator"
+    # An answer's head and body leave in one packet, at once: written apart on a keep-alive
+    # connection, the body waited for the client's delayed ACK (Nagle), 40 ms per answer.
+    disable_nagle_algorithm = True
+    wbufsize = -1  # buffered: http.server flushes after each request
     server: _Server
 
     def _handle(self) -> None:
