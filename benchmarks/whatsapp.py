@@ -391,7 +391,7 @@ class Benchmark:
                    f"1 in {DUPLICATE_EVERY} an exact duplicate...")
         first_post = time.time()
         report.webhooks = asyncio.run(closed_loop(
-            name="signed webhooks", port=self.port, seconds=options.duration, connections=options.connections,
+            name=f"{self.provider.proof.lower()} webhooks", port=self.port, seconds=options.duration, connections=options.connections,
             next_request=webhooks.next, on_answer=on_answer, groups=self.processes.groups))
         result = report.webhooks
         report.webhooks_posted_duplicates = webhooks.duplicates_posted
