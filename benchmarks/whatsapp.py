@@ -737,10 +737,11 @@ def render(report: Report) -> Iterator[str]:
     phases += [("processing drain", report.processing_cpu, None), ("outbound", report.outbound_cpu, None)]
     names = ["machine", "server", "worker", "postgresql", "redis", "load generator + simulator (this process)"]
     header = ["phase", "machine", "server", "worker", "postgres", "redis", "this process"]
-    yield "  " + "".join(f"{title:<18}" if i == 0 else f"{title:>13}" for i, title in enumerate(header))
+    first = max(18, *(len(name) + 1 for name, _cpu, _generator in phases))
+    yield "  " + "".join(f"{title:<{first}}" if i == 0 else f"{title:>13}" for i, title in enumerate(header))
     for name, cpu, _generator in phases:
         if cpu:
-            yield "  " + f"{name:<18}" + "".join(f"{cpu.get(key, 0.0):>13.2f}" for key in names)
+            yield "  " + f"{name:<{first}}" + "".join(f"{cpu.get(key, 0.0):>13.2f}" for key in names)
 
 
 # --- The command line ----------------------------------------------------------------------------------
