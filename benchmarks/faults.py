@@ -239,6 +239,7 @@ class FaultRun:
         self.simulator.start()
         self.port = _free_port()
         number = self.data.number
+        assert number is not None  # a WhatsApp Cloud channel's
         self.simulator.add_number(
             number.phone_number_id, token=number.token, app_secret=number.app_secret, waba_id=number.waba_id,
             webhook_url=f"http://127.0.0.1:{self.port}/webhooks/whatsapp_cloud/{self.data.channel.webhook_token}",
@@ -379,11 +380,16 @@ class FaultRun:
     async def _post_webhooks(self) -> None:
         """Webhooks at `rate` per second, open loop; one that is not answered 200 is posted again
         a second later (a provider retries)."""
+        import functools
+
         from benchmarks.harness import HttpConnection
+        from benchmarks.providers import cloud_inbound_text
         from benchmarks.whatsapp import InboundWebhooks
 
         outcome = self.outcome
-        webhooks = InboundWebhooks(number=self.data.number, path=f"/webhooks/whatsapp_cloud/"
+        assert self.data.number is not None  # a WhatsApp Cloud channel's
+        webhooks = InboundWebhooks(inbound_text=functools.partial(cloud_inbound_text, self.data.number),
+                                   path=f"/webhooks/whatsapp_cloud/"
                                    f"{self.data.channel.webhook_token}", prefix=f"wamid.FAULT{self.run_id}N",
                                    duplicates=False)
         queue: asyncio.Queue[tuple[bytes, str]] = asyncio.Queue()

@@ -480,23 +480,23 @@ class BenchData:
     tenant: Tenant
     user: User
     channel: Channel
-    number: BenchNumber
+    number: BenchNumber | None  # the Graph API simulator's number of a WhatsApp Cloud channel
 
 
-def bench_data_create(*, run_id: str, throughput: int) -> BenchData:
+def bench_data_create(*, run_id: str, throughput: int,
+                      channel_create: Callable[[Tenant], Channel] | None = None) -> BenchData:
     """A tenant of its own, a MANAGER for the integrator socket and a WhatsApp Cloud channel whose
-    credentials match a simulator number. Rows made directly: channel_create would ask Meta."""
+    credentials match a simulator number. Rows made directly: channel_create would ask Meta.
+    With `channel_create`, the tenant's channel is the one it makes instead (another provider's,
+    benchmarks.providers), and there is no number."""
+    if channel_create is not None:
+        tenant, user = _bench_tenant_create(run_id)
+        return BenchData(run_id=run_id, tenant=tenant, user=user, channel=channel_create(tenant), number=None)
     digits = f"{random.randrange(10**8):08d}"
     number = BenchNumber(phone_number_id=f"1999{digits}000", waba_id=f"1998{digits}000",
                          display_phone_number="+15555550199", token=f"BENCH-TOKEN-{secrets.token_hex(8)}",
                          app_secret=secrets.token_hex(16), verify_token=secrets.token_hex(8))
-    tenant = Tenant.objects.create(
-        name=f"Benchmark WhatsApp {run_id}", slug=f"benchmark-whatsapp-{run_id}", status=Tenant.Status.ACTIVE,
-        plan="benchmark", max_channels=0, max_agents=0, max_messages_per_month=0,
-    )
-    user = User.objects.create_user(email=f"benchmark-{run_id}@benchmark.invalid", password=None,
-                                    full_name="Benchmark integrator")
-    Membership.all_objects.create(tenant=tenant, user=user, role=Role.MANAGER)
+    tenant, user = _bench_tenant_create(run_id)
     channel = Channel.all_objects.create(
         tenant=tenant, kind=WhatsAppCloudAdapter.kind, name="Benchmark WhatsApp", status=Channel.Status.CONNECTED,
         config={"phone_number_id": number.phone_number_id, "waba_id": number.waba_id,
@@ -505,6 +505,17 @@ def bench_data_create(*, run_id: str, throughput: int) -> BenchData:
                              "verify_token": number.verify_token}),
     )
     return BenchData(run_id=run_id, tenant=tenant, user=user, channel=channel, number=number)
+
+
+def _bench_tenant_create(run_id: str) -> tuple[Tenant, User]:
+    tenant = Tenant.objects.create(
+        name=f"Benchmark WhatsApp {run_id}", slug=f"benchmark-whatsapp-{run_id}", status=Tenant.Status.ACTIVE,
+        plan="benchmark", max_channels=0, max_agents=0, max_messages_per_month=0,
+    )
+    user = User.objects.create_user(email=f"benchmark-{run_id}@benchmark.invalid", password=None,
+                                    full_name="Benchmark integrator")
+    Membership.all_objects.create(tenant=tenant, user=user, role=Role.MANAGER)
+    return tenant, user
 
 
 def bench_data_delete(data: BenchData) -> None:

@@ -1,6 +1,8 @@
-"""`python -m benchmarks.whatsapp`: the WhatsApp Cloud pipeline measured in the production shape.
+"""`python -m benchmarks.whatsapp`: a WhatsApp pipeline measured in the production shape, the
+WhatsApp Cloud one by default, or Evolution API's or the connection service's (`--provider`).
 
-    python -m benchmarks.whatsapp [--duration 60] [--rate 100] [--quick] [--keep] [--clean]
+    python -m benchmarks.whatsapp [--provider cloud|evolution|baileys] [--duration 60] [--rate 100] [--quick]
+        [--keep] [--clean]
         [--connections 32] [--server-workers N] [--worker-pool prefork|threads] [--worker-concurrency N] [--worker-nice 10]
         [--server-conn-max-age 0] [--worker-conn-max-age 60] [--e2e-messages 1000] [--outbound-messages 2000] [--server uvicorn|daphne]
         [--no-status-webhooks] [--phases baseline,webhooks,e2e,outbound]
@@ -11,22 +13,26 @@ tenant of its own, and stops by itself. The figures of a run: README, "Benchmark
 
 Everything runs on this machine and over loopback only: an ASGI server (several worker
 processes) on `benchmarks.asgi:application`, which is the product's `config.asgi:application`
-plus a bare view; a Celery worker; PostgreSQL and Redis as configured; the Graph API simulator
-in this process, and the load generator and the integrator's WebSocket client in this process
-too. Every loop is bounded in count and time.
+plus a bare view; a Celery worker; PostgreSQL and Redis as configured; the provider's simulator
+(the Graph API's, Evolution API's or the connection service's: benchmarks.providers) in this
+process, and the load generator and the integrator's WebSocket client in this process too. Every
+loop is bounded in count and time.
 
 The phases, in order (each waits for the previous one's work to drain):
 
 1. baseline: a 200 answered by the ASGI layer (the ceiling of server + load generator), and a
    bare Django view behind the whole middleware stack (the ceiling of Django in this server
    configuration); both with the same signed bodies as the webhooks;
-2. webhooks: distinct signed inbound-text webhooks (and 5 % exact duplicates) posted as fast
-   as the server takes them over keep-alive connections for `duration` seconds;
+2. webhooks: distinct inbound-text webhooks, signed or authenticated as the provider does (and
+   5 % exact duplicates), posted as fast as the server takes them over keep-alive connections
+   for `duration` seconds;
 3. processing: from the first POST until the last message is stored; lost and duplicated;
 4. end to end: webhooks at a fixed rate, each timed to its `message.created` frame on an
    integrator WebSocket (/ws/v1/events);
 5. outbound: PENDING replies created in one go, each announced to the sending listener, timed until
-   every one is SENT; failed and double sends.
+   every one is SENT, the simulator posting the provider's receipts after each send; failed and
+   double sends. The channels of QR-paired providers pace their sends in production: the bench
+   channel has no pause between two (the report gives the defaults).
 """
 
 from __future__ import annotations
@@ -68,13 +74,11 @@ from benchmarks.harness import (  # noqa: E402
     HOST,
     BenchData,
     BenchmarkError,
-    BenchNumber,
     EventsSocket,
     HttpConnection,
     LoadResult,
     Processes,
     Shape,
-    bench_data_create,
     bench_data_delete,
     closed_loop,
     cpu_snapshot,
@@ -86,10 +90,10 @@ from benchmarks.harness import (  # noqa: E402
     stale_benchmark_tenants,
     stale_benchmark_tenants_delete,
 )
+from benchmarks.providers import PROVIDERS, BenchProvider, InboundText, provider_create  # noqa: E402
 from contacts.models import Contact, ContactIdentity  # noqa: E402
 from conversations.models import Conversation, Message  # noqa: E402
 from integrations.models import WebhookEvent  # noqa: E402
-from integrations.whatsapp_cloud.simulator import GraphSimulator, webhook_body, webhook_signature  # noqa: E402
 
 DUPLICATE_EVERY = 20  # every 20th webhook repeats an earlier body byte for byte: 5 %
 CONTACTS = 500  # distinct customers writing in (one contact's messages are serialised by design)
@@ -102,6 +106,9 @@ STRAGGLERS = 5000
 
 @dataclass
 class Report:
+    provider: str = "WhatsApp Cloud"
+    proof: str = "Signed"  # how the provider's webhooks prove where they come from
+    notes: list[str] = field(default_factory=list)
     machine: dict[str, str] = field(default_factory=dict)
     configuration: dict[str, str] = field(default_factory=dict)
     raw_asgi: LoadResult | None = None
@@ -125,7 +132,7 @@ class Report:
     outbound_failed: int = 0
     outbound_seconds: float = 0.0
     outbound_simulator_sends: int = 0
-    outbound_rejected_cap: int = 0
+    outbound_rejected_cap: int | None = 0  # None: the simulator has no cap
     outbound_double_sends: int = 0
     outbound_cpu: dict[str, float] = field(default_factory=dict)
     processing_cpu: dict[str, float] = field(default_factory=dict)
@@ -135,11 +142,12 @@ class Report:
 
 
 class InboundWebhooks:
-    """Distinct signed inbound-text webhooks (the inbound-text.json shape), Meta's bytes and
-    signature, with a unique wamid each; every DUPLICATE_EVERY-th one repeats an earlier body."""
+    """Distinct signed inbound-text webhooks as the provider posts them (`inbound_text`: for
+    WhatsApp Cloud the inbound-text.json shape, Meta's bytes and signature), with a unique
+    message id each; every DUPLICATE_EVERY-th one repeats an earlier body."""
 
-    def __init__(self, *, number: BenchNumber, path: str, prefix: str, duplicates: bool) -> None:
-        self.number, self.path, self.prefix, self.duplicates = number, path, prefix, duplicates
+    def __init__(self, *, inbound_text: InboundText, path: str, prefix: str, duplicates: bool) -> None:
+        self.inbound_text, self.path, self.prefix, self.duplicates = inbound_text, path, prefix, duplicates
         self.count = 0
         self.duplicates_posted = 0
         self.recent: deque[tuple[bytes, str]] = deque(maxlen=200)
@@ -153,19 +161,9 @@ class InboundWebhooks:
         self.count += 1
         wa_id = f"5511{9_0000_0000 + index % CONTACTS:09d}"
         wamid = self.wamid(index)
-        payload = {"object": "whatsapp_business_account", "entry": [{"id": self.number.waba_id, "changes": [{
-            "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": self.number.display_phone_number.lstrip("+"),
-                             "phone_number_id": self.number.phone_number_id},
-                "contacts": [{"profile": {"name": f"Cliente {index % CONTACTS}"}, "wa_id": wa_id}],
-                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())), "type": "text",
-                              "text": {"body": f"Olá, pedido {index}: ainda está disponível em outra cor?"}}],
-            },
-            "field": "messages"}]}]}
-        body = webhook_body(payload)
-        raw = http_request(self.path, body, {"X-Hub-Signature-256": webhook_signature(self.number.app_secret, body),
-                                             "User-Agent": "facebookexternalua"})
+        body, headers = self.inbound_text(message_id=wamid, customer=wa_id, name=f"Cliente {index % CONTACTS}",
+                                          text=f"Olá, pedido {index}: ainda está disponível em outra cor?")
+        raw = http_request(self.path, body, headers)
         self.recent.append((raw, wamid))
         return raw, wamid
 
@@ -195,6 +193,7 @@ class Options:
     keep: bool
     outbound_status_webhooks: bool = True
     phases: frozenset[str] = PHASES
+    provider: str = "cloud"
 
 
 class Benchmark:
@@ -205,7 +204,7 @@ class Benchmark:
         self.run_id = f"{dt.datetime.now():%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
         self.log_dir = Path(tempfile.mkdtemp(prefix="benchmark_whatsapp-"))
         self.processes = Processes(self.log_dir)
-        self.simulator: GraphSimulator | None = None
+        self.provider: BenchProvider = provider_create(options.provider)
         self.data: BenchData | None = None
         self.port = 0
 
@@ -213,13 +212,16 @@ class Benchmark:
 
     def run(self) -> Report:
         report = self.report
+        report.provider, report.proof = self.provider.title, self.provider.proof
+        if self.provider.pacing_note:
+            report.notes.append(self.provider.pacing_note)
         report.machine = machine_facts()
         stale = stale_benchmark_tenants()
         if stale:
             self.write(f"note: benchmark tenants left by earlier runs (--keep or killed): {', '.join(stale[:5])} "
                        f"(--clean deletes them)")
         try:
-            self.data = bench_data_create(run_id=self.run_id, throughput=1000)
+            self.data = self.provider.data_create(run_id=self.run_id)
             self._start()
             self._configuration()
             self._warm_up()
@@ -250,7 +252,7 @@ class Benchmark:
             "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
             "DJANGO_DEBUG": "false",
             "LOG_LEVEL": "WARNING",
-            "WHATSAPP_GRAPH_API_URL": self.simulator.base_url if self.simulator else "",
+            **self.provider.environment(),
             "PYTHONUNBUFFERED": "1",
             "PYTHONWARNINGS": "ignore",
         })
@@ -259,14 +261,7 @@ class Benchmark:
     def _start(self) -> None:
         assert self.data is not None
         self.port = free_port()
-        number = self.data.number
-        self.simulator = GraphSimulator(host=HOST, port=0, webhook_concurrency=8)
-        self.simulator.start()
-        self.simulator.add_number(
-            number.phone_number_id, token=number.token, app_secret=number.app_secret, waba_id=number.waba_id,
-            webhook_url=f"http://{HOST}:{self.port}/webhooks/whatsapp_cloud/{self.data.channel.webhook_token}",
-            display_phone_number=number.display_phone_number, throughput_per_second=1000,
-        )
+        simulator_url = self.provider.simulator_start(port=self.port)
         shape = self.options.shape
         server_argv, server_text = shape.server_argv(self.port)
         worker_argv, worker_text = shape.worker_argv(self.run_id)
@@ -276,12 +271,11 @@ class Benchmark:
         self.processes.start("worker", worker_argv,
                              {**self._environment(), "DB_CONN_MAX_AGE": str(shape.worker_conn_max_age)})
         self.write(f"Started the server on {HOST}:{self.port} and the worker (logs: {self.log_dir}); "
-                   f"simulator on {self.simulator.base_url}.")
+                   f"simulator on {simulator_url}.")
 
     def _stop(self) -> None:
         self.processes.stop()
-        if self.simulator is not None:
-            self.simulator.stop()
+        self.provider.simulator_stop()
         if self.data is not None:
             if self.options.keep:
                 self.write(f"Kept the benchmark data: tenant {self.data.tenant.slug}.")
@@ -292,6 +286,8 @@ class Benchmark:
     def _configuration(self) -> None:
         shape, options = self.options.shape, self.options
         self.report.configuration.update({
+            "provider": f"{self.provider.name}: {self.provider.title}, channel kind {self.data.channel.kind}"
+                        if self.data else self.provider.name,
             "settings": f"{settings.SETTINGS_MODULE}, DEBUG false, LOG_LEVEL WARNING, DB_CONN_MAX_AGE "
                         f"{shape.server_conn_max_age} (server), {shape.worker_conn_max_age} (worker)",
             "load": f"{options.connections} keep-alive connections (closed loop), Python asyncio in this process",
@@ -303,8 +299,15 @@ class Benchmark:
 
     @property
     def webhook_path(self) -> str:
-        assert self.data is not None
-        return f"/webhooks/whatsapp_cloud/{self.data.channel.webhook_token}"
+        return self.provider.webhook_path
+
+    def _prefix(self, phase: str) -> str:
+        """The message ids a phase makes up start with it (WhatsApp Cloud's: wamid.BENCH...)."""
+        return f"{self.provider.id_prefix}BENCH{self.run_id}{phase}"
+
+    def _inbound_webhooks(self, *, path: str, prefix: str, duplicates: bool) -> InboundWebhooks:
+        return InboundWebhooks(inbound_text=self.provider.inbound_text, path=path, prefix=prefix,
+                               duplicates=duplicates)
 
     def _inbound_count(self, prefix: str) -> int:
         assert self.data is not None
@@ -335,16 +338,16 @@ class Benchmark:
             return asyncio.run(ask()) == 200
 
         self._wait_until("the ASGI server to answer", answers, 90)
-        assert self.simulator is not None and self.data is not None
-        first = f"wamid.BENCH{self.run_id}S"
-        self.simulator.inbound_text(self.data.number.phone_number_id, "5511900000000", "Warm-up", message_id=first)
+        assert self.data is not None
+        first = self._prefix("S")
+        self.provider.simulator_inbound_text(message_id=first, customer="5511900000000", text="Warm-up")
         self._wait_until("the simulator's warm-up message to be stored (is the Celery worker consuming?)",
                          lambda: self._inbound_count(first) == 1, 90)
         body = b'{"warm":"up"}'
         asyncio.run(closed_loop(name="warm-up", port=self.port, seconds=2, connections=self.options.connections,
                                 next_request=lambda: (http_request(BARE_VIEW_PATH, body), None)))
-        prefix = f"wamid.BENCH{self.run_id}W"
-        warm = InboundWebhooks(number=self.data.number, path=self.webhook_path, prefix=prefix, duplicates=False)
+        prefix = self._prefix("W")
+        warm = self._inbound_webhooks(path=self.webhook_path, prefix=prefix, duplicates=False)
         accepted: set[str] = set()
         asyncio.run(closed_loop(name="warm-up", port=self.port, seconds=2, connections=4, next_request=warm.next,
                                 on_answer=lambda wamid, status: accepted.add(str(wamid)) if status == 200 else None))
@@ -355,8 +358,8 @@ class Benchmark:
 
     async def _baseline(self) -> None:
         assert self.data is not None
-        sample = InboundWebhooks(number=self.data.number, path=BARE_VIEW_PATH, prefix="wamid.SAMPLE",
-                                 duplicates=False)
+        sample = self._inbound_webhooks(path=BARE_VIEW_PATH, prefix=f"{self.provider.id_prefix}SAMPLE",
+                                        duplicates=False)
         raw_bare = sample.next()[0]
         raw_asgi = raw_bare.replace(BARE_VIEW_PATH.encode(), RAW_ASGI_PATH.encode(), 1)
         seconds, connections, groups = self.options.baseline_seconds, self.options.connections, self.processes.groups
@@ -376,19 +379,19 @@ class Benchmark:
     def _webhooks_and_processing(self) -> None:
         assert self.data is not None
         report, options = self.report, self.options
-        prefix = f"wamid.BENCH{self.run_id}A"
-        webhooks = InboundWebhooks(number=self.data.number, path=self.webhook_path, prefix=prefix, duplicates=True)
+        prefix = self._prefix("A")
+        webhooks = self._inbound_webhooks(path=self.webhook_path, prefix=prefix, duplicates=True)
         accepted: set[str] = set()
 
         def on_answer(wamid: str | None, status: int) -> None:
             if status == 200 and wamid is not None:
                 accepted.add(wamid)
 
-        self.write(f"[2/5] Signed webhook POSTs for {options.duration:.0f}s, {options.connections} connections, "
+        self.write(f"[2/5] {self.provider.proof} webhook POSTs for {options.duration:.0f}s, {options.connections} connections, "
                    f"1 in {DUPLICATE_EVERY} an exact duplicate...")
         first_post = time.time()
         report.webhooks = asyncio.run(closed_loop(
-            name="signed webhooks", port=self.port, seconds=options.duration, connections=options.connections,
+            name=f"{self.provider.proof.lower()} webhooks", port=self.port, seconds=options.duration, connections=options.connections,
             next_request=webhooks.next, on_answer=on_answer, groups=self.processes.groups))
         result = report.webhooks
         report.webhooks_posted_duplicates = webhooks.duplicates_posted
@@ -447,8 +450,8 @@ class Benchmark:
         (contact, identity and conversation created with their first message): let each write
         once first, as in a full run, so that the phase measures the usual message."""
         assert self.data is not None
-        prefix = f"wamid.BENCH{self.run_id}S"
-        webhooks = InboundWebhooks(number=self.data.number, path=self.webhook_path, prefix=prefix, duplicates=False)
+        prefix = self._prefix("S")
+        webhooks = self._inbound_webhooks(path=self.webhook_path, prefix=prefix, duplicates=False)
         first = [webhooks.next() for _ in range(CONTACTS)]
         self.write(f"      (first, each of the {CONTACTS} customers writes once)")
 
@@ -467,8 +470,8 @@ class Benchmark:
         assert self.data is not None
         report, options = self.report, self.options
         report.e2e_rate, report.e2e_sent = options.rate, options.e2e_messages
-        prefix = f"wamid.BENCH{self.run_id}E"
-        webhooks = InboundWebhooks(number=self.data.number, path=self.webhook_path, prefix=prefix, duplicates=False)
+        prefix = self._prefix("E")
+        webhooks = self._inbound_webhooks(path=self.webhook_path, prefix=prefix, duplicates=False)
         requests = [webhooks.next() for _ in range(options.e2e_messages)]
         access = TenantAccess(user=self.data.user, tenant=self.data.tenant, role=Role.MANAGER)
         token = tokens_issue(access=access)["access"]
@@ -573,7 +576,8 @@ class Benchmark:
         from conversations.events import MessageCreated
         from integrations.outbound.listeners import replies_send
 
-        assert self.data is not None and self.simulator is not None
+        assert self.data is not None
+        provider = self.provider
         report, channel, tenant = self.report, self.data.channel, self.data.tenant
         count = self.options.outbound_messages
         wa_id = "5511988887777"
@@ -588,15 +592,11 @@ class Benchmark:
             for index in range(count)
         ], batch_size=1000)
         ids = [message.pk for message in messages]
-        if not self.options.outbound_status_webhooks:
-            self.simulator.status_progression = []
-        statuses = " -> ".join(self.simulator.status_progression) or "none"
-        self.report.configuration["simulator"] = (f"Graph API simulator in this process, status webhooks after each "
-                                                  f"send: {statuses} ({self.simulator.status_delay:g}s apart)")
-        sends_before = len(self.simulator.sent)
-        stats_before = self.simulator.stats()
+        self.report.configuration["simulator"] = provider.receipts(enabled=self.options.outbound_status_webhooks)
+        sends_before = provider.sends_mark()
+        rejected_before = provider.rejected_by_cap()
         self.write(f"[5/5] Outbound: {count:,} PENDING replies, each announced to the sending listener, until all are SENT "
-                   f"(channel and simulator cap {channel.config['throughput_per_second']}/s)...")
+                   f"({provider.outbound_words()})...")
         cpu_before = cpu_snapshot(self.processes.groups)
         started = time.time()
         # What the product does after each reply's commit (its message.created event): the
@@ -624,25 +624,26 @@ class Benchmark:
             time.sleep(0.1)
         elapsed = time.time() - started
         report.outbound_cpu = cpu_used(cpu_before, cpu_snapshot(self.processes.groups), elapsed)
-        sends = [record for record in self.simulator.sent[sends_before:]
-                 if record["phone_number_id"] == self.data.number.phone_number_id]
+        sends = provider.sends_since(sends_before)
         provider_ids = set(Message.all_objects.filter(pk__in=ids, provider_message_id__isnull=False)
                            .values_list("provider_message_id", flat=True))
         report.outbound_total = count
         report.outbound_sent = len(provider_ids)
         report.outbound_failed = Message.all_objects.filter(pk__in=ids, status=Message.Status.FAILED).count()
-        last_send = max((record["time"] for record in sends), default=started)
+        last_send = max((at for _id, at in sends), default=started)
         report.outbound_seconds = max(last_send - started, 1e-9)
         report.outbound_simulator_sends = len(sends)
         report.outbound_double_sends = len(sends) - len(provider_ids)
-        report.outbound_rejected_cap = self.simulator.stats()["sends_rejected_cap"] - stats_before["sends_rejected_cap"]
+        rejected_after = provider.rejected_by_cap()
+        report.outbound_rejected_cap = (None if rejected_after is None or rejected_before is None
+                                        else rejected_after - rejected_before)
         self.write(f"      {report.outbound_sent:,} sent in {report.outbound_seconds:.1f}s; failed "
                    f"{report.outbound_failed}, double sends {report.outbound_double_sends}")
 
     def _settle(self) -> None:
         """Let the simulator's status webhooks land and the worker finish before anything stops."""
-        assert self.simulator is not None and self.data is not None
-        self.simulator.wait_for_webhooks(timeout=120)
+        assert self.data is not None
+        self.provider.wait_for_webhooks(timeout=120)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and WebhookEvent.all_objects.filter(
                 channel=self.data.channel, status=WebhookEvent.Status.RECEIVED).exists():
@@ -658,6 +659,8 @@ def _met(value: bool) -> str:
 
 def render(report: Report) -> Iterator[str]:
     yield ""
+    if report.provider != "WhatsApp Cloud":
+        yield f"Provider: {report.provider}"
     yield "Machine"
     for key, value in report.machine.items():
         yield f"  {key:<12} {value}"
@@ -682,7 +685,7 @@ def render(report: Report) -> Iterator[str]:
         met = _met(sustained >= 1000 and hooks.not_ok == 0)
         if hooks.seconds < 59.5:
             met += f" (but only {hooks.seconds:.0f} s)"
-        rows.append((f"Signed webhook POSTs accepted ({hooks.seconds:.0f}s)",
+        rows.append((f"{report.proof} webhook POSTs accepted ({hooks.seconds:.0f}s)",
                      f"{sustained:,.0f}/s{share(sustained)}; 200: {hooks.ok:,}, non-200: {hooks.not_ok:,}",
                      ">= 1,000/s for 60 s", met))
         p99 = hooks.latency_ms(.99)
@@ -709,9 +712,10 @@ def render(report: Report) -> Iterator[str]:
                          f" ms; non-200: {post.not_ok}", "", ""))
     if report.outbound_total:
         rate = report.outbound_sent / report.outbound_seconds if report.outbound_seconds else 0.0
+        capped = "" if report.outbound_rejected_cap is None else f"; 130429 {report.outbound_rejected_cap}"
         rows.append((f"Outbound sends ({report.outbound_total:,} replies)",
                      f"{rate:,.0f}/s{share(rate)} ({report.outbound_sent:,} in {report.outbound_seconds:.1f}s); "
-                     f"FAILED {report.outbound_failed}; 130429 {report.outbound_rejected_cap}",
+                     f"FAILED {report.outbound_failed}{capped}",
                      ">= 200/s", _met(rate >= 200 and report.outbound_failed == 0)))
         rows.append(("  double sends (simulator sends - SENT)", f"{report.outbound_double_sends} "
                      f"({report.outbound_simulator_sends:,} sends accepted by the simulator)", "0",
@@ -723,6 +727,8 @@ def render(report: Report) -> Iterator[str]:
     yield line
     for row in rows:
         yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+    for note in report.notes:
+        yield f"Note: {note}."
     yield ""
     yield f"Where the CPU went (average cores in use; the machine has {os.cpu_count()})"
     phases = [(result.name, result.cpu, result.generator_cpu) for result in (report.raw_asgi, report.bare_view,
@@ -731,10 +737,11 @@ def render(report: Report) -> Iterator[str]:
     phases += [("processing drain", report.processing_cpu, None), ("outbound", report.outbound_cpu, None)]
     names = ["machine", "server", "worker", "postgresql", "redis", "load generator + simulator (this process)"]
     header = ["phase", "machine", "server", "worker", "postgres", "redis", "this process"]
-    yield "  " + "".join(f"{title:<18}" if i == 0 else f"{title:>13}" for i, title in enumerate(header))
+    first = max(18, *(len(name) + 1 for name, _cpu, _generator in phases))
+    yield "  " + "".join(f"{title:<{first}}" if i == 0 else f"{title:>13}" for i, title in enumerate(header))
     for name, cpu, _generator in phases:
         if cpu:
-            yield "  " + f"{name:<18}" + "".join(f"{cpu.get(key, 0.0):>13.2f}" for key in names)
+            yield "  " + f"{name:<{first}}" + "".join(f"{cpu.get(key, 0.0):>13.2f}" for key in names)
 
 
 # --- The command line ----------------------------------------------------------------------------------
@@ -758,8 +765,17 @@ def parser_create() -> argparse.ArgumentParser:
     cores = os.cpu_count() or 1
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.whatsapp",
-        description="Benchmark the WhatsApp Cloud pipeline (webhooks, processing, webhook-to-WebSocket latency, "
-                    "outbound sends) against an ASGI server + Celery worker + PostgreSQL + Redis on this machine.")
+        description="Benchmark a WhatsApp pipeline (webhooks, processing, webhook-to-WebSocket latency, "
+                    "outbound sends) against an ASGI server + Celery worker + PostgreSQL + Redis on this machine, "
+                    "with the provider's simulator in this process.")
+    parser.add_argument("--provider", choices=tuple(PROVIDERS), default="cloud",
+                        help="Whose pipeline and simulator: cloud (WhatsApp Cloud, Graph API simulator; the "
+                             "default), evolution (Evolution API simulator, webhooks with the channel's secret "
+                             "header) or baileys (connection service simulator, X-Webhook-Signature HMAC). The "
+                             "bench channel of evolution and baileys has no pause between sends and a high cap "
+                             "(send_pacing_seconds [0, 0], throughput_per_second 1000), still one reply at a time "
+                             "as every paced channel; production defaults pace their sends, and the report gives "
+                             "the figures.")
     parser.add_argument("--duration", type=_positive, default=None,
                         help="Seconds of sustained webhook POSTs (default 60; --quick: 10).")
     parser.add_argument("--rate", type=_positive, default=100.0,
@@ -792,8 +808,9 @@ def parser_create() -> argparse.ArgumentParser:
     parser.add_argument("--worker-conn-max-age", type=int, default=60,
                         help="DB_CONN_MAX_AGE of the Celery worker (default 60: its processes reuse them).")
     parser.add_argument("--no-status-webhooks", action="store_true",
-                        help="Outbound run without the simulator's sent/delivered/read webhooks (Meta sends "
-                             "them, so they are on by default).")
+                        help="Outbound run without the simulator's receipts after each send (cloud: sent, "
+                             "delivered, read; evolution: DELIVERY_ACK, READ, its send.message echo staying; "
+                             "baileys: DELIVERY_ACK, READ). Providers send them, so they are on by default.")
     parser.add_argument("--phases", type=_phases, default=",".join(sorted(PHASES)),
                         help="The phases to run, comma-separated (default all: baseline, webhooks, e2e, "
                              "outbound); the rest are left out of the report.")
@@ -839,6 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         outbound_messages=options["outbound_messages"] or (300 if quick else 2000),
         baseline_seconds=options["baseline_seconds"] or min(15.0, duration), keep=options["keep"],
         outbound_status_webhooks=not options["no_status_webhooks"], phases=options["phases"],
+        provider=options["provider"],
         shape=Shape(server=options["server"], server_workers=max(1, options["server_workers"]),
                     worker_pool=options["worker_pool"], worker_concurrency=max(1, options["worker_concurrency"]),
                     server_conn_max_age=max(0, options["server_conn_max_age"]),

@@ -95,6 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ConnectionServiceSimulator"
     timeout = 60
+    # An answer's head and body leave in one packet, at once: written apart on a keep-alive
+    # connection, the body waited for the client's delayed ACK (Nagle), 40 ms per answer.
+    disable_nagle_algorithm = True
+    wbufsize = -1  # buffered: http.server flushes after each request
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
@@ -242,6 +246,17 @@ class ConnectionServiceSimulator:
         in a "message" event. `lid` addresses the chat by the contact's @lid (the phone as its
         alt); `group` makes it a group's message, `phone` its author; `from_me` one typed on the
         paired phone. Returns its id."""
+        data = self.text_message(phone=phone, text=text, name=name, lid=lid, group=group, from_me=from_me,
+                                 message_id=message_id)
+        for _ in range(2 if duplicate else 1):
+            self.post_event(session_id, "message", data)
+        return str(data["key"]["id"])
+
+    @staticmethod
+    def text_message(*, phone: str = "5511987654321", text: str = "Oi!", name: str = "Maria Cliente", lid: str = "",
+                     group: str = "", from_me: bool = False, message_id: str = "") -> dict[str, Any]:
+        """The Baileys WAMessage of a text, as `inbound_text` posts it in a "message" event
+        (`webhook_request` makes the whole request)."""
         message_id = message_id or android_message_id()
         key: dict[str, Any]
         if group:
@@ -256,11 +271,8 @@ class ConnectionServiceSimulator:
         else:
             key = {"remoteJid": f"{phone}@s.whatsapp.net", "fromMe": from_me, "id": message_id,
                    "addressingMode": "pn"}
-        data = {"key": key, "messageTimestamp": int(time.time()), "pushName": name, "broadcast": False,
+        return {"key": key, "messageTimestamp": int(time.time()), "pushName": name, "broadcast": False,
                 "message": {"conversation": text}}
-        for _ in range(2 if duplicate else 1):
-            self.post_event(session_id, "message", data)
-        return message_id
 
     def post_status(self, session_id: str, message_id: str, status: int, *, to: str = "", delay: float = 0.0,
                     wait: bool = True) -> None:
@@ -473,16 +485,22 @@ class ConnectionServiceSimulator:
                     self._queued.notify_all()
                 delivery.done.set()
 
-    def _deliver(self, delivery: _Delivery) -> None:
-        session = self.sessions.get(delivery.session_id)
+    def webhook_request(self, session_id: str, event: str, data: Any) -> tuple[str, bytes, dict[str, str]]:
+        """(URL, body, headers) of the signed event the session posts: what `post_event`
+        delivers, also for a client that posts it itself. The URL is "" when the session has
+        none (and the simulator no default)."""
+        session = self.sessions.get(session_id)
         url = (session.webhook_url if session else "") or self.webhook_url
         secret = (session.secret if session else "") or self.secret
-        body = self.envelope(delivery.session_id, delivery.event, delivery.data)
+        body = self.envelope(session_id, event, data)
+        return url, body, {"Content-Type": "application/json", SIGNATURE_HEADER: signature_for(body, secret)}
+
+    def _deliver(self, delivery: _Delivery) -> None:
+        url, body, headers = self.webhook_request(delivery.session_id, delivery.event, delivery.data)
         entry: dict[str, Any] = {"session": delivery.session_id, "event": delivery.event, "body": body,
                                  "url": url, "http_status": None, "error": ""}
         if url:
-            request = urllib.request.Request(url, data=body, method="POST", headers={
-                "Content-Type": "application/json", SIGNATURE_HEADER: signature_for(body, secret)})
+            request = urllib.request.Request(url, data=body, method="POST", headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (a URL we were given)
                     entry["http_status"] = response.status

@@ -123,6 +123,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "EvolutionSimulator"
+    # An answer's head and body leave in one packet, at once: written apart on a keep-alive
+    # connection, the body waited for the client's delayed ACK (Nagle), 40 ms per answer.
+    disable_nagle_algorithm = True
+    wbufsize = -1  # buffered: http.server flushes after each request
     server: _Server
 
     def _handle(self) -> None:
@@ -328,6 +332,16 @@ class EvolutionSimulator:
         """A contact's text (webhook-messages-upsert-text.json's shape); `lid` gives their @lid
         (the chat is addressed by it with `lid_addressed`), `group` a group's JID (the contact
         writes in it), `quoted_id` the message it replies to, `from_me` sends it from the phone."""
+        data = self.inbound_text_data(name, from_number, text, push_name=push_name, message_id=message_id, lid=lid,
+                                      lid_addressed=lid_addressed, quoted_id=quoted_id, group=group, from_me=from_me)
+        return self._post_upsert(name, data, duplicate=duplicate)
+
+    def inbound_text_data(self, name: str, from_number: str = "15555550123", text: str = "Hello", *,
+                          push_name: str = "Maria", message_id: str | None = None, lid: str | None = None,
+                          lid_addressed: bool = False, quoted_id: str | None = None, group: str | None = None,
+                          from_me: bool = False) -> dict[str, Any]:
+        """The messages.upsert `data` `inbound_text` posts, without posting it (see
+        `webhook_request` for the whole request)."""
         data = self._upsert_data(name, from_number, push_name=push_name, message_id=message_id, lid=lid,
                                  lid_addressed=lid_addressed, group=group, from_me=from_me)
         data["message"] = {"conversation": text}
@@ -336,7 +350,7 @@ class EvolutionSimulator:
             instance = self.instance(name)
             data["contextInfo"] = {"stanzaId": quoted_id, "participant": instance.wuid,
                                    "quotedMessage": {"conversation": ""}}
-        return self._post_upsert(name, data, duplicate=duplicate)
+        return data
 
     def inbound_image(self, name: str, from_number: str = "15555550123", *, caption: str | None = None,
                       content: bytes | None = None, mime_type: str = "image/png", push_name: str = "Maria",
@@ -765,16 +779,18 @@ class EvolutionSimulator:
                     self._pending = max(0, self._pending - 1)
                 self._queue_cond.notify_all()
 
-    def _deliver(self, delivery: _Delivery) -> bool:
-        """Post one webhook; whether to try it again."""
-        instance = self.instances.get(delivery.instance)
-        if instance is None or not instance.webhook.get("url"):
-            return False
+    def webhook_request(self, name: str, event: str, data: Any) -> tuple[str, bytes, dict[str, str]]:
+        """(URL, body, headers) of the webhook the instance `name` posts for `event` with `data`:
+        Evolution's envelope, and the instance's configured headers (its JWT mode's token made
+        from its key). What `post_event` delivers; also for a client that posts it itself."""
+        instance = self.instance(name)
         webhook = instance.webhook
+        if not webhook.get("url"):
+            raise SimulatorError(f"The instance {name!r} has no webhook.")
         url = str(webhook["url"])
         if webhook.get("byEvents"):
-            url = f"{url.rstrip('/')}/{delivery.event.replace('.', '-').replace('_', '-').lower()}"
-        envelope = {"event": delivery.event, "instance": instance.name, "data": delivery.data, "destination": url,
+            url = f"{url.rstrip('/')}/{event.replace('.', '-').replace('_', '-').lower()}"
+        envelope = {"event": event, "instance": instance.name, "data": data, "destination": url,
                     "date_time": local_time_z(), "sender": instance.wuid or None, "server_url": self.base_url,
                     "apikey": instance.token if self.expose_apikey else None}
         if not envelope["sender"]:
@@ -787,6 +803,14 @@ class EvolutionSimulator:
                                headers.pop("jwt_key"), algorithm="HS256")
             headers["Authorization"] = f"Bearer {token}"
         headers.setdefault("Content-Type", "application/json")
+        return url, body, headers
+
+    def _deliver(self, delivery: _Delivery) -> bool:
+        """Post one webhook; whether to try it again."""
+        instance = self.instances.get(delivery.instance)
+        if instance is None or not instance.webhook.get("url"):
+            return False
+        url, body, headers = self.webhook_request(instance.name, delivery.event, delivery.data)
         delivery.attempt += 1
         status, problem = self._post(url, body, headers)
         entry = {"time": time.time(), "event": delivery.event, "instance": instance.name, "url": url,

@@ -108,7 +108,9 @@ def test_from_connecting_to_a_scanned_qr_code_to_a_logout_on_the_phone(live_serv
         channel = Channel.all_objects.get(public_id=created.json()["id"])
         first_code = channel.config["pairing"]["qr_code"]
         assert channel.status == Channel.Status.QR_PENDING and first_code
-        simulator.wait_for_webhooks(10)  # the first QR's webhook: before the channel existed (404), dropped
+        # The first QR's webhook races the channel's commit: before it, a 404 (dropped); after it,
+        # a 200 (the same code again).
+        simulator.wait_for_webhooks(10)
 
         new_code = simulator.refresh_qr(channel.config["instance"])
         assert simulator.wait_for_webhooks(10)
@@ -127,7 +129,7 @@ def test_from_connecting_to_a_scanned_qr_code_to_a_logout_on_the_phone(live_serv
         assert channel.status == Channel.Status.DISCONNECTED and "Logged out on the phone" in channel.status_detail
 
     statuses = [entry["http_status"] for entry in simulator.webhook_log]
-    assert statuses == [404, 200, 200, 200]
+    assert statuses[0] in (404, 200) and statuses[1:] == [200, 200, 200]
 
 
 @pytest.mark.django_db(transaction=True)
