@@ -67,8 +67,7 @@ def _pacing_words(adapter: type[ChannelAdapter]) -> str:
                      f"{2 / (low + high):.2g} sends/s)")
     return (f"production defaults pace a {adapter.kind} channel's sends: {' and '.join(parts)}; this run's "
             f"channel has send_pacing_seconds {NO_PACING} and throughput_per_second {BENCH_THROUGHPUT} to "
-            f"measure the pipeline (a channel with a pacing, even [0, 0], sends one reply at a time: no helper "
-            f"senders)")
+            f"measure the pipeline ([0, 0]: no pacing)")
 
 
 class BenchProvider(abc.ABC):

@@ -312,12 +312,15 @@ class ChannelAdapter(abc.ABC):
 
     @property
     def send_pacing_seconds(self) -> tuple[float, float] | None:
+        """The channel's pacing: its config's [low, high] ([0, 0]: none), else its kind's."""
         configured = self.channel.config.get("send_pacing_seconds")
         try:
             low, high = (float(bound) for bound in configured)
-            return (low, high) if 0 <= low <= high else self.default_send_pacing_seconds
         except (TypeError, ValueError):
             return self.default_send_pacing_seconds
+        if not 0 <= low <= high:
+            return self.default_send_pacing_seconds
+        return (low, high) if high > 0 else None
 
     @property
     def daily_send_cap(self) -> int | None:

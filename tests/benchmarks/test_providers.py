@@ -76,7 +76,7 @@ def test_a_paired_channel_sends_unpaced_and_the_report_says_what_production_does
     adapter = adapter_for(data.channel)
     assert adapter is not None
 
-    assert adapter.send_pacing_seconds == (0.0, 0.0)
+    assert adapter.send_pacing_seconds is None
     assert adapter.throughput_per_second == BENCH_THROUGHPUT
     assert "default_send_pacing_seconds" in provider.pacing_note
     low, high = type(adapter).default_send_pacing_seconds or (0, 0)

@@ -51,3 +51,14 @@ def test_replies_past_the_daily_cap_fail_and_say_why(graph, conversation):
     third = Message.all_objects.get(pk=replies[2].pk)
     assert third.status == Message.Status.FAILED and third.error_code == "daily_send_cap_reached"
     assert "daily limit" in third.error_message
+
+
+def test_a_pacing_of_zero_is_no_pacing(conversation):
+    """[0, 0] in a channel's config turns its kind's pacing off: no turn booked, helpers allowed."""
+    from integrations.registry import adapter_for
+
+    channel = conversation.channel
+    channel.config = {**channel.config, "send_pacing_seconds": [0, 0]}
+    assert adapter_for(channel).send_pacing_seconds is None
+    channel.config = {**channel.config, "send_pacing_seconds": [2, 1]}  # nonsense: the kind's own
+    assert adapter_for(channel).send_pacing_seconds == type(adapter_for(channel)).default_send_pacing_seconds
