@@ -11,7 +11,8 @@ from config.api.errors import error_body
 
 class ApiBodySizeLimitMiddleware:
     """Refuses an API request (settings.API_PATH_PREFIXES) whose declared body is over
-    API_MAX_BODY_BYTES before anything reads it (413 with the API's error shape)."""
+    API_MAX_BODY_BYTES (a provider's webhook there: WEBHOOK_MAX_BODY_BYTES) before anything reads
+    it (413 with the API's error shape)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -22,7 +23,8 @@ class ApiBodySizeLimitMiddleware:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 return JsonResponse(error_body("bad_request", "Invalid Content-Length."), status=400)
-            limit = settings.API_MAX_BODY_BYTES
+            limit = (settings.WEBHOOK_MAX_BODY_BYTES if request.path.startswith(settings.API_WEBHOOK_PATH_PREFIXES)
+                     else settings.API_MAX_BODY_BYTES)
             if length > limit:
                 return JsonResponse(
                     error_body("payload_too_large", "The request body is too large.", {"max_bytes": limit}),

@@ -277,6 +277,9 @@ WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=240_000)
 # Where the API answers (JSON errors, English unless the client asks, bodies bounded): /api/, and
 # the seeds' compatibility paths outside it (integrations.seed_contracts).
 API_PATH_PREFIXES = ("/api/", "/integrations/whatsapp")
+# Provider webhooks under /api/ (the seeds' aliases of a channel's webhook URL): their bodies are
+# bounded as every webhook's are (WEBHOOK_MAX_BODY_BYTES), not as the API's.
+API_WEBHOOK_PATH_PREFIXES = ("/api/webhooks/",)
 # Largest request body the API reads, in bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from config.api.errors import api_not_found
-from integrations.seed_contracts import api
+from integrations.seed_contracts import api, webhooks
 
 INSTANCE = "<uuid:id>"
 
@@ -18,11 +18,14 @@ urlpatterns = [
     path(f"api/v1/whatsapp/instances/{INSTANCE}/messages", api.InstanceMessagesView.as_view(),
          name="seed-instance-messages"),
     path("api/v1/whatsapp/health", api.WhatsAppHealthView.as_view(), name="seed-whatsapp-health"),
+    path("api/webhooks/whatsapp/<uuid:tenantId>/<uuid:instanceId>", webhooks.InstanceWebhookView.as_view(),
+         name="seed-instance-webhook"),
     # seed 001
     path("api/whatsapp/connect", api.ConnectView.as_view(), name="seed-connect"),
     path("api/whatsapp/status/<str:tenantId>", api.ConnectionStatusView.as_view(), name="seed-connection-status"),
     path("api/whatsapp/disconnect/<str:tenantId>", api.DisconnectView.as_view(), name="seed-disconnect"),
     path("api/conversations/<uuid:id>/send-message", api.SendMessageView.as_view(), name="seed-send-message"),
+    path("api/webhooks/whatsapp", webhooks.ConnectionServiceWebhookView.as_view(), name="seed-connection-webhook"),
     # seed 004
     path("integrations/whatsapp", api.IntegrationsView.as_view(), name="seed-integrations"),
     path(f"integrations/whatsapp/{INSTANCE}", api.IntegrationView.as_view(), name="seed-integration"),
@@ -31,4 +34,5 @@ urlpatterns = [
     path(f"integrations/whatsapp/{INSTANCE}/status", api.IntegrationStatusView.as_view(),
          name="seed-integration-status"),
     re_path(r"^integrations/whatsapp(?:/.*)?$", api_not_found),  # a malformed id too: the API's JSON 404
+    path("webhooks/evolution", webhooks.EvolutionWebhookView.as_view(), name="seed-evolution-webhook"),
 ]
