@@ -25,14 +25,14 @@ from conversations.models import Message
 from conversations.selectors import conversation_list
 from conversations.services import message_send
 from integrations.pairing import channel_disconnect
-from integrations.registry import adapter_class_for
-from integrations.seed_contracts.kinds import SEED_TYPES, SETTINGS_FIELDS
+from integrations.seed_contracts.kinds import SETTINGS_FIELDS
 from integrations.seed_contracts.schema import SEED_000, SEED_001, SEED_004, SeedSchema
 from integrations.seed_contracts.selectors import (
     seed_channel_messages,
     seed_default_qr_channel,
     seed_instances,
     seed_last_activity,
+    seed_providers,
     seed_tenant_is,
 )
 from integrations.seed_contracts.serializers import (
@@ -242,13 +242,8 @@ class WhatsAppHealthView(_SeedView):
 
     @extend_schema(summary="WhatsApp's providers here, and the account's numbers' statuses")
     def get(self, request: Request) -> Response:
-        providers = []
-        for seed_type, kind in SEED_TYPES.items():
-            adapter = adapter_class_for(kind)
-            providers.append({"type": seed_type, "kind": kind, "available": adapter is not None,
-                              "sharedServer": adapter is not None and adapter.connects_without_settings()})
-        instances = seed_instances(access=_access(request))
-        return Response(WhatsAppHealthOutput({"providers": providers, "instances": instances}).data)
+        return Response(WhatsAppHealthOutput({"providers": seed_providers(),
+                                              "instances": seed_instances(access=_access(request))}).data)
 
 
 # --- seed 004: /integrations/whatsapp (seed 000's views, under its paths and tag) ---------------

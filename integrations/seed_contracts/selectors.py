@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from django.db.models import Max, QuerySet
 
@@ -24,6 +25,17 @@ from integrations.seed_contracts.kinds import QR_TYPES, SEED_TYPES
 # A unified webhook's name (an instance's, a session's) is one channel's; a few more are read in
 # case tenants with servers of their own chose the same name (the secret tells them apart).
 MAX_NAMESAKES = 10
+
+
+def seed_providers() -> list[dict[str, Any]]:
+    """Each of the seeds' types: the kind that serves it, whether a provider of this installation
+    does, and whether the installation provides its server (a name is all a number needs)."""
+    providers = []
+    for seed_type, kind in SEED_TYPES.items():
+        adapter = adapter_class_for(kind)
+        providers.append({"type": seed_type, "kind": kind, "available": adapter is not None,
+                          "sharedServer": adapter is not None and adapter.connects_without_settings()})
+    return providers
 
 
 def seed_instances(*, access: TenantAccess) -> QuerySet[Channel]:
