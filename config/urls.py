@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("csp-report/", csp_report, name="csp-report"),
     path("api/v1/", include("config.api.urls")),
+    # The product seeds' API contracts: documented aliases of the API above.
+    path("", include("integrations.seed_contracts.urls")),
     re_path(r"^api/", api_not_found),
 ]
 

@@ -20,14 +20,16 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
   (`contact_aliases`: an @lid next to a phone number, a number with and without Brazil's ninth
   digit), so that one person is one contact; a group is a contact of its own (its address and
   name), each message naming its author in `content_attributes["author"]`
-  (`{"name", "phone"}`);
+  (`{"name", "phone"}`); and, for a provider that posts many channels' events to one address,
+  `webhook_channels_named` (which channels a body names, before it is verified);
 - **outbound**: `send` (one `OutboundMessage` → `SendResult`, or a `ProviderError`),
   `mark_read`, `fetch_templates`;
 - **connecting**: `form_class` (the settings form an admin fills in: its fields and how they
   become the channel's name, config and credentials), `credentials_form_class` (replacing a
   secret later), `connect` (check with the provider before the channel is saved, raising
   `ConnectRefused` with words an admin understands), `setup_steps` (what the admin pastes into
-  the provider's console);
+  the provider's console), `connects_without_settings` (whether the installation provides the
+  provider's server, so that a name is all a channel needs);
 - **its own API endpoints**, if it has any: `api_urls` (a module of urlpatterns mounted under
   /api/v1/, e.g. the API channel's `POST /api/v1/channels/{channel_id}/messages`);
 - **trying it**: `simulator` (a local stand-in of the provider: a module with
@@ -57,6 +59,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -64,10 +67,12 @@ from typing import Any, ClassVar
 import environ
 from django import forms
 from django.conf import settings as django_settings
+from django.db.models import Q
 from django.utils.functional import Promise
 
 from channels_app.kinds import ChannelKind
 from channels_app.models import Channel
+from config.json_limits import raw_json_too_deep
 from conversations.incoming import IncomingMessage, IncomingStatus
 
 _env = environ.Env()
@@ -252,6 +257,24 @@ class DemoChannel:
         return self.address_format.format(digits=digits, email=email, index=index)
 
 
+# A webhook body read before it is verified (to name its channel) is refused past this depth,
+# as processing refuses it (integrations.inbound.process).
+UNVERIFIED_BODY_MAX_DEPTH = 64
+
+
+def webhook_envelope_string(body: bytes, name: str) -> str:
+    """A top-level string of a JSON webhook body that is not verified yet: "" when the body is
+    no JSON object (or nests too deep to read) or has no such string."""
+    if raw_json_too_deep(body, limit=UNVERIFIED_BODY_MAX_DEPTH):
+        return ""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    value = payload.get(name) if isinstance(payload, dict) else None
+    return value.strip() if isinstance(value, str) else ""
+
+
 class ChannelSettingsForm(forms.Form):
     """The form an admin fills in to connect a channel of a kind."""
 
@@ -398,6 +421,23 @@ class ChannelAdapter(abc.ABC):
         """A sandbox channel (one that talks to the provider's local simulator): play the phone
         scanning its QR code (the settings page's "Simulate the scan" button in the demo)."""
         raise ProviderPermanentError("Only a sandbox channel can simulate a scan.", code="not_sandbox")
+
+    @classmethod
+    def connects_without_settings(cls) -> bool:
+        """Whether a channel of this kind can be connected with nothing but its name: this
+        installation provides the provider's server (and its key). The seeds' one-call connect
+        and their health ask it (integrations.seed_contracts)."""
+        return False
+
+    # --- one address for many channels (the seeds' unified webhooks) ------------------
+    @classmethod
+    def webhook_channels_named(cls, body: bytes) -> Q | None:
+        """For a provider that posts the events of many channels to one address (the seeds'
+        unified webhooks, integrations.seed_contracts): the channels of this kind that a body
+        names, as a filter of Channel rows (on what their config keeps); None when it names
+        none. The body is not verified yet: the channel it names verifies it (verify_webhook)
+        before anything is stored."""
+        return None
 
     def setup_steps(self) -> list[SetupStep]:
         """What an admin copies into the provider's console, and facts about the channel."""

@@ -45,15 +45,24 @@ def test_only_tasks_modules_queue_tasks():
 # words for a contact's addresses (@lid, Brazil's ninth digit) name it. The WhatsApp Web
 # message shapes are one shared package's, and the packages' of the providers that post them
 # (Evolution, and the connection service's simulator).
+# The seed contracts (integrations/seed_contracts) are the compatibility surface of the product
+# seeds' WhatsApp-specific API contracts: they may say "whatsapp", and name the kinds of their
+# `type`s (whatsapp_cloud, whatsapp_evolution), seed 004's /webhooks/evolution path and the seeds'
+# `{tenantId}` path parameter (our account's id there), but no provider's wire format, header or
+# setting: they ask the registry and the adapters for those, and import no provider's package
+# (.importlinter).
+SEEDS = "seed_contracts"
+
+
 @pytest.mark.parametrize("provider,packages", [
-    ("whatsapp_cloud", ("whatsapp_cloud",)), ("WhatsAppCloud", ("whatsapp_cloud",)),
+    ("whatsapp_cloud", ("whatsapp_cloud", SEEDS)), ("WhatsAppCloud", ("whatsapp_cloud",)),
     ("graph.facebook", ("whatsapp_cloud",)), ("X-Hub-Signature", ("whatsapp_cloud",)),
     ("api_channel", ("api_channel",)), ("ApiChannel", ("api_channel",)),
-    ("evolution", ("evolution",)), ("EVOLUTION_API", ("evolution",)), ("x-inbox-webhook-secret", ("evolution",)),
-    ("getBase64FromMediaMessage", ("evolution",)),
+    ("evolution", ("evolution", SEEDS)), ("EVOLUTION_API", ("evolution",)),
+    ("x-inbox-webhook-secret", ("evolution",)), ("getBase64FromMediaMessage", ("evolution",)),
     ("baileys_service", ("baileys_service",)), ("X-Webhook-Signature", ("baileys_service",)),
     ("CONNECTION_SERVICE", ("baileys_service",)), ("MICROSERVICE", ("baileys_service",)),
-    ("X-API-KEY", ("baileys_service",)), ("tenantId", ("baileys_service",)),
+    ("X-API-KEY", ("baileys_service",)), ("tenantId", ("baileys_service", SEEDS)),
     ("remoteJid", ("whatsapp_web", "evolution", "baileys_service")),
     ("s.whatsapp.net", ("whatsapp_web", "evolution", "baileys_service")),
 ])

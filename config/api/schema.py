@@ -45,9 +45,14 @@ class AutoSchema(BaseAutoSchema):
     """Documents the error responses every authenticated endpoint can give, in the one
     error shape, next to its successful ones."""
 
+    def documents_api_errors(self) -> bool:
+        """Whether the operation answers with the API's errors: those under /api/v1/ (not
+        GET /api/health); a view of the API elsewhere says so with a subclass."""
+        return self.path.startswith("/api/v1/")
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         bodies = super()._get_response_bodies(direction)
-        if not self.path.startswith("/api/v1/"):
+        if not self.documents_api_errors():
             return bodies
         for code, description in _ERRORS.items():
             if code not in bodies:

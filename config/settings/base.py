@@ -274,6 +274,12 @@ API_RATE_LIMIT_AUTH = env.int("API_RATE_LIMIT_AUTH", default=20)
 API_RATE_LIMIT_ANONYMOUS = env.int("API_RATE_LIMIT_ANONYMOUS", default=60)
 # Deliveries a minute to one channel's webhook URL (integrations.inbound.ratelimit).
 WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=240_000)
+# Where the API answers (JSON errors, English unless the client asks, bodies bounded): /api/, and
+# the seeds' compatibility paths outside it (integrations.seed_contracts).
+API_PATH_PREFIXES = ("/api/", "/integrations/whatsapp")
+# Provider webhooks under /api/ (the seeds' aliases of a channel's webhook URL): their bodies are
+# bounded as every webhook's are (WEBHOOK_MAX_BODY_BYTES), not as the API's.
+API_WEBHOOK_PATH_PREFIXES = ("/api/webhooks/",)
 # Largest request body the API reads, in bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 # Largest provider webhook body accepted (Meta sends up to 3 MB), in bytes.
@@ -355,6 +361,7 @@ SPECTACULAR_SETTINGS = {
         "Role": "accounts.models.Role",
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
+        "SeedWhatsAppType": "integrations.seed_contracts.serializers.SEED_TYPE_CHOICES",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
 }

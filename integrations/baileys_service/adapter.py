@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,6 +47,7 @@ from integrations.base import (
     SendResult,
     SetupStep,
     WebhookBatch,
+    webhook_envelope_string,
 )
 
 SERVICE_URL = ProviderSetting("CONNECTION_SERVICE_URL", "",
@@ -119,6 +121,14 @@ class ConnectionServiceAdapter(ChannelAdapter):
     def parse_webhook(self, body: bytes) -> WebhookBatch:
         return webhook_parse(body)
 
+    @classmethod
+    def webhook_channels_named(cls, body: bytes) -> Q | None:
+        """A service posting every session's events to one URL names the session in its
+        envelope's `tenantId` (our session id, nothing of our tenant's): the channels whose config
+        keeps that session id."""
+        session = webhook_envelope_string(body, "tenantId")
+        return Q(config__session_id=session) if session else None
+
     # --- outbound ----------------------------------------------------------------------
     def send(self, message: OutboundMessage) -> SendResult:
         if message.attachments:
@@ -187,6 +197,12 @@ class ConnectionServiceAdapter(ChannelAdapter):
         self.service.call("POST", "/_sim/scan", body={"session": self.session_id, "phone": phone.lstrip("+")})
 
     # --- connecting --------------------------------------------------------------------
+    @classmethod
+    def connects_without_settings(cls) -> bool:
+        """The installation's connection service is set (its key may be empty: a service
+        without one)."""
+        return bool(SERVICE_URL.value.strip() or SEED_SERVICE_URL.value.strip())
+
     def connect(self) -> None:
         """Ask the service with the channel's key, and start pairing: the channel waits for the
         QR code's scan (or is connected already). Gives the channel its session id and the

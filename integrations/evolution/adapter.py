@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -41,6 +42,7 @@ from integrations.base import (
     SetupStep,
     WebhookBatch,
     WebhookRejected,
+    webhook_envelope_string,
 )
 from integrations.evolution.client import SLOW_TIMEOUT, Answer, EvolutionServer, raise_for_answer
 from integrations.evolution.events import SUBSCRIBED, webhook_batch
@@ -150,6 +152,13 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     def parse_webhook(self, body: bytes) -> WebhookBatch:
         return webhook_batch(body)
 
+    @classmethod
+    def webhook_channels_named(cls, body: bytes) -> Q | None:
+        """A server's unified webhook (one URL for all its instances) names the instance in its
+        envelope's `instance`: the channels whose config keeps that instance name."""
+        instance = webhook_envelope_string(body, "instance")
+        return Q(config__instance=instance) if instance else None
+
     def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
         """The webhook's own copy when it carried one, else the server's: by the message's id
         (Evolution keeps the messages it saw), then, if it no longer has it, by the media
@@ -220,6 +229,11 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
         return SendResult(provider_message_id=message_id)
 
     # --- connecting ---------------------------------------------------------------
+    @classmethod
+    def connects_without_settings(cls) -> bool:
+        """The installation's shared server and its global key are set."""
+        return bool(API_URL.value and API_KEY.value)
+
     def connect(self) -> None:
         """Create the channel's instance on the server (once), point its webhook at the
         channel, and show the first QR code. Again later (the settings changed): the webhook

@@ -1,7 +1,9 @@
 """/webhooks/<kind>/<token>: where providers deliver. Verify, store, answer at once.
 
 Under ASGI the ingress (integrations.inbound.ingress) answers POSTs in front of Django; this
-view answers them under WSGI and the test client, and answers every provider's handshake."""
+view answers them under WSGI and the test client, and answers every provider's handshake.
+The seeds' aliases of a channel's webhook URL (integrations.seed_contracts) answer through
+`channel_webhook` too, once they know the channel."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from channels_app.models import Channel
 from integrations.base import WebhookRejected
 from integrations.channel_cache import webhook_channel
 from integrations.inbound.ratelimit import webhook_rate_limit, webhook_rate_limited_response
@@ -25,8 +28,17 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 @csrf_exempt
 def provider_webhook(request: HttpRequest, kind: str, token: str) -> HttpResponse:
     channel = webhook_channel(kind=kind, token=token)
-    adapter = adapter_for(channel) if channel is not None else None
-    if channel is None or adapter is None:
+    if channel is None:
+        return _error(404, "not_found", "Unknown webhook.")
+    return channel_webhook(request, channel)
+
+
+def channel_webhook(request: HttpRequest, channel: Channel) -> HttpResponse:
+    """A provider's request to `channel`'s webhook: its handshake (GET), answered by the
+    channel's adapter; or a delivery (POST), counted against the channel's limit, verified by its
+    adapter, stored, and its processing queued once stored ("ok", 200)."""
+    adapter = adapter_for(channel)
+    if adapter is None:
         return _error(404, "not_found", "Unknown webhook.")
     if request.method == "GET":
         challenge = adapter.verify_handshake(request.GET)
@@ -35,7 +47,7 @@ def provider_webhook(request: HttpRequest, kind: str, token: str) -> HttpRespons
         return HttpResponse(challenge, content_type="text/plain")
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
-    refused = webhook_rate_limit(kind=kind, token=token)
+    refused = webhook_rate_limit(kind=channel.kind, token=channel.webhook_token)
     if refused is not None:
         return webhook_rate_limited_response(refused)
     declared = request.META.get("CONTENT_LENGTH") or "0"
