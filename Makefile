@@ -26,7 +26,6 @@ seed: migrate
 
 # The demo's sandbox channels talk to the providers' local simulators, which run beside the
 # inbox (their logs in .sandbox/) and post their webhooks to the address actually served.
-SANDBOX_KINDS ?= whatsapp_cloud whatsapp_evolution whatsapp_gateway
 run seed: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 run: seed
@@ -34,11 +33,11 @@ run: seed
 	@echo "  Inbox:     http://$(HOST):$(PORT)/  (logins: see seed_demo above or the README)"
 	@echo "  Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:  http://$(HOST):$(PORT)/api/docs/"
-	@echo "  Sandbox:   simulators of $(SANDBOX_KINDS) (logs in .sandbox/)"
+	@echo "  Sandbox:   the providers' simulators run beside it (logs in .sandbox/)"
 	@echo ""
 	@mkdir -p .sandbox
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
-	for kind in $(SANDBOX_KINDS); do \
+	for kind in $$($(BIN)/python manage.py simulator_kinds 2>/dev/null); do \
 		$(BIN)/python manage.py simulator $$kind --sandbox-channels > .sandbox/$$kind.log 2>&1 & \
 	done; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
