@@ -13,9 +13,11 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
 - **inbound**: `verify_handshake` (a provider's subscription check), `verify_webhook` (which
   header or scheme proves the provider sent a body: raise `WebhookRejected`, return the proof
   kept with the stored body), `parse_webhook` (the body as typed `IncomingMessage` and
-  `IncomingStatus`, by provider account, and for a provider paired by QR code its
-  `ConnectionUpdate`: the state of its link to the phone and the QR code to show), `account`,
-  `fetch_media`. An `IncomingMessage` may be one the channel's own account sent from elsewhere
+  `IncomingStatus`, by provider account, for a provider paired by QR code its
+  `ConnectionUpdate`: the state of its link to the phone and the QR code to show, and what it
+  says of contacts and groups, `ContactUpdate`: their names, a group's subject, their pictures),
+  `account`, `fetch_media`, `fetch_contact` (who a contact or group is, asked when one writes
+  first without a name: a group's first message). An `IncomingMessage` may be one the channel's own account sent from elsewhere
   (`from_me`: the paired phone) and may name the contact's other addresses on the channel
   (`contact_aliases`: an @lid next to a phone number, a number with and without Brazil's ninth
   digit), so that one person is one contact; a group is a contact of its own (its address and
@@ -68,7 +70,10 @@ from django.utils.functional import Promise
 
 from channels_app.kinds import ChannelKind
 from channels_app.models import Channel
+from contacts.incoming import ContactUpdate
 from conversations.incoming import IncomingMessage, IncomingStatus
+
+__all__ = ["ContactUpdate", "IncomingMessage", "IncomingStatus"]  # the contract's shapes the core defines
 
 _env = environ.Env()
 
@@ -124,6 +129,9 @@ class Capabilities:
     max_media_bytes: int | None = None
     connected_on_create: bool = False  # needs nothing from a provider to work
     qr_pairing: bool = False  # paired with a phone by a QR code (the adapter's pairing operations)
+    # The provider can say who a contact or group is when asked (fetch_contact): a contact that
+    # writes first without a name (a group's first message) is looked up.
+    contact_details: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,9 @@ class AccountUpdates:
     messages: tuple[IncomingMessage, ...] = ()
     statuses: tuple[IncomingStatus, ...] = ()
     connection: ConnectionUpdate | None = None
+    # Who contacts and groups are now (names, a group's subject, pictures): recorded on the
+    # contacts the channel knows, after the messages of the same batch.
+    contacts: tuple[ContactUpdate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -348,6 +359,11 @@ class ChannelAdapter(abc.ABC):
 
     def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
         """Download a contact's media described by an inbound message's `media` attributes."""
+        return None
+
+    def fetch_contact(self, external_id: str) -> ContactUpdate | None:
+        """Who the contact (or group) at this address is, asked of the provider now
+        (capabilities.contact_details); None when it does not say."""
         return None
 
     # --- outbound --------------------------------------------------------------

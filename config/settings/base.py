@@ -387,6 +387,7 @@ DOMAIN_EVENT_LISTENERS = [
     "integrations.outbound.listeners.replies_send",
     "integrations.outbound.listeners.read_receipts",
     "integrations.inbound.listeners.inbound_media_fetch",
+    "integrations.inbound.listeners.contact_details_fetch",
     "integrations.listeners.templates_sync",
     "integrations.listeners.provider_remove",
 ]

@@ -28,6 +28,7 @@ from integrations.base import (
     ChannelAdapter,
     ConnectionUpdate,
     ConnectRefused,
+    ContactUpdate,
     DemoChannel,
     MediaFile,
     OutboundMessage,
@@ -43,7 +44,7 @@ from integrations.base import (
     WebhookRejected,
 )
 from integrations.evolution.client import SLOW_TIMEOUT, Answer, EvolutionServer, raise_for_answer
-from integrations.evolution.events import SUBSCRIBED, webhook_batch
+from integrations.evolution.events import SUBSCRIBED, group_update, webhook_batch
 from integrations.evolution.forms import QR_PAIRING, WhatsAppEvolutionForm
 
 API_URL = ProviderSetting("EVOLUTION_API_URL", "",
@@ -69,7 +70,7 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     network = "whatsapp"  # the same numbers as the Cloud API's: a channel can move between them
     capabilities = Capabilities(
         # A linked device of a phone: no customer-service window, no templates.
-        reactions=True, max_text_length=4096, qr_pairing=True,
+        reactions=True, max_text_length=4096, qr_pairing=True, contact_details=True,
         # WhatsApp's own limit for media (Evolution accepts request bodies up to 136 MB).
         max_media_bytes=16 * 1024 * 1024,
         media_types=frozenset({
@@ -185,6 +186,17 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
             raise ProviderTemporaryError("Evolution API answered without the file.", code="bad_answer") from None
         return self._media_file(data, str(answer.get("mimetype") or mime_type), {
             **media, "filename": media.get("filename") or answer.get("fileName")})
+
+    def fetch_contact(self, external_id: str) -> ContactUpdate | None:
+        """A group's subject and picture (GET /group/findGroupInfos): a group's messages name no
+        group. People's names come with their messages and contacts.update."""
+        if not external_id.endswith("@g.us"):
+            return None
+        answer = self._server().call("GET", f"group/findGroupInfos/{self.instance}", query={"groupJid": external_id})
+        if answer.status == 404 and "does not exist" not in answer.text:  # a group the number left
+            return None
+        found = raise_for_answer(answer)
+        return group_update(found) if isinstance(found, dict) else None
 
     @staticmethod
     def _media_file(data: bytes, mime_type: str, media: Mapping[str, Any]) -> MediaFile:

@@ -14,13 +14,16 @@ from typing import Any
 
 from channels_app.models import Channel
 from conversations.incoming import IncomingMessage, IncomingStatus
-from integrations.base import AccountUpdates, ConnectionUpdate, WebhookBatch
-from integrations.whatsapp_web.jids import phone_of
+from integrations.base import AccountUpdates, ConnectionUpdate, ContactUpdate, WebhookBatch
+from integrations.whatsapp_web.jids import contact_address, jid_parse, phone_of
 from integrations.whatsapp_web.messages import incoming_message
 
 # The events the channel's webhook is set to (Evolution's names for them in its settings).
+# GROUP_UPDATE is the name Evolution 2.3.6 accepts for groups.update, and then never matches
+# (it posts only events whose name, upper-cased, is subscribed: GROUPS_UPDATE, which its webhook
+# settings refuse): a group's new subject arrives if a later version matches them up.
 SUBSCRIBED = ("QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_DELETE",
-              "SEND_MESSAGE")
+              "SEND_MESSAGE", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "GROUPS_UPSERT", "GROUP_UPDATE")
 # Receipts (Baileys' WAMessageStatus by name). PENDING says nothing yet; DELETED is a revoke.
 RECEIPTS = {"SERVER_ACK": "SENT", "DELIVERY_ACK": "DELIVERED", "READ": "READ", "PLAYED": "READ", "ERROR": "FAILED"}
 # Why the link to the phone closed (Baileys' DisconnectReason): what the admin reads.
@@ -60,6 +63,10 @@ def webhook_batch(body: bytes) -> WebhookBatch:
         return _batch(connection=_qr_code(data))
     if event == "connection.update":
         return _batch(connection=_connection(data, sender=payload.get("sender")))
+    if event in ("contacts.update", "contacts.upsert"):
+        return _batch(contacts=tuple(update for item in _items(data) if (update := _contact(item)) is not None))
+    if event in ("groups.upsert", "groups.update"):
+        return _batch(contacts=tuple(update for item in _items(data) if (update := group_update(item)) is not None))
     # send.message: a message the API sent, ours (the same id our send got back, already
     # recorded by the sender) or another client's of the same instance. Read as a message it
     # could arrive before our sender records the id, and become a second copy of the reply
@@ -70,11 +77,11 @@ def webhook_batch(body: bytes) -> WebhookBatch:
 
 
 def _batch(*, messages: tuple[IncomingMessage, ...] = (), statuses: tuple[IncomingStatus, ...] = (),
-           connection: ConnectionUpdate | None = None) -> WebhookBatch:
-    if not messages and not statuses and connection is None:
+           connection: ConnectionUpdate | None = None, contacts: tuple[ContactUpdate, ...] = ()) -> WebhookBatch:
+    if not messages and not statuses and connection is None and not contacts:
         return WebhookBatch()
     return WebhookBatch(updates=(AccountUpdates(account="", messages=messages, statuses=statuses,
-                                                connection=connection),))
+                                                connection=connection, contacts=contacts),))
 
 
 def _items(data: Any) -> Iterable[dict[str, Any]]:
@@ -99,6 +106,38 @@ def _message(data: dict[str, Any]) -> IncomingMessage | None:
     attributes = dict(message.content_attributes)
     attributes["media"] = {**attributes["media"], "base64": inline}
     return dataclasses.replace(message, content_attributes=attributes)
+
+
+def _contact(data: dict[str, Any]) -> ContactUpdate | None:
+    """contacts.update / contacts.upsert: {remoteJid, pushName, profilePicUrl, instanceId}. Evolution
+    posts one for a group's chat after each of its messages with the author's pushName (not the
+    group's): a group takes only its picture from here. Without a name, Evolution writes the
+    number in pushName (contacts.upsert): that is no name. profilePicUrl is null as often when
+    the picture could not be read as when there is none: null says nothing."""
+    jid = jid_parse(data.get("remoteJid"))
+    address = contact_address(data.get("remoteJid"))
+    if jid is None or address is None:
+        return None
+    name = data.get("pushName") if not jid.is_group else None
+    if not isinstance(name, str) or not name.strip() or name.strip() in (jid.user, address.external_id):
+        name = None
+    picture = data.get("profilePicUrl")
+    update = ContactUpdate(external_id=address.external_id, aliases=address.aliases, name=name,
+                           picture_url=picture if isinstance(picture, str) and picture else None)
+    return update if update.name is not None or update.picture_url is not None else None
+
+
+def group_update(data: dict[str, Any]) -> ContactUpdate | None:
+    """groups.upsert / groups.update: Baileys' GroupMetadata (or the part of it that changed),
+    and /group/findGroupInfos's answer (the same, with its `pictureUrl`): the subject is the
+    group's name."""
+    jid = jid_parse(data.get("id"))
+    subject, picture = data.get("subject"), data.get("pictureUrl")
+    if jid is None or not jid.is_group:
+        return None
+    update = ContactUpdate(external_id=str(jid), name=subject if isinstance(subject, str) and subject.strip() else None,
+                           picture_url=picture if isinstance(picture, str) and picture else None)
+    return update if update.name is not None or update.picture_url is not None else None
 
 
 def _receipt(data: dict[str, Any]) -> IncomingStatus | None:

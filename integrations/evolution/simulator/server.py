@@ -30,6 +30,7 @@ from .wire import (
     MEDIA_MESSAGES,
     QR_PNG,
     TINY_PNG,
+    WEBHOOK_EVENTS,
     Response,
     SimulatorError,
     chat_jid,
@@ -55,6 +56,15 @@ NOT_RETRIED = frozenset({400, 401, 403, 404, 422})
 MAX_BODY = 200 * 1024 * 1024
 
 
+def _refused_events(events: Any) -> Response | None:
+    """Evolution's 400 for event names its webhook settings do not take (jsonschema's words)."""
+    unknown = [(index, name) for index, name in enumerate(events or ()) if name not in WEBHOOK_EVENTS]
+    if not unknown:
+        return None
+    return error(400, *(f"webhook.events[{index}] is not one of enum values: {', '.join(sorted(WEBHOOK_EVENTS))}"
+                        for index, _name in unknown))
+
+
 @dataclass
 class SimulatedInstance:
     """One Evolution instance: a WhatsApp session of one number."""
@@ -71,6 +81,7 @@ class SimulatedInstance:
     pairing_code: str | None = None
     webhook: dict[str, Any] = field(default_factory=dict)  # url, headers, events, base64, byEvents, enabled
     settings: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # group JID → its GroupMetadata
 
     @property
     def wuid(self) -> str:
@@ -382,6 +393,36 @@ class EvolutionSimulator:
             self._enqueue(_Delivery(due=time.monotonic() + delay, seq=next(self._seq), instance=name, event=event,
                                     data=copy.deepcopy(data)))
 
+    def add_group(self, name: str, group_jid: str, subject: str, *, picture_url: str | None = None,
+                  participants: Iterable[str] = ("15555550123",)) -> dict[str, Any]:
+        """A group the instance's number is in (what /group/findGroupInfos answers for it)."""
+        instance = self.instance(name)
+        now = int(time.time())
+        members = [{"id": phone_jid(number), "phoneNumber": phone_jid(number), "admin": None}
+                   for number in participants]
+        owner = instance.wuid or None
+        metadata: dict[str, Any] = {
+            "id": group_jid, "subject": subject, "subjectOwner": owner, "subjectTime": now, "pictureUrl": picture_url,
+            "size": len(members), "creation": now, "owner": owner, "desc": "", "descId": "", "restrict": False,
+            "announce": False, "participants": members, "isCommunity": False, "isCommunityAnnounce": False}
+        with self._lock:
+            instance.groups[group_jid] = metadata
+        return metadata
+
+    def group_subject(self, name: str, group_jid: str, subject: str) -> None:
+        """Someone renamed the group: groups.update (which Evolution 2.3.6 itself never
+        delivers to an instance's webhook: see tests/fixtures/evolution/SOURCES.md)."""
+        instance = self.instance(name)
+        with self._lock:
+            instance.groups.setdefault(group_jid, {"id": group_jid})["subject"] = subject
+        self.post_event(name, "groups.update", [{"id": group_jid, "subject": subject}])
+
+    def contact_update(self, name: str, jid: str, *, push_name: str | None, picture_url: str | None = None) -> None:
+        """contacts.update for one chat, as Evolution posts it (webhook-contacts-update.json)."""
+        instance = self.instance(name)
+        self.post_event(name, "contacts.update", [{"remoteJid": jid, "pushName": push_name,
+                                                   "profilePicUrl": picture_url, "instanceId": instance.instance_id}])
+
     # --- inspecting ---
 
     def wait_for_webhooks(self, timeout: float = 5.0) -> bool:
@@ -492,6 +533,8 @@ class EvolutionSimulator:
         instance.settings = {key: body.get(key) for key in ("rejectCall", "groupsIgnore", "alwaysOnline",
                                                             "readMessages", "readStatus", "syncFullHistory")}
         webhook = body.get("webhook")
+        if isinstance(webhook, Mapping) and (refused := _refused_events(webhook.get("events"))) is not None:
+            return refused
         if isinstance(webhook, Mapping) and webhook.get("url"):
             instance.webhook = {"enabled": webhook.get("enabled", True), "url": webhook["url"],
                                 "headers": dict(webhook.get("headers") or {}), "events": list(webhook.get("events") or ()),
@@ -573,6 +616,8 @@ class EvolutionSimulator:
             return error(400, 'requires property "webhook"')
         if webhook.get("enabled") and not str(webhook.get("url") or "").startswith(("http://", "https://")):
             return error(400, 'Invalid "url" property')
+        if (refused := _refused_events(webhook.get("events"))) is not None:
+            return refused
         with self._lock:
             instance.webhook = {"enabled": bool(webhook.get("enabled")), "url": webhook.get("url"),
                                 "headers": dict(webhook.get("headers") or {}), "events": list(webhook.get("events") or ()),
@@ -684,6 +729,18 @@ class EvolutionSimulator:
                                    "mimetype": mime_type, "base64": base64.b64encode(content).decode(),
                                    "buffer": None})
 
+    def _group_info(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        """GET /group/findGroupInfos?groupJid= (group-findGroupInfos.response.json)."""
+        group_jid = str(query.get("groupJid") or "")
+        if not group_jid:
+            return error(400, "The group id needs to be informed in the query", 'ex: "groupJid=120362@g.us"')
+        if not group_jid.endswith("@g.us"):
+            group_jid += "@g.us"
+        found = instance.groups.get(group_jid)
+        if found is None:
+            return error(404, "Error fetching group", "Error: item-not-found")
+        return json_response(200, found)
+
     _ROUTES: dict[tuple[str, str], Callable[[EvolutionSimulator, SimulatedInstance, Mapping[str, Any],
                                               Mapping[str, str]], Response]] = {
         ("GET", "instance/connect"): _connect,
@@ -696,6 +753,7 @@ class EvolutionSimulator:
         ("POST", "message/sendText"): _send_text,
         ("POST", "message/sendMedia"): _send_media,
         ("POST", "chat/getBase64FromMediaMessage"): _media_base64,
+        ("GET", "group/findGroupInfos"): _group_info,
     }
 
     # --- inbound messages ---
