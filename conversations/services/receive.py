@@ -9,6 +9,7 @@ one-message case."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -107,8 +108,9 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
     conversations = _open_conversations(channel, senders)
     for sender in senders:  # new senders, and those without an open conversation: one at a time
         if sender not in conversations:
-            first = next(message for message in fresh.values() if message.contact_external_id == sender)
-            conversations[sender] = _conversation_of_new_sender(channel, first)
+            theirs = [message for message in fresh.values() if message.contact_external_id == sender]
+            started = min((message.sent_at for message in theirs if message.sent_at), default=None)
+            conversations[sender] = _conversation_of_new_sender(channel, theirs[0], started=started)
     if any(message.contact_aliases for message in fresh.values()):
         _aliases_record(channel, fresh.values())
     reply_ids = sorted({message.reply_to_provider_id for message in fresh.values() if message.reply_to_provider_id})
@@ -194,10 +196,13 @@ def _open_conversations(channel: Channel, senders: list[str]) -> dict[str, _Open
     return {contacts[contact_id]: conversation for contact_id, (conversation, _) in newest.items()}
 
 
-def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _Open:
+def _conversation_of_new_sender(channel: Channel, message: IncomingMessage, *, started: dt.datetime | None
+                                ) -> _Open:
     """The conversation a sender without an open one writes to: their contact (made on first
     sight) is locked, so that concurrent first messages share one conversation; then their
-    latest conversation, resolved or not (it reopens), or a new one."""
+    latest conversation, resolved or not (it reopens), or a new one, whose activity starts at
+    `started` (its first message's time: providers date messages before they reach us, and a
+    conversation dated later than its messages would take neither their time nor a preview)."""
     identity = contact_identity_resolve(channel=channel, external_id=message.contact_external_id,
                                         name=message.contact_name, phone=message.contact_phone,
                                         email=message.contact_email, aliases=message.contact_aliases)
@@ -212,7 +217,8 @@ def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _
         conversation = Conversation.all_objects.select_for_update().get(pk=conversation.pk)
     else:
         conversation = Conversation.all_objects.create(tenant_id=channel.tenant_id, channel=channel,
-                                                       contact_id=identity.contact_id)
+                                                       contact_id=identity.contact_id,
+                                                       last_activity_at=started or timezone.now())
         publish(ConversationCreated(tenant_pk=channel.tenant_id, conversation_pk=conversation.pk,
                                     channel_pk=channel.pk, conversation_id=str(conversation.public_id),
                                     channel_id=str(channel.public_id)))
