@@ -51,6 +51,15 @@ class IncomingStatus:
     reference: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class IncomingDeletion:
+    """A message its sender deleted for everyone (the contact, or the channel's own account from
+    the paired phone), by the provider's id for it."""
+
+    provider_message_id: str
+    at: dt.datetime | None = None
+
+
 @dataclass(frozen=True)
 class ChannelInbound:
     """What one delivery (or batch of deliveries) brought for one channel."""
@@ -58,3 +67,4 @@ class ChannelInbound:
     channel: Channel
     messages: Sequence[IncomingMessage] = ()
     statuses: Sequence[IncomingStatus] = ()
+    deletions: Sequence[IncomingDeletion] = ()

@@ -28,6 +28,7 @@ from conversations.models import Attachment, CannedResponse, Conversation, Label
 from conversations.realtime import latest_event_id
 from conversations.selectors import (
     InboxFilters,
+    attachment_file_visible,
     conversation_list,
     inbox_conversations,
     inbox_page,
@@ -303,7 +304,7 @@ def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> FileResponse:
     """A file as its bytes are (not as it was declared, even before types were detected):
     inline only when passive, otherwise a download; never sniffed, never scripted."""
     item = get_object_or_404(Attachment.objects.select_related("message"), public_id=attachment_id)
-    if not message_visible(access=request.access).filter(pk=item.message_id).exists() or not item.file:
+    if not attachment_file_visible(access=request.access, message_id=item.message_id) or not item.file:
         raise Http404
     try:
         file = item.file.open("rb")

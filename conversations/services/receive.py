@@ -1,10 +1,11 @@
 """What providers delivered, recorded: the one receive path into the core.
 
-`messages_receive` takes, per channel, the messages contacts sent and the statuses of
-messages sent to them, and records all of it in the caller's transaction: contacts and
-conversations found or made, messages stored once (the unique (channel, provider id) makes a
-redelivery or a concurrent duplicate harmless), conversations moved along, statuses moved
-forward, the tenant's monthly count, and one event per change. `message_receive` is its
+`messages_receive` takes, per channel, the messages contacts sent, the statuses of messages
+sent to them and the messages their senders deleted for everyone, and records all of it in the
+caller's transaction: contacts and conversations found or made, messages stored once (the unique
+(channel, provider id) makes a redelivery or a concurrent duplicate harmless), conversations
+moved along, statuses moved forward, deletions marked once, the tenant's monthly count, and one
+event per change. `message_receive` is its
 one-message case."""
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from config.ids import as_uuid, uuid_or_none
 from config.sql import fetch_all, for_update, insert, one_of
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
-from conversations.events import ConversationCreated, ConversationStatusChanged, MessageCreated
-from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
+from conversations.events import ConversationCreated, ConversationStatusChanged, MessageCreated, MessageUpdated
+from conversations.incoming import ChannelInbound, IncomingDeletion, IncomingMessage, IncomingStatus
 from conversations.models import Conversation, Message
-from conversations.services.common import conversations_touch, touches_for
+from conversations.services.common import conversations_touch, message_ids, touches_for
 from conversations.services.statuses import (
     DELIVERY_UNKNOWN,
     StatusChange,
@@ -76,7 +77,7 @@ def messages_receive(*, inbound: Sequence[ChannelInbound]) -> list[ChannelReceiv
     other instead of deadlocking: channels in id order; in each, the open conversations of
     known senders in id order, then new senders' contacts in address order (each followed by
     its conversation, before any message is written to it); then the messages
-    the statuses are about, in id order; last the tenants' usage rows."""
+    the statuses and deletions are about, in id order; last the tenants' usage rows."""
     with transaction.atomic(savepoint=False):
         order = sorted(range(len(inbound)), key=lambda index: inbound[index].channel.pk)
         stored: dict[int, int] = {}
@@ -250,17 +251,20 @@ def _link_replies_within(inserted: list[Message], fresh: dict[str, IncomingMessa
 
 
 def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatus]]:
-    """Apply the statuses (messages locked in one read per channel, channels in id order).
-    A status is about the channel's message with its provider id or, when none has it, about
-    the reply whose public id it echoes (`reference`) if that reply's sending was interrupted
-    before the provider's id was recorded: the status records it. The statuses whose message
-    is not found, by entry (`id()` of it)."""
+    """Apply the statuses and the deletions (messages locked in one read per channel, channels
+    in id order). A status is about the channel's message with its provider id or, when none has
+    it, about the reply whose public id it echoes (`reference`) if that reply's sending was
+    interrupted before the provider's id was recorded: the status records it. The statuses
+    whose message is not found, by entry (`id()` of it); a deletion of a message the channel
+    never stored says nothing."""
     unknown: dict[int, list[IncomingStatus]] = {id(entry): [] for entry in inbound}
     changes: list[StatusChange] = []
+    deleted: list[DomainEvent] = []
     for entry in inbound:
-        if not entry.statuses:
+        if not entry.statuses and not entry.deletions:
             continue
-        ids = {status.provider_message_id for status in entry.statuses}
+        ids = {status.provider_message_id for status in entry.statuses} | {
+            deletion.provider_message_id for deletion in entry.deletions}
         found = {message.provider_message_id: message for message in messages_lock_for_statuses(
             channel_id=entry.channel.pk, provider_message_ids=ids)}
         # Rarely (a reply whose sender died before recording the provider's id): by our own id.
@@ -281,8 +285,28 @@ def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatu
                 continue
             changes.append(StatusChange(message, status.status, at=status.at, error_code=status.error_code,
                                         error_message=status.error_message, provider_message_id=provider_message_id))
+        deleted += _deletions(entry.deletions, found)
     message_statuses_advance(changes)
+    publish_many(deleted)
     return unknown
+
+
+def _deletions(deletions: Sequence[IncomingDeletion], found: dict[str | None, Message]) -> list[DomainEvent]:
+    """Mark the (locked) messages their senders deleted for everyone, once each; their content
+    stays. Nothing else moves, but the conversation list no longer quotes a deleted message: the
+    preview it gave is emptied. One message.updated per message marked."""
+    events: list[DomainEvent] = []
+    for deletion in deletions:
+        message = found.get(deletion.provider_message_id)
+        if message is None or message.deleted_at is not None:
+            continue
+        message.deleted_at = deletion.at or timezone.now()
+        Message.all_objects.filter(pk=message.pk).update(deleted_at=message.deleted_at)
+        if not message.private:  # its preview, if it is still the conversation's newest
+            Conversation.all_objects.filter(pk=message.conversation_id, last_activity_at__lte=message.created_at).update(
+                last_message_preview="", updated_at=timezone.now())
+        events.append(MessageUpdated(tenant_pk=message.tenant_id, **message_ids(message), changed=("deleted_at",)))
+    return events
 
 
 def _sending_interrupted(message: Message) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from channels_app.models import Channel
 from conversations.incoming import IncomingMessage, IncomingStatus
-from integrations.base import AccountUpdates, ConnectionUpdate, ContactUpdate, WebhookBatch
+from integrations.base import AccountUpdates, ConnectionUpdate, ContactUpdate, IncomingDeletion, WebhookBatch
 from integrations.whatsapp_web.jids import contact_address, jid_parse, phone_of
 from integrations.whatsapp_web.messages import incoming_message
 
@@ -63,6 +63,8 @@ def webhook_batch(body: bytes) -> WebhookBatch:
         return _batch(connection=_qr_code(data))
     if event == "connection.update":
         return _batch(connection=_connection(data, sender=payload.get("sender")))
+    if event == "messages.delete":
+        return _batch(deletions=tuple(deletion for item in _items(data) if (deletion := _deletion(item)) is not None))
     if event in ("contacts.update", "contacts.upsert"):
         return _batch(contacts=tuple(update for item in _items(data) if (update := _contact(item)) is not None))
     if event in ("groups.upsert", "groups.update"):
@@ -71,17 +73,17 @@ def webhook_batch(body: bytes) -> WebhookBatch:
     # recorded by the sender) or another client's of the same instance. Read as a message it
     # could arrive before our sender records the id, and become a second copy of the reply
     # (the sender would then fail on the id). It is kept with the stored webhook, and ignored.
-    # messages.delete: a message deleted for everyone; the inbox has no deleted state for a
-    # message yet: kept with the stored webhook, and ignored. Other events are not ours.
+    # Other events are not ours.
     return WebhookBatch()
 
 
 def _batch(*, messages: tuple[IncomingMessage, ...] = (), statuses: tuple[IncomingStatus, ...] = (),
-           connection: ConnectionUpdate | None = None, contacts: tuple[ContactUpdate, ...] = ()) -> WebhookBatch:
-    if not messages and not statuses and connection is None and not contacts:
+           connection: ConnectionUpdate | None = None, contacts: tuple[ContactUpdate, ...] = (),
+           deletions: tuple[IncomingDeletion, ...] = ()) -> WebhookBatch:
+    if not messages and not statuses and connection is None and not contacts and not deletions:
         return WebhookBatch()
     return WebhookBatch(updates=(AccountUpdates(account="", messages=messages, statuses=statuses,
-                                                connection=connection, contacts=contacts),))
+                                                connection=connection, contacts=contacts, deletions=deletions),))
 
 
 def _items(data: Any) -> Iterable[dict[str, Any]]:
@@ -106,6 +108,15 @@ def _message(data: dict[str, Any]) -> IncomingMessage | None:
     attributes = dict(message.content_attributes)
     attributes["media"] = {**attributes["media"], "base64": inline}
     return dataclasses.replace(message, content_attributes=attributes)
+
+
+def _deletion(data: dict[str, Any]) -> IncomingDeletion | None:
+    """messages.delete: the deleted message's key ({remoteJid, fromMe, id, participant}) when its
+    sender deleted it for everyone; when the instance's API deleted it, Evolution's stored
+    message ({id: its database id, key: {...}, status: "DELETED", ...})."""
+    stored_key = data.get("key")
+    message_id = (stored_key if isinstance(stored_key, dict) else data).get("id")
+    return IncomingDeletion(provider_message_id=message_id) if isinstance(message_id, str) and message_id else None
 
 
 def _contact(data: dict[str, Any]) -> ContactUpdate | None:

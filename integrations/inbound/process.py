@@ -25,7 +25,7 @@ from channels_app.services import channel_pairing_update
 from config.json_limits import json_has_nul, json_without_nul, raw_json_too_deep
 from config.sql import execute, fetch_all, for_update, one_of
 from contacts.services import contacts_update_from_channel
-from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
+from conversations.incoming import ChannelInbound, IncomingDeletion, IncomingMessage, IncomingStatus
 from conversations.services import messages_receive
 from integrations.base import AccountUpdates, ChannelAdapter, ConnectionUpdate, ContactUpdate, WebhookBatch
 from integrations.channel_cache import channels_as_of
@@ -45,7 +45,7 @@ MAX_BODY_DEPTH = 64
 # How a NUL character can appear in a body: a JSON escape, a raw byte, percent-encoded.
 _NUL_MARKS = (b"\\u0000", b"\x00", b"%00")
 
-_Item = TypeVar("_Item", IncomingMessage, IncomingStatus, ConnectionUpdate, ContactUpdate)
+_Item = TypeVar("_Item", IncomingMessage, IncomingStatus, ConnectionUpdate, ContactUpdate, IncomingDeletion)
 
 
 def webhook_events_process_now(*, event_ids: Sequence[int], always: bool = False) -> list[int]:
@@ -160,7 +160,7 @@ def _process(events: list[WebhookEvent]) -> None:
     if not events:
         return
     errors: dict[int, list[str]] = {event.pk: [] for event in events}
-    inbound: dict[int, tuple[Channel, list[IncomingMessage], list[IncomingStatus]]] = {}
+    inbound: dict[int, tuple[Channel, list[IncomingMessage], list[IncomingStatus], list[IncomingDeletion]]] = {}
     status_events: dict[int, int] = {}  # id() of a status → its event
     connections: list[tuple[Channel, ConnectionUpdate]] = []  # in the order they came
     contacts: dict[int, tuple[Channel, list[ContactUpdate]]] = {}
@@ -193,14 +193,16 @@ def _process(events: list[WebhookEvent]) -> None:
                 continue
             if updates.connection is not None:
                 connections.append((channel, updates.connection))
-            _, messages, statuses = inbound.setdefault(channel.pk, (channel, [], []))
+            _, messages, statuses, deletions = inbound.setdefault(channel.pk, (channel, [], [], []))
             messages.extend(updates.messages)
             statuses.extend(updates.statuses)
+            deletions.extend(updates.deletions)
             status_events.update((id(status), event.pk) for status in updates.statuses)
             if updates.contacts:
                 contacts.setdefault(channel.pk, (channel, []))[1].extend(updates.contacts)
-    outcomes = messages_receive(inbound=[ChannelInbound(channel=channel, messages=messages, statuses=statuses)
-                                         for channel, messages, statuses in inbound.values()])
+    outcomes = messages_receive(inbound=[
+        ChannelInbound(channel=channel, messages=messages, statuses=statuses, deletions=deletions)
+        for channel, messages, statuses, deletions in inbound.values()])
     for channel, update in connections:
         channel_pairing_update(channel=channel, status=update.status, detail=update.detail, qr_code=update.qr_code,
                                qr_image=update.qr_image, pairing_code=update.pairing_code, phone=update.phone)
@@ -225,7 +227,8 @@ def _without_nul(batch: WebhookBatch, raw: bytes) -> WebhookBatch:
                                      messages=tuple(_fields_without_nul(message) for message in updates.messages),
                                      statuses=tuple(_fields_without_nul(status) for status in updates.statuses),
                                      connection=updates.connection and _fields_without_nul(updates.connection),
-                                     contacts=tuple(_fields_without_nul(contact) for contact in updates.contacts))
+                                     contacts=tuple(_fields_without_nul(contact) for contact in updates.contacts),
+                                     deletions=tuple(_fields_without_nul(deletion) for deletion in updates.deletions))
                       for updates in batch.updates),
         errors=tuple(error.replace("\x00", "") for error in batch.errors))
 
