@@ -60,6 +60,20 @@ class IncomingDeletion:
     at: dt.datetime | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class IncomingPresence:
+    """A contact typing, or recording a voice note, in their chat with the channel (for a group:
+    someone in it), or no longer: shown live in the open thread for a few seconds, never stored."""
+
+    TYPING = "typing"
+    RECORDING = "recording"
+    IDLE = "idle"  # stopped, went online or offline: nothing to show
+
+    contact_external_id: str  # the chat: a person's address on the channel, or a group's
+    state: str
+    contact_aliases: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class ChannelInbound:
     """What one delivery (or batch of deliveries) brought for one channel."""

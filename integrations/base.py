@@ -13,8 +13,9 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
 - **inbound**: `verify_handshake` (a provider's subscription check), `verify_webhook` (which
   header or scheme proves the provider sent a body: raise `WebhookRejected`, return the proof
   kept with the stored body), `parse_webhook` (the body as typed `IncomingMessage` and
-  `IncomingStatus`, the messages deleted for everyone (`IncomingDeletion`), by provider
-  account, for a provider paired by QR code its
+  `IncomingStatus`, the messages deleted for everyone (`IncomingDeletion`), contacts typing or
+  recording (`IncomingPresence`: told live, never stored), by provider account, for a provider
+  paired by QR code its
   `ConnectionUpdate`: the state of its link to the phone and the QR code to show, and what it
   says of contacts and groups, `ContactUpdate`: their names, a group's subject, their pictures),
   `account`, `fetch_media`, `fetch_contact` (who a contact or group is, asked when one writes
@@ -72,9 +73,9 @@ from django.utils.functional import Promise
 from channels_app.kinds import ChannelKind
 from channels_app.models import Channel
 from contacts.incoming import ContactUpdate
-from conversations.incoming import IncomingDeletion, IncomingMessage, IncomingStatus
+from conversations.incoming import IncomingDeletion, IncomingMessage, IncomingPresence, IncomingStatus
 
-__all__ = ["ContactUpdate", "IncomingDeletion", "IncomingMessage", "IncomingStatus"]  # the contract's shapes the core defines
+__all__ = ["ContactUpdate", "IncomingDeletion", "IncomingMessage", "IncomingPresence", "IncomingStatus"]  # the contract's shapes the core defines
 
 _env = environ.Env()
 
@@ -180,6 +181,8 @@ class AccountUpdates:
     contacts: tuple[ContactUpdate, ...] = ()
     # Messages their senders deleted for everyone (shown deleted; their content kept for admins).
     deletions: tuple[IncomingDeletion, ...] = ()
+    # Contacts typing or recording now: told to the open thread live, never stored.
+    presence: tuple[IncomingPresence, ...] = ()
 
 
 @dataclass(frozen=True)

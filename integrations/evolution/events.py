@@ -14,7 +14,14 @@ from typing import Any
 
 from channels_app.models import Channel
 from conversations.incoming import IncomingMessage, IncomingStatus
-from integrations.base import AccountUpdates, ConnectionUpdate, ContactUpdate, IncomingDeletion, WebhookBatch
+from integrations.base import (
+    AccountUpdates,
+    ConnectionUpdate,
+    ContactUpdate,
+    IncomingDeletion,
+    IncomingPresence,
+    WebhookBatch,
+)
 from integrations.whatsapp_web.jids import contact_address, jid_parse, phone_of
 from integrations.whatsapp_web.messages import incoming_message
 
@@ -23,7 +30,9 @@ from integrations.whatsapp_web.messages import incoming_message
 # (it posts only events whose name, upper-cased, is subscribed: GROUPS_UPDATE, which its webhook
 # settings refuse): a group's new subject arrives if a later version matches them up.
 SUBSCRIBED = ("QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_DELETE",
-              "SEND_MESSAGE", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "GROUPS_UPSERT", "GROUP_UPDATE")
+              "SEND_MESSAGE", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "GROUPS_UPSERT", "GROUP_UPDATE", "PRESENCE_UPDATE")
+# Baileys' WAPresence, in the inbox's words (paused, available, unavailable: nothing to show).
+PRESENCES = {"composing": IncomingPresence.TYPING, "recording": IncomingPresence.RECORDING}
 # Receipts (Baileys' WAMessageStatus by name). PENDING says nothing yet; DELETED is a revoke.
 RECEIPTS = {"SERVER_ACK": "SENT", "DELIVERY_ACK": "DELIVERED", "READ": "READ", "PLAYED": "READ", "ERROR": "FAILED"}
 # Why the link to the phone closed (Baileys' DisconnectReason): what the admin reads.
@@ -63,6 +72,8 @@ def webhook_batch(body: bytes) -> WebhookBatch:
         return _batch(connection=_qr_code(data))
     if event == "connection.update":
         return _batch(connection=_connection(data, sender=payload.get("sender")))
+    if event == "presence.update":
+        return _batch(presence=tuple(presence for item in _items(data) if (presence := _presence(item)) is not None))
     if event == "messages.delete":
         return _batch(deletions=tuple(deletion for item in _items(data) if (deletion := _deletion(item)) is not None))
     if event in ("contacts.update", "contacts.upsert"):
@@ -79,11 +90,11 @@ def webhook_batch(body: bytes) -> WebhookBatch:
 
 def _batch(*, messages: tuple[IncomingMessage, ...] = (), statuses: tuple[IncomingStatus, ...] = (),
            connection: ConnectionUpdate | None = None, contacts: tuple[ContactUpdate, ...] = (),
-           deletions: tuple[IncomingDeletion, ...] = ()) -> WebhookBatch:
-    if not messages and not statuses and connection is None and not contacts and not deletions:
+           deletions: tuple[IncomingDeletion, ...] = (), presence: tuple[IncomingPresence, ...] = ()) -> WebhookBatch:
+    if not (messages or statuses or connection or contacts or deletions or presence):
         return WebhookBatch()
-    return WebhookBatch(updates=(AccountUpdates(account="", messages=messages, statuses=statuses,
-                                                connection=connection, contacts=contacts, deletions=deletions),))
+    return WebhookBatch(updates=(AccountUpdates(account="", messages=messages, statuses=statuses, connection=connection,
+                                                contacts=contacts, deletions=deletions, presence=presence),))
 
 
 def _items(data: Any) -> Iterable[dict[str, Any]]:
@@ -108,6 +119,22 @@ def _message(data: dict[str, Any]) -> IncomingMessage | None:
     attributes = dict(message.content_attributes)
     attributes["media"] = {**attributes["media"], "base64": inline}
     return dataclasses.replace(message, content_attributes=attributes)
+
+
+def _presence(data: dict[str, Any]) -> IncomingPresence | None:
+    """presence.update: Baileys' {id: the chat, presences: {participant: {lastKnownPresence}}}.
+    In a group, anyone typing makes the group's thread show it."""
+    address = contact_address(data.get("id"))
+    presences = data.get("presences")
+    if address is None or not isinstance(presences, dict):
+        return None
+    said = [PRESENCES.get(str(item.get("lastKnownPresence") or ""), IncomingPresence.IDLE)
+            for item in presences.values() if isinstance(item, dict)]
+    if not said:
+        return None
+    state = next((state for state in (IncomingPresence.RECORDING, IncomingPresence.TYPING) if state in said),
+                 IncomingPresence.IDLE)
+    return IncomingPresence(contact_external_id=address.external_id, contact_aliases=address.aliases, state=state)
 
 
 def _deletion(data: dict[str, Any]) -> IncomingDeletion | None:

@@ -57,6 +57,8 @@
       applyEvent(frame);
     } else if (frame.type === "typing") {
       showTyping(frame);
+    } else if (frame.type === "presence") {
+      showPresence(frame);
     }
   }
 
@@ -71,8 +73,9 @@
     if (frame.name.startsWith("message.")) {
       if (conversationId === openConversationId()) {
         upsertBubble(data.message_id);
-        if (frame.name === "message.created" && data.direction === "INBOUND" && document.visibilityState === "visible") {
-          markRead(conversationId);
+        if (frame.name === "message.created" && data.direction === "INBOUND") {
+          showPresence({ conversation_id: conversationId, state: "idle" });  // what they typed is here
+          if (document.visibilityState === "visible") markRead(conversationId);
         }
       }
     } else if (frame.name.startsWith("conversation.") && conversationId === openConversationId()
@@ -191,6 +194,17 @@
     line.textContent = strings.typing.replace("%(name)s", frame.user.name);
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => { line.textContent = ""; }, 6000);
+  }
+
+  // The contact typing or recording a voice note: shown for a few seconds (the provider says
+  // when they stop, or a message comes; either may be lost).
+  let presenceTimer = null;
+  function showPresence(frame) {
+    const line = $("#presence");
+    if (!line || frame.conversation_id !== openConversationId()) return;
+    clearTimeout(presenceTimer);
+    line.textContent = { typing: strings.contact_typing, recording: strings.contact_recording }[frame.state] || "";
+    if (line.textContent) presenceTimer = setTimeout(() => { line.textContent = ""; }, 8000);
   }
 
   document.addEventListener("input", (event) => {
@@ -325,6 +339,7 @@
     const list = $("#messages");
     if (list) list.scrollTop = list.scrollHeight;
     $("#typing") && ($("#typing").textContent = "");
+    $("#presence") && ($("#presence").textContent = "");
     updateComposer();
     refreshUnread();
   }
