@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.access import TenantAccess
 from channels_app.selectors import channel_ids_worked_by
@@ -20,6 +20,13 @@ READ_DELETED = "messages:read_deleted"
 
 def message_deleted_content_visible(*, access: TenantAccess | None) -> bool:
     return access is not None and access.has(READ_DELETED)
+
+
+def channel_last_inbound_at(*, channel_id: int) -> datetime | None:
+    """When a contact last wrote on the channel (its conversations' newest contact message)."""
+    found: datetime | None = Conversation.all_objects.filter(channel_id=channel_id).aggregate(
+        newest=Max("last_inbound_at"))["newest"]
+    return found
 
 
 def conversation_list(*, access: TenantAccess) -> QuerySet[Conversation]:

@@ -19,7 +19,9 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
   `ConnectionUpdate`: the state of its link to the phone and the QR code to show, and what it
   says of contacts and groups, `ContactUpdate`: their names, a group's subject, their pictures),
   `account`, `fetch_media`, `fetch_contact` (who a contact or group is, asked when one writes
-  first without a name: a group's first message). An `IncomingMessage` may be one the channel's own account sent from elsewhere
+  first without a name: a group's first message), `messages_since` (what the provider kept since
+  a moment: fetched when a channel paired by QR code is connected again, through the same
+  receive path, so that nothing that came meanwhile is lost). An `IncomingMessage` may be one the channel's own account sent from elsewhere
   (`from_me`: the paired phone) and may name the contact's other addresses on the channel
   (`contact_aliases`: an @lid next to a phone number, a number with and without Brazil's ninth
   digit), so that one person is one contact; a group is a contact of its own (its address and
@@ -134,6 +136,9 @@ class Capabilities:
     # The provider can say who a contact or group is when asked (fetch_contact): a contact that
     # writes first without a name (a group's first message) is looked up.
     contact_details: bool = False
+    # The provider keeps the messages it saw and lists them since a moment (messages_since): what
+    # came while the channel was disconnected is fetched when it is connected again.
+    missed_messages: bool = False
 
 
 @dataclass(frozen=True)
@@ -366,6 +371,14 @@ class ChannelAdapter(abc.ABC):
     def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
         """Download a contact's media described by an inbound message's `media` attributes."""
         return None
+
+    def messages_since(self, since: dt.datetime, *, until: dt.datetime | None = None,
+                       limit: int = 2000) -> WebhookBatch:
+        """The messages the provider kept (received, and sent from the paired phone) from `since`
+        to `until` (now when None), at most `limit` of them, the newest (capabilities.missed_messages):
+        what came while the channel was disconnected, whose webhooks may never have come. Say in
+        `errors` when there were more. Raise ProviderTemporaryError when it cannot answer now."""
+        return WebhookBatch()
 
     def fetch_contact(self, external_id: str) -> ContactUpdate | None:
         """Who the contact (or group) at this address is, asked of the provider now

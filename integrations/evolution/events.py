@@ -121,6 +121,25 @@ def _message(data: dict[str, Any]) -> IncomingMessage | None:
     return dataclasses.replace(message, content_attributes=attributes)
 
 
+def found_messages(answer: Any) -> tuple[list[IncomingMessage], int]:
+    """POST /chat/findMessages' answer, {messages: {total, pages, currentPage, records}}: the
+    records (WhatsApp Web messages as Evolution's database keeps them) that are messages to the
+    inbox, and how many pages there are."""
+    found = answer.get("messages") if isinstance(answer, dict) else None
+    if not isinstance(found, dict) or not isinstance(found.get("records"), list):
+        raise ValueError("not an answer of findMessages")
+    pages = found.get("pages")
+    messages = []
+    for record in found["records"]:
+        try:
+            message = _message(record) if isinstance(record, dict) else None
+        except ValueError:  # a record without its chat or id: not a message to keep
+            message = None
+        if message is not None:
+            messages.append(message)
+    return messages, pages if isinstance(pages, int) else 1
+
+
 def _presence(data: dict[str, Any]) -> IncomingPresence | None:
     """presence.update: Baileys' {id: the chat, presences: {participant: {lastKnownPresence}}}.
     In a group, anyone typing makes the group's thread show it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import datetime as dt
 import heapq
 import http.client
 import itertools
@@ -54,6 +55,16 @@ QR_PAIRING = "WHATSAPP-BAILEYS"
 # Evolution gives a webhook up once it answers one of these (its default NON_RETRYABLE_STATUS_CODES).
 NOT_RETRIED = frozenset({400, 401, 403, 404, 422})
 MAX_BODY = 200 * 1024 * 1024
+# The messages an instance's database keeps (the oldest go): a sandbox runs for days.
+MESSAGES_KEPT = 10_000
+
+
+def _seconds(moment: Any) -> int:
+    """A moment as Evolution's findMessages reads it (JavaScript's `new Date(value)`): an ISO
+    8601 date or milliseconds since the epoch; whole seconds."""
+    if isinstance(moment, int | float) and not isinstance(moment, bool):
+        return int(moment // 1000)
+    return int(dt.datetime.fromisoformat(str(moment).replace("Z", "+00:00")).timestamp())
 
 
 def _refused_events(events: Any) -> Response | None:
@@ -82,6 +93,8 @@ class SimulatedInstance:
     webhook: dict[str, Any] = field(default_factory=dict)  # url, headers, events, base64, byEvents, enabled
     settings: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # group JID → its GroupMetadata
+    # The messages its database keeps (what /chat/findMessages lists): those it received and sent.
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def wuid(self) -> str:
@@ -280,6 +293,8 @@ class EvolutionSimulator:
             self.not_on_whatsapp.clear()
             self.license_required = False
             self.keeps_messages = True
+            for instance in self.instances.values():
+                instance.messages.clear()
             if instances:
                 self.instances.clear()
         with self._queue_cond:
@@ -335,23 +350,28 @@ class EvolutionSimulator:
     def inbound_text(self, name: str, from_number: str = "15555550123", text: str = "Hello", *,
                      push_name: str = "Maria", message_id: str | None = None, lid: str | None = None,
                      lid_addressed: bool = False, quoted_id: str | None = None, group: str | None = None,
-                     from_me: bool = False, duplicate: bool = False) -> str:
+                     from_me: bool = False, duplicate: bool = False, lost: bool = False,
+                     timestamp: int | None = None) -> str:
         """A contact's text (webhook-messages-upsert-text.json's shape); `lid` gives their @lid
         (the chat is addressed by it with `lid_addressed`), `group` a group's JID (the contact
-        writes in it), `quoted_id` the message it replies to, `from_me` sends it from the phone."""
+        writes in it), `quoted_id` the message it replies to, `from_me` sends it from the phone,
+        `lost`: the server keeps it but its webhook never reaches the inbox (the inbox was away,
+        Evolution gave up retrying); `timestamp`: when it was written (seconds; now by default)."""
         data = self._upsert_data(name, from_number, push_name=push_name, message_id=message_id, lid=lid,
                                  lid_addressed=lid_addressed, group=group, from_me=from_me)
+        if timestamp is not None:
+            data["messageTimestamp"] = timestamp
         data["message"] = {"conversation": text}
         data["messageType"] = "conversation"
         if quoted_id:
             instance = self.instance(name)
             data["contextInfo"] = {"stanzaId": quoted_id, "participant": instance.wuid,
                                    "quotedMessage": {"conversation": ""}}
-        return self._post_upsert(name, data, duplicate=duplicate)
+        return self._post_upsert(name, data, duplicate=duplicate, lost=lost)
 
     def inbound_image(self, name: str, from_number: str = "15555550123", *, caption: str | None = None,
                       content: bytes | None = None, mime_type: str = "image/png", push_name: str = "Maria",
-                      message_id: str | None = None, duplicate: bool = False) -> str:
+                      message_id: str | None = None, duplicate: bool = False, lost: bool = False) -> str:
         """A contact's photo (webhook-messages-upsert-image.json's shape), its bytes kept for
         /chat/getBase64FromMediaMessage (and in the webhook when the instance's is base64)."""
         data = self._upsert_data(name, from_number, push_name=push_name, message_id=message_id)
@@ -366,11 +386,12 @@ class EvolutionSimulator:
         data["messageType"] = "imageMessage"
         if self.instance(name).webhook.get("base64"):
             data["message"]["base64"] = base64.b64encode(content).decode()
-        return self._post_upsert(name, data, duplicate=duplicate)
+        return self._post_upsert(name, data, duplicate=duplicate, lost=lost)
 
-    def inbound_message(self, name: str, data: Mapping[str, Any], *, duplicate: bool = False) -> str:
+    def inbound_message(self, name: str, data: Mapping[str, Any], *, duplicate: bool = False,
+                        lost: bool = False) -> str:
         """Any messages.upsert `data` (a fixture's, say), posted as it is; returns its key id."""
-        return self._post_upsert(name, copy.deepcopy(dict(data)), duplicate=duplicate)
+        return self._post_upsert(name, copy.deepcopy(dict(data)), duplicate=duplicate, lost=lost)
 
     def post_status(self, name: str, message_id: str, status: str, *, remote_jid: str = "15555550123@s.whatsapp.net",
                     from_me: bool = True) -> None:
@@ -703,6 +724,7 @@ class EvolutionSimulator:
             if content:
                 self.media[message_id] = (content, str(body.get("mimetype") or ""), str(body.get("fileName") or ""))
         self._emit("send", record)
+        self._keep(instance, data)
         self.post_event(instance.name, "send.message", data)
         for index, status in enumerate(self.status_progression, start=1):
             self.post_event(instance.name, "messages.update", {
@@ -729,6 +751,41 @@ class EvolutionSimulator:
                                    "mimetype": mime_type, "base64": base64.b64encode(content).decode(),
                                    "buffer": None})
 
+    def _keep(self, instance: SimulatedInstance, data: Mapping[str, Any]) -> None:
+        """A message in the instance's database, as Evolution stores it (what findMessages lists)."""
+        if not self.keeps_messages:
+            return
+        record = {"id": "cm" + uuid.uuid4().hex[:23], **{name: copy.deepcopy(data.get(name)) for name in (
+            "key", "pushName", "messageType", "message", "messageTimestamp", "instanceId", "source", "contextInfo")}}
+        record["MessageUpdate"] = []
+        with self._lock:
+            instance.messages.append(record)
+            del instance.messages[:-MESSAGES_KEPT]
+
+    def _find_messages(self, instance: SimulatedInstance, body: Mapping[str, Any],
+                       query: Mapping[str, str]) -> Response:
+        """POST /chat/findMessages (chat-findMessages.response.json): the instance's messages,
+        newest first, a page of `offset` of them; `where.messageTimestamp` filters only with both
+        its bounds, as Evolution's does."""
+        where = body.get("where") if isinstance(body.get("where"), Mapping) else {}
+        records = list(instance.messages)
+        moment = where.get("messageTimestamp") if isinstance(where, Mapping) else None
+        if isinstance(moment, Mapping) and moment.get("gte") and moment.get("lte"):
+            try:
+                low, high = (_seconds(moment["gte"]), _seconds(moment["lte"]))
+            except ValueError:
+                return error(400, "Invalid messageTimestamp")
+            records = [record for record in records if low <= int(record.get("messageTimestamp") or 0) <= high]
+        key = where.get("key") if isinstance(where, Mapping) else None
+        if isinstance(key, Mapping) and key.get("remoteJid"):
+            records = [record for record in records if (record.get("key") or {}).get("remoteJid") == key["remoteJid"]]
+        records.sort(key=lambda record: int(record.get("messageTimestamp") or 0), reverse=True)
+        size = int(body.get("offset") or 50)
+        page = int(body.get("page") or 1)
+        start = size * (0 if page == 1 else page - 1)
+        return json_response(200, {"messages": {"total": len(records), "pages": -(-len(records) // size),
+                                                "currentPage": page, "records": records[start:start + size]}})
+
     def _group_info(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
         """GET /group/findGroupInfos?groupJid= (group-findGroupInfos.response.json)."""
         group_jid = str(query.get("groupJid") or "")
@@ -754,6 +811,7 @@ class EvolutionSimulator:
         ("POST", "message/sendMedia"): _send_media,
         ("POST", "chat/getBase64FromMediaMessage"): _media_base64,
         ("GET", "group/findGroupInfos"): _group_info,
+        ("POST", "chat/findMessages"): _find_messages,
     }
 
     # --- inbound messages ---
@@ -781,9 +839,11 @@ class EvolutionSimulator:
                 "messageTimestamp": int(time.time()), "instanceId": instance.instance_id,
                 "source": "ios" if from_me else "android"}
 
-    def _post_upsert(self, name: str, data: dict[str, Any], *, duplicate: bool) -> str:
+    def _post_upsert(self, name: str, data: dict[str, Any], *, duplicate: bool, lost: bool = False) -> str:
         message_id = str((data.get("key") or {}).get("id") or "")
-        self.post_event(name, "messages.upsert", data, duplicate=duplicate)
+        self._keep(self.instance(name), data)
+        if not lost:
+            self.post_event(name, "messages.upsert", data, duplicate=duplicate)
         self._emit("inbound", {"instance": name, "id": message_id})
         return message_id
 
