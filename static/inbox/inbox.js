@@ -50,7 +50,7 @@
     } else if (frame.type === "resumed" || frame.type === "resync") {
       attempt = 0;
       setConnection("online");
-      if (frame.type === "resync") reloadList();
+      if (frame.type === "resync") { reloadList(); refreshBanners(); }
     } else if (frame.type === "event") {
       if (frame.id !== null && seen.has(frame.id)) return;
       if (frame.id !== null) { seen.add(frame.id); if (!lastEventId || frame.id > lastEventId) lastEventId = frame.id; }
@@ -83,7 +83,7 @@
       refreshHeader(conversationId);
     }
     if (conversationId) queueRow(conversationId);
-    if (frame.name.startsWith("channel.")) reloadList();
+    if (frame.name.startsWith("channel.")) { reloadList(); refreshBanners(); }
     clearTimeout(unreadTimer);
     unreadTimer = setTimeout(refreshUnread, 300);
   }
@@ -170,6 +170,16 @@
     const header = $("#thread-header");
     header.innerHTML = await response.text();
     htmx.process(header);
+  }
+
+  // The banners of channels down (a channel disconnected, in error, back again), for those who manage them.
+  async function refreshBanners() {
+    const number = ticket("banners");
+    const response = await fetchText("/inbox/banners/");
+    if (!response || !response.ok) return;
+    const html = await response.text();
+    if (stale("banners", number)) return;
+    $("#banners").innerHTML = html;
   }
 
   function reloadList() {
