@@ -83,6 +83,10 @@
       refreshHeader(conversationId);
     }
     if (conversationId) queueRow(conversationId);
+    if (frame.name === "contact.updated") {  // a new name (a group's subject): its rows and open thread
+      document.querySelectorAll(`#rows .row[data-contact-id="${data.contact_id}"]`).forEach((row) => queueRow(row.dataset.id));
+      if (($(".thread") || {}).dataset?.contactId === data.contact_id) refreshHeader(openConversationId());
+    }
     if (frame.name.startsWith("channel.")) { reloadList(); refreshBanners(); }
     clearTimeout(unreadTimer);
     unreadTimer = setTimeout(refreshUnread, 300);
