@@ -77,7 +77,10 @@ def messages_receive(*, inbound: Sequence[ChannelInbound]) -> list[ChannelReceiv
     other instead of deadlocking: channels in id order; in each, the open conversations of
     known senders in id order, then new senders' contacts in address order (each followed by
     its conversation, before any message is written to it); then the messages
-    the statuses and deletions are about, in id order; last the tenants' usage rows."""
+    the statuses and deletions are about, in id order; last the tenants' usage rows. (One
+    exception: the conversation whose newest message was deleted has its preview emptied after
+    that message is locked. It could make two batches wait for each other; PostgreSQL then
+    fails one, and its events are processed again, one at a time.)"""
     with transaction.atomic(savepoint=False):
         order = sorted(range(len(inbound)), key=lambda index: inbound[index].channel.pk)
         stored: dict[int, int] = {}
