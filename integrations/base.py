@@ -6,7 +6,8 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
 
 - **who it is**: `kind` (stored on each channel), `label`, `badge`;
 - **what it can do**: `capabilities` (a reply window, templates, text length, media types and
-  sizes, reactions, read receipts, whether it is connected from the start), and
+  sizes, reactions, read receipts, whether it is connected from the start, whether it says who a
+  contact is when asked, whether it lists the messages it kept), and
   `default_throughput_per_second`;
 - **its settings**: `settings`, each a `ProviderSetting` read from the environment by the
   package (and overridable by a Django setting of the same name, e.g. in tests);
