@@ -10,7 +10,9 @@ from accounts.models import Role
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SUPER_ADMIN: frozenset({"*"}),
     Role.TENANT_ADMIN: frozenset(
-        {"tenant:*", "users:*", "channels:*", "conversations:*", "contacts:*", "billing:read", "analytics:read"}
+        {"tenant:*", "users:*", "channels:*", "conversations:*", "contacts:*", "billing:read", "analytics:read",
+         # what a message its sender deleted for everyone said (managers and agents see it deleted)
+         "messages:read_deleted"}
     ),
     Role.MANAGER: frozenset({"users:read", "channels:*", "conversations:*", "contacts:*", "analytics:read"}),
     Role.AGENT: frozenset(

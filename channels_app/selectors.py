@@ -26,3 +26,15 @@ def channel_list(*, access: TenantAccess, include_archived: bool = False) -> Que
 
 def channel_active_count(*, tenant_id: int) -> int:
     return Channel.all_objects.filter(tenant_id=tenant_id, archived_at__isnull=True).count()
+
+
+# A channel in one of these no longer receives or sends: admins are told above the inbox.
+DOWN = (Channel.Status.DISCONNECTED, Channel.Status.ERROR)
+
+
+def channels_needing_attention(*, access: TenantAccess) -> QuerySet[Channel]:
+    """The channels this member manages that are disconnected or in error, longest down first
+    (none for members who do not manage channels: they cannot fix them)."""
+    if not access.has("channels:manage"):
+        return Channel.objects.none()
+    return channel_list(access=access).filter(status__in=DOWN).order_by("status_changed_at", "pk")

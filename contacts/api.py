@@ -39,12 +39,15 @@ class ContactIdentityOutput(serializers.ModelSerializer):
 class ContactOutput(serializers.ModelSerializer):
     id = PublicIdField()
     email = EmailOrEmptyField(read_only=True, help_text="Empty when the contact has none.")
+    picture_url = serializers.CharField(read_only=True, help_text=(
+        "Where the contact's picture is, as their channel's provider last said (its link may expire); "
+        "empty when none is known."))
     identities = ContactIdentityOutput(many=True, read_only=True)
 
     class Meta:
         model = Contact
         fields = ["id", "name", "phone", "email", "language", "attributes", "consent_at", "consent_source",
-                  "identities", "created_at", "updated_at"]
+                  "picture_url", "identities", "created_at", "updated_at"]
         read_only_fields = fields
 
 

@@ -21,3 +21,6 @@ class ContactUpdated(DomainEvent):
     contact_pk: int
     contact_id: str
     changed: tuple[str, ...]
+    # The channel whose provider said it: only that channel's members are told (none: changed
+    # by hand or through the API, every member is).
+    channel_pk: int | None = None

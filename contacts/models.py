@@ -16,6 +16,12 @@ class Contact(TenantScopedModel):
     email = models.EmailField(_("email"), blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
     attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+    # Where the person's picture is, as their channel's provider last said (a provider's link:
+    # it may expire; kept for integrators, the inbox draws no picture from another site).
+    picture_url = models.URLField(_("picture URL"), max_length=2000, blank=True)
+    # The name was typed by a person (an agent, an admin, an integrator through the API): what a
+    # provider says of the contact's name never replaces it.
+    name_set_by_hand = models.BooleanField(_("name typed by hand"), default=False)
     # LGPD: when and how the person agreed to be contacted first (e.g. for templates).
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     consent_source = models.CharField(_("consent source"), max_length=120, blank=True)

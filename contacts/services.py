@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -13,6 +14,7 @@ from accounts.models import User
 from channels_app.models import Channel
 from config.errors import ValidationFailed
 from contacts.events import ContactCreated, ContactUpdated
+from contacts.incoming import ContactUpdate
 from contacts.models import Contact, ContactIdentity
 from contacts.phones import InvalidPhone, phone_normalize
 from tenants.events import publish
@@ -53,7 +55,8 @@ def contact_create(*, tenant: Tenant, actor: User | None, **fields: Any) -> Cont
     unknown = set(fields) - set(_EDITABLE)
     if unknown:
         raise TypeError(f"unknown contact fields {sorted(unknown)}")
-    contact = Contact.all_objects.create(tenant=tenant, **_clean(tenant, fields))
+    cleaned = _clean(tenant, fields)
+    contact = Contact.all_objects.create(tenant=tenant, name_set_by_hand=bool(cleaned.get("name")), **cleaned)
     publish(ContactCreated(tenant_pk=tenant.pk, contact_pk=contact.pk, contact_id=str(contact.public_id)))
     return contact
 
@@ -68,7 +71,11 @@ def contact_update(*, contact: Contact, actor: User | None, **fields: Any) -> Co
     if changed:
         for name in changed:
             setattr(contact, name, cleaned[name])
-        contact.save(update_fields=[*changed, "updated_at"])
+        written = list(changed)
+        if "name" in changed:  # a name typed by a person stays; cleared, the provider's may fill it again
+            contact.name_set_by_hand = bool(contact.name)
+            written.append("name_set_by_hand")
+        contact.save(update_fields=[*written, "updated_at"])
         publish(ContactUpdated(tenant_pk=contact.tenant_id, contact_pk=contact.pk, contact_id=str(contact.public_id),
                                      changed=changed))
     return contact
@@ -123,3 +130,71 @@ def contact_identity_resolve(
             return identity
     except IntegrityError:
         return ContactIdentity.all_objects.select_related("contact").get(channel=channel, external_id=external_id)
+
+
+def contacts_update_from_channel(*, channel: Channel, updates: Sequence[ContactUpdate]) -> list[Contact]:
+    """What a channel's provider says of its contacts now (their names, a group's subject, their
+    pictures), recorded on the contacts the channel knows, in the caller's transaction or one of
+    its own, with one `contact.updated` per contact changed. A name typed by hand is kept. A
+    contact the channel never heard from is not made: providers list whole address books, and
+    the inbox keeps the people who write. The contacts changed."""
+    wanted = {address for update in updates for address in (update.external_id, *update.aliases) if address}
+    if not wanted:
+        return []
+    with transaction.atomic():
+        by_address = dict(ContactIdentity.all_objects.filter(
+            channel=channel, external_id__in=sorted(wanted)).values_list("external_id", "contact_id"))
+        if not by_address:
+            return []
+        contacts = {contact.pk: contact for contact in Contact.all_objects.select_for_update().filter(
+            tenant_id=channel.tenant_id, pk__in=sorted(set(by_address.values()))).order_by("pk")}
+        changed: dict[int, list[str]] = {}
+        for update in updates:
+            contact_id = next((by_address[address] for address in (update.external_id, *update.aliases)
+                               if address in by_address), None)
+            contact = contacts.get(contact_id) if contact_id is not None else None
+            if contact is not None:
+                for field in _provider_changes(contact, update):
+                    changed.setdefault(contact.pk, [])
+                    if field not in changed[contact.pk]:
+                        changed[contact.pk].append(field)
+        for pk, fields in changed.items():
+            contacts[pk].save(update_fields=[*fields, "updated_at"])
+            publish(ContactUpdated(tenant_pk=channel.tenant_id, contact_pk=pk, contact_id=str(contacts[pk].public_id),
+                                   changed=tuple(fields), channel_pk=channel.pk))
+    return [contacts[pk] for pk in changed]
+
+
+def _provider_changes(contact: Contact, update: ContactUpdate) -> list[str]:
+    """Apply what a provider says to `contact` (in memory); the fields it changed."""
+    changed = []
+    name = " ".join((update.name or "").split())[:200]
+    if name and not contact.name_set_by_hand and name != contact.name:
+        contact.name = name
+        changed.append("name")
+    picture = _picture_url(update.picture_url)
+    if picture is not None and not _same_picture(picture, contact.picture_url):
+        contact.picture_url = picture
+        changed.append("picture_url")
+    return changed
+
+
+def _picture_url(value: str | None) -> str | None:
+    """A picture's http(s) address as it can be kept ("": none); None when there is nothing to keep."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc and len(value) <= 2000 else None
+
+
+def _same_picture(new: str, old: str) -> bool:
+    """A provider's picture links are signed for a while (their query changes on every look-up,
+    for the same file): a link to the same file is not a new picture, and the contact is not
+    written again for it on every message."""
+    if not new or not old:
+        return new == old
+    before, after = urlsplit(old), urlsplit(new)
+    return (before.scheme, before.netloc, before.path) == (after.scheme, after.netloc, after.path)

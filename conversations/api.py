@@ -40,7 +40,13 @@ from config.errors import ValidationFailed
 from contacts.models import Contact
 from contacts.selectors import contact_visible
 from conversations.models import Conversation, Message, Team
-from conversations.selectors import conversation_list, conversation_search, message_list, message_visible
+from conversations.selectors import (
+    conversation_list,
+    conversation_search,
+    message_deleted_content_visible,
+    message_list,
+    message_visible,
+)
 from conversations.services import (
     UNSET,
     conversation_create,
@@ -143,8 +149,18 @@ class MessageOutput(serializers.ModelSerializer):
         model = Message
         fields = ["id", "conversation_id", "direction", "sender_type", "sender", "type", "content",
                   "content_attributes", "metadata", "private", "status", "error", "provider_message_id", "external_id",
-                  "reply_to_id", "attachments", "created_at", "updated_at", "sent_at", "delivered_at", "read_at"]
+                  "reply_to_id", "attachments", "created_at", "updated_at", "sent_at", "delivered_at", "read_at",
+                  "deleted_at"]
         read_only_fields = fields
+        extra_kwargs = {"deleted_at": {"help_text": (
+            "When its sender deleted it for everyone (null: it was not). Its content, content_attributes and "
+            "attachments are then given to tenant admins only (empty for other roles).")}}
+
+    def to_representation(self, instance: Message) -> dict[str, Any]:
+        shown = super().to_representation(instance)
+        if instance.deleted_at is not None and not message_deleted_content_visible(access=self.context.get("access")):
+            shown.update(content="", content_attributes={}, attachments=[])
+        return shown
 
     @extend_schema_field(MessageError(allow_null=True))
     def get_error(self, message: Message) -> dict[str, str] | None:
@@ -370,7 +386,7 @@ class ConversationMessagesView(ApiGenericView):
     @extend_schema(responses={200: MessageOutput(many=True)}, summary="Messages of a conversation, newest first")
     def get(self, request: Request, conversation_id: uuid.UUID) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MessageOutput(page, many=True).data)
+        return self.get_paginated_response(MessageOutput(page, many=True, context={"access": request.auth}).data)
 
     @extend_schema(request=MessageCreateInput, responses={
         201: MessageOutput, 200: OpenApiResponse(MessageOutput, description="A retry with the same external_id."),
@@ -425,7 +441,7 @@ class MessageDetailView(ApiGenericView):
         return message_visible(access=self.request.auth)
 
     def get(self, request: Request, **kwargs: Any) -> Response:
-        return Response(MessageOutput(self.get_object()).data)
+        return Response(MessageOutput(self.get_object(), context={"access": request.auth}).data)
 
     @extend_schema(request=MessageUpdateInput, responses={200: MessageOutput})
     def put(self, request: Request, **kwargs: Any) -> Response:
@@ -434,7 +450,7 @@ class MessageDetailView(ApiGenericView):
         data.is_valid(raise_exception=True)
         message = message_update(message=message, actor=request.user, content=data.validated_data.get("content", UNSET),
                                  metadata=data.validated_data.get("metadata", UNSET))
-        return Response(MessageOutput(message).data)
+        return Response(MessageOutput(message, context={"access": request.auth}).data)
 
     @extend_schema(request=MessageUpdateInput, responses={200: MessageOutput})
     def patch(self, request: Request, **kwargs: Any) -> Response:
@@ -455,4 +471,5 @@ class MessageRetryView(ApiGenericView):
 
     @extend_schema(request=None, responses={200: MessageOutput}, summary="Send a failed reply again")
     def post(self, request: Request, **kwargs: Any) -> Response:
-        return Response(MessageOutput(message_retry(message=self.get_object(), actor=request.user)).data)
+        return Response(MessageOutput(message_retry(message=self.get_object(), actor=request.user),
+                                      context={"access": request.auth}).data)

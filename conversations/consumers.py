@@ -3,7 +3,9 @@
 Both deliver the tenant's domain events that their member may see, and take two
 messages: {"type": "resume", "after": "<event id>"} replays what was missed (after null: the
 whole log, when it is short), and {"type": "typing", "conversation_id": "<conversation id>"}
-tells the other agents someone is replying. Every id a client sends or gets is a public id."""
+tells the other agents someone is replying. They also send {"type": "presence",
+"conversation_id", "state": "typing" | "recording" | "idle"} when the contact is typing or
+recording a voice note (never logged, never replayed). Every id a client sends or gets is a public id."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ logger = logging.getLogger(__name__)
 # through database_sync_to_async, which closes stale connections itself, so the close that
 # Channels' dispatch runs before every message (a hop to a thread and back) is skipped for
 # these: each socket receives every event of its tenant.
-_FORWARDED = frozenset({"inbox.event", "inbox.events", "inbox.typing"})
+_FORWARDED = frozenset({"inbox.event", "inbox.events", "inbox.typing", "inbox.presence"})
 
 
 class _EventsConsumer(AsyncJsonWebsocketConsumer):
@@ -144,6 +146,10 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def inbox_typing(self, message: dict[str, Any]) -> None:
         if message.get("channel_pk") in self.visible and message.get("user_pk") != self.access.user.pk:
+            await self.send_json(message["frame"])
+
+    async def inbox_presence(self, message: dict[str, Any]) -> None:
+        if message.get("channel_pk") in self.visible:
             await self.send_json(message["frame"])
 
     async def _still_allowed(self) -> bool:

@@ -51,6 +51,29 @@ class IncomingStatus:
     reference: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class IncomingDeletion:
+    """A message its sender deleted for everyone (the contact, or the channel's own account from
+    the paired phone), by the provider's id for it."""
+
+    provider_message_id: str
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingPresence:
+    """A contact typing, or recording a voice note, in their chat with the channel (for a group:
+    someone in it), or no longer: shown live in the open thread for a few seconds, never stored."""
+
+    TYPING = "typing"
+    RECORDING = "recording"
+    IDLE = "idle"  # stopped, went online or offline: nothing to show
+
+    contact_external_id: str  # the chat: a person's address on the channel, or a group's
+    state: str
+    contact_aliases: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class ChannelInbound:
     """What one delivery (or batch of deliveries) brought for one channel."""
@@ -58,3 +81,4 @@ class ChannelInbound:
     channel: Channel
     messages: Sequence[IncomingMessage] = ()
     statuses: Sequence[IncomingStatus] = ()
+    deletions: Sequence[IncomingDeletion] = ()

@@ -191,6 +191,9 @@ class Message(TenantScopedModel):
     # time on its own. In no index and no index's condition, so that claiming a reply is a HOT
     # update (PostgreSQL writes no index entry for it).
     send_lease_until = models.DateTimeField(null=True, blank=True)
+    # When its sender deleted it for everyone (the contact, or the paired phone): the thread shows
+    # it deleted; its content stays, for tenant admins only.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     class Meta(TenantScopedModel.Meta):
         ordering = ["created_at", "id"]

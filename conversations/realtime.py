@@ -187,6 +187,16 @@ def broadcast_typing(*, access: TenantAccess, conversation_id: uuid.UUID, channe
     )
 
 
+def broadcast_presence(*, tenant_pk: int, channel_pk: int, conversation_id: str, state: str) -> None:
+    """A contact typing or recording in a conversation (or no longer): to the sockets of the
+    channel's members, as agents' typing is, and nowhere else (nothing is logged)."""
+    _group_send(
+        tenant_group(tenant_pk),
+        {"type": "inbox.presence", "channel_pk": channel_pk,
+         "frame": {"type": "presence", "conversation_id": conversation_id, "state": state}},
+    )
+
+
 def visible_channel_ids(*, access: TenantAccess) -> frozenset[int]:
     with tenant_context(access.tenant):
         return frozenset(channel_list(access=access, include_archived=True).values_list("pk", flat=True))

@@ -6,13 +6,27 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.access import TenantAccess
 from channels_app.selectors import channel_ids_worked_by
 from config.ids import uuid_or_none
 from contacts.selectors import contact_search_q
 from conversations.models import Conversation, Label, Message
+
+# Who may read what a message its sender deleted for everyone said (the others see it deleted).
+READ_DELETED = "messages:read_deleted"
+
+
+def message_deleted_content_visible(*, access: TenantAccess | None) -> bool:
+    return access is not None and access.has(READ_DELETED)
+
+
+def channel_last_inbound_at(*, channel_id: int) -> datetime | None:
+    """When a contact last wrote on the channel (its conversations' newest contact message)."""
+    found: datetime | None = Conversation.all_objects.filter(channel_id=channel_id).aggregate(
+        newest=Max("last_inbound_at"))["newest"]
+    return found
 
 
 def conversation_list(*, access: TenantAccess) -> QuerySet[Conversation]:
@@ -32,6 +46,8 @@ def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAcces
     if not text:
         return queryset
     in_messages = Message.objects.filter(conversation_id=OuterRef("pk"), content__icontains=text)
+    if not message_deleted_content_visible(access=access):
+        in_messages = in_messages.filter(deleted_at__isnull=True)
     return queryset.filter(
         contact_search_q(tenant=access.tenant, text=text, prefix="contact__") | Q(Exists(in_messages))
     )
@@ -49,6 +65,15 @@ def message_visible(*, access: TenantAccess) -> QuerySet[Message]:
     if not access.sees_all_channels:
         messages = messages.filter(channel_id__in=channel_ids_worked_by(access=access))
     return messages
+
+
+def attachment_file_visible(*, access: TenantAccess, message_id: int) -> bool:
+    """Whether this member may download a file of this message: one they may see, unless its
+    sender deleted it for everyone (then only for those who may read what it said)."""
+    found = message_visible(access=access).filter(pk=message_id)
+    if not message_deleted_content_visible(access=access):
+        found = found.filter(deleted_at__isnull=True)
+    return found.exists()
 
 
 # --- The inbox's lists ------------------------------------------------------------------

@@ -18,5 +18,6 @@ urlpatterns = [
     path("messages/<uuid:message_id>/retry/", views.retry_message, name="inbox-retry"),
     path("contacts/<uuid:contact_id>/", views.contact_panel, name="inbox-contact"),
     path("unread/", views.unread_count, name="inbox-unread"),
+    path("banners/", views.channel_banners, name="inbox-banners"),
     path("attachments/<uuid:attachment_id>/", views.attachment, name="inbox-attachment"),
 ]

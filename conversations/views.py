@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
 from accounts.sessions import inbox_member_required, session_tenants
-from channels_app.models import Channel, MessageTemplate
-from channels_app.selectors import channel_list
+from channels_app.models import MessageTemplate
+from channels_app.selectors import channel_list, channels_needing_attention
 from config.errors import ApplicationError
 from config.ids import uuid_or_none
 from contacts.selectors import contact_visible
@@ -28,6 +28,7 @@ from conversations.models import Attachment, CannedResponse, Conversation, Label
 from conversations.realtime import latest_event_id
 from conversations.selectors import (
     InboxFilters,
+    attachment_file_visible,
     conversation_list,
     inbox_conversations,
     inbox_page,
@@ -108,9 +109,8 @@ def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> Htt
         "channels": channels, "labels": Label.objects.all(), "teams": Team.objects.all(),
         "can_manage_channels": access.has("channels:manage"),
         "role_label": Role(access.role).label,
-        # Channels an admin must look at (e.g. Meta refused the token): shown above the panes.
-        "channels_needing_attention": [channel for channel in channels if access.has("channels:manage")
-                                       and channel.status in (Channel.Status.ERROR, Channel.Status.DISCONNECTED)],
+        # Channels an admin must look at (a phone logged out, a token refused): above the panes.
+        "channels_needing_attention": channels_needing_attention(access=access),
         "tenants": session_tenants(user=request.user), "access": access,
         "unread_count": inbox_unread_count(access=access),
         "last_event_id": latest_event_id(tenant_id=access.tenant_id),
@@ -121,6 +121,14 @@ def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> Htt
         conversation_mark_read(conversation=conversation, actor=request.user)
         context.update(_thread_context(request, conversation))
     return render(request, "inbox/page.html", context)
+
+
+@require_GET
+@inbox_member_required
+def channel_banners(request: HttpRequest) -> HttpResponse:
+    """The banners above the inbox, redrawn when a channel's status changes."""
+    return render(request, "inbox/_banners.html",
+                  {"channels_needing_attention": channels_needing_attention(access=request.access)})
 
 
 @require_GET
@@ -303,7 +311,7 @@ def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> FileResponse:
     """A file as its bytes are (not as it was declared, even before types were detected):
     inline only when passive, otherwise a download; never sniffed, never scripted."""
     item = get_object_or_404(Attachment.objects.select_related("message"), public_id=attachment_id)
-    if not message_visible(access=request.access).filter(pk=item.message_id).exists() or not item.file:
+    if not attachment_file_visible(access=request.access, message_id=item.message_id) or not item.file:
         raise Http404
     try:
         file = item.file.open("rb")

@@ -6,16 +6,23 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
 
 - **who it is**: `kind` (stored on each channel), `label`, `badge`;
 - **what it can do**: `capabilities` (a reply window, templates, text length, media types and
-  sizes, reactions, read receipts, whether it is connected from the start), and
+  sizes, reactions, read receipts, whether it is connected from the start, whether it says who a
+  contact is when asked, whether it lists the messages it kept), and
   `default_throughput_per_second`;
 - **its settings**: `settings`, each a `ProviderSetting` read from the environment by the
   package (and overridable by a Django setting of the same name, e.g. in tests);
 - **inbound**: `verify_handshake` (a provider's subscription check), `verify_webhook` (which
   header or scheme proves the provider sent a body: raise `WebhookRejected`, return the proof
   kept with the stored body), `parse_webhook` (the body as typed `IncomingMessage` and
-  `IncomingStatus`, by provider account, and for a provider paired by QR code its
-  `ConnectionUpdate`: the state of its link to the phone and the QR code to show), `account`,
-  `fetch_media`. An `IncomingMessage` may be one the channel's own account sent from elsewhere
+  `IncomingStatus`, the messages deleted for everyone (`IncomingDeletion`), contacts typing or
+  recording (`IncomingPresence`: told live, never stored), by provider account, for a provider
+  paired by QR code its
+  `ConnectionUpdate`: the state of its link to the phone and the QR code to show, and what it
+  says of contacts and groups, `ContactUpdate`: their names, a group's subject, their pictures),
+  `account`, `fetch_media`, `fetch_contact` (who a contact or group is, asked when one writes
+  first without a name: a group's first message), `messages_since` (what the provider kept since
+  a moment: fetched when a channel paired by QR code is connected again, through the same
+  receive path, so that nothing that came meanwhile is lost). An `IncomingMessage` may be one the channel's own account sent from elsewhere
   (`from_me`: the paired phone) and may name the contact's other addresses on the channel
   (`contact_aliases`: an @lid next to a phone number, a number with and without Brazil's ninth
   digit), so that one person is one contact; a group is a contact of its own (its address and
@@ -73,7 +80,10 @@ from django.utils.functional import Promise
 from channels_app.kinds import ChannelKind
 from channels_app.models import Channel
 from config.json_limits import raw_json_too_deep
-from conversations.incoming import IncomingMessage, IncomingStatus
+from contacts.incoming import ContactUpdate
+from conversations.incoming import IncomingDeletion, IncomingMessage, IncomingPresence, IncomingStatus
+
+__all__ = ["ContactUpdate", "IncomingDeletion", "IncomingMessage", "IncomingPresence", "IncomingStatus"]  # the contract's shapes the core defines
 
 _env = environ.Env()
 
@@ -129,6 +139,12 @@ class Capabilities:
     max_media_bytes: int | None = None
     connected_on_create: bool = False  # needs nothing from a provider to work
     qr_pairing: bool = False  # paired with a phone by a QR code (the adapter's pairing operations)
+    # The provider can say who a contact or group is when asked (fetch_contact): a contact that
+    # writes first without a name (a group's first message) is looked up.
+    contact_details: bool = False
+    # The provider keeps the messages it saw and lists them since a moment (messages_since): what
+    # came while the channel was disconnected is fetched when it is connected again.
+    missed_messages: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +187,13 @@ class AccountUpdates:
     messages: tuple[IncomingMessage, ...] = ()
     statuses: tuple[IncomingStatus, ...] = ()
     connection: ConnectionUpdate | None = None
+    # Who contacts and groups are now (names, a group's subject, pictures): recorded on the
+    # contacts the channel knows, after the messages of the same batch.
+    contacts: tuple[ContactUpdate, ...] = ()
+    # Messages their senders deleted for everyone (shown deleted; their content kept for admins).
+    deletions: tuple[IncomingDeletion, ...] = ()
+    # Contacts typing or recording now: told to the open thread live, never stored.
+    presence: tuple[IncomingPresence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -374,6 +397,19 @@ class ChannelAdapter(abc.ABC):
 
     def fetch_media(self, media: Mapping[str, Any]) -> MediaFile | None:
         """Download a contact's media described by an inbound message's `media` attributes."""
+        return None
+
+    def messages_since(self, since: dt.datetime, *, until: dt.datetime | None = None,
+                       limit: int = 2000) -> WebhookBatch:
+        """The messages the provider kept (received, and sent from the paired phone) from `since`
+        to `until` (now when None), at most `limit` of them, the newest (capabilities.missed_messages):
+        what came while the channel was disconnected, whose webhooks may never have come. Say in
+        `errors` when there were more. Raise ProviderTemporaryError when it cannot answer now."""
+        return WebhookBatch()
+
+    def fetch_contact(self, external_id: str) -> ContactUpdate | None:
+        """Who the contact (or group) at this address is, asked of the provider now
+        (capabilities.contact_details); None when it does not say."""
         return None
 
     # --- outbound --------------------------------------------------------------

@@ -287,6 +287,9 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=4 * 1024 * 10
 # A stored webhook whose processing fails this many times fails for good (FAILED, with its
 # error; Django admin's "process again" gives it as many attempts again).
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
+# A channel paired by QR code that is connected again fetches the messages its provider kept
+# meanwhile (those whose webhooks never came): at most this many, the newest.
+MISSED_MESSAGES_LIMIT = env.int("MISSED_MESSAGES_LIMIT", default=2000)
 # POST /webhooks/... is answered by integrations.inbound.ingress in front of Django (batched stores).
 WEBHOOK_INGRESS = env.bool("WEBHOOK_INGRESS", default=True)
 # How long a web process remembers which channel a webhook URL names (and its app secret).
@@ -394,6 +397,8 @@ DOMAIN_EVENT_LISTENERS = [
     "integrations.outbound.listeners.replies_send",
     "integrations.outbound.listeners.read_receipts",
     "integrations.inbound.listeners.inbound_media_fetch",
+    "integrations.inbound.listeners.contact_details_fetch",
+    "integrations.inbound.listeners.missed_messages_fetch",
     "integrations.listeners.templates_sync",
     "integrations.listeners.provider_remove",
 ]

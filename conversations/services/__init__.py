@@ -1,5 +1,5 @@
 """Every change to conversations and messages, by agents, the API or providers: one module an
-area (conversations, messages, receive, statuses, attachments), each a set of `<entity>_<verb>` functions
+area (conversations, messages, receive, statuses, attachments, presence), each a set of `<entity>_<verb>` functions
 that take `actor=` (or a channel) and never a request. The names callers use are here."""
 
 from conversations.services.attachments import (
@@ -24,6 +24,7 @@ from conversations.services.messages import (
     message_send_template,
     message_update,
 )
+from conversations.services.presence import contacts_presence_tell
 from conversations.services.receive import ChannelReceived, Received, message_receive, messages_receive
 from conversations.services.statuses import (
     DELIVERY_UNKNOWN,
@@ -38,7 +39,7 @@ from conversations.services.statuses import (
 __all__ = [
     "ATTACHMENT_RESPONSE_HEADERS", "DELIVERY_UNKNOWN", "MAX_CONTENT_LENGTH", "UNSET", "ChannelReceived", "Received",
     "ServiceWindowClosed", "StatusChange", "attachment_family", "attachment_file_kind", "attachment_inline",
-    "attachment_kind", "conversation_create", "conversation_mark_read", "conversation_update", "failure_text",
+    "attachment_kind", "contacts_presence_tell", "conversation_create", "conversation_mark_read", "conversation_update", "failure_text",
     "message_attach_file",
     "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
     "message_statuses_advance", "message_update", "messages_lock_for_statuses", "messages_receive",

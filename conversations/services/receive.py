@@ -1,14 +1,16 @@
 """What providers delivered, recorded: the one receive path into the core.
 
-`messages_receive` takes, per channel, the messages contacts sent and the statuses of
-messages sent to them, and records all of it in the caller's transaction: contacts and
-conversations found or made, messages stored once (the unique (channel, provider id) makes a
-redelivery or a concurrent duplicate harmless), conversations moved along, statuses moved
-forward, the tenant's monthly count, and one event per change. `message_receive` is its
+`messages_receive` takes, per channel, the messages contacts sent, the statuses of messages
+sent to them and the messages their senders deleted for everyone, and records all of it in the
+caller's transaction: contacts and conversations found or made, messages stored once (the unique
+(channel, provider id) makes a redelivery or a concurrent duplicate harmless), conversations
+moved along, statuses moved forward, deletions marked once, the tenant's monthly count, and one
+event per change. `message_receive` is its
 one-message case."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,10 +24,10 @@ from config.ids import as_uuid, uuid_or_none
 from config.sql import fetch_all, for_update, insert, one_of
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
-from conversations.events import ConversationCreated, ConversationStatusChanged, MessageCreated
-from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
+from conversations.events import ConversationCreated, ConversationStatusChanged, MessageCreated, MessageUpdated
+from conversations.incoming import ChannelInbound, IncomingDeletion, IncomingMessage, IncomingStatus
 from conversations.models import Conversation, Message
-from conversations.services.common import conversations_touch, touches_for
+from conversations.services.common import conversations_touch, message_ids, touches_for
 from conversations.services.statuses import (
     DELIVERY_UNKNOWN,
     StatusChange,
@@ -75,7 +77,10 @@ def messages_receive(*, inbound: Sequence[ChannelInbound]) -> list[ChannelReceiv
     other instead of deadlocking: channels in id order; in each, the open conversations of
     known senders in id order, then new senders' contacts in address order (each followed by
     its conversation, before any message is written to it); then the messages
-    the statuses are about, in id order; last the tenants' usage rows."""
+    the statuses and deletions are about, in id order; last the tenants' usage rows. (One
+    exception: the conversation whose newest message was deleted has its preview emptied after
+    that message is locked. It could make two batches wait for each other; PostgreSQL then
+    fails one, and its events are processed again, one at a time.)"""
     with transaction.atomic(savepoint=False):
         order = sorted(range(len(inbound)), key=lambda index: inbound[index].channel.pk)
         stored: dict[int, int] = {}
@@ -107,8 +112,9 @@ def _messages(channel: Channel, messages: Sequence[IncomingMessage], stored: dic
     conversations = _open_conversations(channel, senders)
     for sender in senders:  # new senders, and those without an open conversation: one at a time
         if sender not in conversations:
-            first = next(message for message in fresh.values() if message.contact_external_id == sender)
-            conversations[sender] = _conversation_of_new_sender(channel, first)
+            theirs = [message for message in fresh.values() if message.contact_external_id == sender]
+            started = min((message.sent_at for message in theirs if message.sent_at), default=None)
+            conversations[sender] = _conversation_of_new_sender(channel, theirs[0], started=started)
     if any(message.contact_aliases for message in fresh.values()):
         _aliases_record(channel, fresh.values())
     reply_ids = sorted({message.reply_to_provider_id for message in fresh.values() if message.reply_to_provider_id})
@@ -194,10 +200,13 @@ def _open_conversations(channel: Channel, senders: list[str]) -> dict[str, _Open
     return {contacts[contact_id]: conversation for contact_id, (conversation, _) in newest.items()}
 
 
-def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _Open:
+def _conversation_of_new_sender(channel: Channel, message: IncomingMessage, *, started: dt.datetime | None
+                                ) -> _Open:
     """The conversation a sender without an open one writes to: their contact (made on first
     sight) is locked, so that concurrent first messages share one conversation; then their
-    latest conversation, resolved or not (it reopens), or a new one."""
+    latest conversation, resolved or not (it reopens), or a new one, whose activity starts at
+    `started` (its first message's time: providers date messages before they reach us, and a
+    conversation dated later than its messages would take neither their time nor a preview)."""
     identity = contact_identity_resolve(channel=channel, external_id=message.contact_external_id,
                                         name=message.contact_name, phone=message.contact_phone,
                                         email=message.contact_email, aliases=message.contact_aliases)
@@ -212,7 +221,8 @@ def _conversation_of_new_sender(channel: Channel, message: IncomingMessage) -> _
         conversation = Conversation.all_objects.select_for_update().get(pk=conversation.pk)
     else:
         conversation = Conversation.all_objects.create(tenant_id=channel.tenant_id, channel=channel,
-                                                       contact_id=identity.contact_id)
+                                                       contact_id=identity.contact_id,
+                                                       last_activity_at=started or timezone.now())
         publish(ConversationCreated(tenant_pk=channel.tenant_id, conversation_pk=conversation.pk,
                                     channel_pk=channel.pk, conversation_id=str(conversation.public_id),
                                     channel_id=str(channel.public_id)))
@@ -244,17 +254,20 @@ def _link_replies_within(inserted: list[Message], fresh: dict[str, IncomingMessa
 
 
 def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatus]]:
-    """Apply the statuses (messages locked in one read per channel, channels in id order).
-    A status is about the channel's message with its provider id or, when none has it, about
-    the reply whose public id it echoes (`reference`) if that reply's sending was interrupted
-    before the provider's id was recorded: the status records it. The statuses whose message
-    is not found, by entry (`id()` of it)."""
+    """Apply the statuses and the deletions (messages locked in one read per channel, channels
+    in id order). A status is about the channel's message with its provider id or, when none has
+    it, about the reply whose public id it echoes (`reference`) if that reply's sending was
+    interrupted before the provider's id was recorded: the status records it. The statuses
+    whose message is not found, by entry (`id()` of it); a deletion of a message the channel
+    never stored says nothing."""
     unknown: dict[int, list[IncomingStatus]] = {id(entry): [] for entry in inbound}
     changes: list[StatusChange] = []
+    deleted: list[DomainEvent] = []
     for entry in inbound:
-        if not entry.statuses:
+        if not entry.statuses and not entry.deletions:
             continue
-        ids = {status.provider_message_id for status in entry.statuses}
+        ids = {status.provider_message_id for status in entry.statuses} | {
+            deletion.provider_message_id for deletion in entry.deletions}
         found = {message.provider_message_id: message for message in messages_lock_for_statuses(
             channel_id=entry.channel.pk, provider_message_ids=ids)}
         # Rarely (a reply whose sender died before recording the provider's id): by our own id.
@@ -275,8 +288,28 @@ def _statuses(inbound: Sequence[ChannelInbound]) -> dict[int, list[IncomingStatu
                 continue
             changes.append(StatusChange(message, status.status, at=status.at, error_code=status.error_code,
                                         error_message=status.error_message, provider_message_id=provider_message_id))
+        deleted += _deletions(entry.deletions, found)
     message_statuses_advance(changes)
+    publish_many(deleted)
     return unknown
+
+
+def _deletions(deletions: Sequence[IncomingDeletion], found: dict[str | None, Message]) -> list[DomainEvent]:
+    """Mark the (locked) messages their senders deleted for everyone, once each; their content
+    stays. Nothing else moves, but the conversation list no longer quotes a deleted message: the
+    preview it gave is emptied. One message.updated per message marked."""
+    events: list[DomainEvent] = []
+    for deletion in deletions:
+        message = found.get(deletion.provider_message_id)
+        if message is None or message.deleted_at is not None:
+            continue
+        message.deleted_at = deletion.at or timezone.now()
+        Message.all_objects.filter(pk=message.pk).update(deleted_at=message.deleted_at)
+        if not message.private:  # its preview, if it is still the conversation's newest
+            Conversation.all_objects.filter(pk=message.conversation_id, last_activity_at__lte=message.created_at).update(
+                last_message_preview="", updated_at=timezone.now())
+        events.append(MessageUpdated(tenant_pk=message.tenant_id, **message_ids(message), changed=("deleted_at",)))
+    return events
 
 
 def _sending_interrupted(message: Message) -> bool:

@@ -5,7 +5,9 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import TenantAccess
 from channels_app.kinds import kind_of
+from conversations.selectors import message_deleted_content_visible
 from conversations.services import attachment_family as _attachment_family
 from conversations.services import failure_text as _failure_text
 
@@ -43,3 +45,9 @@ def attachment_family(content_type: str) -> str:
 def failure_text(message: Any) -> str:
     """A failed message's error, in the reader's language when it is ours."""
     return _failure_text(error_code=message.error_code, error_message=message.error_message)
+
+
+@register.filter
+def deleted_content_visible(access: TenantAccess | None) -> bool:
+    """Whether this member may read what a message deleted for everyone said."""
+    return message_deleted_content_visible(access=access)

@@ -43,7 +43,9 @@ channel's setup steps for the admin to give the service. The envelope:
     {"event": "message.status" | "messages.update", "tenantId", "data": [<a Baileys message
         update: {"key": {"remoteJid", "id", "fromMe"}, "update": {"status": 0-5}}>, ...]}
         (WAMessageStatus: 2 SERVER_ACK → SENT, 3 DELIVERY_ACK → DELIVERED, 4 READ and
-        5 PLAYED → READ, 0 ERROR → FAILED; 1 PENDING says nothing new)
+        5 PLAYED → READ, 0 ERROR → FAILED; 1 PENDING says nothing new); an update without a
+        status whose "message" is null, or whose "messageStubType" is 1 (REVOKE), is Baileys'
+        word that the message was deleted for everyone: the thread shows it deleted
     {"event": "qr", "tenantId", "data": {"qrCode": "data:image/png;base64,..."}}
     {"event": "connection" | "status", "tenantId",
      "data": {"status": "connected" | "connecting" | "disconnected" | "logged_out", "phoneNumber"}}

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from channels_app.models import Channel
 from conversations.incoming import IncomingMessage, IncomingStatus
-from integrations.base import AccountUpdates, ConnectionUpdate, WebhookBatch, WebhookRejected
+from integrations.base import AccountUpdates, ConnectionUpdate, IncomingDeletion, WebhookBatch, WebhookRejected
 from integrations.whatsapp_web.messages import incoming_message
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
@@ -122,6 +122,24 @@ def _status(update: Mapping[str, Any]) -> IncomingStatus | None:
                           error_message=STATUS_ERROR_MESSAGE if failed else "")
 
 
+# Baileys' WAMessageStubType.REVOKE (WAProto WebMessageInfo.StubType): a message its sender
+# deleted for everyone, by number or by name.
+_REVOKE = (1, "REVOKE")
+
+
+def _deletion(update: Mapping[str, Any]) -> IncomingDeletion | None:
+    """One Baileys message update that says its message was deleted for everyone ({key, update:
+    {message: null, messageStubType: REVOKE}}: Baileys' process-message.ts), or None."""
+    key: Mapping[str, Any] = update["key"] if isinstance(update.get("key"), Mapping) else {}
+    change = update.get("update")
+    if not isinstance(change, Mapping) or "status" in change:
+        return None
+    revoked = change.get("messageStubType") in _REVOKE or ("message" in change and change["message"] is None)
+    message_id = key.get("id")
+    return IncomingDeletion(provider_message_id=message_id) if revoked and isinstance(message_id, str) and (
+        message_id) else None
+
+
 def webhook_parse(body: bytes) -> WebhookBatch:
     """A verified body as what it says, for the session it names (its `account`). Raises
     ValueError when it is no envelope of the service."""
@@ -138,8 +156,11 @@ def webhook_parse(body: bytes) -> WebhookBatch:
                 messages.append(message)
         return WebhookBatch(updates=(AccountUpdates(account=account, messages=tuple(messages)),))
     if event in STATUS_EVENTS:
-        statuses = [status for item in _items(data, key="updates") if (status := _status(item)) is not None]
-        return WebhookBatch(updates=(AccountUpdates(account=account, statuses=tuple(statuses)),))
+        items = list(_items(data, key="updates"))
+        statuses = [status for item in items if (status := _status(item)) is not None]
+        deletions = [deletion for item in items if (deletion := _deletion(item)) is not None]
+        return WebhookBatch(updates=(AccountUpdates(account=account, statuses=tuple(statuses),
+                                                    deletions=tuple(deletions)),))
     if event in QR_EVENTS or event in CONNECTION_EVENTS:
         if not isinstance(data, Mapping):
             raise ValueError(f"a {event} event without its data")

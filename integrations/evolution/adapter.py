@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hmac
 import re
 import secrets
@@ -25,11 +26,14 @@ from django.utils.translation import gettext_lazy
 
 from channels_app.models import Channel
 from integrations.base import (
+    AccountUpdates,
     Capabilities,
     ChannelAdapter,
     ConnectionUpdate,
     ConnectRefused,
+    ContactUpdate,
     DemoChannel,
+    IncomingMessage,
     MediaFile,
     OutboundMessage,
     ProviderAuthError,
@@ -45,7 +49,7 @@ from integrations.base import (
     webhook_envelope_string,
 )
 from integrations.evolution.client import SLOW_TIMEOUT, Answer, EvolutionServer, raise_for_answer
-from integrations.evolution.events import SUBSCRIBED, webhook_batch
+from integrations.evolution.events import SUBSCRIBED, found_messages, group_update, webhook_batch
 from integrations.evolution.forms import QR_PAIRING, WhatsAppEvolutionForm
 
 API_URL = ProviderSetting("EVOLUTION_API_URL", "",
@@ -62,6 +66,8 @@ JWT_CLAIMS = {"app": "evolution", "action": "webhook"}
 JWT_LEEWAY_SECONDS = 30  # clock skew between the two servers
 _INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _MEDIA_TYPES = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio"}
+# Messages asked for per page of /chat/findMessages (its `offset`).
+FIND_PAGE_SIZE = 100
 
 
 class WhatsAppEvolutionAdapter(ChannelAdapter):
@@ -71,7 +77,7 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     network = "whatsapp"  # the same numbers as the Cloud API's: a channel can move between them
     capabilities = Capabilities(
         # A linked device of a phone: no customer-service window, no templates.
-        reactions=True, max_text_length=4096, qr_pairing=True,
+        reactions=True, max_text_length=4096, qr_pairing=True, contact_details=True, missed_messages=True,
         # WhatsApp's own limit for media (Evolution accepts request bodies up to 136 MB).
         max_media_bytes=16 * 1024 * 1024,
         media_types=frozenset({
@@ -194,6 +200,40 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
             raise ProviderTemporaryError("Evolution API answered without the file.", code="bad_answer") from None
         return self._media_file(data, str(answer.get("mimetype") or mime_type), {
             **media, "filename": media.get("filename") or answer.get("fileName")})
+
+    def messages_since(self, since: dt.datetime, *, until: dt.datetime | None = None,
+                       limit: int = 2000) -> WebhookBatch:
+        """POST /chat/findMessages, page after page (newest first), between two moments (Evolution
+        filters by time only with both). What its database kept: a server that saves no messages
+        (DATABASE_SAVE_DATA_NEW_MESSAGE off) answers none."""
+        until = until or timezone.now()
+        window = {"gte": since.isoformat(), "lte": until.isoformat()}
+        size = max(1, min(FIND_PAGE_SIZE, limit))
+        messages: list[IncomingMessage] = []
+        page, pages = 1, 1
+        while page <= pages and len(messages) < limit:
+            answer = self._call("POST", "chat/findMessages", timeout=SLOW_TIMEOUT,
+                                body={"where": {"messageTimestamp": window}, "page": page, "offset": size})
+            try:
+                found, pages = found_messages(answer)
+            except ValueError:
+                raise ProviderTemporaryError("Evolution API answered without the messages.", code="bad_answer") from None
+            messages += found
+            page += 1
+        errors = (f"more than {limit} messages from {window['gte']} to {window['lte']}: the oldest were not "
+                  "fetched",) if page <= pages else ()
+        return WebhookBatch(updates=(AccountUpdates(account="", messages=tuple(messages[:limit])),), errors=errors)
+
+    def fetch_contact(self, external_id: str) -> ContactUpdate | None:
+        """A group's subject and picture (GET /group/findGroupInfos): a group's messages name no
+        group. People's names come with their messages and contacts.update."""
+        if not external_id.endswith("@g.us"):
+            return None
+        answer = self._server().call("GET", f"group/findGroupInfos/{self.instance}", query={"groupJid": external_id})
+        if answer.status == 404 and "does not exist" not in answer.text:  # a group the number left
+            return None
+        found = raise_for_answer(answer)
+        return group_update(found) if isinstance(found, dict) else None
 
     @staticmethod
     def _media_file(data: bytes, mime_type: str, media: Mapping[str, Any]) -> MediaFile:

@@ -24,9 +24,16 @@ from channels_app.models import Channel
 from channels_app.services import channel_pairing_update
 from config.json_limits import json_has_nul, json_without_nul, raw_json_too_deep
 from config.sql import execute, fetch_all, for_update, one_of
-from conversations.incoming import ChannelInbound, IncomingMessage, IncomingStatus
-from conversations.services import messages_receive
-from integrations.base import AccountUpdates, ChannelAdapter, ConnectionUpdate, WebhookBatch
+from contacts.services import contacts_update_from_channel
+from conversations.incoming import (
+    ChannelInbound,
+    IncomingDeletion,
+    IncomingMessage,
+    IncomingPresence,
+    IncomingStatus,
+)
+from conversations.services import contacts_presence_tell, messages_receive
+from integrations.base import AccountUpdates, ChannelAdapter, ConnectionUpdate, ContactUpdate, WebhookBatch
 from integrations.channel_cache import channels_as_of
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_for
@@ -44,7 +51,8 @@ MAX_BODY_DEPTH = 64
 # How a NUL character can appear in a body: a JSON escape, a raw byte, percent-encoded.
 _NUL_MARKS = (b"\\u0000", b"\x00", b"%00")
 
-_Item = TypeVar("_Item", IncomingMessage, IncomingStatus, ConnectionUpdate)
+_Item = TypeVar("_Item", IncomingMessage, IncomingStatus, ConnectionUpdate, ContactUpdate, IncomingDeletion,
+                IncomingPresence)
 
 
 def webhook_events_process_now(*, event_ids: Sequence[int], always: bool = False) -> list[int]:
@@ -159,9 +167,11 @@ def _process(events: list[WebhookEvent]) -> None:
     if not events:
         return
     errors: dict[int, list[str]] = {event.pk: [] for event in events}
-    inbound: dict[int, tuple[Channel, list[IncomingMessage], list[IncomingStatus]]] = {}
+    inbound: dict[int, tuple[Channel, list[IncomingMessage], list[IncomingStatus], list[IncomingDeletion]]] = {}
     status_events: dict[int, int] = {}  # id() of a status → its event
     connections: list[tuple[Channel, ConnectionUpdate]] = []  # in the order they came
+    contacts: dict[int, tuple[Channel, list[ContactUpdate]]] = {}
+    presence: dict[int, tuple[Channel, list[IncomingPresence]]] = {}
     readable = []
     for event in events:
         adapter = adapter_for(event.channel)
@@ -191,15 +201,25 @@ def _process(events: list[WebhookEvent]) -> None:
                 continue
             if updates.connection is not None:
                 connections.append((channel, updates.connection))
-            _, messages, statuses = inbound.setdefault(channel.pk, (channel, [], []))
+            _, messages, statuses, deletions = inbound.setdefault(channel.pk, (channel, [], [], []))
             messages.extend(updates.messages)
             statuses.extend(updates.statuses)
+            deletions.extend(updates.deletions)
             status_events.update((id(status), event.pk) for status in updates.statuses)
-    outcomes = messages_receive(inbound=[ChannelInbound(channel=channel, messages=messages, statuses=statuses)
-                                         for channel, messages, statuses in inbound.values()])
+            if updates.contacts:
+                contacts.setdefault(channel.pk, (channel, []))[1].extend(updates.contacts)
+            if updates.presence:
+                presence.setdefault(channel.pk, (channel, []))[1].extend(updates.presence)
+    outcomes = messages_receive(inbound=[
+        ChannelInbound(channel=channel, messages=messages, statuses=statuses, deletions=deletions)
+        for channel, messages, statuses, deletions in inbound.values()])
     for channel, update in connections:
         channel_pairing_update(channel=channel, status=update.status, detail=update.detail, qr_code=update.qr_code,
                                qr_image=update.qr_image, pairing_code=update.pairing_code, phone=update.phone)
+    for channel, contact_updates in contacts.values():  # after the messages: a new contact is known by now
+        contacts_update_from_channel(channel=channel, updates=contact_updates)
+    for channel, presences in presence.values():  # told once the batch commits, never stored
+        contacts_presence_tell(channel=channel, presences=presences)
     for outcome in outcomes:
         for status in outcome.unknown_statuses:
             errors[status_events[id(status)]].append(f"status for unknown message {status.provider_message_id}")
@@ -218,7 +238,10 @@ def _without_nul(batch: WebhookBatch, raw: bytes) -> WebhookBatch:
         updates=tuple(AccountUpdates(account=json_without_nul(updates.account),
                                      messages=tuple(_fields_without_nul(message) for message in updates.messages),
                                      statuses=tuple(_fields_without_nul(status) for status in updates.statuses),
-                                     connection=updates.connection and _fields_without_nul(updates.connection))
+                                     connection=updates.connection and _fields_without_nul(updates.connection),
+                                     contacts=tuple(_fields_without_nul(contact) for contact in updates.contacts),
+                                     deletions=tuple(_fields_without_nul(deletion) for deletion in updates.deletions),
+                                     presence=tuple(_fields_without_nul(presence) for presence in updates.presence))
                       for updates in batch.updates),
         errors=tuple(error.replace("\x00", "") for error in batch.errors))
 

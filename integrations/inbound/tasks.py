@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from celery import shared_task
 
 from integrations.base import ProviderTemporaryError
+from integrations.inbound.contacts import contact_details_fetch_now
 from integrations.inbound.drain import process_lease, webhook_events_drain, webhook_lease
 from integrations.inbound.media import inbound_media_fetch_now
+from integrations.inbound.missed import missed_messages_fetch_now
 from integrations.inbound.process import webhook_events_process_now
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,28 @@ def inbound_media_fetch(*, message_id: int) -> bool:
 
 def inbound_media_queue(*, message_id: int) -> None:
     inbound_media_fetch.delay(message_id=message_id)
+
+
+@shared_task(name="integrations.tasks.contact_details_fetch", acks_late=True,
+             autoretry_for=(ProviderTemporaryError,), retry_backoff=True, max_retries=5)
+def contact_details_fetch(*, contact_id: int, channel_id: int) -> bool:
+    """Who a contact that wrote without a name is (a group's subject), asked of its provider."""
+    return contact_details_fetch_now(contact_id=contact_id, channel_id=channel_id)
+
+
+def contact_details_queue(*, contact_id: int, channel_id: int) -> None:
+    contact_details_fetch.delay(contact_id=contact_id, channel_id=channel_id)
+
+
+@shared_task(name="integrations.tasks.missed_messages_fetch", acks_late=True,
+             autoretry_for=(ProviderTemporaryError,), retry_backoff=True, retry_backoff_max=600, max_retries=6)
+def missed_messages_fetch(*, channel_id: int) -> int:
+    """What came while a channel paired by QR code was disconnected, fetched once it is back."""
+    return missed_messages_fetch_now(channel_id=channel_id)
+
+
+def missed_messages_queue(*, channel_id: int) -> None:
+    missed_messages_fetch.delay(channel_id=channel_id)
 
 
 def webhook_events_requeue(event_ids: Sequence[int]) -> None:

@@ -50,13 +50,15 @@
     } else if (frame.type === "resumed" || frame.type === "resync") {
       attempt = 0;
       setConnection("online");
-      if (frame.type === "resync") reloadList();
+      if (frame.type === "resync") { reloadList(); refreshBanners(); }
     } else if (frame.type === "event") {
       if (frame.id !== null && seen.has(frame.id)) return;
       if (frame.id !== null) { seen.add(frame.id); if (!lastEventId || frame.id > lastEventId) lastEventId = frame.id; }
       applyEvent(frame);
     } else if (frame.type === "typing") {
       showTyping(frame);
+    } else if (frame.type === "presence") {
+      showPresence(frame);
     }
   }
 
@@ -71,8 +73,9 @@
     if (frame.name.startsWith("message.")) {
       if (conversationId === openConversationId()) {
         upsertBubble(data.message_id);
-        if (frame.name === "message.created" && data.direction === "INBOUND" && document.visibilityState === "visible") {
-          markRead(conversationId);
+        if (frame.name === "message.created" && data.direction === "INBOUND") {
+          showPresence({ conversation_id: conversationId, state: "idle" });  // what they typed is here
+          if (document.visibilityState === "visible") markRead(conversationId);
         }
       }
     } else if (frame.name.startsWith("conversation.") && conversationId === openConversationId()
@@ -80,7 +83,11 @@
       refreshHeader(conversationId);
     }
     if (conversationId) queueRow(conversationId);
-    if (frame.name.startsWith("channel.")) reloadList();
+    if (frame.name === "contact.updated") {  // a new name (a group's subject): its rows and open thread
+      document.querySelectorAll(`#rows .row[data-contact-id="${data.contact_id}"]`).forEach((row) => queueRow(row.dataset.id));
+      if (($(".thread") || {}).dataset?.contactId === data.contact_id) refreshHeader(openConversationId());
+    }
+    if (frame.name.startsWith("channel.")) { reloadList(); refreshBanners(); }
     clearTimeout(unreadTimer);
     unreadTimer = setTimeout(refreshUnread, 300);
   }
@@ -169,6 +176,16 @@
     htmx.process(header);
   }
 
+  // The banners of channels down (a channel disconnected, in error, back again), for those who manage them.
+  async function refreshBanners() {
+    const number = ticket("banners");
+    const response = await fetchText("/inbox/banners/");
+    if (!response || !response.ok) return;
+    const html = await response.text();
+    if (stale("banners", number)) return;
+    $("#banners").innerHTML = html;
+  }
+
   function reloadList() {
     htmx.trigger("#filters", "submit");
   }
@@ -191,6 +208,17 @@
     line.textContent = strings.typing.replace("%(name)s", frame.user.name);
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => { line.textContent = ""; }, 6000);
+  }
+
+  // The contact typing or recording a voice note: shown for a few seconds (the provider says
+  // when they stop, or a message comes; either may be lost).
+  let presenceTimer = null;
+  function showPresence(frame) {
+    const line = $("#presence");
+    if (!line || frame.conversation_id !== openConversationId()) return;
+    clearTimeout(presenceTimer);
+    line.textContent = { typing: strings.contact_typing, recording: strings.contact_recording }[frame.state] || "";
+    if (line.textContent) presenceTimer = setTimeout(() => { line.textContent = ""; }, 8000);
   }
 
   document.addEventListener("input", (event) => {
@@ -325,6 +353,7 @@
     const list = $("#messages");
     if (list) list.scrollTop = list.scrollHeight;
     $("#typing") && ($("#typing").textContent = "");
+    $("#presence") && ($("#presence").textContent = "");
     updateComposer();
     refreshUnread();
   }

@@ -91,6 +91,21 @@ def test_a_late_delivery_does_not_move_the_conversation_back(acme):
     assert conversation.unread_count == 2
 
 
+def test_a_new_conversation_starts_at_its_first_message_and_quotes_the_newest(acme):
+    """A provider dates messages to the second, before they reach us: a new conversation made
+    "now" was newer than its own messages, which then neither dated nor previewed it."""
+    channel = factories.ChannelFactory(tenant=acme)
+    written = timezone.now().replace(microsecond=0) - timedelta(seconds=3)
+
+    message_receive_many(channel=channel, messages=[_item("wamid.first", sent_at=written),
+                                                    _item("wamid.second", sent_at=written + timedelta(seconds=1))])
+
+    conversation = Conversation.all_objects.get()
+    assert conversation.last_activity_at == written + timedelta(seconds=1)
+    assert conversation.last_message_preview == "texto wamid.second"
+    assert conversation.last_inbound_at == written + timedelta(seconds=1)
+
+
 def test_statements_do_not_grow_with_the_batch(acme):
     channel = factories.ChannelFactory(tenant=acme)
     senders = [f"55119000000{n:02d}" for n in range(30)]

@@ -34,7 +34,8 @@ DECLARED = ("kind", "label", "badge", "capabilities", "settings", "form_class", 
 # What each provider must implement itself.
 IMPLEMENTED = ("verify_webhook", "parse_webhook", "send", "connect", "setup_steps", "demo_channels")
 # Capabilities that need a method of their own.
-NEEDS = {"templates": "fetch_templates", "read_receipts": "mark_read"}
+NEEDS = {"templates": "fetch_templates", "read_receipts": "mark_read", "contact_details": "fetch_contact",
+         "missed_messages": "messages_since"}
 
 
 def _own(adapter: type[ChannelAdapter], name: str) -> bool:
@@ -138,7 +139,7 @@ def test_an_adapter_that_forgets_part_of_the_contract_is_caught():
     class Forgetful(ChannelAdapter):
         kind = "forgetful"
         label = "Forgetful"
-        capabilities = Capabilities(templates=True)
+        capabilities = Capabilities(templates=True, missed_messages=True)
 
         def verify_webhook(self, *, body: bytes, headers: Any) -> str:
             return ""
@@ -155,10 +156,12 @@ def test_an_adapter_that_forgets_part_of_the_contract_is_caught():
     assert "simulator is not declared by the adapter itself" in problems
     assert "connect is not implemented" in problems and "demo_channels is not implemented" in problems
     assert "capability templates needs fetch_templates" in problems
+    assert "capability missed_messages needs messages_since" in problems
 
 
 def test_the_contract_is_written_down():
     documented = inspect.getdoc(base) or ""
     for name in (*DECLARED, *IMPLEMENTED, "account", "verify_handshake", "fetch_media", "mark_read",
-                 "fetch_templates", "default_throughput_per_second"):
+                 "fetch_templates", "default_throughput_per_second", "fetch_contact", "messages_since",
+                 "ContactUpdate", "IncomingDeletion", "IncomingPresence"):
         assert f"`{name}`" in documented, name

@@ -5,7 +5,10 @@ an instance's token or the global key for the rest, refusals in Evolution's 401 
 QR codes (`code` and a small fixed PNG: the inbox draws its own from `code`), pairs a phone on
 demand (`scan`), answers sends with Evolution's bodies and then posts their echo (send.message)
 and receipts (messages.update DELIVERY_ACK, READ), posts customers' messages on demand in
-Evolution's exact shapes (messages.upsert), with each instance's configured webhook headers
+Evolution's exact shapes (messages.upsert), what it says of contacts and groups (contacts.update,
+groups.update; the groups it knows answer /group/findGroupInfos), keeps the messages it received
+and sent for /chat/findMessages (and loses a message's webhook on demand, `lost=True`: what a
+disconnection costs), with each instance's configured webhook headers
 (and its JWT mode), and fails on demand (`fail_next`, numbers not on WhatsApp, Evolution 2.4's
 licence gate).
 

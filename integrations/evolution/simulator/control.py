@@ -95,20 +95,21 @@ def control_response(simulator: EvolutionSimulator, method: str, segments: list[
 
 def _inbound(simulator: EvolutionSimulator, data: Mapping[str, Any]) -> str:
     """{"instance", "type": "text"|"image"|"raw", "from", "text", "name", "lid", "group", "quoted_id",
-    "from_me", "caption", "content_base64", "mime_type", "data" (raw), "duplicate"}."""
+    "from_me", "caption", "content_base64", "mime_type", "data" (raw), "duplicate", "lost" (kept by
+    the server, its webhook never delivered)}."""
     name = str(data["instance"])
-    duplicate = bool(data.get("duplicate"))
+    duplicate, lost = bool(data.get("duplicate")), bool(data.get("lost"))
     kind = data.get("type", "text")
     if kind == "raw":
-        return simulator.inbound_message(name, data["data"], duplicate=duplicate)
+        return simulator.inbound_message(name, data["data"], duplicate=duplicate, lost=lost)
     if kind == "image":
         content = base64.b64decode(data["content_base64"]) if data.get("content_base64") else None
         return simulator.inbound_image(name, str(data.get("from") or "15555550123"), caption=data.get("caption"),
                                        content=content, mime_type=str(data.get("mime_type") or "image/png"),
                                        push_name=str(data.get("name") or "Maria"), message_id=data.get("message_id"),
-                                       duplicate=duplicate)
+                                       duplicate=duplicate, lost=lost)
     return simulator.inbound_text(name, str(data.get("from") or "15555550123"), str(data.get("text") or "Hello"),
                                   push_name=str(data.get("name") or "Maria"), message_id=data.get("message_id"),
                                   lid=data.get("lid"), lid_addressed=bool(data.get("lid_addressed")),
                                   quoted_id=data.get("quoted_id"), group=data.get("group"),
-                                  from_me=bool(data.get("from_me")), duplicate=duplicate)
+                                  from_me=bool(data.get("from_me")), duplicate=duplicate, lost=lost)

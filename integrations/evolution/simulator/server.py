@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import datetime as dt
 import heapq
 import http.client
 import itertools
@@ -30,6 +31,7 @@ from .wire import (
     MEDIA_MESSAGES,
     QR_PNG,
     TINY_PNG,
+    WEBHOOK_EVENTS,
     Response,
     SimulatorError,
     chat_jid,
@@ -53,6 +55,25 @@ QR_PAIRING = "WHATSAPP-BAILEYS"
 # Evolution gives a webhook up once it answers one of these (its default NON_RETRYABLE_STATUS_CODES).
 NOT_RETRIED = frozenset({400, 401, 403, 404, 422})
 MAX_BODY = 200 * 1024 * 1024
+# The messages an instance's database keeps (the oldest go): a sandbox runs for days.
+MESSAGES_KEPT = 10_000
+
+
+def _seconds(moment: Any) -> int:
+    """A moment as Evolution's findMessages reads it (JavaScript's `new Date(value)`): an ISO
+    8601 date or milliseconds since the epoch; whole seconds."""
+    if isinstance(moment, int | float) and not isinstance(moment, bool):
+        return int(moment // 1000)
+    return int(dt.datetime.fromisoformat(str(moment).replace("Z", "+00:00")).timestamp())
+
+
+def _refused_events(events: Any) -> Response | None:
+    """Evolution's 400 for event names its webhook settings do not take (jsonschema's words)."""
+    unknown = [(index, name) for index, name in enumerate(events or ()) if name not in WEBHOOK_EVENTS]
+    if not unknown:
+        return None
+    return error(400, *(f"webhook.events[{index}] is not one of enum values: {', '.join(sorted(WEBHOOK_EVENTS))}"
+                        for index, _name in unknown))
 
 
 @dataclass
@@ -71,6 +92,9 @@ class SimulatedInstance:
     pairing_code: str | None = None
     webhook: dict[str, Any] = field(default_factory=dict)  # url, headers, events, base64, byEvents, enabled
     settings: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # group JID → its GroupMetadata
+    # The messages its database keeps (what /chat/findMessages lists): those it received and sent.
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def wuid(self) -> str:
@@ -273,6 +297,8 @@ class EvolutionSimulator:
             self.not_on_whatsapp.clear()
             self.license_required = False
             self.keeps_messages = True
+            for instance in self.instances.values():
+                instance.messages.clear()
             if instances:
                 self.instances.clear()
         with self._queue_cond:
@@ -328,22 +354,28 @@ class EvolutionSimulator:
     def inbound_text(self, name: str, from_number: str = "15555550123", text: str = "Hello", *,
                      push_name: str = "Maria", message_id: str | None = None, lid: str | None = None,
                      lid_addressed: bool = False, quoted_id: str | None = None, group: str | None = None,
-                     from_me: bool = False, duplicate: bool = False) -> str:
+                     from_me: bool = False, duplicate: bool = False, lost: bool = False,
+                     timestamp: int | None = None) -> str:
         """A contact's text (webhook-messages-upsert-text.json's shape); `lid` gives their @lid
         (the chat is addressed by it with `lid_addressed`), `group` a group's JID (the contact
-        writes in it), `quoted_id` the message it replies to, `from_me` sends it from the phone."""
+        writes in it), `quoted_id` the message it replies to, `from_me` sends it from the phone,
+        `lost`: the server keeps it but its webhook never reaches the inbox (the inbox was away,
+        Evolution gave up retrying); `timestamp`: when it was written (seconds; now by default)."""
         data = self.inbound_text_data(name, from_number, text, push_name=push_name, message_id=message_id, lid=lid,
-                                      lid_addressed=lid_addressed, quoted_id=quoted_id, group=group, from_me=from_me)
-        return self._post_upsert(name, data, duplicate=duplicate)
+                                      lid_addressed=lid_addressed, quoted_id=quoted_id, group=group, from_me=from_me,
+                                      timestamp=timestamp)
+        return self._post_upsert(name, data, duplicate=duplicate, lost=lost)
 
     def inbound_text_data(self, name: str, from_number: str = "15555550123", text: str = "Hello", *,
                           push_name: str = "Maria", message_id: str | None = None, lid: str | None = None,
                           lid_addressed: bool = False, quoted_id: str | None = None, group: str | None = None,
-                          from_me: bool = False) -> dict[str, Any]:
+                          from_me: bool = False, timestamp: int | None = None) -> dict[str, Any]:
         """The messages.upsert `data` `inbound_text` posts, without posting it (see
         `webhook_request` for the whole request)."""
         data = self._upsert_data(name, from_number, push_name=push_name, message_id=message_id, lid=lid,
                                  lid_addressed=lid_addressed, group=group, from_me=from_me)
+        if timestamp is not None:
+            data["messageTimestamp"] = timestamp
         data["message"] = {"conversation": text}
         data["messageType"] = "conversation"
         if quoted_id:
@@ -354,7 +386,7 @@ class EvolutionSimulator:
 
     def inbound_image(self, name: str, from_number: str = "15555550123", *, caption: str | None = None,
                       content: bytes | None = None, mime_type: str = "image/png", push_name: str = "Maria",
-                      message_id: str | None = None, duplicate: bool = False) -> str:
+                      message_id: str | None = None, duplicate: bool = False, lost: bool = False) -> str:
         """A contact's photo (webhook-messages-upsert-image.json's shape), its bytes kept for
         /chat/getBase64FromMediaMessage (and in the webhook when the instance's is base64)."""
         data = self._upsert_data(name, from_number, push_name=push_name, message_id=message_id)
@@ -369,11 +401,12 @@ class EvolutionSimulator:
         data["messageType"] = "imageMessage"
         if self.instance(name).webhook.get("base64"):
             data["message"]["base64"] = base64.b64encode(content).decode()
-        return self._post_upsert(name, data, duplicate=duplicate)
+        return self._post_upsert(name, data, duplicate=duplicate, lost=lost)
 
-    def inbound_message(self, name: str, data: Mapping[str, Any], *, duplicate: bool = False) -> str:
+    def inbound_message(self, name: str, data: Mapping[str, Any], *, duplicate: bool = False,
+                        lost: bool = False) -> str:
         """Any messages.upsert `data` (a fixture's, say), posted as it is; returns its key id."""
-        return self._post_upsert(name, copy.deepcopy(dict(data)), duplicate=duplicate)
+        return self._post_upsert(name, copy.deepcopy(dict(data)), duplicate=duplicate, lost=lost)
 
     def post_status(self, name: str, message_id: str, status: str, *, remote_jid: str = "15555550123@s.whatsapp.net",
                     from_me: bool = True) -> None:
@@ -395,6 +428,36 @@ class EvolutionSimulator:
         for _ in range(2 if duplicate else 1):
             self._enqueue(_Delivery(due=time.monotonic() + delay, seq=next(self._seq), instance=name, event=event,
                                     data=copy.deepcopy(data)))
+
+    def add_group(self, name: str, group_jid: str, subject: str, *, picture_url: str | None = None,
+                  participants: Iterable[str] = ("15555550123",)) -> dict[str, Any]:
+        """A group the instance's number is in (what /group/findGroupInfos answers for it)."""
+        instance = self.instance(name)
+        now = int(time.time())
+        members = [{"id": phone_jid(number), "phoneNumber": phone_jid(number), "admin": None}
+                   for number in participants]
+        owner = instance.wuid or None
+        metadata: dict[str, Any] = {
+            "id": group_jid, "subject": subject, "subjectOwner": owner, "subjectTime": now, "pictureUrl": picture_url,
+            "size": len(members), "creation": now, "owner": owner, "desc": "", "descId": "", "restrict": False,
+            "announce": False, "participants": members, "isCommunity": False, "isCommunityAnnounce": False}
+        with self._lock:
+            instance.groups[group_jid] = metadata
+        return metadata
+
+    def group_subject(self, name: str, group_jid: str, subject: str) -> None:
+        """Someone renamed the group: groups.update (which Evolution 2.3.6 itself never
+        delivers to an instance's webhook: see tests/fixtures/evolution/SOURCES.md)."""
+        instance = self.instance(name)
+        with self._lock:
+            instance.groups.setdefault(group_jid, {"id": group_jid})["subject"] = subject
+        self.post_event(name, "groups.update", [{"id": group_jid, "subject": subject}])
+
+    def contact_update(self, name: str, jid: str, *, push_name: str | None, picture_url: str | None = None) -> None:
+        """contacts.update for one chat, as Evolution posts it (webhook-contacts-update.json)."""
+        instance = self.instance(name)
+        self.post_event(name, "contacts.update", [{"remoteJid": jid, "pushName": push_name,
+                                                   "profilePicUrl": picture_url, "instanceId": instance.instance_id}])
 
     # --- inspecting ---
 
@@ -506,6 +569,8 @@ class EvolutionSimulator:
         instance.settings = {key: body.get(key) for key in ("rejectCall", "groupsIgnore", "alwaysOnline",
                                                             "readMessages", "readStatus", "syncFullHistory")}
         webhook = body.get("webhook")
+        if isinstance(webhook, Mapping) and (refused := _refused_events(webhook.get("events"))) is not None:
+            return refused
         if isinstance(webhook, Mapping) and webhook.get("url"):
             instance.webhook = {"enabled": webhook.get("enabled", True), "url": webhook["url"],
                                 "headers": dict(webhook.get("headers") or {}), "events": list(webhook.get("events") or ()),
@@ -587,6 +652,8 @@ class EvolutionSimulator:
             return error(400, 'requires property "webhook"')
         if webhook.get("enabled") and not str(webhook.get("url") or "").startswith(("http://", "https://")):
             return error(400, 'Invalid "url" property')
+        if (refused := _refused_events(webhook.get("events"))) is not None:
+            return refused
         with self._lock:
             instance.webhook = {"enabled": bool(webhook.get("enabled")), "url": webhook.get("url"),
                                 "headers": dict(webhook.get("headers") or {}), "events": list(webhook.get("events") or ()),
@@ -672,6 +739,7 @@ class EvolutionSimulator:
             if content:
                 self.media[message_id] = (content, str(body.get("mimetype") or ""), str(body.get("fileName") or ""))
         self._emit("send", record)
+        self._keep(instance, data)
         self.post_event(instance.name, "send.message", data)
         for index, status in enumerate(self.status_progression, start=1):
             self.post_event(instance.name, "messages.update", {
@@ -698,6 +766,53 @@ class EvolutionSimulator:
                                    "mimetype": mime_type, "base64": base64.b64encode(content).decode(),
                                    "buffer": None})
 
+    def _keep(self, instance: SimulatedInstance, data: Mapping[str, Any]) -> None:
+        """A message in the instance's database, as Evolution stores it (what findMessages lists)."""
+        if not self.keeps_messages:
+            return
+        record = {"id": "cm" + uuid.uuid4().hex[:23], **{name: copy.deepcopy(data.get(name)) for name in (
+            "key", "pushName", "messageType", "message", "messageTimestamp", "instanceId", "source", "contextInfo")}}
+        record["MessageUpdate"] = []
+        with self._lock:
+            instance.messages.append(record)
+            del instance.messages[:-MESSAGES_KEPT]
+
+    def _find_messages(self, instance: SimulatedInstance, body: Mapping[str, Any],
+                       query: Mapping[str, str]) -> Response:
+        """POST /chat/findMessages (chat-findMessages.response.json): the instance's messages,
+        newest first, a page of `offset` of them; `where.messageTimestamp` filters only with both
+        its bounds, as Evolution's does."""
+        where = body.get("where") if isinstance(body.get("where"), Mapping) else {}
+        records = list(instance.messages)
+        moment = where.get("messageTimestamp") if isinstance(where, Mapping) else None
+        if isinstance(moment, Mapping) and moment.get("gte") and moment.get("lte"):
+            try:
+                low, high = (_seconds(moment["gte"]), _seconds(moment["lte"]))
+            except ValueError:
+                return error(400, "Invalid messageTimestamp")
+            records = [record for record in records if low <= int(record.get("messageTimestamp") or 0) <= high]
+        key = where.get("key") if isinstance(where, Mapping) else None
+        if isinstance(key, Mapping) and key.get("remoteJid"):
+            records = [record for record in records if (record.get("key") or {}).get("remoteJid") == key["remoteJid"]]
+        records.sort(key=lambda record: int(record.get("messageTimestamp") or 0), reverse=True)
+        size = int(body.get("offset") or 50)
+        page = int(body.get("page") or 1)
+        start = size * (0 if page == 1 else page - 1)
+        return json_response(200, {"messages": {"total": len(records), "pages": -(-len(records) // size),
+                                                "currentPage": page, "records": records[start:start + size]}})
+
+    def _group_info(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        """GET /group/findGroupInfos?groupJid= (group-findGroupInfos.response.json)."""
+        group_jid = str(query.get("groupJid") or "")
+        if not group_jid:
+            return error(400, "The group id needs to be informed in the query", 'ex: "groupJid=120362@g.us"')
+        if not group_jid.endswith("@g.us"):
+            group_jid += "@g.us"
+        found = instance.groups.get(group_jid)
+        if found is None:
+            return error(404, "Error fetching group", "Error: item-not-found")
+        return json_response(200, found)
+
     _ROUTES: dict[tuple[str, str], Callable[[EvolutionSimulator, SimulatedInstance, Mapping[str, Any],
                                               Mapping[str, str]], Response]] = {
         ("GET", "instance/connect"): _connect,
@@ -710,6 +825,8 @@ class EvolutionSimulator:
         ("POST", "message/sendText"): _send_text,
         ("POST", "message/sendMedia"): _send_media,
         ("POST", "chat/getBase64FromMediaMessage"): _media_base64,
+        ("GET", "group/findGroupInfos"): _group_info,
+        ("POST", "chat/findMessages"): _find_messages,
     }
 
     # --- inbound messages ---
@@ -737,9 +854,11 @@ class EvolutionSimulator:
                 "messageTimestamp": int(time.time()), "instanceId": instance.instance_id,
                 "source": "ios" if from_me else "android"}
 
-    def _post_upsert(self, name: str, data: dict[str, Any], *, duplicate: bool) -> str:
+    def _post_upsert(self, name: str, data: dict[str, Any], *, duplicate: bool, lost: bool = False) -> str:
         message_id = str((data.get("key") or {}).get("id") or "")
-        self.post_event(name, "messages.upsert", data, duplicate=duplicate)
+        self._keep(self.instance(name), data)
+        if not lost:
+            self.post_event(name, "messages.upsert", data, duplicate=duplicate)
         self._emit("inbound", {"instance": name, "id": message_id})
         return message_id
 

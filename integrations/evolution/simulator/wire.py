@@ -27,6 +27,16 @@ LICENSE_REQUIRED_BODY = {
     "message": "This Evolution API instance is not activated. Open http://127.0.0.1:8082/manager/login to activate, "
                "or set AUTHENTICATION_API_KEY in your .env with a valid licensing key.",
 }
+# The event names a webhook may be set to (EventController.events of v2.3.6, which
+# webhook.schema.ts and instance.schema.ts take as the only ones): others are refused with a 400.
+WEBHOOK_EVENTS = frozenset({
+    "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET", "MESSAGES_UPSERT", "MESSAGES_EDITED", "MESSAGES_UPDATE",
+    "MESSAGES_DELETE", "SEND_MESSAGE", "SEND_MESSAGE_UPDATE", "CONTACTS_SET", "CONTACTS_UPSERT", "CONTACTS_UPDATE",
+    "PRESENCE_UPDATE", "CHATS_SET", "CHATS_UPSERT", "CHATS_UPDATE", "CHATS_DELETE", "GROUPS_UPSERT", "GROUP_UPDATE",
+    "GROUP_PARTICIPANTS_UPDATE", "CONNECTION_UPDATE", "LABELS_EDIT", "LABELS_ASSOCIATION", "CALL", "TYPEBOT_START",
+    "TYPEBOT_CHANGE_STATUS", "REMOVE_INSTANCE", "LOGOUT_INSTANCE", "INSTANCE_CREATE", "INSTANCE_DELETE",
+    "STATUS_INSTANCE",
+})
 MEDIA_MESSAGES = {"image": "imageMessage", "video": "videoMessage", "audio": "audioMessage",
                   "document": "documentMessage"}
 

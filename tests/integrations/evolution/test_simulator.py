@@ -240,3 +240,53 @@ def test_the_simulator_command_starts_and_prints_how_to_use_it(capsys):
 
     out = capsys.readouterr().out
     assert "Evolution API simulator on http://127.0.0.1:" in out and "/_sim/scan" in out and "inbox-test" in out
+
+
+def test_a_webhook_set_to_an_event_evolution_does_not_take_is_refused(sim):
+    sim.add_instance("inbox-test", token="T")
+    url = f"{sim.base_url}/webhook/set/inbox-test"
+    webhook = {"enabled": True, "url": "http://127.0.0.1:9/hook", "events": ["GROUP_UPDATE"]}
+
+    taken = requests.post(url, headers={"apikey": "T"}, json={"webhook": webhook}, timeout=5)
+    refused = requests.post(url, headers={"apikey": "T"}, timeout=5,
+                            json={"webhook": {**webhook, "events": ["GROUPS_UPDATE"]}})  # the name it posts with
+
+    assert taken.status_code == 201
+    assert refused.status_code == 400 and "webhook.events[0] is not one of" in refused.json()["response"]["message"][0]
+
+
+def test_a_groups_information_answers_the_fixtures_shape(sim):
+    sim.add_instance("inbox-test", token="T", state="open", phone="15555550100")
+    sim.add_group("inbox-test", "120363000000000001@g.us", "Pedidos da Loja")
+    url = f"{sim.base_url}/group/findGroupInfos/inbox-test"
+
+    found = requests.get(url, params={"groupJid": "120363000000000001@g.us"}, headers={"apikey": "T"}, timeout=5)
+    missing = requests.get(url, params={"groupJid": "120363999999999999"}, headers={"apikey": "T"}, timeout=5)
+
+    assert found.status_code == 200
+    assert _shape(found.json()) == _shape(fixture_json("group-findGroupInfos.response.json"))
+    assert found.json()["subject"] == "Pedidos da Loja"
+    assert missing.status_code == 404 and missing.json() == {
+        **fixture_json("error-404-group-not-found.response.json")}
+
+
+def test_find_messages_pages_what_the_server_kept_newest_first(sim):
+    sim.add_instance("inbox-test", token="T", state="open", phone="15555550100")
+    ids = [sim.inbound_text("inbox-test", "15555550123", f"n{n}", timestamp=1750000600 + n) for n in range(3)]
+    url = f"{sim.base_url}/chat/findMessages/inbox-test"
+    window = {"gte": "2025-06-15T15:16:41+00:00", "lte": "2025-06-15T15:16:42Z"}  # 1750000601, 1750000602
+
+    everything = requests.post(url, headers={"apikey": "T"}, json={"page": 1, "offset": 2}, timeout=5)
+    second = requests.post(url, headers={"apikey": "T"}, json={"page": 2, "offset": 2}, timeout=5).json()
+    between = requests.post(url, headers={"apikey": "T"}, json={"where": {"messageTimestamp": window}}, timeout=5)
+    one_bound = requests.post(url, headers={"apikey": "T"}, timeout=5,
+                              json={"where": {"messageTimestamp": {"gte": window["gte"]}}}).json()
+
+    assert everything.status_code == 200
+    found = everything.json()["messages"]
+    expected = fixture_json("chat-findMessages.response.json")["messages"]
+    assert set(found) == set(expected) and set(found["records"][0]) == set(expected["records"][0])
+    assert (found["total"], found["pages"], found["currentPage"]) == (3, 2, 1)
+    assert [record["key"]["id"] for record in found["records"] + second["messages"]["records"]] == ids[::-1]
+    assert [record["key"]["id"] for record in between.json()["messages"]["records"]] == [ids[2], ids[1]]
+    assert one_bound["messages"]["total"] == 3  # Evolution filters by time only with both bounds
