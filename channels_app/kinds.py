@@ -23,6 +23,7 @@ class ChannelKind:
     # only templates); None: always.
     reply_window: timedelta | None = None
     templates: bool = False  # the provider keeps approved message templates
+    reactions: bool = False  # an agent can react to a message with an emoji
     connected_on_create: bool = False  # needs nothing from a provider to work
     # The largest text a message may have on this kind (the core's own limit applies too).
     max_text_length: int | None = None

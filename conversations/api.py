@@ -51,6 +51,7 @@ from conversations.services import (
     UNSET,
     conversation_create,
     conversation_update,
+    message_react,
     message_retry,
     message_send,
     message_send_template,
@@ -226,7 +227,7 @@ class ConversationUpdateInput(serializers.Serializer):
                                         help_text="With status SNOOZED: when it reopens.")
 
 
-SENDABLE_TYPES = [("TEXT", "Text"), ("TEMPLATE", "Template"), ("INTERACTIVE", "Interactive")]
+SENDABLE_TYPES = [("TEXT", "Text"), ("TEMPLATE", "Template"), ("INTERACTIVE", "Interactive"), ("REACTION", "Reaction")]
 
 
 class TemplateInput(serializers.Serializer):
@@ -240,7 +241,8 @@ class MessageCreateInput(serializers.Serializer):
         choices=SENDABLE_TYPES, default="TEXT",
         help_text="TEMPLATE needs `template` (a synced, approved template of the channel; allowed outside the "
                   "24-hour window); INTERACTIVE needs `content_attributes.interactive` (the provider's buttons or "
-                  "list object).")
+                  "list object); REACTION reacts to `reply_to_id` with the emoji in `content` (\"\" takes it back), "
+                  "on channels whose provider sends reactions (else 422 reactions_not_supported).")
     template = TemplateInput(required=False)
     content = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False, default="")
     private = StrictBooleanField(default=False, help_text="A private note, seen by agents only.")
@@ -406,7 +408,13 @@ class ConversationMessagesView(ApiGenericView):
                                        details={"reply_to_id": ["No such message in this conversation."]})
         kind = values.pop("type")
         template_input = values.pop("template", None)
-        if kind == "TEMPLATE":
+        if kind == "REACTION":
+            if reply_to is None:
+                raise ValidationFailed("reply_to_id: A reaction names the message it reacts to.",
+                                       details={"reply_to_id": ["A reaction names the message it reacts to."]})
+            message, created = message_react(message=reply_to, actor=request.user, emoji=values["content"],
+                                             external_id=values.get("external_id"))
+        elif kind == "TEMPLATE":
             if template_input is None:
                 raise ValidationFailed("template: Required for a TEMPLATE message.",
                                        details={"template": ["Required for a TEMPLATE message."]})

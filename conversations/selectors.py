@@ -56,7 +56,7 @@ def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAcces
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
     # Its conversation and the message it replies to come along: their public ids are shown.
     return Message.objects.filter(conversation=conversation).select_related(
-        "sender_user", "conversation", "reply_to").prefetch_related("attachments")
+        "sender_user", "conversation", "channel", "reply_to").prefetch_related("attachments")
 
 
 def message_visible(*, access: TenantAccess) -> QuerySet[Message]:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("c/<uuid:conversation_id>/read/", views.mark_read, name="inbox-read"),
     path("messages/<uuid:message_id>/", views.message_bubble, name="inbox-bubble"),
     path("messages/<uuid:message_id>/retry/", views.retry_message, name="inbox-retry"),
+    path("messages/<uuid:message_id>/react/", views.react, name="inbox-react"),
     path("contacts/<uuid:contact_id>/", views.contact_panel, name="inbox-contact"),
     path("unread/", views.unread_count, name="inbox-unread"),
     path("banners/", views.channel_banners, name="inbox-banners"),

@@ -43,10 +43,12 @@ from conversations.services import (
     attachment_file_kind,
     conversation_mark_read,
     conversation_update,
+    message_react,
     message_retry,
     message_send,
     message_send_template,
 )
+from conversations.services.messages import MAX_REACTION_LENGTH
 
 User = get_user_model()
 
@@ -290,6 +292,21 @@ def retry_message(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     except ApplicationError as error:
         return _error(request, error.message)
     return render(request, "inbox/_bubble.html", {"message": message})
+
+
+@require_POST
+@inbox_member_required
+def react(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
+    """An agent's reaction to a message of the thread (its bubble joins the thread)."""
+    message = get_object_or_404(message_visible(access=request.access), public_id=message_id)
+    if (refused := _refused(request, "conversations:send")) is not None:
+        return refused
+    try:
+        reaction, _created = message_react(message=message, actor=request.user,
+                                           emoji=request.POST.get("emoji", "")[:MAX_REACTION_LENGTH + 1])
+    except ApplicationError as error:
+        return _error(request, error.message, error.status_code)
+    return render(request, "inbox/_bubble.html", {"message": reaction})
 
 
 @require_POST

@@ -343,7 +343,8 @@ class ChannelAdapter(abc.ABC):
         """What the core is told about this kind."""
         return ChannelKind(
             value=cls.kind, label=cls.label, badge=cls.badge, reply_window=cls.capabilities.reply_window,
-            templates=cls.capabilities.templates, connected_on_create=cls.capabilities.connected_on_create,
+            templates=cls.capabilities.templates, reactions=cls.capabilities.reactions,
+            connected_on_create=cls.capabilities.connected_on_create,
             max_text_length=cls.capabilities.max_text_length, max_media_bytes=cls.capabilities.max_media_bytes,
             media_types=cls.capabilities.media_types, network=cls.network,
         )

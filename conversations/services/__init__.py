@@ -19,6 +19,7 @@ from conversations.services.messages import (
     MAX_CONTENT_LENGTH,
     ServiceWindowClosed,
     message_attach_file,
+    message_react,
     message_retry,
     message_send,
     message_send_template,
@@ -41,7 +42,7 @@ __all__ = [
     "ServiceWindowClosed", "StatusChange", "attachment_family", "attachment_file_kind", "attachment_inline",
     "attachment_kind", "contacts_presence_tell", "conversation_create", "conversation_mark_read", "conversation_update", "failure_text",
     "message_attach_file",
-    "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
+    "message_react", "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
     "message_statuses_advance", "message_update", "messages_lock_for_statuses", "messages_receive",
     "messages_sending_expire",
 ]

@@ -213,6 +213,33 @@ def message_retry(*, message: Message, actor: User | None) -> Message:
     return locked
 
 
+# What an agent may react with: one emoji (a few code points: skin tones, joiners), or "" to
+# take a reaction back.
+MAX_REACTION_LENGTH = 16
+
+
+def message_react(*, message: Message, actor: User | None, emoji: str, external_id: str | None = None,
+                  ) -> tuple[Message, bool]:
+    """React to a message of the conversation with an emoji ("" takes the reaction back): a
+    REACTION reply that the channel's provider sends as the reaction to that message."""
+    conversation = message.conversation
+    if not conversation.channel.kind_info.reactions:
+        raise ValidationFailed(_("This channel does not send reactions."), code="reactions_not_supported",
+                               details={"type": [_("This channel does not send reactions.")]})
+    emoji = emoji.strip()
+    if len(emoji) > MAX_REACTION_LENGTH or (emoji and not any(ord(char) > 0x2000 for char in emoji)):
+        raise ValidationFailed(_("React with one emoji."), details={"content": [_("React with one emoji.")]})
+    if message.private or not message.provider_message_id or message.deleted_at is not None:
+        raise ValidationFailed(_("Only a message the contact has can get a reaction."),
+                               details={"reply_to_id": [_("Only a message the contact has can get a reaction.")]})
+    return message_send(
+        conversation=conversation, actor=actor, content=emoji, message_type=Message.Type.REACTION, reply_to=message,
+        external_id=external_id, content_attributes={"reaction": {
+            "message_id": str(message.public_id), "emoji": emoji, "removed": not emoji,
+            "from_me": message.direction == Message.Direction.OUTBOUND}},
+    )
+
+
 def message_send_template(
     *, conversation: Conversation, actor: User | None, template: MessageTemplate, parameters: list[str],
     external_id: str | None = None,

@@ -51,3 +51,12 @@ def failure_text(message: Any) -> str:
 def deleted_content_visible(access: TenantAccess | None) -> bool:
     """Whether this member may read what a message deleted for everyone said."""
     return message_deleted_content_visible(access=access)
+
+
+# The reactions an agent picks from in the thread (any emoji goes through the API).
+REACTION_CHOICES = ("👍", "❤️", "😂", "😮", "😢", "🙏")
+
+
+@register.simple_tag
+def reaction_choices() -> tuple[str, ...]:
+    return REACTION_CHOICES

@@ -256,10 +256,16 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
             if message.content and kind != "audio":
                 body["caption"] = message.content
             action = "message/sendMedia"
+        elif message.type == "REACTION":
+            reaction = message.content_attributes.get("reaction") or {}
+            jid = message.to if "@" in message.to else f"{message.to}@s.whatsapp.net"
+            body = {"key": {"remoteJid": jid, "fromMe": bool(reaction.get("from_me")),
+                            "id": message.reply_to_provider_id or ""}, "reaction": message.content}
+            action = "message/sendReaction"
         else:
             body = {"number": message.to, "text": message.content, "linkPreview": False}
             action = "message/sendText"
-        if message.reply_to_provider_id:
+        if message.reply_to_provider_id and message.type != "REACTION":
             body["quoted"] = {"key": {"id": message.reply_to_provider_id}}
         answer = self._call("POST", action, body=body, sends=True)
         message_id = (answer.get("key") or {}).get("id") if isinstance(answer, dict) else None

@@ -361,6 +361,9 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         elif message.type == "INTERACTIVE" and isinstance(attributes.get("interactive"), dict):
             body["type"] = "interactive"
             body["interactive"] = attributes["interactive"]
+        elif message.type == "REACTION":
+            body["type"] = "reaction"
+            body["reaction"] = {"message_id": message.reply_to_provider_id or "", "emoji": message.content}
         elif message.attachments:
             attachment = message.attachments[0]
             kind = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio"}.get(message.type, "document")
@@ -375,7 +378,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         else:
             body["type"] = "text"
             body["text"] = {"preview_url": False, "body": message.content}
-        if message.reply_to_provider_id:
+        if message.reply_to_provider_id and message.type != "REACTION":
             body["context"] = {"message_id": message.reply_to_provider_id}
         if message.reference:  # echoed back in the message's status webhooks
             body["biz_opaque_callback_data"] = message.reference

@@ -710,6 +710,16 @@ class EvolutionSimulator:
             fields["fileName"] = body.get("fileName") or "file"
         return self._accept(instance, body, {message_type: fields}, message_type, content=content)
 
+    def _send_reaction(self, instance: SimulatedInstance, body: Mapping[str, Any],
+                       query: Mapping[str, str]) -> Response:
+        key = body.get("key")
+        if not isinstance(key, Mapping) or not key.get("remoteJid") or not key.get("id"):
+            return error(400, 'requires property "key" with "remoteJid" and "id"')
+        if not isinstance(body.get("reaction"), str):
+            return error(400, 'requires property "reaction"')
+        return self._accept(instance, {"number": key["remoteJid"], **body},
+                            {"reactionMessage": {"key": dict(key), "text": body["reaction"]}}, "reactionMessage")
+
     def _not_on_whatsapp(self, number: str) -> Response | None:
         wanted = digits(number) if "@" not in number else ""
         if wanted and wanted in self.not_on_whatsapp:
@@ -824,6 +834,7 @@ class EvolutionSimulator:
         ("GET", "webhook/find"): _webhook_find,
         ("POST", "message/sendText"): _send_text,
         ("POST", "message/sendMedia"): _send_media,
+        ("POST", "message/sendReaction"): _send_reaction,
         ("POST", "chat/getBase64FromMediaMessage"): _media_base64,
         ("GET", "group/findGroupInfos"): _group_info,
         ("POST", "chat/findMessages"): _find_messages,
