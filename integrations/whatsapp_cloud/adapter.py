@@ -447,7 +447,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         """What Meta says of a phone number id for this token (display_phone_number,
         verified_name, quality_rating...), or ConnectRefused in an admin's words when Meta refuses
         the token or does not know the number. Public: a provider that drives the Cloud API for
-        a number (Evolution's Cloud API mode) asks it through the registry before it connects."""
+        a number (a gateway in its Cloud API mode) asks it through the registry before it connects."""
         try:
             return cls._call("GET", cls._graph_url(phone_number_id, sandbox=sandbox),
                              {"Authorization": f"Bearer {access_token}"})
