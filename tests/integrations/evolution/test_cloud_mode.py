@@ -148,7 +148,7 @@ def test_asking_for_a_qr_code_answers_connected_and_disconnecting_is_refused(gra
     assert update.status == Channel.Status.CONNECTED and not update.qr_code and not update.pairing_code
     with pytest.raises(ApplicationError) as refused:
         channel_disconnect(channel=channel)
-    assert refused.value.code == "provider_refused" and "nothing to disconnect" in refused.value.message
+    assert refused.value.code == "provider_refused" and "não há o que desconectar" in refused.value.message
     assert fresh.instances[channel.config["instance"]].state == "open"  # Evolution never asked to log it out
     assert not any("/instance/logout/" in request["path"] for request in fresh.requests)
 
@@ -157,3 +157,9 @@ def test_a_qr_paired_channel_still_shows_its_qr_panel(evolution, evolution_chann
     shown = page.get(f"/settings/channels/{evolution_channel.public_id}/").content.decode()
 
     assert 'id="pairing"' in shown
+
+
+def test_the_form_offers_the_choice_in_the_admins_language(page):
+    shown = page.get("/settings/channels/new/whatsapp_evolution/").content.decode()
+
+    assert "WhatsApp Cloud API pela Evolution" in shown and 'name="phone_number_id"' in shown
