@@ -31,7 +31,8 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
   `webhook_channels_named` (which channels a body names, before it is verified);
 - **outbound**: `send` (one `OutboundMessage` → `SendResult`, or a `ProviderError`),
   `mark_read`, `fetch_templates`;
-- **connecting**: `form_class` (the settings form an admin fills in: its fields and how they
+- **connecting**: `pairs_by_qr_code` (whether this channel, not only its kind, shows a QR code to
+  scan), `form_class` (the settings form an admin fills in: its fields and how they
   become the channel's name, config and credentials), `credentials_form_class` (replacing a
   secret later), `connect` (check with the provider before the channel is saved, raising
   `ConnectRefused` with words an admin understands), `setup_steps` (what the admin pastes into
@@ -433,6 +434,13 @@ class ChannelAdapter(abc.ABC):
         return None
 
     # --- pairing (capabilities.qr_pairing) ---------------------------------------
+    @property
+    def pairs_by_qr_code(self) -> bool:
+        """Whether this channel is paired with a phone by QR code (its settings page shows the
+        phone panel): its kind's capability, unless a provider that also connects numbers
+        another way (e.g. through Meta's Cloud API) says this channel is not."""
+        return self.capabilities.qr_pairing
+
     def pair(self, *, phone: str = "") -> ConnectionUpdate:
         """Start pairing the channel with a phone, or refresh it: the QR code to show (or, with
         `phone`, the code to type on that phone instead of a scan), or the state if paired."""

@@ -102,7 +102,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
         .order_by("-received_at")[:10],
         "error": error,
     }
-    if adapter is not None and adapter.capabilities.qr_pairing:
+    if adapter is not None and adapter.pairs_by_qr_code:
         context.update(_pairing_context(request, channel), pairing=True)
     template = "settings/_channel_status.html" if request.headers.get("HX-Request") else "settings/channel.html"
     return render(request, template, context, status=400 if error else 200)

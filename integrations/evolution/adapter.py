@@ -4,7 +4,14 @@ simulator and demo data stay in this package.
 
 One channel is one Evolution "instance": created when the channel is connected (with the
 server's global API key), then driven with the instance's own token. Evolution posts every
-event to the channel's webhook URL with a secret header of ours (Evolution signs nothing)."""
+event to the channel's webhook URL with a secret header of ours (Evolution signs nothing).
+
+In Cloud API mode (config "integration": WHATSAPP-BUSINESS) the instance drives Meta's Cloud API
+for a number instead of a phone paired by QR code: Meta's token (which Evolution makes the
+instance's own), the phone number id and the business account id are checked with Meta, through
+the WhatsApp Cloud provider's own check (asked of the registry), before the instance is created;
+the instance is open from the start and there is no QR code. Messages come and go through
+Evolution as for a paired phone."""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ import datetime as dt
 import hmac
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jwt
@@ -50,7 +57,8 @@ from integrations.base import (
 )
 from integrations.evolution.client import SLOW_TIMEOUT, Answer, EvolutionServer, raise_for_answer
 from integrations.evolution.events import SUBSCRIBED, found_messages, group_update, webhook_batch
-from integrations.evolution.forms import QR_PAIRING, WhatsAppEvolutionForm
+from integrations.evolution.forms import CLOUD_API, QR_PAIRING, WhatsAppEvolutionForm
+from integrations.registry import adapter_classes
 
 API_URL = ProviderSetting("EVOLUTION_API_URL", "",
                           "The installation's shared Evolution API server (empty: tenants bring their own).")
@@ -105,6 +113,15 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     @property
     def instance(self) -> str:
         return str(self.channel.config.get("instance", ""))
+
+    @property
+    def cloud_api(self) -> bool:
+        """Meta's Cloud API through Evolution, rather than a phone paired by QR code."""
+        return bool(self.channel.config.get("integration") == CLOUD_API)
+
+    @property
+    def pairs_by_qr_code(self) -> bool:
+        return not self.cloud_api
 
     def _base_url(self) -> str:
         config = self.channel.config
@@ -291,9 +308,11 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
         if not _INSTANCE_NAME.match(self.instance or "x"):
             raise ConnectRefused(_("The instance name may only have letters, digits, dashes and underscores."),
                                  code="validation_error", fields=("instance_name",))
+        channel.config.setdefault("integration", QR_PAIRING)
+        if self.cloud_api:
+            self._check_with_meta()  # before anything is created at Evolution
         if not self.instance:
             channel.config["instance"] = self._default_instance_name()
-        channel.config.setdefault("integration", QR_PAIRING)
         if not channel.credentials.get("webhook_secret"):
             channel.credentials["webhook_secret"] = secrets.token_urlsafe(32)
         if channel.credentials.get("instance_token"):
@@ -306,6 +325,36 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
         qr_code = self._create_instance()
         self._set_webhook(created_now=True)
         self._show(qr_code or ConnectionUpdate(status=Channel.Status.CONNECTING))
+
+    def _check_with_meta(self) -> None:
+        """The Cloud API mode's token and phone number id, checked with Meta by the WhatsApp Cloud
+        provider's own check (the registry is the door: providers import no other provider);
+        what Meta says of the number kept. Meta's refusal in the Cloud provider's words."""
+        config, credentials = self.channel.config, self.channel.credentials
+        given = {"access_token": str(credentials.get("access_token") or "").strip(),
+                 "phone_number_id": str(config.get("phone_number_id") or "").strip(),
+                 "business_account_id": str(config.get("business_account_id") or "").strip()}
+        missing = [name for name, value in given.items() if not value]
+        if missing:
+            raise ConnectRefused(_("Missing for the WhatsApp Cloud API through Evolution: %(names)s.")
+                                 % {"names": ", ".join(missing)}, code="validation_error", fields=tuple(missing),
+                                 details={"missing": missing})
+        check = _cloud_api_check(self.network)
+        if check is None:
+            raise ConnectRefused(_("This installation does not serve the WhatsApp Cloud API, which checks the token "
+                                   "with Meta: choose QR code pairing."), code="provider_rejected",
+                                 fields=("pairing",))
+        try:
+            info = check(given["phone_number_id"], given["access_token"], sandbox=bool(config.get("sandbox")))
+        except ConnectRefused as refused:
+            field = "access_token" if refused.code == "provider_auth_failed" else "phone_number_id"
+            raise ConnectRefused(refused.message, code=refused.code, fields=(field,),
+                                 details=refused.details) from None
+        display = re.sub(r"\D", "", str(info.get("display_phone_number") or ""))
+        if display:
+            config["phone"] = f"+{display}"
+        if info.get("verified_name"):
+            config["verified_name"] = str(info["verified_name"])
 
     def _default_instance_name(self) -> str:
         tenant = self.channel.tenant if self.channel.tenant_id else None
@@ -334,9 +383,12 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
                                  fields=("api_key",))
         config = self.channel.config
         body = {"instanceName": self.instance, "integration": config.get("integration") or QR_PAIRING,
-                "qrcode": True, "rejectCall": False, "groupsIgnore": not config.get("groups"),
+                "qrcode": not self.cloud_api, "rejectCall": False, "groupsIgnore": not config.get("groups"),
                 "alwaysOnline": False, "readMessages": False, "readStatus": False, "syncFullHistory": False,
                 "webhook": self._webhook()}
+        if self.cloud_api:  # Meta's token becomes the instance's own (Evolution's `hash`)
+            body.update(token=str(self.channel.credentials["access_token"]), number=str(config["phone_number_id"]),
+                        businessId=str(config["business_account_id"]))
         answer = admin.call("POST", "instance/create", body=body, timeout=SLOW_TIMEOUT)
         if answer.status == 401:
             raise ConnectRefused(_("The Evolution API server refused the API key."), code="provider_auth_failed",
@@ -354,11 +406,21 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
             raise ConnectRefused(_("The Evolution API server created the instance without its token: is it Evolution "
                                    "API v2?"), code="provider_rejected", fields=("server_url",))
         self.channel.credentials["instance_token"] = token
-        instance_id = (found.get("instance") or {}).get("instanceId")
-        if instance_id:
-            config["instance_id"] = str(instance_id)
+        created: dict[str, Any] = found["instance"] if isinstance(found.get("instance"), dict) else {}
+        if created.get("instanceId"):
+            config["instance_id"] = str(created["instanceId"])
+        if self.cloud_api:
+            # Where Meta must post the number's events for Evolution to relay them here, and the
+            # verify token Meta's console asks for with it (Evolution's WA_BUSINESS_TOKEN_WEBHOOK).
+            if created.get("webhookWaBusiness"):
+                config["meta_webhook_url"] = str(created["webhookWaBusiness"])
+            if created.get("accessTokenWaBusiness"):
+                self.channel.credentials["meta_webhook_verify_token"] = str(created["accessTokenWaBusiness"])
         qrcode = found.get("qrcode")
-        return _pairing(qrcode) if isinstance(qrcode, dict) else None
+        if isinstance(qrcode, dict) and (update := _pairing(qrcode)) is not None:
+            return update
+        # Cloud API mode: open at once (Evolution's BusinessStartupService starts so).
+        return _state("open") if created.get("status") == "open" else None
 
     def _set_webhook(self, *, created_now: bool) -> None:
         """POST /webhook/set: also after a create that carried the webhook, for servers older
@@ -405,6 +467,14 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
 
     # --- pairing --------------------------------------------------------------------
     def pair(self, *, phone: str = "") -> ConnectionUpdate:
+        if self.cloud_api:  # no phone to pair, no QR code: the state Evolution reports
+            update = self.connection_state()
+            if update.status != Channel.Status.CONNECTED:
+                raise ProviderPermanentError(_("This number uses the WhatsApp Cloud API through Evolution: there is no "
+                                               "QR code to scan. Evolution reports its instance closed: restart the "
+                                               "connection, or check the instance on the Evolution API server."),
+                                             code="cloud_api_no_qr")
+            return update
         number = re.sub(r"\D", "", phone)
         update = _connect_answer(self._call("GET", "instance/connect", query={"number": number} if number else None))
         if number and update.status == Channel.Status.QR_PENDING and not update.pairing_code:
@@ -416,9 +486,16 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
 
     def connection_state(self) -> ConnectionUpdate:
         answer = self._call("GET", "instance/connectionState")
-        return _state((answer.get("instance") or {}).get("state") if isinstance(answer, dict) else None)
+        update = _state((answer.get("instance") or {}).get("state") if isinstance(answer, dict) else None)
+        if self.cloud_api and update.status == Channel.Status.DISCONNECTED:
+            return ConnectionUpdate(status=update.status, detail="Evolution reports the Cloud API instance closed.")
+        return update
 
     def disconnect(self) -> None:
+        if self.cloud_api:  # Evolution's logout of a Cloud API instance closes it for good (until it restarts)
+            raise ProviderPermanentError(_("A number on the WhatsApp Cloud API is not linked to a phone: there is "
+                                           "nothing to disconnect. Archive the channel to stop using it."),
+                                         code="cloud_api_no_phone")
         try:
             self._call("DELETE", "instance/logout")
         except ProviderPermanentError as error:
@@ -445,9 +522,10 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
 
     def setup_steps(self) -> list[SetupStep]:
         config = self.channel.config
-        steps = [
+        steps = self._cloud_api_steps() if self.cloud_api else [
             SetupStep(_("How to pair"), _("On the phone: WhatsApp → Settings → Linked devices → Link a device, then "
-                                          "scan the QR code shown on this page.")),
+                                          "scan the QR code shown on this page."))]
+        steps += [
             SetupStep(_("Instance"), str(config.get("instance", ""))),
             SetupStep(_("Server"), str(config.get("server_url") or _("this installation's Evolution API server"))),
             SetupStep(_("Webhook URL (set on the instance when the channel was connected)"), self.channel.webhook_url,
@@ -463,6 +541,22 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
                                                    "(manage.py simulator whatsapp_evolution), not to WhatsApp.")))
         return steps
 
+    def _cloud_api_steps(self) -> list[SetupStep]:
+        """Meta posts the number's events to Evolution, which relays them here: Meta's console
+        needs Evolution's address and verify token, not this channel's."""
+        config, credentials = self.channel.config, self.channel.credentials
+        steps = [SetupStep(_("Connection"), _("WhatsApp Cloud API through Evolution: no phone to pair. In Meta's App "
+                                              "Dashboard → WhatsApp → Configuration → Webhook, give Evolution's "
+                                              "callback URL and verify token below and subscribe to \"messages\"; "
+                                              "Evolution relays Meta's events to this channel."))]
+        if config.get("meta_webhook_url"):
+            steps.append(SetupStep(_("Callback URL (Evolution's)"), str(config["meta_webhook_url"]), copy=True))
+        if credentials.get("meta_webhook_verify_token"):
+            steps.append(SetupStep(_("Verify token (Evolution's)"), str(credentials["meta_webhook_verify_token"]),
+                                   secret=True, copy=True))
+        steps.append(SetupStep(_("Phone number ID"), str(config.get("phone_number_id", ""))))
+        return steps
+
     @classmethod
     def demo_channels(cls, *, tenant_slug: str, tenant_name: str, number: int) -> list[DemoChannel]:
         """One number paired by QR code, in sandbox mode: it talks to the local simulator
@@ -474,6 +568,17 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
             credentials={"instance_token": f"DEMO-{tenant_slug}-instance-token",
                          "webhook_secret": f"demo-webhook-secret-{tenant_slug}"},
         )]
+
+
+def _cloud_api_check(network: str) -> Callable[..., Mapping[str, Any]] | None:
+    """The Cloud API provider's check of a number and token with Meta (`check_number(phone_number_id,
+    access_token, sandbox=...)`): the registered provider of this network that has one. Asked of
+    the registry, as providers import no other provider."""
+    for adapter in adapter_classes().values():
+        check: Callable[..., Mapping[str, Any]] | None = getattr(adapter, "check_number", None)
+        if adapter.network == network and check is not None:
+            return check
+    return None
 
 
 def _pairing(qrcode: Mapping[str, Any]) -> ConnectionUpdate | None:

@@ -175,8 +175,12 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         return str(self.channel.config.get("waba_id", ""))
 
     def _url(self, *parts: str) -> str:
+        return self._graph_url(*parts, sandbox=bool(self.channel.config.get("sandbox")))
+
+    @staticmethod
+    def _graph_url(*parts: str, sandbox: bool = False) -> str:
         # A sandbox channel talks to the local simulator, whatever the installation's Graph URL.
-        base = SANDBOX_URL.value if self.channel.config.get("sandbox") else GRAPH_API_URL.value
+        base = SANDBOX_URL.value if sandbox else GRAPH_API_URL.value
         return "/".join([base.rstrip("/"), GRAPH_API_VERSION.value, *parts])
 
     def _headers(self) -> dict[str, str]:
@@ -302,7 +306,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
     def _get(self, url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self._call("GET", url, self._headers(), fields=dict(params) if params else None)
 
-    def _call(self, method: str, url: str, headers: Mapping[str, str], *, unsure_on_timeout: bool = False,
+    @classmethod
+    def _call(cls, method: str, url: str, headers: Mapping[str, str], *, unsure_on_timeout: bool = False,
               **kwargs: Any) -> dict[str, Any]:
         """One call to the Graph API. `unsure_on_timeout`: the call sends a message, so a request
         that went out unanswered may have been taken (ProviderOutcomeUnknown)."""
@@ -320,7 +325,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         except (HTTPError, OSError) as error:
             raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
                                          code="connection") from None
-        return self._answer(response.status, response.data)
+        return cls._answer(response.status, response.data)
 
     @staticmethod
     def _answer(status: int, data: bytes) -> dict[str, Any]:
@@ -434,8 +439,21 @@ class WhatsAppCloudAdapter(ChannelAdapter):
                                           "missing": missing})
         if not channel.credentials.get("verify_token"):
             channel.credentials["verify_token"] = secrets.token_urlsafe(24)  # to paste into Meta
+        info = self.check_number(self.phone_number_id, str(channel.credentials["access_token"]),
+                                 sandbox=bool(channel.config.get("sandbox")))
+        channel.config.update({key: info[key] for key in ("display_phone_number", "verified_name", "quality_rating")
+                               if key in info})
+        channel.status, channel.status_detail = channel.Status.CONNECTED, ""
+
+    @classmethod
+    def check_number(cls, phone_number_id: str, access_token: str, *, sandbox: bool = False) -> dict[str, Any]:
+        """What Meta says of a phone number id for this token (display_phone_number,
+        verified_name, quality_rating...), or ConnectRefused in an admin's words when Meta refuses
+        the token or does not know the number. Public: a provider that drives the Cloud API for
+        a number (a gateway in its Cloud API mode) asks it through the registry before it connects."""
         try:
-            info = self._get(self._url(self.phone_number_id))
+            return cls._call("GET", cls._graph_url(phone_number_id, sandbox=sandbox),
+                             {"Authorization": f"Bearer {access_token}"})
         except ProviderAuthError as error:
             raise ConnectRefused(
                 _("Meta refused the access token (%(code)s): it is wrong, expired or lacks the "
@@ -444,11 +462,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         except ProviderPermanentError as error:
             raise ConnectRefused(
                 _("Meta does not know phone number id %(id)s for this token (%(code)s): check the id in "
-                  "WhatsApp Manager.") % {"id": self.phone_number_id, "code": error.code},
+                  "WhatsApp Manager.") % {"id": phone_number_id, "code": error.code},
                 code="provider_rejected", details={"config": ["phone_number_id"]}) from None
-        channel.config.update({key: info[key] for key in ("display_phone_number", "verified_name", "quality_rating")
-                               if key in info})
-        channel.status, channel.status_detail = channel.Status.CONNECTED, ""
 
     def setup_steps(self) -> list[SetupStep]:
         config = self.channel.config

@@ -52,6 +52,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_KEY = "SIMULATOR_GLOBAL_API_KEY"
 DEFAULT_STATUS_PROGRESSION = ("DELIVERY_ACK", "READ")
 QR_PAIRING = "WHATSAPP-BAILEYS"
+# Meta's Cloud API driven by Evolution: its `token` (Meta's) becomes the instance's, `number` is
+# the phone number id, and the instance is open from the start (no QR code).
+CLOUD_API = "WHATSAPP-BUSINESS"
+# What Evolution answers as the verify token of its own Meta webhook (WA_BUSINESS_TOKEN_WEBHOOK,
+# "evolution" in its .env.example).
+META_WEBHOOK_VERIFY_TOKEN = "evolution"
 # Evolution gives a webhook up once it answers one of these (its default NON_RETRYABLE_STATUS_CODES).
 NOT_RETRIED = frozenset({400, 401, 403, 404, 422})
 MAX_BODY = 200 * 1024 * 1024
@@ -84,6 +90,8 @@ class SimulatedInstance:
     token: str
     instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     integration: str = QR_PAIRING
+    number: str = ""  # Cloud API mode: Meta's phone number id
+    business_id: str = ""  # Cloud API mode: the WhatsApp Business Account id
     state: str = "close"  # connecting (waiting for a scan) | open (paired) | close
     phone: str = ""  # digits, once paired
     profile_name: str = "Inbox Test"
@@ -561,11 +569,21 @@ class EvolutionSimulator:
         name = body.get("instanceName")
         if not isinstance(name, str) or not name:
             return error(400, 'requires property "instanceName"')
-        if body.get("integration", QR_PAIRING) != QR_PAIRING:
+        integration = body.get("integration", QR_PAIRING)
+        if integration not in (QR_PAIRING, CLOUD_API):
             return error(400, "Invalid integration")
+        if integration == CLOUD_API and not body.get("token"):
+            return error(400, "token is required")
         if name in self.instances:
             return error(403, f'This name "{name}" is already in use.')
-        instance = SimulatedInstance(name=name, token=str(body.get("token") or uuid.uuid4()).upper())
+        if integration == CLOUD_API and not body.get("number"):
+            return error(400, "number is required")
+        # The token given is the instance's as it is; Evolution makes one (upper case) otherwise.
+        token = str(body.get("token") or "") or str(uuid.uuid4()).upper()
+        instance = SimulatedInstance(name=name, token=token, integration=integration)
+        if integration == CLOUD_API:  # Evolution's BusinessStartupService: open from the start
+            instance.number, instance.business_id = str(body["number"]), str(body.get("businessId") or "")
+            instance.state = "open"
         instance.settings = {key: body.get(key) for key in ("rejectCall", "groupsIgnore", "alwaysOnline",
                                                             "readMessages", "readStatus", "syncFullHistory")}
         webhook = body.get("webhook")
@@ -578,15 +596,16 @@ class EvolutionSimulator:
         with self._lock:
             self.instances[name] = instance
         qrcode: dict[str, Any] = {}
-        if body.get("qrcode"):
+        if body.get("qrcode") and integration == QR_PAIRING:
             self._new_qr(instance, number=digits(body.get("number")))
             qrcode = instance.qrcode()
             self._post_qr(instance)
         webhook_info = instance.webhook
         return json_response(201, {
             "instance": {"instanceName": name, "instanceId": instance.instance_id, "integration": instance.integration,
-                         "webhookWaBusiness": None, "accessTokenWaBusiness": "",
-                         "status": "connecting" if qrcode else "close"},
+                         "webhookWaBusiness": f"{self.base_url}/webhook/meta" if integration == CLOUD_API else None,
+                         "accessTokenWaBusiness": META_WEBHOOK_VERIFY_TOKEN if integration == CLOUD_API else "",
+                         "status": instance.state},
             "hash": instance.token,
             "webhook": {"webhookUrl": webhook_info.get("url"), "webhookHeaders": webhook_info.get("headers"),
                         "webhookByEvents": webhook_info.get("byEvents", False),
@@ -610,6 +629,8 @@ class EvolutionSimulator:
     def _connect(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
         if instance.state == "open":
             return self._state(instance, body, query)
+        if instance.integration == CLOUD_API:  # no QR code: Evolution answers its empty one
+            return json_response(200, {})
         if instance.state == "close":  # (a number asks for a pairing code only from here, as Evolution does)
             self._new_qr(instance, number=digits(query.get("number")))
             self._post_qr(instance)
