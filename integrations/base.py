@@ -77,10 +77,12 @@ from django import forms
 from django.conf import settings as django_settings
 from django.db.models import Q
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from channels_app.kinds import ChannelKind
 from channels_app.models import Channel
 from config.json_limits import raw_json_too_deep
+from config.net import url_host_is_public
 from contacts.incoming import ContactUpdate
 from conversations.incoming import IncomingDeletion, IncomingMessage, IncomingPresence, IncomingStatus
 
@@ -297,6 +299,17 @@ def webhook_envelope_string(body: bytes, name: str) -> str:
         return ""
     value = payload.get(name) if isinstance(payload, dict) else None
     return value.strip() if isinstance(value, str) else ""
+
+
+def tenant_server_refused(url: str) -> ConnectRefused | None:
+    """A provider's server whose address a tenant typed (their own server): the refusal when it
+    names a private, loopback, link-local or reserved address (our server would call into its
+    own network for them), unless PROVIDER_URL_ALLOW_PRIVATE (development, tests); else None.
+    Checked when the channel is connected (the address is resolved then)."""
+    if not url or django_settings.PROVIDER_URL_ALLOW_PRIVATE or url_host_is_public(url):
+        return None
+    return ConnectRefused(_("This server's address is not on the internet (it names a private or reserved address, "
+                            "or cannot be found): give its public address."), code="validation_error")
 
 
 class ChannelSettingsForm(forms.Form):

@@ -16,6 +16,8 @@ if os.environ.get("REDIS_URL"):
 from config.settings.base import *  # noqa: E402,F403
 
 DEBUG = False
+# The providers' simulators the tests connect to are on this machine (tests of the refusal turn it off).
+PROVIDER_URL_ALLOW_PRIVATE = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in the test process; tests/test_celery_worker.py runs a real worker on the broker.
 CELERY_TASK_ALWAYS_EAGER = True

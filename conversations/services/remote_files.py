@@ -7,9 +7,7 @@ MEDIA_URL_ALLOW_PRIVATE lets development and tests fetch from their own machine.
 
 from __future__ import annotations
 
-import ipaddress
 import posixpath
-import socket
 from urllib.parse import unquote, urlsplit
 
 import certifi
@@ -19,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext as _
 
 from config.errors import ValidationFailed
+from config.net import address_is_public, host_addresses
 
 _TIMEOUT = urllib3.Timeout(connect=5.0, read=20.0)
 _CHUNK = 64 * 1024
@@ -28,19 +27,12 @@ def _refused(message: str) -> ValidationFailed:
     return ValidationFailed(message, code="media_url_refused", details={"media_url": [message]})
 
 
-def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    address = mapped or address
-    return address.is_global and not address.is_multicast
-
-
 def _addresses(host: str, port: int) -> list[str]:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        found = host_addresses(host, port)
+    except (OSError, UnicodeError):
         raise _refused(_("The media URL's host could not be found.")) from None
-    found = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not settings.MEDIA_URL_ALLOW_PRIVATE and not all(_public(ipaddress.ip_address(ip)) for ip in found):
+    if not settings.MEDIA_URL_ALLOW_PRIVATE and not all(address_is_public(ip) for ip in found):
         raise _refused(_("The media URL points to a private or reserved address: only public addresses are fetched."))
     return found
 

@@ -47,6 +47,7 @@ from integrations.base import (
     SendResult,
     SetupStep,
     WebhookBatch,
+    tenant_server_refused,
     webhook_envelope_string,
 )
 
@@ -217,6 +218,10 @@ class ConnectionServiceAdapter(ChannelAdapter):
                         "CONNECTION_SERVICE_URL is empty).")
             raise ConnectRefused(message, code="validation_error", fields=("service_url",),
                                  details={"config": ["service_url"], "service_url": [message]})
+        if not channel.config.get("sandbox") and (refused := tenant_server_refused(
+                str(channel.config.get("service_url") or ""))) is not None:
+            raise ConnectRefused(refused.message, code=refused.code, fields=("service_url",),
+                                 details={"config": ["service_url"], "service_url": [refused.message]})
         try:
             state = self.connection_state()
             if state.status != Channel.Status.CONNECTED:

@@ -53,6 +53,7 @@ from integrations.base import (
     SetupStep,
     WebhookBatch,
     WebhookRejected,
+    tenant_server_refused,
     webhook_envelope_string,
 )
 from integrations.evolution.client import SLOW_TIMEOUT, Answer, EvolutionServer, raise_for_answer
@@ -308,6 +309,9 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
         if not _INSTANCE_NAME.match(self.instance or "x"):
             raise ConnectRefused(_("The instance name may only have letters, digits, dashes and underscores."),
                                  code="validation_error", fields=("instance_name",))
+        if not channel.config.get("sandbox") and (refused := tenant_server_refused(
+                str(channel.config.get("server_url") or ""))) is not None:
+            raise ConnectRefused(refused.message, code=refused.code, fields=("server_url",))
         channel.config.setdefault("integration", QR_PAIRING)
         if self.cloud_api:
             self._check_with_meta()  # before anything is created at Evolution
