@@ -311,7 +311,7 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
 # A reply's media_url may name a file on this machine or a private network (development and
 # tests only: otherwise only public addresses are fetched).
 MEDIA_URL_ALLOW_PRIVATE = env.bool("MEDIA_URL_ALLOW_PRIVATE", default=False)
-# A provider's server a tenant gives (their own Evolution server, connection service) may be on
+# A provider's server a tenant gives (their own gateway server) may be on
 # this machine or a private network (development; the embedded default): otherwise only public
 # addresses are called for a tenant.
 PROVIDER_URL_ALLOW_PRIVATE = env.bool("PROVIDER_URL_ALLOW_PRIVATE", default=DEBUG)
