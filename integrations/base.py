@@ -312,6 +312,12 @@ def tenant_server_refused(url: str) -> ConnectRefused | None:
                             "or cannot be found): give its public address."), code="validation_error")
 
 
+def _not_paired_by_qr() -> ProviderPermanentError:
+    """What a pairing operation answers on a kind that is not paired by QR code (the core asks
+    only channels that are: integrations.pairing)."""
+    return ProviderPermanentError("This channel is not paired with a phone by QR code.", code="not_paired_by_qr")
+
+
 class ChannelSettingsForm(forms.Form):
     """The form an admin fills in to connect a channel of a kind."""
 
@@ -457,19 +463,19 @@ class ChannelAdapter(abc.ABC):
     def pair(self, *, phone: str = "") -> ConnectionUpdate:
         """Start pairing the channel with a phone, or refresh it: the QR code to show (or, with
         `phone`, the code to type on that phone instead of a scan), or the state if paired."""
-        raise NotImplementedError
+        raise _not_paired_by_qr()
 
     def connection_state(self) -> ConnectionUpdate:
         """The link's state as the provider reports it now (a backstop for lost webhooks)."""
-        raise NotImplementedError
+        raise _not_paired_by_qr()
 
     def disconnect(self) -> None:
         """Log the phone out (the channel stays, to be paired again)."""
-        raise NotImplementedError
+        raise _not_paired_by_qr()
 
     def restart(self) -> None:
         """Restart the provider's session of this channel."""
-        raise NotImplementedError
+        raise _not_paired_by_qr()
 
     def remove(self) -> None:
         """Delete what the provider keeps for this channel (when the channel is archived)."""

@@ -8,19 +8,16 @@ shared by a process's threads)."""
 from __future__ import annotations
 
 import json
-import os
-import threading
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import certifi
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from integrations.base import ProviderAuthError, ProviderOutcomeUnknown, ProviderPermanentError, ProviderTemporaryError
+from integrations.http import Pools
 
 # (connect, read) seconds of one call, and the most a call may take in all: less than the
 # pipeline's claim on a reply (OUTBOUND_SEND_LEASE_SECONDS).
@@ -38,27 +35,8 @@ STYLE_V1 = "v1"  # seed 003: /api/v1/sessions/{tenantId}/..., /api/v1/messages/{
 STYLE_SHORT = "short"  # seed 001: /sessions/start (tenantId in the body), /message/send
 STYLES = (STYLE_V1, STYLE_SHORT)
 
-_pools: dict[tuple[str, str], urllib3.PoolManager] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(url: str) -> urllib3.PoolManager:
-    """Keep-alive connections to one service, with the environment's proxy (HTTPS_PROXY,
-    NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE; certifi's otherwise)."""
-    parts = urlsplit(url)
-    key = (parts.scheme, parts.netloc)
-    pool = _pools.get(key)
-    if pool is None:
-        with _pools_lock:
-            pool = _pools.get(key)
-            if pool is None:
-                ca_certs = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-                proxy = urllib.request.getproxies().get(parts.scheme)
-                bypass = urllib.request.proxy_bypass(parts.hostname or "") if proxy else True
-                pool = (urllib3.ProxyManager(proxy, ca_certs=ca_certs, maxsize=8) if proxy and not bypass
-                        else urllib3.PoolManager(ca_certs=ca_certs, maxsize=8))
-                _pools[key] = pool
-    return pool
+# Keep-alive connections to each server (integrations.http).
+_pool = Pools(maxsize=8)
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,11 @@ pools shared by a process's threads); requests would add a dependency for nothin
 from __future__ import annotations
 
 import json
-import os
-import threading
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-import certifi
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -31,6 +27,7 @@ from integrations.base import (
     ProviderPermanentError,
     ProviderTemporaryError,
 )
+from integrations.http import Pools
 
 API_KEY_HEADER = "apikey"
 # (connect, read) seconds, and the most one call may take: less than the pipeline's claim on a
@@ -43,26 +40,8 @@ SLOW_TIMEOUT = (3.05, 60.0)
 # server is activated (evolution-foundation/evolution-api src/licensing/runtime.ts).
 LICENSE_REQUIRED = "LICENSE_REQUIRED"
 
-_pools: dict[tuple[str, str], urllib3.PoolManager] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(url: str) -> urllib3.PoolManager:
-    """Keep-alive connections to one server, with the environment's proxy and CA bundle."""
-    parts = urlsplit(url)
-    key = (parts.scheme, parts.netloc)
-    pool = _pools.get(key)
-    if pool is None:
-        with _pools_lock:
-            pool = _pools.get(key)
-            if pool is None:
-                ca_certs = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-                proxy = urllib.request.getproxies().get(parts.scheme)
-                bypass = urllib.request.proxy_bypass(parts.hostname or "") if proxy else True
-                pool = (urllib3.ProxyManager(proxy, ca_certs=ca_certs, maxsize=8) if proxy and not bypass
-                        else urllib3.PoolManager(ca_certs=ca_certs, maxsize=8))
-                _pools[key] = pool
-    return pool
+# Keep-alive connections to each server (integrations.http).
+_pool = Pools(maxsize=8)
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,11 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import threading
-import urllib.request
 from collections.abc import Mapping
-from typing import Any, TypedDict
-from urllib.parse import urlsplit
+from typing import Any
 
-import certifi
 import urllib3
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,6 +38,7 @@ from integrations.base import (
     WebhookBatch,
     WebhookRejected,
 )
+from integrations.http import Pools
 from integrations.whatsapp_cloud.forms import AccessTokenForm, WhatsAppCloudForm
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -84,36 +80,8 @@ EXPLANATIONS = {
     368: "The WhatsApp account is restricted for policy violations.",
     131031: "The WhatsApp account is locked.",
 }
-_pools: dict[tuple[str, str], urllib3.PoolManager] = {}
-_pools_lock = threading.Lock()
-
-
-class _PoolOptions(TypedDict):
-    """The connection pools' keywords (urllib3 passes them on to each host's pool)."""
-
-    ca_certs: str
-    maxsize: int
-
-
-def _pool(url: str) -> urllib3.PoolManager:
-    """Keep-alive connections to a Graph host, shared by the process's threads: urllib3
-    itself, where requests cost as much CPU again on every send. The environment's proxy
-    (HTTPS_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE; certifi's
-    otherwise) are read once per host, as requests would read them on every call."""
-    parts = urlsplit(url)
-    key = (parts.scheme, parts.netloc)
-    pool = _pools.get(key)
-    if pool is None:
-        with _pools_lock:
-            pool = _pools.get(key)
-            if pool is None:
-                ca_certs = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-                options: _PoolOptions = {"ca_certs": ca_certs, "maxsize": 32}
-                proxy = urllib.request.getproxies().get(parts.scheme)
-                bypass = urllib.request.proxy_bypass(parts.hostname or "") if proxy else True
-                pool = urllib3.ProxyManager(proxy, **options) if proxy and not bypass else urllib3.PoolManager(**options)
-                _pools[key] = pool
-    return pool
+# Keep-alive connections to each Graph host, shared by the process's threads (integrations.http).
+_pool = Pools(maxsize=32)
 
 
 def _request(method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> urllib3.BaseHTTPResponse:

@@ -42,3 +42,14 @@ def test_a_new_qr_code_is_kept_and_announced_then_cleared_once_paired(acme, even
     assert channel.config["phone"] == "+5511987654321"
     assert _names(events) == ["channel.status_changed", "channel.pairing_changed"]
     assert "2@next" not in str(events[-1].payload())  # the code itself never travels in events
+
+
+def test_a_kind_not_paired_by_qr_code_refuses_the_pairing_operations(acme):
+    from integrations.base import ProviderPermanentError
+    from integrations.registry import adapter_for
+
+    adapter = adapter_for(factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud"))
+    for operation in (adapter.pair, adapter.connection_state, adapter.disconnect, adapter.restart):
+        with pytest.raises(ProviderPermanentError) as refused:
+            operation()
+        assert refused.value.code == "not_paired_by_qr"

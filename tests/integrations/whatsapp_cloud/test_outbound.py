@@ -293,7 +293,7 @@ def test_the_environments_proxy_is_used_unless_the_host_is_exempt(monkeypatch):
 
     from integrations.whatsapp_cloud import adapter
 
-    monkeypatch.setattr(adapter, "_pools", {})
+    monkeypatch.setattr(adapter._pool, "by_host", {})
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "lookaside.fbsbx.com")
 
