@@ -14,10 +14,10 @@ secret: the channel's setup steps), or serve this installation's sandbox channel
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from collections.abc import Callable
 from typing import Any
+
+from integrations.simulators import simulator_serve
 
 from .server import DEFAULT_STATUS_PROGRESSION, ConnectionServiceSimulator
 from .wire import SimulatorError
@@ -126,40 +126,22 @@ def run(options: dict[str, Any], write: Callable[[str], Any]) -> None:
     """Serve until Ctrl-C or SIGTERM (or, with --check, print the instructions and stop).
     Raises SimulatorError when it cannot start."""
     simulator = simulator_from_options(options)
-    try:
-        simulator.start()
-    except OSError as exc:
-        raise SimulatorError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from None
-    write(usage(simulator))
-    if options["check"]:
-        simulator.stop()
-        return
-    if not options["quiet"]:
-        simulator.on_event = lambda event, data: _print_event(write, event, data)
-    write("\nCtrl-C to stop.")
-    stopping = threading.Event()
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if in_main_thread:
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    try:
-        while not stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if in_main_thread:  # a second Ctrl-C must not interrupt the shutdown
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        simulator.stop()
+
+    def summary() -> str:
         stats = simulator.stats()
-        write(f"\nStopped. {stats['sent']} sends, {stats['webhooks_acknowledged']}/{stats['webhooks_posted']} "
-              f"webhooks acknowledged.")
+        return f"{stats['sent']} sends, {stats['webhooks_acknowledged']}/{stats['webhooks_posted']} webhooks acknowledged."
+
+    simulator_serve(simulator, options, write, usage=lambda: usage(simulator), on_event=_event_line,
+                    summary=summary, error=SimulatorError)
 
 
-def _print_event(write: Callable[[str], Any], event: str, data: dict[str, Any]) -> None:
+def _event_line(event: str, data: dict[str, Any]) -> str | None:
     if event == "send":
-        write(f"send   {data['type']:<6} to {data['to']} → {data['messageId']}")
+        return f"send   {data['type']:<6} to {data['to']} → {data['messageId']}"
     elif event in ("start", "delete"):
-        write(f"{event:<6} session {data['session']}")
+        return f"{event:<6} session {data['session']}"
     elif event == "webhook":
         answer = data["http_status"] if data["http_status"] is not None else (data["error"] or "not posted")
-        write(f"hook   {data['event']:<15} {data['session']} → {answer}")
+        return f"hook   {data['event']:<15} {data['session']} → {answer}"
+
+    return None

@@ -15,13 +15,12 @@ instructions and stops (a smoke test of the port and the options).
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from integrations.evolution.simulator.server import DEFAULT_API_KEY, DEFAULT_STATUS_PROGRESSION, EvolutionSimulator
 from integrations.evolution.simulator.wire import SimulatorError
+from integrations.simulators import simulator_serve
 
 HELP = "Run a local Evolution API (WhatsApp by QR code) simulator until Ctrl-C (sandbox mode)."
 
@@ -123,36 +122,16 @@ def run(options: dict[str, Any], write: Callable[[str], Any]) -> None:
     """Serve until Ctrl-C or SIGTERM (or, with --check, print the instructions and stop).
     Raises SimulatorError when it cannot start."""
     simulator = simulator_from_options(options)
-    try:
-        simulator.start()
-    except OSError as problem:
-        raise SimulatorError(f"Cannot listen on {options['host']}:{options['port']}: {problem}") from None
-    write(usage(simulator))
-    if options["check"]:
-        simulator.stop()
-        return
-    if not options["quiet"]:
-        simulator.on_event = lambda event, data: _print_event(write, event, data)
-    write("\nCtrl-C to stop.")
-    stopping = threading.Event()
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if in_main_thread:
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    try:
-        while not stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if in_main_thread:  # a second Ctrl-C must not interrupt the shutdown
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        simulator.stop()
-        write(f"\nStopped. {len(simulator.sent)} sends accepted, {len(simulator.webhook_log)} webhooks posted.")
+    simulator_serve(simulator, options, write, usage=lambda: usage(simulator), on_event=_event_line,
+                    summary=lambda: f"{len(simulator.sent)} sends accepted, {len(simulator.webhook_log)} webhooks "
+                                    f"posted.", error=SimulatorError)
 
 
-def _print_event(write: Callable[[str], Any], event: str, data: dict[str, Any]) -> None:
+def _event_line(event: str, data: dict[str, Any]) -> str | None:
     if event == "send":
-        write(f"send   {data['type']:<16} to {data['to']} → {data['id']}")
+        return f"send   {data['type']:<16} to {data['to']} → {data['id']}"
     elif event == "webhook":
         answer = data["http_status"] if data["http_status"] is not None else data["error"]
-        write(f"hook   {data['event']:<18} attempt {data['attempt']} → {answer}")
+        return f"hook   {data['event']:<18} attempt {data['attempt']} → {answer}"
+
+    return None

@@ -14,11 +14,10 @@ sandbox channels (`--sandbox-channels`). `--check` starts it, prints the instruc
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from integrations.simulators import simulator_serve
 from integrations.whatsapp_cloud.simulator.errors import SimulatorError
 from integrations.whatsapp_cloud.simulator.server import GraphSimulator
 from integrations.whatsapp_cloud.simulator.state import DEFAULT_STATUS_PROGRESSION
@@ -141,47 +140,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: dict[str, Any], write: Callable[[str], Any]) -> None:
     """Serve until Ctrl-C or SIGTERM (or, with --check, print the instructions and stop).
     Raises SimulatorError when it cannot start."""
-    try:
-        simulator = simulator_from_options(options)
-    except SimulatorError as exc:
-        raise SimulatorError(str(exc)) from None
-    try:
-        simulator.start()
-    except OSError as exc:
-        raise SimulatorError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from None
-    write(usage(simulator))
-    if options["check"]:
-        simulator.stop()
-        return
-    if not options["quiet"]:
-        simulator.on_event = lambda event, data: _print_event(write, event, data)
-    write("\nCtrl-C to stop.")
-    stopping = threading.Event()
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if in_main_thread:
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    try:
-        while not stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if in_main_thread:  # a second Ctrl-C must not interrupt the shutdown
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        simulator.stop()
+    simulator = simulator_from_options(options)
+
+    def summary() -> str:
         stats = simulator.stats()
-        write(f"\nStopped. {stats['sends_accepted']} sends accepted, {stats['sends_rejected_cap']} "
-                          f"over the cap, {stats['webhooks_acknowledged']}/{stats['webhooks_posted']} "
-                          f"webhooks acknowledged.")
+        return (f"{stats['sends_accepted']} sends accepted, {stats['sends_rejected_cap']} over the cap, "
+                f"{stats['webhooks_acknowledged']}/{stats['webhooks_posted']} webhooks acknowledged.")
+
+    simulator_serve(simulator, options, write, usage=lambda: usage(simulator), on_event=_event_line,
+                    summary=summary, error=SimulatorError)
 
 
-def _print_event(write: Callable[[str], Any], event: str, data: dict[str, Any]) -> None:
+def _event_line(event: str, data: dict[str, Any]) -> str | None:
     if event == "send":
-        write(f"send   {data['type']:<11} to {data['to']} → {data['wamid']}")
+        return f"send   {data['type']:<11} to {data['to']} → {data['wamid']}"
     elif event == "send_rejected":
-        write(f"send   rejected: {data['code']} (over the throughput cap) to {data['to']}")
+        return f"send   rejected: {data['code']} (over the throughput cap) to {data['to']}"
     elif event == "read":
-        write(f"read   {data['message_id']}")
+        return f"read   {data['message_id']}"
     elif event == "webhook":
         answer = data["http_status"] if data["http_status"] is not None else data["error"]
-        write(f"hook   {data['kind']:<16} attempt {data['attempt']} → {answer}")
+        return f"hook   {data['kind']:<16} attempt {data['attempt']} → {answer}"
+
+    return None
