@@ -1,17 +1,62 @@
 """Keep-alive HTTP connections to providers, shared by a process's threads (urllib3 itself:
 requests costs as much CPU again on every call). One pool per scheme and host, with the
 environment's proxy (HTTPS_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE;
-certifi's otherwise), read once per host as requests would read them on every call."""
+certifi's otherwise), read once per host as requests would read them on every call.
+
+A server whose address a tenant typed (their own Evolution or connection service) is called
+through connections that resolve its name themselves each time one opens and connect only to
+an address on the internet (`public_only`): the check made when the channel was connected
+(integrations.base.tenant_server_refused) cannot be undone by a name that later resolves to a
+private address. Through a proxy the proxy resolves, and its own rules apply."""
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import urllib.request
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
+from urllib3.util.connection import create_connection
+
+from config.net import address_is_public, host_addresses
+
+
+class PrivateAddressRefused(NewConnectionError):
+    """The server's name resolved to an address that is not on the internet: not connected."""
+
+
+class _PublicOnly(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        try:
+            addresses = host_addresses(self._dns_host, self.port)
+        except OSError as error:
+            raise NewConnectionError(self, f"Failed to resolve {self.host}: {error}") from error
+        if not all(address_is_public(address) for address in addresses):
+            raise PrivateAddressRefused(self, f"{self.host} resolves to an address that is not on the internet")
+        try:  # to the very address checked, not to what the name resolves to a moment later
+            return create_connection((addresses[0], self.port), self.timeout, source_address=self.source_address,
+                                     socket_options=self.socket_options)
+        except OSError as error:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+
+
+class _PublicOnlyHTTPS(_PublicOnly, HTTPSConnection):
+    pass
+
+
+class _PublicOnlyPool(HTTPConnectionPool):
+    ConnectionCls = _PublicOnly
+
+
+class _PublicOnlyHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicOnlyHTTPS
 
 
 class Pools:
@@ -19,12 +64,15 @@ class Pools:
 
     def __init__(self, *, maxsize: int) -> None:
         self.maxsize = maxsize
-        self.by_host: dict[tuple[str, str], urllib3.PoolManager] = {}
+        self.by_host: dict[tuple[str, str, bool], urllib3.PoolManager] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, url: str) -> urllib3.PoolManager:
+    def __call__(self, url: str, *, public_only: bool = False) -> urllib3.PoolManager:
+        """The pool for `url`'s host; `public_only`: a host a tenant typed (see above), unless
+        PROVIDER_URL_ALLOW_PRIVATE (development, tests)."""
         parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
+        public_only = public_only and not settings.PROVIDER_URL_ALLOW_PRIVATE
+        key = (parts.scheme, parts.netloc, public_only)
         pool = self.by_host.get(key)
         if pool is None:
             with self._lock:
@@ -36,5 +84,7 @@ class Pools:
                     bypass = urllib.request.proxy_bypass(parts.hostname or "") if proxy else True
                     pool = (urllib3.ProxyManager(proxy, ca_certs=ca_certs, maxsize=self.maxsize)
                             if proxy and not bypass else urllib3.PoolManager(ca_certs=ca_certs, maxsize=self.maxsize))
+                    if public_only and not isinstance(pool, urllib3.ProxyManager):
+                        pool.pool_classes_by_scheme = {"http": _PublicOnlyPool, "https": _PublicOnlyHTTPSPool}
                     self.by_host[key] = pool
         return pool

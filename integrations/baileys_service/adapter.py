@@ -112,7 +112,8 @@ class ConnectionServiceAdapter(ChannelAdapter):
         style = config.get("path_style") if config.get("path_style") in STYLES else STYLE_V1
         default_auth = AUTH_X_API_KEY if style == STYLE_SHORT else AUTH_BEARER
         auth = config.get("auth_header") if config.get("auth_header") in AUTH_HEADERS else default_auth
-        return ConnectionService(base_url=base_url.strip(), api_key=api_key, auth_header=auth, style=style)
+        return ConnectionService(base_url=base_url.strip(), api_key=api_key, auth_header=auth, style=style,
+                                 tenants=bool(config.get("service_url")) and not config.get("sandbox"))
 
     # --- inbound -----------------------------------------------------------------------
     def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> str:

@@ -17,7 +17,7 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from integrations.base import ProviderAuthError, ProviderOutcomeUnknown, ProviderPermanentError, ProviderTemporaryError
-from integrations.http import Pools
+from integrations.http import Pools, PrivateAddressRefused
 
 # (connect, read) seconds of one call, and the most a call may take in all: less than the
 # pipeline's claim on a reply (OUTBOUND_SEND_LEASE_SECONDS).
@@ -66,6 +66,7 @@ class ConnectionService:
     api_key: str
     auth_header: str = AUTH_BEARER
     style: str = STYLE_V1
+    tenants: bool = False  # the address is a tenant's own service: called only at public addresses
 
     # --- paths ------------------------------------------------------------------------------
     def _session(self, session_id: str) -> str:
@@ -116,8 +117,11 @@ class ConnectionService:
             data = json.dumps(dict(body)).encode()
         timeout = urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1], total=TOTAL_TIMEOUT)
         try:
-            response = _pool(url).request(method, url, body=data, headers=headers, timeout=timeout, retries=False,
-                                          redirect=False)
+            response = _pool(url, public_only=self.tenants).request(method, url, body=data, headers=headers,
+                                                                    timeout=timeout, retries=False, redirect=False)
+        except PrivateAddressRefused:
+            raise ProviderAuthError("The connection service's address now leads to a private network: an "
+                                    "administrator must give its public address.", code="private_address") from None
         except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
             raise ProviderTemporaryError(f"The connection service could not be reached: {type(error).__name__}",
                                          code="connection") from None

@@ -130,17 +130,23 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
             return SANDBOX_URL.value
         return str(config.get("server_url") or API_URL.value)
 
+    @property
+    def _tenants_server(self) -> bool:
+        """The tenant's own server (an address they typed), not the installation's."""
+        return bool(self.channel.config.get("server_url")) and not self.channel.config.get("sandbox")
+
     def _server(self) -> EvolutionServer:
         """The server, as the channel's instance (its own token)."""
         base_url = self._base_url()
         if not base_url:
             raise ProviderAuthError("No Evolution API server is configured for this channel.", code="no_server")
-        return EvolutionServer(base_url, str(self.channel.credentials.get("instance_token", "")))
+        return EvolutionServer(base_url, str(self.channel.credentials.get("instance_token", "")),
+                               tenants=self._tenants_server)
 
     def _admin_server(self) -> EvolutionServer:
         """The server, with its global key (creating an instance needs it)."""
         key = self.channel.credentials.get("api_key") if self.channel.config.get("server_url") else API_KEY.value
-        return EvolutionServer(self._base_url(), str(key or ""))
+        return EvolutionServer(self._base_url(), str(key or ""), tenants=self._tenants_server)
 
     def _call(self, method: str, action: str, *, body: Any = None, query: Mapping[str, str] | None = None,
               sends: bool = False, timeout: tuple[float, float] | None = None) -> Any:

@@ -27,7 +27,7 @@ from integrations.base import (
     ProviderPermanentError,
     ProviderTemporaryError,
 )
-from integrations.http import Pools
+from integrations.http import Pools, PrivateAddressRefused
 
 API_KEY_HEADER = "apikey"
 # (connect, read) seconds, and the most one call may take: less than the pipeline's claim on a
@@ -83,10 +83,12 @@ class Answer:
 
 @dataclass(frozen=True)
 class EvolutionServer:
-    """One Evolution API server, and the key a call authenticates with."""
+    """One Evolution API server, and the key a call authenticates with. `tenants`: the address
+    is a tenant's own server, called only at public addresses (integrations.http)."""
 
     base_url: str
     api_key: str
+    tenants: bool = False
 
     def url(self, path: str, **query: str) -> str:
         quoted = "/".join(quote(part, safe="") for part in path.strip("/").split("/"))
@@ -107,8 +109,11 @@ class EvolutionServer:
         limit = urllib3.Timeout(connect=connect, read=read, total=TOTAL_TIMEOUT if timeout is None else None)
         url = self.url(path, **dict(query or {}))
         try:
-            response = _pool(url).request(method, url, body=data, headers=headers, timeout=limit, retries=False,
-                                          redirect=False)
+            response = _pool(url, public_only=self.tenants).request(method, url, body=data, headers=headers,
+                                                                    timeout=limit, retries=False, redirect=False)
+        except PrivateAddressRefused:
+            raise ProviderAuthError("The Evolution API server's address now leads to a private network: an "
+                                    "administrator must give its public address.", code="private_address") from None
         except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
             raise ProviderTemporaryError(f"Evolution API could not be reached: {type(error).__name__}",
                                          code="connection") from None
