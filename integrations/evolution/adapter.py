@@ -292,6 +292,12 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
         if message.reply_to_provider_id and message.type != "REACTION":
             body["quoted"] = {"key": {"id": message.reply_to_provider_id}}
         answer = self._call("POST", action, body=body, sends=True)
+        if self.cloud_api and isinstance(answer, dict) and "key" not in answer and (
+                "error_data" in answer or "message" in answer):
+            # In Cloud API mode Evolution relays Meta's refusal as its answer, with 201 (its
+            # whatsapp.business.service: `if (messageSent?.error_data || messageSent.message)
+            # return messageSent`): nothing was sent.
+            raise _meta_refusal(self.network, answer)
         message_id = (answer.get("key") or {}).get("id") if isinstance(answer, dict) else None
         if not isinstance(message_id, str) or not message_id:
             # Accepted, perhaps sent: never sent again on its own (delivery unknown).
@@ -589,6 +595,16 @@ def _cloud_api_check(network: str) -> Callable[..., Mapping[str, Any]] | None:
         if adapter.network == network and check is not None:
             return check
     return None
+
+
+def _meta_refusal(network: str, error: Mapping[str, Any]) -> ProviderError:
+    """Meta's refusal of a message, read by the Cloud API provider (asked of the registry, as
+    providers import no other provider); Meta's own words when none is registered."""
+    for adapter in adapter_classes().values():
+        read: Callable[[Mapping[str, Any]], ProviderError] | None = getattr(adapter, "refusal", None)
+        if adapter.network == network and read is not None and adapter is not WhatsAppEvolutionAdapter:
+            return read(error)
+    return ProviderPermanentError(str(error.get("message") or "Meta refused the message.")[:400], code="http_400")
 
 
 def _pairing(qrcode: Mapping[str, Any]) -> ConnectionUpdate | None:

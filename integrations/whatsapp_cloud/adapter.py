@@ -28,6 +28,7 @@ from integrations.base import (
     MediaFile,
     OutboundMessage,
     ProviderAuthError,
+    ProviderError,
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderSetting,
@@ -412,6 +413,17 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         channel.config.update({key: info[key] for key in ("display_phone_number", "verified_name", "quality_rating")
                                if key in info})
         channel.status, channel.status_detail = channel.Status.CONNECTED, ""
+
+    @classmethod
+    def refusal(cls, error: Mapping[str, Any]) -> ProviderError:
+        """Meta's error object (the `error` of a Graph answer) as the contract's error, in the
+        words an agent reads here. Public: a provider that drives the Cloud API for a number (a
+        gateway in its Cloud API mode) and relays Meta's refusal asks it through the registry."""
+        try:
+            cls._answer(400, json.dumps({"error": dict(error)}).encode())
+        except ProviderError as refused:
+            return refused
+        return ProviderPermanentError(str(error.get("message") or "Meta refused the message."), code="http_400")
 
     @classmethod
     def check_number(cls, phone_number_id: str, access_token: str, *, sandbox: bool = False) -> dict[str, Any]:

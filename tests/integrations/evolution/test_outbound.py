@@ -234,3 +234,52 @@ def test_simulated_receipts_move_the_reply_to_read(live_server, settings, evolut
                                                                   "messages.update"]
     assert {entry["http_status"] for entry in simulator.webhook_log} == {200}
     assert Message.all_objects.filter(channel=evolution_channel).count() == 1
+
+
+# --- Cloud API mode: Meta's refusal comes back inside Evolution's 201 ------------------------
+
+@pytest.fixture
+def cloud_conversation(conversation, evolution_channel):
+    evolution_channel.config = {**evolution_channel.config, "integration": "WHATSAPP-BUSINESS"}
+    evolution_channel.save(update_fields=["config"])
+    return conversation
+
+
+def test_a_cloud_api_refusal_relayed_with_201_fails_the_reply_in_metas_terms(evolution, cloud_conversation):
+    evolution.fail_next(201, fixture_json("send-text-cloud-api-refused.response.json"), path="/message/")
+    reply = pending_reply(cloud_conversation)
+
+    assert message_deliver_now(message_id=reply.pk).status == "failed"
+
+    reply.refresh_from_db()
+    assert (reply.status, reply.error_code) == (Message.Status.FAILED, "131030")
+    assert "allowed list" in reply.error_message
+
+
+@pytest.mark.parametrize("code,outcome", [
+    (131056, "retry"),  # pair rate limit: later, not never
+    (190, "failed"),  # the token: the channel must be connected again
+])
+def test_metas_temporary_and_token_refusals_are_told_apart(evolution, cloud_conversation, evolution_channel, code,
+                                                           outcome):
+    evolution.fail_next(201, {"message": "refused", "type": "OAuthException", "code": code,
+                              "fbtrace_id": "AFakeTraceId0000000010"}, path="/message/")
+    reply = pending_reply(cloud_conversation)
+
+    assert message_deliver_now(message_id=reply.pk).status == outcome
+
+    reply.refresh_from_db()
+    if code == 190:
+        evolution_channel.refresh_from_db()
+        assert reply.error_code == "190" and evolution_channel.status == Channel.Status.ERROR
+    else:
+        assert reply.status == Message.Status.PENDING
+
+
+def test_a_qr_paired_number_reads_an_odd_201_as_delivery_unknown_still(evolution, conversation):
+    """Only the Cloud API mode relays Meta's errors: a QR-paired instance's answer without a key
+    stays what it is (perhaps sent)."""
+    evolution.fail_next(201, fixture_json("send-text-cloud-api-refused.response.json"), path="/message/")
+    reply = pending_reply(conversation)
+
+    assert message_deliver_now(message_id=reply.pk).status == "unknown"
