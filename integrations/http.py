@@ -3,7 +3,7 @@ requests costs as much CPU again on every call). One pool per scheme and host, w
 environment's proxy (HTTPS_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE;
 certifi's otherwise), read once per host as requests would read them on every call.
 
-A server whose address a tenant typed (their own Evolution or connection service) is called
+A server whose address a tenant typed (their own gateway or connection service) is called
 through connections that resolve its name themselves each time one opens and connect only to
 an address on the internet (`public_only`): the check made when the channel was connected
 (integrations.base.tenant_server_refused) cannot be undone by a name that later resolves to a
