@@ -148,6 +148,9 @@ class Capabilities:
     # The provider keeps the messages it saw and lists them since a moment (messages_since): what
     # came while the channel was disconnected is fetched when it is connected again.
     missed_messages: bool = False
+    # The provider lists the groups the number is in (groups_now) but does not post their changes
+    # reliably: the groups' names and pictures are refreshed now and then (a renamed group).
+    groups_listed: bool = False
 
 
 @dataclass(frozen=True)
@@ -432,6 +435,11 @@ class ChannelAdapter(abc.ABC):
         """Who the contact (or group) at this address is, asked of the provider now
         (capabilities.contact_details); None when it does not say."""
         return None
+
+    def groups_now(self) -> list[ContactUpdate]:
+        """The groups the number is in, as the provider knows them now (capabilities.groups_listed).
+        Raise ProviderTemporaryError when it cannot answer now."""
+        return []
 
     # --- outbound --------------------------------------------------------------
     @abc.abstractmethod

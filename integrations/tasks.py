@@ -14,6 +14,7 @@ from celery import shared_task
 from channels_app.models import Channel
 from conversations.services import messages_sending_expire
 from integrations.base import ProviderError, ProviderTemporaryError
+from integrations.inbound.contacts import channels_groups_refresh_all
 from integrations.inbound.tasks import webhook_events_process, webhook_events_recover
 from integrations.maintenance import (
     channel_templates_sync,
@@ -88,6 +89,12 @@ def channels_connection_check() -> int:
     """The backstop of QR-paired channels' connection webhooks: each one's state asked of its
     provider (a lost "logged out" would otherwise leave a channel showing connected)."""
     return channels_connection_check_all()
+
+
+@shared_task(name="integrations.tasks.channels_groups_refresh")
+def channels_groups_refresh() -> int:
+    """Group names and pictures of the providers that list groups but do not post their changes."""
+    return channels_groups_refresh_all()
 
 
 @shared_task(name="integrations.tasks.sweep_stuck_work")

@@ -191,6 +191,9 @@ CELERY_BEAT_SCHEDULE = {
     "sync-templates": {"task": "integrations.tasks.templates_sync_all", "schedule": 3600.0},
     "check-paired-connections": {"task": "integrations.tasks.channels_connection_check",
                                  "schedule": env.float("PAIRED_CONNECTION_CHECK_SECONDS", default=300.0)},
+    # Group names of QR-paired numbers whose provider does not post a renamed group.
+    "refresh-group-names": {"task": "integrations.tasks.channels_groups_refresh",
+                            "schedule": env.float("GROUPS_REFRESH_SECONDS", default=1800.0)},
 }
 
 # --- Accounts and auth -------------------------------------------------------------

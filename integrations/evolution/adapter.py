@@ -86,7 +86,7 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
     network = "whatsapp"  # the same numbers as the Cloud API's: a channel can move between them
     capabilities = Capabilities(
         # A linked device of a phone: no customer-service window, no templates.
-        reactions=True, max_text_length=4096, qr_pairing=True, contact_details=True, missed_messages=True,
+        reactions=True, max_text_length=4096, qr_pairing=True, contact_details=True, missed_messages=True, groups_listed=True,
         # WhatsApp's own limit for media (Evolution accepts request bodies up to 136 MB).
         max_media_bytes=16 * 1024 * 1024,
         media_types=frozenset({
@@ -258,6 +258,19 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
             return None
         found = raise_for_answer(answer)
         return group_update(found) if isinstance(found, dict) else None
+
+    def groups_now(self) -> list[ContactUpdate]:
+        """GET /group/fetchAllGroups (its `getParticipants` is required): the subjects and pictures
+        of the number's groups. Evolution 2.3.6 never posts groups.update to an instance's webhook
+        (its events are named GROUP_UPDATE there), so a renamed group is seen here. None for a
+        channel that ignores groups."""
+        if not self.channel.config.get("groups") or self.cloud_api:
+            return []
+        found = self._call("GET", "group/fetchAllGroups", query={"getParticipants": "false"},
+                           timeout=SLOW_TIMEOUT)
+        if not isinstance(found, list):
+            raise ProviderTemporaryError("Evolution API answered without the groups.", code="bad_answer")
+        return [update for item in found if isinstance(item, dict) and (update := group_update(item)) is not None]
 
     @staticmethod
     def _media_file(data: bytes, mime_type: str, media: Mapping[str, Any]) -> MediaFile:

@@ -453,13 +453,15 @@ class EvolutionSimulator:
             instance.groups[group_jid] = metadata
         return metadata
 
-    def group_subject(self, name: str, group_jid: str, subject: str) -> None:
-        """Someone renamed the group: groups.update (which Evolution 2.3.6 itself never
-        delivers to an instance's webhook: see tests/fixtures/evolution/SOURCES.md)."""
+    def group_subject(self, name: str, group_jid: str, subject: str, *, announce: bool = True) -> None:
+        """Someone renamed the group, and, when `announce`, groups.update says so (Evolution 2.3.6
+        itself never delivers it to an instance's webhook: see tests/fixtures/evolution/SOURCES.md;
+        its group lists say the new name)."""
         instance = self.instance(name)
         with self._lock:
             instance.groups.setdefault(group_jid, {"id": group_jid})["subject"] = subject
-        self.post_event(name, "groups.update", [{"id": group_jid, "subject": subject}])
+        if announce:
+            self.post_event(name, "groups.update", [{"id": group_jid, "subject": subject}])
 
     def contact_update(self, name: str, jid: str, *, push_name: str | None, picture_url: str | None = None) -> None:
         """contacts.update for one chat, as Evolution posts it (webhook-contacts-update.json)."""
@@ -844,6 +846,15 @@ class EvolutionSimulator:
             return error(404, "Error fetching group", "Error: item-not-found")
         return json_response(200, found)
 
+    def _all_groups(self, instance: SimulatedInstance, body: Mapping[str, Any], query: Mapping[str, str]) -> Response:
+        """GET /group/fetchAllGroups?getParticipants= (group.router.ts, whatsapp.baileys.service.ts
+        fetchAllGroups: findGroupInfos' fields, participants only when asked)."""
+        if query.get("getParticipants") not in ("true", "false"):
+            return error(400, 'instance requires property "getParticipants"')
+        with_members = query["getParticipants"] == "true"
+        return json_response(200, [{key: value for key, value in group.items() if with_members or key != "participants"}
+                                   for group in instance.groups.values()])
+
     _ROUTES: dict[tuple[str, str], Callable[[EvolutionSimulator, SimulatedInstance, Mapping[str, Any],
                                               Mapping[str, str]], Response]] = {
         ("GET", "instance/connect"): _connect,
@@ -858,6 +869,7 @@ class EvolutionSimulator:
         ("POST", "message/sendReaction"): _send_reaction,
         ("POST", "chat/getBase64FromMediaMessage"): _media_base64,
         ("GET", "group/findGroupInfos"): _group_info,
+        ("GET", "group/fetchAllGroups"): _all_groups,
         ("POST", "chat/findMessages"): _find_messages,
     }
 

@@ -212,3 +212,55 @@ def test_the_api_shows_the_contacts_picture(customer, evolution_channel, post_we
 
     assert answer.status_code == 200, answer.content
     assert answer.json()["picture_url"] == fixture_json("webhook-contacts-update.json")["data"][0]["profilePicUrl"]
+
+
+# --- a renamed group: Evolution 2.3.6 posts no groups.update, its group list says it ----------
+
+@pytest.fixture
+def groups_channel(evolution_channel):
+    evolution_channel.status = "CONNECTED"
+    evolution_channel.config = {**evolution_channel.config, "groups": True}
+    evolution_channel.save(update_fields=["status", "config"])
+    return evolution_channel
+
+
+def test_a_group_renamed_without_a_word_is_renamed_by_the_periodic_refresh(evolution, groups_channel, group):
+    from integrations.tasks import channels_groups_refresh
+
+    evolution.add_group(INSTANCE, GROUP, "Pedidos da Loja")
+    evolution.group_subject(INSTANCE, GROUP, "Pedidos — Loja Centro", announce=False)  # as 2.3.6 does
+    evolution.add_group(INSTANCE, "120363000000000099@g.us", "A group nobody wrote from")
+
+    assert channels_groups_refresh.delay().get() == 1
+
+    group.refresh_from_db()
+    assert group.name == "Pedidos — Loja Centro"
+    (asked,) = [request for request in evolution.requests if "fetchAllGroups" in request["path"]]
+    assert asked["path"] == f"/group/fetchAllGroups/{INSTANCE}?getParticipants=false"
+    assert Contact.all_objects.count() == 1  # the other group is not made a contact
+
+
+def test_the_refresh_keeps_a_name_typed_by_hand_and_skips_channels_without_groups(evolution, groups_channel,
+                                                                                  group, acme):
+    from integrations.inbound.contacts import channels_groups_refresh_all
+
+    factories.ChannelFactory(tenant=acme, kind="whatsapp_evolution", status="CONNECTED",
+                             config={"instance": "no-groups", "groups": False})
+    contact_update(contact=group, actor=None, name="Loja (grupo)")
+    evolution.add_group(INSTANCE, GROUP, "Pedidos da Loja")
+
+    assert channels_groups_refresh_all() == 0
+
+    group.refresh_from_db()
+    assert group.name == "Loja (grupo)"
+    assert [request["path"].split("?")[0] for request in evolution.requests] == [f"/group/fetchAllGroups/{INSTANCE}"]
+
+
+def test_a_server_that_cannot_answer_leaves_the_group_for_the_next_round(evolution, groups_channel, group):
+    from integrations.inbound.contacts import channels_groups_refresh_all
+
+    evolution.fail_next(500, path="/group/")
+
+    assert channels_groups_refresh_all() == 0
+    group.refresh_from_db()
+    assert group.name == ""
