@@ -7,7 +7,8 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
 - **who it is**: `kind` (stored on each channel), `label`, `badge`;
 - **what it can do**: `capabilities` (a reply window, templates, text length, media types and
   sizes, reactions, read receipts, whether it is connected from the start, whether it says who a
-  contact is when asked, whether it lists the messages it kept), and
+  contact is when asked, whether it lists the messages it kept, whether it lists a number's
+  groups), and
   `default_throughput_per_second`;
 - **its settings**: `settings`, each a `ProviderSetting` read from the environment by the
   package (and overridable by a Django setting of the same name, e.g. in tests);
@@ -22,7 +23,9 @@ names, form fields, settings or demo data. Its adapter, a subclass of `ChannelAd
   `account`, `fetch_media`, `fetch_contact` (who a contact or group is, asked when one writes
   first without a name: a group's first message), `messages_since` (what the provider kept since
   a moment: fetched when a channel paired by QR code is connected again, through the same
-  receive path, so that nothing that came meanwhile is lost). An `IncomingMessage` may be one the channel's own account sent from elsewhere
+  receive path, so that nothing that came meanwhile is lost), `groups_now` (the groups a number
+  is in, as its provider knows them now: refreshed by Celery beat where the provider does not
+  post a renamed group). An `IncomingMessage` may be one the channel's own account sent from elsewhere
   (`from_me`: the paired phone) and may name the contact's other addresses on the channel
   (`contact_aliases`: an @lid next to a phone number, a number with and without Brazil's ninth
   digit), so that one person is one contact; a group is a contact of its own (its address and
