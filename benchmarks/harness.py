@@ -579,3 +579,49 @@ def machine_facts() -> dict[str, str]:
         "redis": str(redis_info.get("redis_version", "?")),
     }
 
+
+
+# --- the commands' shared run ----------------------------------------------------------------
+
+def say(line: str) -> None:
+    print(line, flush=True)  # progress shows as it happens, also when the output is piped
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def command_run(run: Callable[[], list[str]], *, clean: bool, database: str, redis: str, needs_worker: bool,
+                interrupted: str) -> int:
+    """A benchmark command's run, in the production shape only (PostgreSQL at DATABASE_URL, e.g.
+    `database`; Redis at REDIS_URL, e.g. `redis`, with Celery not eager when it `needs_worker`):
+    `clean` deletes what killed runs left behind; otherwise `run()` measures (SIGTERM stops it
+    as Ctrl-C does, saying `interrupted`) and its report's lines are printed. The exit status."""
+    if connection.vendor != "postgresql" or not os.environ.get("DATABASE_URL"):
+        return _fail("The benchmark runs in the production shape: set DATABASE_URL to a PostgreSQL "
+                     f"database of its own (e.g. {database}, migrated first with `manage.py migrate`).")
+    if not settings.REDIS_URL or (needs_worker and settings.CELERY_TASK_ALWAYS_EAGER):
+        return _fail("The benchmark runs in the production shape: set REDIS_URL to a Redis database "
+                     f"of its own (e.g. {redis})" + (", with Celery not eager." if needs_worker else "."))
+    if clean:
+        deleted = stale_benchmark_tenants_delete()
+        say(f"Deleted {len(deleted)} benchmark tenant(s){': ' if deleted else '.'}{', '.join(deleted)}")
+        return 0
+    settings.DEBUG = False  # no query log growing in this process
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        lines = run()
+    except BenchmarkError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail(interrupted)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for line in lines:
+        say(line)
+    return 0

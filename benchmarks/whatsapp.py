@@ -59,7 +59,6 @@ from collections import deque  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -81,14 +80,15 @@ from benchmarks.harness import (  # noqa: E402
     Shape,
     bench_data_delete,
     closed_loop,
+    command_run,
     cpu_snapshot,
     cpu_used,
     free_port,
     http_request,
     machine_facts,
     percentile,
+    say,
     stale_benchmark_tenants,
-    stale_benchmark_tenants_delete,
 )
 from benchmarks.providers import PROVIDERS, BenchProvider, InboundText, provider_create  # noqa: E402
 from contacts.models import Contact, ContactIdentity  # noqa: E402
@@ -820,34 +820,9 @@ def parser_create() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(line: str) -> None:
-    print(line, flush=True)  # progress shows as it happens, also when the output is piped
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    return 1
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark as the options say; the process's exit status."""
     options = vars(parser_create().parse_args(argv))
-    if connection.vendor != "postgresql" or not os.environ.get("DATABASE_URL"):
-        return _fail("The benchmark runs in the production shape: set DATABASE_URL to a PostgreSQL "
-                     "database of its own (e.g. postgres://postgres@127.0.0.1:5432/inbox_bench, "
-                     "migrated first with `manage.py migrate`).")
-    if not settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
-        return _fail("The benchmark runs in the production shape: set REDIS_URL to a Redis database "
-                     "of its own (e.g. redis://127.0.0.1:6379/9), with Celery not eager.")
-    if options["clean"]:
-        deleted = stale_benchmark_tenants_delete()
-        _say(f"Deleted {len(deleted)} benchmark tenant(s){': ' if deleted else '.'}{', '.join(deleted)}")
-        return 0
-    settings.DEBUG = False  # no query log growing in this process
     quick = options["quick"]
     duration = options["duration"] or (10.0 if quick else 60.0)
     run_options = Options(
@@ -863,20 +838,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     worker_conn_max_age=max(0, options["worker_conn_max_age"]),
                     worker_nice=max(0, min(19, options["worker_nice"]))),
     )
-    # SIGTERM stops the run like Ctrl-C does: the processes it started are stopped, its data deleted.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    benchmark = Benchmark(run_options, write=_say)
-    try:
-        report = benchmark.run()
-    except BenchmarkError as error:
-        return _fail(str(error))
-    except KeyboardInterrupt:
-        return _fail("Interrupted: the server and worker were stopped.")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    for line in render(report):
-        _say(line)
-    return 0
+    return command_run(
+        lambda: render(Benchmark(run_options, write=say).run()), clean=options["clean"],
+        database="postgres://postgres@127.0.0.1:5432/inbox_bench", redis="redis://127.0.0.1:6379/9",
+        needs_worker=True, interrupted="Interrupted: the server and worker were stopped.")
 
 
 if __name__ == "__main__":
