@@ -2,6 +2,6 @@
 
 Nothing the product runs imports this package, and it is not a Django app (not in INSTALLED_APPS).
 Run a benchmark from the repository root, e.g. `python -m benchmarks.whatsapp --quick`
-(README, "Benchmark"). `harness` holds what every benchmark needs (processes, load generator,
+(docs/benchmarks.md). `harness` holds what every benchmark needs (processes, load generator,
 WebSocket client, CPU accounting, its own tenant); `asgi` is the application its servers serve.
 """

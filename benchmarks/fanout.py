@@ -4,7 +4,7 @@ open WebSockets.
     python -m benchmarks.fanout [--sockets 0,500,1000] [--posts 200] [--pace frames|quiet] [--clean]
 
 Run it from the repository root, with DATABASE_URL (PostgreSQL) and REDIS_URL, each a database of
-its own, as for `benchmarks.whatsapp` (README, "Benchmark"). It starts ONE uvicorn worker process
+its own, as for `benchmarks.whatsapp` (docs/benchmarks.md). It starts ONE uvicorn worker process
 on `benchmarks.asgi:application` (so that every socket and every write meet in the same process)
 and no Celery worker: the write is a private note, which goes to no provider, and whose
 `message.created` event reaches every member of the tenant on its sockets.

@@ -9,7 +9,7 @@ WhatsApp Cloud one by default, or Evolution API's or the connection service's (`
 
 Run it from the repository root. It needs DATABASE_URL (PostgreSQL) and REDIS_URL, each a
 database of its own: it starts an ASGI server and a Celery worker on them, creates and deletes a
-tenant of its own, and stops by itself. The figures of a run: README, "Benchmark".
+tenant of its own, and stops by itself. The figures of a run: docs/benchmarks.md (the current ones in the README).
 
 Everything runs on this machine and over loopback only: an ASGI server (several worker
 processes) on `benchmarks.asgi:application`, which is the product's `config.asgi:application`
