@@ -11,10 +11,12 @@ private address. Through a proxy the proxy resolves, and its own rules apply."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
@@ -22,10 +24,17 @@ import urllib3
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.util.connection import create_connection
 
 from config.net import address_is_public, host_addresses
+from integrations.base import ProviderAuthError, ProviderOutcomeUnknown, ProviderTemporaryError
 
 
 class PrivateAddressRefused(NewConnectionError):
@@ -88,3 +97,34 @@ class Pools:
                         pool.pool_classes_by_scheme = {"http": _PublicOnlyPool, "https": _PublicOnlyHTTPSPool}
                     self.by_host[key] = pool
         return pool
+
+
+def json_call(pools: Pools, method: str, url: str, *, body: Any = None, headers: dict[str, str],
+              timeout: urllib3.Timeout, sends: bool, public_only: bool, who: str) -> tuple[int, Any]:
+    """One JSON request to a provider, never retried nor redirected here (the pipeline decides):
+    its status and parsed body ({} when it had none or no JSON), or the contract's error, `who`
+    (e.g. "The connection service") named in its words. `sends`: it sends a message, so a
+    request that went out and got no answer may have been taken (ProviderOutcomeUnknown, never
+    sent again on its own); a server that cannot be reached is ProviderTemporaryError."""
+    headers = {"Accept": "application/json", **headers}
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    try:
+        response = pools(url, public_only=public_only).request(method, url, body=data, headers=headers,
+                                                               timeout=timeout, retries=False, redirect=False)
+    except PrivateAddressRefused:
+        raise ProviderAuthError(f"{who}'s address now leads to a private network: an administrator must give its "
+                                "public address.", code="private_address") from None
+    except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
+        raise ProviderTemporaryError(f"{who} could not be reached: {type(error).__name__}", code="connection") from None
+    except (ReadTimeoutError, ProtocolError) as error:
+        unanswered = ProviderOutcomeUnknown if sends else ProviderTemporaryError
+        raise unanswered(f"{who} did not answer ({type(error).__name__}).", code="timeout") from None
+    except (HTTPError, OSError) as error:
+        raise ProviderTemporaryError(f"{who} could not be reached: {type(error).__name__}", code="connection") from None
+    try:
+        return response.status, (json.loads(response.data) if response.data else {})
+    except ValueError:
+        return response.status, {}

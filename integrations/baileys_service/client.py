@@ -7,17 +7,15 @@ shared by a process's threads)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from integrations.base import ProviderAuthError, ProviderOutcomeUnknown, ProviderPermanentError, ProviderTemporaryError
-from integrations.http import Pools, PrivateAddressRefused
+from integrations.base import ProviderAuthError, ProviderPermanentError, ProviderTemporaryError
+from integrations.http import Pools, json_call
 
 # (connect, read) seconds of one call, and the most a call may take in all: less than the
 # pipeline's claim on a reply (OUTBOUND_SEND_LEASE_SECONDS).
@@ -110,35 +108,11 @@ class ConnectionService:
             raise ProviderPermanentError("No connection service address is configured for this channel.",
                                          code="not_configured")
         url = self.base_url.rstrip("/") + path
-        headers = self.headers()
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(dict(body)).encode()
         timeout = urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1], total=TOTAL_TIMEOUT)
-        try:
-            response = _pool(url, public_only=self.tenants).request(method, url, body=data, headers=headers,
-                                                                    timeout=timeout, retries=False, redirect=False)
-        except PrivateAddressRefused:
-            raise ProviderAuthError("The connection service's address now leads to a private network: an "
-                                    "administrator must give its public address.", code="private_address") from None
-        except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
-            raise ProviderTemporaryError(f"The connection service could not be reached: {type(error).__name__}",
-                                         code="connection") from None
-        except (ReadTimeoutError, ProtocolError) as error:
-            if sends:
-                raise ProviderOutcomeUnknown(f"The connection service did not answer ({type(error).__name__}).",
-                                             code="timeout") from None
-            raise ProviderTemporaryError(f"The connection service did not answer ({type(error).__name__}).",
-                                         code="timeout") from None
-        except (HTTPError, OSError) as error:
-            raise ProviderTemporaryError(f"The connection service could not be reached: {type(error).__name__}",
-                                         code="connection") from None
-        try:
-            parsed = json.loads(response.data) if response.data else {}
-        except ValueError:
-            parsed = {}
-        return Answer(status=response.status, body=parsed if isinstance(parsed, dict) else {})
+        status, parsed = json_call(_pool, method, url, body=None if body is None else dict(body),
+                                   headers=self.headers(), timeout=timeout, sends=sends, public_only=self.tenants,
+                                   who="The connection service")
+        return Answer(status=status, body=parsed if isinstance(parsed, dict) else {})
 
 
 def answer_body(answer: Answer) -> dict[str, Any]:

@@ -6,28 +6,19 @@ pools shared by a process's threads); requests would add a dependency for nothin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
 
 from integrations.base import (
     ProviderAuthError,
-    ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTemporaryError,
 )
-from integrations.http import Pools, PrivateAddressRefused
+from integrations.http import Pools, json_call
 
 API_KEY_HEADER = "apikey"
 # (connect, read) seconds, and the most one call may take: less than the pipeline's claim on a
@@ -100,37 +91,12 @@ class EvolutionServer:
         """One request. `sends`: it sends a message, so a request that went out and got no
         answer may have been taken (ProviderOutcomeUnknown, never sent again on its own).
         Raises ProviderTemporaryError when the server cannot be reached."""
-        headers = {API_KEY_HEADER: self.api_key, "Accept": "application/json"}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode()
         connect, read = timeout or TIMEOUT
         limit = urllib3.Timeout(connect=connect, read=read, total=TOTAL_TIMEOUT if timeout is None else None)
-        url = self.url(path, **dict(query or {}))
-        try:
-            response = _pool(url, public_only=self.tenants).request(method, url, body=data, headers=headers,
-                                                                    timeout=limit, retries=False, redirect=False)
-        except PrivateAddressRefused:
-            raise ProviderAuthError("The Evolution API server's address now leads to a private network: an "
-                                    "administrator must give its public address.", code="private_address") from None
-        except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
-            raise ProviderTemporaryError(f"Evolution API could not be reached: {type(error).__name__}",
-                                         code="connection") from None
-        except (ReadTimeoutError, ProtocolError) as error:
-            if sends:
-                raise ProviderOutcomeUnknown(f"Evolution API did not answer ({type(error).__name__}).",
-                                             code="timeout") from None
-            raise ProviderTemporaryError(f"Evolution API did not answer ({type(error).__name__}).",
-                                         code="timeout") from None
-        except (HTTPError, OSError) as error:
-            raise ProviderTemporaryError(f"Evolution API could not be reached: {type(error).__name__}",
-                                         code="connection") from None
-        try:
-            parsed = json.loads(response.data) if response.data else {}
-        except ValueError:
-            parsed = {}
-        return Answer(status=response.status, body=parsed)
+        status, parsed = json_call(_pool, method, self.url(path, **dict(query or {})), body=body,
+                                   headers={API_KEY_HEADER: self.api_key}, timeout=limit, sends=sends,
+                                   public_only=self.tenants, who="Evolution API")
+        return Answer(status=status, body=parsed)
 
 
 def raise_for_answer(answer: Answer) -> Any:
