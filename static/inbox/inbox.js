@@ -66,6 +66,7 @@
   const pendingRows = new Set();
   let rowTimer = null;
   let unreadTimer = null;
+  let countsTimer = null;
 
   function applyEvent(frame) {
     const data = frame.data || {};
@@ -88,6 +89,12 @@
       if (($(".thread") || {}).dataset?.contactId === data.contact_id) refreshHeader(openConversationId());
     }
     if (frame.name.startsWith("channel.")) { reloadList(); refreshBanners(); }
+    // What moves a conversation between tabs (a new one, a reply reopening it, an agent's
+    // action): the tabs' counts follow.
+    if (frame.name === "message.created" || (frame.name.startsWith("conversation.") && frame.name !== "conversation.read")) {
+      clearTimeout(countsTimer);
+      countsTimer = setTimeout(refreshCounts, 150);
+    }
     clearTimeout(unreadTimer);
     unreadTimer = setTimeout(refreshUnread, 300);
   }
@@ -184,6 +191,18 @@
     const html = await response.text();
     if (stale("banners", number)) return;
     $("#banners").innerHTML = html;
+  }
+
+  async function refreshCounts() {
+    const number = ticket("counts");
+    const response = await fetchText(`/inbox/counts/?${filters()}`);
+    if (!response || !response.ok) return;
+    const counts = await response.json();
+    if (stale("counts", number)) return;
+    Object.entries(counts).forEach(([tab, count]) => {
+      const badge = document.getElementById(`count-${tab}`);
+      if (badge) badge.textContent = count;
+    });
   }
 
   function reloadList() {

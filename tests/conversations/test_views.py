@@ -323,3 +323,28 @@ def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
         counts.append(len(context.captured_queries))
 
     assert counts[0] == counts[1], counts
+
+
+def test_the_page_names_each_tab_count_once_and_nothing_under_the_list(inbox):
+    html = inbox["client"].get("/inbox/?tab=all").content.decode()
+
+    for tab in ("mine", "unassigned", "all"):
+        assert html.count(f'id="count-{tab}"') == 1
+    rows = html[html.index('<ul id="rows"'):]
+    rows = rows[:rows.index("</ul>")]
+    assert "hx-swap-oob" not in rows and 'class="count"' not in rows
+
+
+def test_a_new_list_brings_the_tabs_counts_along(inbox):
+    html = inbox["client"].get("/inbox/rows/?tab=all", HTTP_HX_REQUEST="true").content.decode()
+
+    assert re.search(r'<span id="count-mine" class="count" hx-swap-oob="true">1</span>', html)
+    assert 'id="count-all"' in html
+
+
+def test_tab_counts_follow_the_filters(inbox, acme):
+    factories.ConversationFactory(tenant=acme, channel=inbox["channel"])
+
+    counts = inbox["client"].get("/inbox/counts/?status=open").json()
+
+    assert counts == {"mine": 1, "unassigned": 1, "all": 2}
