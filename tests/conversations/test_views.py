@@ -348,3 +348,41 @@ def test_tab_counts_follow_the_filters(inbox, acme):
     counts = inbox["client"].get("/inbox/counts/?status=open").json()
 
     assert counts == {"mine": 1, "unassigned": 1, "all": 2}
+
+
+def _row_preview(client, conversation) -> str:
+    html = client.get("/inbox/?tab=all").content.decode()
+    row = html[html.index(f'id="conversation-{conversation.public_id}"'):]
+    return re.search(r'<span class="preview">(.*?)</span>', row).group(1)
+
+
+@pytest.mark.parametrize("sent", ["now", "whole_second_earlier", "unknown"])
+def test_a_conversation_a_contact_starts_shows_its_first_message_in_the_list(inbox, acme, sent):
+    from conversations.incoming import IncomingMessage
+    from conversations.services import message_receive
+
+    now = timezone.now()
+    sent_at = {"now": now, "whole_second_earlier": now.replace(microsecond=0) - timedelta(seconds=1),
+               "unknown": None}[sent]
+    message, _created = message_receive(channel=inbox["channel"], message=IncomingMessage(
+        provider_message_id=f"wamid.{sent}", contact_external_id="5511987654321", contact_name="Nova Cliente",
+        content="Primeira mensagem", sent_at=sent_at))
+
+    assert _row_preview(inbox["client"], message.conversation) == "Primeira mensagem"
+
+
+def test_a_conversation_the_api_opens_shows_its_first_reply_in_the_list(inbox, acme, member, api):
+    from channels_app.services import channel_access_grant
+
+    channel = factories.ChannelFactory(tenant=acme, kind="api", name="CRM")
+    channel_access_grant(channel=channel, user=inbox["agent"].user)
+    client = api(member(acme, Role.MANAGER))
+    contact = factories.ContactFactory(tenant=acme)
+    created = client.post("/api/v1/conversations", {"channel_id": str(channel.public_id),
+                                                    "contact_id": str(contact.public_id)}, format="json")
+    conversation = Conversation.all_objects.get(public_id=created.json()["id"])
+    sent = client.post(f"/api/v1/conversations/{conversation.public_id}/messages", {"content": "Olá, tudo bem?"},
+                       format="json")
+    assert sent.status_code == 201, sent.content
+
+    assert _row_preview(inbox["client"], conversation) == "Olá, tudo bem?"
