@@ -355,6 +355,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its page are public and the same for everyone: they authenticate no one.
+    # (With the API's own authentication, a browser session of someone who is a member of no
+    # tenant, such as the platform's staff logged in at /admin/, was refused with a bare 401.)
+    "SERVE_AUTHENTICATION": [],
     "DEFAULT_GENERATOR_CLASS": "config.api.generator.Generator",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
