@@ -37,8 +37,9 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Where providers reach this installation; used to build each channel's webhook URL.
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Where providers reach this installation; used to build each channel's webhook URL. Not set:
+# the address each request came to, and http://127.0.0.1:8000 outside requests (config.public_url).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "config.api.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.public_url.RequestBaseUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.ratelimit.FormRateLimitMiddleware",
