@@ -16,7 +16,13 @@ from urllib.parse import quote
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from integrations.base import ProviderAuthError, ProviderOutcomeUnknown, ProviderPermanentError, ProviderTemporaryError
+from integrations.base import (
+    ProviderAuthError,
+    ProviderOutcomeUnknown,
+    ProviderPermanentError,
+    ProviderTemporaryError,
+    ProviderUnreachableError,
+)
 from integrations.http import Pools
 
 # (connect, read) seconds of one call, and the most a call may take in all: less than the
@@ -119,8 +125,7 @@ class ConnectionService:
             response = _pool(url).request(method, url, body=data, headers=headers, timeout=timeout, retries=False,
                                           redirect=False)
         except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
-            raise ProviderTemporaryError(f"The connection service could not be reached: {type(error).__name__}",
-                                         code="connection") from None
+            raise ProviderUnreachableError(f"The connection service could not be reached: {type(error).__name__}") from None
         except (ReadTimeoutError, ProtocolError) as error:
             if sends:
                 raise ProviderOutcomeUnknown(f"The connection service did not answer ({type(error).__name__}).",
@@ -128,8 +133,7 @@ class ConnectionService:
             raise ProviderTemporaryError(f"The connection service did not answer ({type(error).__name__}).",
                                          code="timeout") from None
         except (HTTPError, OSError) as error:
-            raise ProviderTemporaryError(f"The connection service could not be reached: {type(error).__name__}",
-                                         code="connection") from None
+            raise ProviderUnreachableError(f"The connection service could not be reached: {type(error).__name__}") from None
         try:
             parsed = json.loads(response.data) if response.data else {}
         except ValueError:

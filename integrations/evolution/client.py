@@ -26,6 +26,7 @@ from integrations.base import (
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTemporaryError,
+    ProviderUnreachableError,
 )
 from integrations.http import Pools
 
@@ -110,8 +111,7 @@ class EvolutionServer:
             response = _pool(url).request(method, url, body=data, headers=headers, timeout=limit, retries=False,
                                           redirect=False)
         except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
-            raise ProviderTemporaryError(f"Evolution API could not be reached: {type(error).__name__}",
-                                         code="connection") from None
+            raise ProviderUnreachableError(f"Evolution API could not be reached: {type(error).__name__}") from None
         except (ReadTimeoutError, ProtocolError) as error:
             if sends:
                 raise ProviderOutcomeUnknown(f"Evolution API did not answer ({type(error).__name__}).",
@@ -119,8 +119,7 @@ class EvolutionServer:
             raise ProviderTemporaryError(f"Evolution API did not answer ({type(error).__name__}).",
                                          code="timeout") from None
         except (HTTPError, OSError) as error:
-            raise ProviderTemporaryError(f"Evolution API could not be reached: {type(error).__name__}",
-                                         code="connection") from None
+            raise ProviderUnreachableError(f"Evolution API could not be reached: {type(error).__name__}") from None
         try:
             parsed = json.loads(response.data) if response.data else {}
         except ValueError:

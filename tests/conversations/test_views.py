@@ -386,3 +386,18 @@ def test_a_conversation_the_api_opens_shows_its_first_reply_in_the_list(inbox, a
     assert sent.status_code == 201, sent.content
 
     assert _row_preview(inbox["client"], conversation) == "Olá, tudo bem?"
+
+
+def test_a_reply_waiting_for_an_unreachable_provider_says_so_in_the_readers_language(inbox):
+    reply = factories.MessageFactory(
+        conversation=inbox["conversation"], direction=Message.Direction.OUTBOUND, status=Message.Status.PENDING,
+        sender_type=Message.SenderType.AGENT, content="Já verifico",
+        error_code="connection", error_message="WhatsApp could not be reached: NameResolutionError")
+
+    html = inbox["client"].get(f"/inbox/messages/{reply.public_id}/").content.decode()
+
+    said = html[html.index('class="retrying"'):html.index("</article>")]
+    sentence, details = said.split('<details class="error-details">')
+    assert "Ainda não enviada, tentando de novo" in sentence and "Não foi possível contatar o provedor do canal" in sentence
+    assert "NameResolutionError" not in sentence  # the technical words stay behind "Detalhes"
+    assert "<summary>Detalhes</summary>" in details and "NameResolutionError" in details
