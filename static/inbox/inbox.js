@@ -129,7 +129,10 @@
       const separator = document.createElement("div");
       separator.className = "date-separator";
       separator.dataset.date = bubble.dataset.date;
-      separator.innerHTML = `<span>${new Date(bubble.dataset.date + "T12:00:00").toLocaleDateString(document.documentElement.lang)}</span>`;
+      // The server's words for the day, as the separators it drew (one format on the page).
+      const label = document.createElement("span");
+      label.textContent = bubble.dataset.dateLabel;
+      separator.appendChild(label);
       list.appendChild(separator);
     }
     list.appendChild(bubble);
