@@ -31,11 +31,11 @@ from conversations.services.statuses import (
     DELIVERY_UNKNOWN,
     StatusChange,
     failure_text,
-    send_problem,
     message_status_update,
     message_statuses_advance,
     messages_lock_for_statuses,
     messages_sending_expire,
+    send_problem,
 )
 
 __all__ = [
