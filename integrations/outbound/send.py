@@ -29,8 +29,8 @@ from channels_app.services import channel_mark_reachable, channel_mark_unreachab
 from config.cache import counter_add, pace_take
 from config.sql import columns, execute, fetch_all, for_update, instances, moment
 from contacts.models import Contact, ContactIdentity
-from conversations.models import Attachment, Conversation, Message
 from conversations.events import MessageUpdated
+from conversations.models import Attachment, Conversation, Message
 from conversations.services import DELIVERY_UNKNOWN, StatusChange, message_statuses_advance
 from conversations.services.common import message_ids
 from conversations.services.statuses import (
