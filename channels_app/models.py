@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -10,6 +9,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from channels_app.kinds import ChannelKind, kind_choices, kind_of
 from config.crypto import EncryptedJSONField, Secrets
 from config.ids import uuid7
+from config.public_url import public_base_url
 from tenants.scoping import TenantScopedModel
 
 
@@ -61,7 +61,7 @@ class Channel(TenantScopedModel):
 
     @property
     def webhook_url(self) -> str:
-        return f"{settings.PUBLIC_BASE_URL}/webhooks/{self.kind}/{self.webhook_token}"
+        return f"{public_base_url()}/webhooks/{self.kind}/{self.webhook_token}"
 
 
 class ChannelUserObjectPermission(UserObjectPermissionBase):

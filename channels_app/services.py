@@ -150,6 +150,30 @@ def channel_set_status(*, channel: Channel, status: str, detail: str = "") -> Ch
 
 
 @transaction.atomic
+def channel_mark_unreachable(*, channel: Channel, detail: str) -> Channel:
+    """Its provider could not be reached to send: a connected channel is in error (saying why)
+    until a send gets through. A channel that is not connected already says more than this."""
+    current = Channel.all_objects.select_for_update().get(pk=channel.pk)
+    if current.status in (Channel.Status.CONNECTED, Channel.Status.ERROR):
+        channel_set_status(channel=current, status=Channel.Status.ERROR, detail=detail)
+    channel.status, channel.status_detail = current.status, current.status_detail
+    return current
+
+
+def channel_mark_reachable(*, channel: Channel) -> Channel:
+    """A send got through: a channel in error is connected again. (Read from `channel` first:
+    this runs for every reply sent, and a channel is rarely in error.)"""
+    if channel.status != Channel.Status.ERROR:
+        return channel
+    with transaction.atomic():
+        current = Channel.all_objects.select_for_update().get(pk=channel.pk)
+        if current.status == Channel.Status.ERROR:
+            channel_set_status(channel=current, status=Channel.Status.CONNECTED)
+    channel.status, channel.status_detail = current.status, current.status_detail
+    return current
+
+
+@transaction.atomic
 def channel_pairing_update(*, channel: Channel, status: str, detail: str = "", qr_code: str = "",
                            qr_image: str = "", pairing_code: str = "", phone: str = "") -> Channel:
     """What a provider paired by QR code said of its link to the phone: the channel's status

@@ -18,6 +18,7 @@ urlpatterns = [
     path("messages/<uuid:message_id>/retry/", views.retry_message, name="inbox-retry"),
     path("messages/<uuid:message_id>/react/", views.react, name="inbox-react"),
     path("contacts/<uuid:contact_id>/", views.contact_panel, name="inbox-contact"),
+    path("counts/", views.tab_counts, name="inbox-counts"),
     path("unread/", views.unread_count, name="inbox-unread"),
     path("banners/", views.channel_banners, name="inbox-banners"),
     path("attachments/<uuid:attachment_id>/", views.attachment, name="inbox-attachment"),

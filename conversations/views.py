@@ -140,12 +140,21 @@ def conversation_rows(request: HttpRequest) -> HttpResponse:
     after = request.GET.get("after", "")[:80]
     rows, cursor = inbox_page(inbox_conversations(access=request.access, filters=filters), after=after)
     context = {"rows": rows, "cursor": cursor, "filters": filters}
-    if not after:  # a new list: the tabs' counts follow the filters
-        context["tab_counts"] = inbox_tab_counts(access=request.access, filters=filters)
-    response = render(request, "inbox/_rows.html", context)
-    if not after:
-        response["HX-Push-Url"] = f"/inbox/?{filters.querystring}"
+    if after:  # the next page of the same list
+        return render(request, "inbox/_rows.html", context)
+    # A new list: the tabs' counts follow the filters.
+    context["tab_counts"] = inbox_tab_counts(access=request.access, filters=filters)
+    response = render(request, "inbox/_rows_swap.html", context)
+    response["HX-Push-Url"] = f"/inbox/?{filters.querystring}"
     return response
+
+
+@require_GET
+@inbox_member_required
+def tab_counts(request: HttpRequest) -> JsonResponse:
+    """The tabs' counts with the list's filters, redrawn after what changes them (an agent's
+    action, a conversation arriving live)."""
+    return JsonResponse(inbox_tab_counts(access=request.access, filters=InboxFilters.from_query(request.GET)))
 
 
 @require_GET

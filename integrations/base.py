@@ -88,6 +88,7 @@ from config.json_limits import raw_json_too_deep
 from config.net import url_host_is_public
 from contacts.incoming import ContactUpdate
 from conversations.incoming import IncomingDeletion, IncomingMessage, IncomingPresence, IncomingStatus
+from conversations.services.statuses import PROVIDER_UNREACHABLE
 
 __all__ = ["ContactUpdate", "IncomingDeletion", "IncomingMessage", "IncomingPresence", "IncomingStatus"]  # the contract's shapes the core defines
 
@@ -103,6 +104,15 @@ class ProviderError(Exception):
 class ProviderTemporaryError(ProviderError):
     """Not now, certainly not delivered (rate limits, 5xx answers, a refused connection): try
     again later."""
+
+
+class ProviderUnreachableError(ProviderTemporaryError):
+    """The provider could not be reached at all (a refused connection, a name that does not
+    resolve): nothing went out. Besides the retry, the channel shows it is in error until a send
+    gets through."""
+
+    def __init__(self, message: str, *, code: str = PROVIDER_UNREACHABLE, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code, retry_after=retry_after)
 
 
 class ProviderPermanentError(ProviderError):

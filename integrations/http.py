@@ -34,7 +34,12 @@ from urllib3.exceptions import (
 from urllib3.util.connection import create_connection
 
 from config.net import address_is_public, host_addresses
-from integrations.base import ProviderAuthError, ProviderOutcomeUnknown, ProviderTemporaryError
+from integrations.base import (
+    ProviderAuthError,
+    ProviderOutcomeUnknown,
+    ProviderTemporaryError,
+    ProviderUnreachableError,
+)
 
 
 class PrivateAddressRefused(NewConnectionError):
@@ -105,7 +110,7 @@ def json_call(pools: Pools, method: str, url: str, *, body: Any = None, headers:
     its status and parsed body ({} when it had none or no JSON), or the contract's error, `who`
     (e.g. "The connection service") named in its words. `sends`: it sends a message, so a
     request that went out and got no answer may have been taken (ProviderOutcomeUnknown, never
-    sent again on its own); a server that cannot be reached is ProviderTemporaryError."""
+    sent again on its own); a server that cannot be reached is ProviderUnreachableError."""
     headers = {"Accept": "application/json", **headers}
     data = None
     if body is not None:
@@ -118,12 +123,12 @@ def json_call(pools: Pools, method: str, url: str, *, body: Any = None, headers:
         raise ProviderAuthError(f"{who}'s address now leads to a private network: an administrator must give its "
                                 "public address.", code="private_address") from None
     except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
-        raise ProviderTemporaryError(f"{who} could not be reached: {type(error).__name__}", code="connection") from None
+        raise ProviderUnreachableError(f"{who} could not be reached: {type(error).__name__}") from None
     except (ReadTimeoutError, ProtocolError) as error:
         unanswered = ProviderOutcomeUnknown if sends else ProviderTemporaryError
         raise unanswered(f"{who} did not answer ({type(error).__name__}).", code="timeout") from None
     except (HTTPError, OSError) as error:
-        raise ProviderTemporaryError(f"{who} could not be reached: {type(error).__name__}", code="connection") from None
+        raise ProviderUnreachableError(f"{who} could not be reached: {type(error).__name__}") from None
     try:
         return response.status, (json.loads(response.data) if response.data else {})
     except ValueError:

@@ -37,8 +37,9 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Where providers reach this installation; used to build each channel's webhook URL.
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Where providers reach this installation; used to build each channel's webhook URL. Not set:
+# the address each request came to, and http://127.0.0.1:8000 outside requests (config.public_url).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "config.api.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.public_url.RequestBaseUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.ratelimit.FormRateLimitMiddleware",
@@ -358,6 +360,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its page are public and the same for everyone: they authenticate no one.
+    # (With the API's own authentication, a browser session of someone who is a member of no
+    # tenant, such as the platform's staff logged in at /admin/, was refused with a bare 401.)
+    "SERVE_AUTHENTICATION": [],
     "DEFAULT_GENERATOR_CLASS": "config.api.generator.Generator",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -16,6 +16,8 @@ if os.environ.get("REDIS_URL"):
 from config.settings.base import *  # noqa: E402,F403
 
 DEBUG = False
+# A fixed address, as a deployment sets one (tests of the request's own address unset it).
+PUBLIC_BASE_URL = PUBLIC_BASE_URL or "http://127.0.0.1:8000"  # noqa: F405
 # The providers' simulators the tests connect to are on this machine (tests of the refusal turn it off).
 PROVIDER_URL_ALLOW_PRIVATE = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

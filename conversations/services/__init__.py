@@ -35,12 +35,13 @@ from conversations.services.statuses import (
     message_statuses_advance,
     messages_lock_for_statuses,
     messages_sending_expire,
+    send_problem,
 )
 
 __all__ = [
     "ATTACHMENT_RESPONSE_HEADERS", "DELIVERY_UNKNOWN", "MAX_CONTENT_LENGTH", "UNSET", "ChannelReceived", "Received",
     "ServiceWindowClosed", "StatusChange", "attachment_family", "attachment_file_kind", "attachment_inline",
-    "attachment_kind", "contacts_presence_tell", "conversation_create", "conversation_mark_read", "conversation_update", "failure_text",
+    "attachment_kind", "contacts_presence_tell", "conversation_create", "conversation_mark_read", "conversation_update", "failure_text", "send_problem",
     "message_attach_file",
     "message_react", "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
     "message_statuses_advance", "message_update", "messages_lock_for_statuses", "messages_receive",

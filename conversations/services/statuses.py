@@ -41,6 +41,25 @@ DAILY_CAP = "daily_send_cap_reached"
 DAILY_CAP_MESSAGE = gettext_noop("This number already sent as many messages today as its daily limit allows, so this "
                                  "reply was not sent. Send it again tomorrow, or raise the channel's daily limit.")
 _OURS = frozenset({DELIVERY_UNKNOWN, NO_PROVIDER, DAILY_CAP})
+# The code of a provider that could not be reached at all (nothing went out; it is tried again).
+PROVIDER_UNREACHABLE = "connection"
+
+
+def send_problem(*, error_code: str, error_message: str) -> tuple[str, str]:
+    """What went wrong sending a reply, for whoever reads it: a sentence in their language and
+    the technical detail behind it ("" when the sentence says it all). A provider's own
+    explanation (a closed reply window...) is the sentence; a transport failure (no connection,
+    no answer, an error page) is explained here, the provider's words kept as the detail."""
+    if error_code in _OURS or not error_code:
+        return failure_text(error_code=error_code, error_message=error_message), ""
+    detail = f"{error_message} ({error_code})" if error_message else error_code
+    if error_code == PROVIDER_UNREACHABLE:
+        return gettext("The channel's provider could not be reached."), detail
+    if error_code == "timeout":
+        return gettext("The channel's provider did not answer in time."), detail
+    if error_code == "bad_answer" or error_code.startswith("http_"):
+        return gettext("The channel's provider answered with an error."), detail
+    return error_message or error_code, ""
 
 
 def failure_text(*, error_code: str, error_message: str) -> str:
@@ -92,6 +111,8 @@ def _apply(message: Message, change: StatusChange) -> bool:
         message.error_code, message.error_message = "", ""
     elif _RANK[status] <= _RANK[current]:
         return False
+    if status != Message.Status.FAILED:  # what a retry said while it waited no longer holds
+        message.error_code, message.error_message = "", ""
     message.status = status
     now = timezone.now()
     moment = change.at or now

@@ -10,6 +10,7 @@ from channels_app.kinds import kind_of
 from conversations.selectors import message_deleted_content_visible
 from conversations.services import attachment_family as _attachment_family
 from conversations.services import failure_text as _failure_text
+from conversations.services import send_problem as _send_problem
 
 register = template.Library()
 
@@ -45,6 +46,14 @@ def attachment_family(content_type: str) -> str:
 def failure_text(message: Any) -> str:
     """A failed message's error, in the reader's language when it is ours."""
     return _failure_text(error_code=message.error_code, error_message=message.error_message)
+
+
+@register.filter
+def send_problem(message: Any) -> dict[str, str]:
+    """Why a reply is not out (failed, or waiting to be tried again): a sentence in the reader's
+    language and the technical detail behind it."""
+    explanation, detail = _send_problem(error_code=message.error_code, error_message=message.error_message)
+    return {"explanation": explanation, "detail": detail}
 
 
 @register.filter

@@ -25,12 +25,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import Channel
-from channels_app.services import channel_set_status
+from channels_app.services import channel_mark_reachable, channel_mark_unreachable, channel_set_status
 from config.cache import counter_add, pace_take
 from config.sql import columns, execute, fetch_all, for_update, instances, moment
 from contacts.models import Contact, ContactIdentity
+from conversations.events import MessageUpdated
 from conversations.models import Attachment, Conversation, Message
 from conversations.services import DELIVERY_UNKNOWN, StatusChange, message_statuses_advance
+from conversations.services.common import message_ids
 from conversations.services.statuses import (
     DAILY_CAP,
     DAILY_CAP_MESSAGE,
@@ -45,10 +47,12 @@ from integrations.base import (
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTemporaryError,
+    ProviderUnreachableError,
 )
 from integrations.channel_cache import channel_current
 from integrations.registry import adapter_for
 from integrations.throttle import throughput_acquire
+from tenants.events import publish
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -213,12 +217,14 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
         _settle(message, Message.Status.FAILED, error_code=error.code, error_message=error.message)
         return SendOutcome("failed", message.pk, more_waiting=more, waited=waited)
     except ProviderTemporaryError as error:
+        if isinstance(error, ProviderUnreachableError):
+            channel_mark_unreachable(channel=channel, detail=error.message)
         attempt = message.send_attempts
         if attempt + 1 >= MAX_ATTEMPTS:
             _settle(message, Message.Status.FAILED, error_code=error.code, error_message=error.message)
             return SendOutcome("failed", message.pk, more_waiting=more, waited=waited)
         wait = max(error.retry_after or 0.0, backoff_seconds(attempt))
-        _put_off(message, attempt=attempt + 1, until=timezone.now() + dt.timedelta(seconds=wait))
+        _put_off(message, attempt=attempt + 1, until=timezone.now() + dt.timedelta(seconds=wait), error=error)
         logger.info("message %s: %s (%s), retry in %.1fs", message.pk, error.message, error.code, wait)
         return SendOutcome("retry", message.pk, retry_in=wait, more_waiting=more, waited=waited)
     except Exception as error:  # ProviderOutcomeUnknown, or a bug: it may have gone, never again on its own
@@ -228,6 +234,7 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
                 error_message=DELIVERY_UNKNOWN_MESSAGE)
         return SendOutcome("unknown", message.pk, more_waiting=more, waited=waited)
     _settle(message, Message.Status.SENT, provider_message_id=result.provider_message_id)
+    channel_mark_reachable(channel=channel)
     return SendOutcome("sent", message.pk, more_waiting=more, waited=waited)
 
 
@@ -246,15 +253,23 @@ def _settle(message: Message, status: str, **details: Unpack[_SettleDetails]) ->
         message_statuses_advance([StatusChange(message, status, **details)])
 
 
-def _put_off(message: Message, *, attempt: int, until: dt.datetime) -> None:
-    """Back to waiting, after its backoff (the provider refused it for now: it was not sent)."""
+def _put_off(message: Message, *, attempt: int, until: dt.datetime, error: ProviderTemporaryError) -> None:
+    """Back to waiting, after its backoff (the provider refused it for now: it was not sent),
+    with the reason kept on it: the agent sees at once that it is being retried, and why."""
+    code, reason = error.code[:64], error.message[:500]
     put_off = execute(
-        f"UPDATE {Message._meta.db_table} SET send_lease_until = NULL, send_attempts = %s, send_after = %s "
+        f"UPDATE {Message._meta.db_table} SET send_lease_until = NULL, send_attempts = %s, send_after = %s, "
+        f"error_code = %s, error_message = %s, updated_at = %s "
         f"WHERE id = %s AND status = %s AND send_lease_until = %s",
-        [attempt, moment(until), message.pk, Message.Status.PENDING, moment(message.send_lease_until)])
+        [attempt, moment(until), code, reason, moment(timezone.now()), message.pk, Message.Status.PENDING,
+         moment(message.send_lease_until)])
     if not put_off:
         logger.warning("message %s: its claim ran out before the provider refused it", message.pk)
+        return
     message.send_attempts, message.send_after, message.send_lease_until = attempt, until, None
+    message.error_code, message.error_message = code, reason
+    publish(MessageUpdated(tenant_pk=message.tenant_id, **message_ids(message, channel=message.channel),
+                               changed=("error_code", "error_message")))
 
 
 def reply_send_next(channel: Channel, *, more: bool = False) -> SendOutcome | None:

@@ -33,6 +33,7 @@ from integrations.base import (
     ProviderPermanentError,
     ProviderSetting,
     ProviderTemporaryError,
+    ProviderUnreachableError,
     SendResult,
     SetupStep,
     Template,
@@ -283,8 +284,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         try:
             response = _request(method, url, headers, **kwargs)
         except NewConnectionError as error:  # (a subclass of urllib3's timeout, for history's sake)
-            raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
-                                         code="connection") from None
+            raise ProviderUnreachableError(f"WhatsApp could not be reached: {type(error).__name__}") from None
         except ReadTimeoutError:
             if unsure_on_timeout:
                 raise ProviderOutcomeUnknown("WhatsApp did not answer in time.", code="timeout") from None
@@ -292,8 +292,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         except HTTPTimeoutError:
             raise ProviderTemporaryError("WhatsApp did not answer in time.", code="timeout") from None
         except (HTTPError, OSError) as error:
-            raise ProviderTemporaryError(f"WhatsApp could not be reached: {type(error).__name__}",
-                                         code="connection") from None
+            raise ProviderUnreachableError(f"WhatsApp could not be reached: {type(error).__name__}") from None
         return cls._answer(response.status, response.data)
 
     @staticmethod

@@ -66,6 +66,7 @@
   const pendingRows = new Set();
   let rowTimer = null;
   let unreadTimer = null;
+  let countsTimer = null;
 
   function applyEvent(frame) {
     const data = frame.data || {};
@@ -88,6 +89,12 @@
       if (($(".thread") || {}).dataset?.contactId === data.contact_id) refreshHeader(openConversationId());
     }
     if (frame.name.startsWith("channel.")) { reloadList(); refreshBanners(); }
+    // What moves a conversation between tabs (a new one, a reply reopening it, an agent's
+    // action): the tabs' counts follow.
+    if (frame.name === "message.created" || (frame.name.startsWith("conversation.") && frame.name !== "conversation.read")) {
+      clearTimeout(countsTimer);
+      countsTimer = setTimeout(refreshCounts, 150);
+    }
     clearTimeout(unreadTimer);
     unreadTimer = setTimeout(refreshUnread, 300);
   }
@@ -122,7 +129,10 @@
       const separator = document.createElement("div");
       separator.className = "date-separator";
       separator.dataset.date = bubble.dataset.date;
-      separator.innerHTML = `<span>${new Date(bubble.dataset.date + "T12:00:00").toLocaleDateString(document.documentElement.lang)}</span>`;
+      // The server's words for the day, as the separators it drew (one format on the page).
+      const label = document.createElement("span");
+      label.textContent = bubble.dataset.dateLabel;
+      separator.appendChild(label);
       list.appendChild(separator);
     }
     list.appendChild(bubble);
@@ -184,6 +194,18 @@
     const html = await response.text();
     if (stale("banners", number)) return;
     $("#banners").innerHTML = html;
+  }
+
+  async function refreshCounts() {
+    const number = ticket("counts");
+    const response = await fetchText(`/inbox/counts/?${filters()}`);
+    if (!response || !response.ok) return;
+    const counts = await response.json();
+    if (stale("counts", number)) return;
+    Object.entries(counts).forEach(([tab, count]) => {
+      const badge = document.getElementById(`count-${tab}`);
+      if (badge) badge.textContent = count;
+    });
   }
 
   function reloadList() {

@@ -130,3 +130,17 @@ def test_api_channel_and_window_responses_match_the_schema(world, api):
     refused = client.post(f"/api/v1/conversations/{closed.public_id}/messages", {"content": "oi"}, format="json")
     assert refused.status_code == 422
     _assert_matches_schema(refused, "post", "/api/v1/conversations/{conversation_id}/messages")
+
+
+def test_docs_and_schema_open_for_the_platform_superuser_logged_in_at_the_admin(client):
+    from tests import factories
+    from tests.factories import PASSWORD
+
+    staff = factories.UserFactory(is_staff=True, is_superuser=True)  # a member of no tenant
+    logged_in = client.post("/admin/login/", {"username": staff.email, "password": PASSWORD, "next": "/admin/"})
+    assert logged_in.status_code == 302, logged_in.content
+
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
+    schema = client.get("/api/v1/schema/")
+    assert schema.status_code == 200 and b"openapi" in schema.content

@@ -323,3 +323,81 @@ def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
         counts.append(len(context.captured_queries))
 
     assert counts[0] == counts[1], counts
+
+
+def test_the_page_names_each_tab_count_once_and_nothing_under_the_list(inbox):
+    html = inbox["client"].get("/inbox/?tab=all").content.decode()
+
+    for tab in ("mine", "unassigned", "all"):
+        assert html.count(f'id="count-{tab}"') == 1
+    rows = html[html.index('<ul id="rows"'):]
+    rows = rows[:rows.index("</ul>")]
+    assert "hx-swap-oob" not in rows and 'class="count"' not in rows
+
+
+def test_a_new_list_brings_the_tabs_counts_along(inbox):
+    html = inbox["client"].get("/inbox/rows/?tab=all", HTTP_HX_REQUEST="true").content.decode()
+
+    assert re.search(r'<span id="count-mine" class="count" hx-swap-oob="true">1</span>', html)
+    assert 'id="count-all"' in html
+
+
+def test_tab_counts_follow_the_filters(inbox, acme):
+    factories.ConversationFactory(tenant=acme, channel=inbox["channel"])
+
+    counts = inbox["client"].get("/inbox/counts/?status=open").json()
+
+    assert counts == {"mine": 1, "unassigned": 1, "all": 2}
+
+
+def _row_preview(client, conversation) -> str:
+    html = client.get("/inbox/?tab=all").content.decode()
+    row = html[html.index(f'id="conversation-{conversation.public_id}"'):]
+    return re.search(r'<span class="preview">(.*?)</span>', row).group(1)
+
+
+@pytest.mark.parametrize("sent", ["now", "whole_second_earlier", "unknown"])
+def test_a_conversation_a_contact_starts_shows_its_first_message_in_the_list(inbox, acme, sent):
+    from conversations.incoming import IncomingMessage
+    from conversations.services import message_receive
+
+    now = timezone.now()
+    sent_at = {"now": now, "whole_second_earlier": now.replace(microsecond=0) - timedelta(seconds=1),
+               "unknown": None}[sent]
+    message, _created = message_receive(channel=inbox["channel"], message=IncomingMessage(
+        provider_message_id=f"wamid.{sent}", contact_external_id="5511987654321", contact_name="Nova Cliente",
+        content="Primeira mensagem", sent_at=sent_at))
+
+    assert _row_preview(inbox["client"], message.conversation) == "Primeira mensagem"
+
+
+def test_a_conversation_the_api_opens_shows_its_first_reply_in_the_list(inbox, acme, member, api):
+    from channels_app.services import channel_access_grant
+
+    channel = factories.ChannelFactory(tenant=acme, kind="api", name="CRM")
+    channel_access_grant(channel=channel, user=inbox["agent"].user)
+    client = api(member(acme, Role.MANAGER))
+    contact = factories.ContactFactory(tenant=acme)
+    created = client.post("/api/v1/conversations", {"channel_id": str(channel.public_id),
+                                                    "contact_id": str(contact.public_id)}, format="json")
+    conversation = Conversation.all_objects.get(public_id=created.json()["id"])
+    sent = client.post(f"/api/v1/conversations/{conversation.public_id}/messages", {"content": "Olá, tudo bem?"},
+                       format="json")
+    assert sent.status_code == 201, sent.content
+
+    assert _row_preview(inbox["client"], conversation) == "Olá, tudo bem?"
+
+
+def test_a_reply_waiting_for_an_unreachable_provider_says_so_in_the_readers_language(inbox):
+    reply = factories.MessageFactory(
+        conversation=inbox["conversation"], direction=Message.Direction.OUTBOUND, status=Message.Status.PENDING,
+        sender_type=Message.SenderType.AGENT, content="Já verifico",
+        error_code="connection", error_message="WhatsApp could not be reached: NameResolutionError")
+
+    html = inbox["client"].get(f"/inbox/messages/{reply.public_id}/").content.decode()
+
+    said = html[html.index('class="retrying"'):html.index("</article>")]
+    sentence, details = said.split('<details class="error-details">')
+    assert "Ainda não enviada, tentando de novo" in sentence and "Não foi possível contatar o provedor do canal" in sentence
+    assert "NameResolutionError" not in sentence  # the technical words stay behind "Detalhes"
+    assert "<summary>Detalhes</summary>" in details and "NameResolutionError" in details

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from config.public_url import public_base_url
 from conversations.demo import DemoLogin, demo_seed
 
-BASE_URL = "http://127.0.0.1:8000"
 QUIET_LOGGERS = ("tenants.events", "celery.app.trace")
 
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         self.stdout.write(self._logins_table(result.logins))
         self.stdout.write("")
         for label, path in (("Inbox", "/"), ("Admin", "/admin/"), ("API docs", "/api/docs/")):
-            self.stdout.write(f"  {label:<9} {BASE_URL}{path}")
+            self.stdout.write(f"  {label:<9} {public_base_url()}{path}")
 
     @staticmethod
     def _logins_table(logins: list[DemoLogin]) -> str:
