@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.contrib.messages import get_messages
 
 from channels_app.kinds import kind_of
 
@@ -19,8 +20,10 @@ _WORD = re.compile(r"[^\W\d_]+")  # letters only: a phone number or "#1a2b" has 
 
 
 def initials(name: str) -> str:
-    """Up to two letters for a name: "Carla Castro" → "CC", "ana" → "A", "+55 11 9..." → ""."""
-    words = _WORD.findall(str(name or ""))
+    """Up to two letters for a name: "Carla Castro" → "CC", "ana" → "A", "+55 11 9..." → "",
+    and none for a contact known only by a piece of its id ("#1a2b3c4d")."""
+    text = str(name or "").strip()
+    words = [] if text.startswith("#") else _WORD.findall(text)
     if not words:
         return ""
     letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
@@ -58,3 +61,11 @@ def moment(value: datetime | None) -> dict[str, Any]:
 @register.inclusion_tag("ui/_empty.html")
 def empty_state(title: str = "", text: str = "", icon: str = "", role: str = "") -> dict[str, Any]:
     return {"title": title, "text": text, "icon": icon, "role": role}
+
+
+@register.simple_tag(takes_context=True)
+def toasts(context: template.Context) -> list[Any]:
+    """Django's messages for this request, read from the request itself: pages name their own
+    context variable `messages` (a thread's), which hides the one the context processor gives."""
+    request = context.get("request")
+    return list(get_messages(request)) if request is not None else []

@@ -35,7 +35,7 @@ _CONVERSATIONS: list[tuple[str, str, list[tuple[str, str, int]], bool, str, tupl
     ("Fernando Almeida", "whatsapp", [
         ("contact", "Consigo pagar o boleto vencido ainda hoje?", 300),
         ("agent", "Consegue sim! Gerei a segunda via com vencimento para sexta.", 290),
-        ("contact", "Perfeito, paguei 👍", 280),
+        ("contact", "Perfeito, já paguei. Obrigado!", 280),
     ], True, "NONE", ("financeiro",), 0),
     ("Gabriela Nunes", "api", [
         ("contact", "Tem o tênis Aurora Run no 38?", 1500),
