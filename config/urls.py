@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.api.errors import api_not_found
 from config.security import csp_report
+from conversations.styleguide import styleguide
 from integrations.health import HealthView
 from integrations.inbound.views import provider_webhook
 
@@ -23,6 +24,7 @@ urlpatterns = [
     # Its script is a request of its own (?script): the Content-Security-Policy allows no inline one.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("csp-report/", csp_report, name="csp-report"),
+    path("styleguide/", styleguide, name="styleguide"),
     path("api/v1/", include("config.api.urls")),
     # The product seeds' API contracts: documented aliases of the API above.
     path("", include("integrations.seed_contracts.urls")),
@@ -32,4 +34,4 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-handler500 = "config.api.errors.json_server_error"
+handler500 = "config.api.errors.server_error"

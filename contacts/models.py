@@ -17,7 +17,7 @@ class Contact(TenantScopedModel):
     language = models.CharField(_("language"), max_length=8, blank=True)
     attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
     # Where the person's picture is, as their channel's provider last said (a provider's link:
-    # it may expire; kept for integrators, the inbox draws no picture from another site).
+    # it may expire). The inbox draws it over the contact's initials, which stay if it fails.
     picture_url = models.URLField(_("picture URL"), max_length=2000, blank=True)
     # The name was typed by a person (an agent, an admin, an integrator through the API): what a
     # provider says of the contact's name never replaces it.

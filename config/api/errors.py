@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -102,3 +103,15 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 
 def json_server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return JsonResponse(error_body("server_error", "Something went wrong on our side; it was logged."), status=500)
+
+
+# Paths machines call (integrators, providers, browsers' reports): their 500 stays JSON.
+_MACHINE_PATHS = ("/api/", "/webhooks/", "/csp-report/")
+
+
+def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """A 500: the API's JSON for machines, the design system's page (500.html) for people."""
+    wants_page = "text/html" in request.headers.get("Accept", "") and not request.headers.get("HX-Request")
+    if request.path.startswith(_MACHINE_PATHS) or not wants_page:
+        return json_server_error(request)
+    return defaults.server_error(request)

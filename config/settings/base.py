@@ -392,8 +392,10 @@ DEMO_CHANNELS = "integrations.registry.demo_channels"
 # Nothing inline (scripts and styles are static files), our WebSocket origin (added per request
 # by config.security), no plugins, no framing; browsers report violations to /csp-report/, which
 # logs them. CSP_REPORT_ONLY=true sends the same policy as report-only (to try a change).
+# Images may come from any https address: a contact's picture is their channel's own link (drawn
+# over their initials, without a referrer); nothing else of ours points outside.
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
-    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF], "img-src": [SELF, "data:"],
+    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF], "img-src": [SELF, "data:", "https:"],
     "connect-src": [SELF], "object-src": [NONE], "base-uri": [SELF], "form-action": [SELF],
     "frame-ancestors": [NONE], "report-uri": ["/csp-report/"],
 }}

@@ -401,6 +401,9 @@
 
   document.addEventListener("click", (event) => {
     if (event.target.closest("[data-action=help]")) toggleHelp();
+    // A phone's back button from a thread: the list as its filters stand now.
+    const back = event.target.closest("[data-action=back]");
+    if (back && $("#filters")) back.href = `/inbox/?${filters()}`;
   });
 
   document.addEventListener("keydown", (event) => {
@@ -421,17 +424,8 @@
     event.preventDefault();
   });
 
-  // --- relative times ------------------------------------------------------------------
-  const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || "pt-BR", { numeric: "auto" });
-  function relativeTimes(root = document) {
-    root.querySelectorAll?.("time.relative").forEach((element) => {
-      const seconds = (new Date(element.getAttribute("datetime")) - Date.now()) / 1000;
-      const units = [["day", 86400], ["hour", 3600], ["minute", 60]];
-      const [unit, size] = units.find(([, length]) => Math.abs(seconds) >= length) || ["second", 1];
-      element.textContent = Math.abs(seconds) < 45 ? relative.format(0, "second") : relative.format(Math.round(seconds / size), unit);
-    });
-  }
-  setInterval(() => relativeTimes(), 30000);
+  // --- relative times (the design system's: static/ui/ui.js) ---------------------------
+  const relativeTimes = (root = document) => window.ui?.relativeTimes(root);
 
   relativeTimes();
   if (openConversationId()) openedThread();

@@ -1,0 +1,80 @@
+"""axe-core (vendored: tests/e2e/vendor/) over the pages agents use most, the login, the inbox,
+a thread and the channel settings, in pt-BR and English, light and dark: no serious or critical
+violation (contrast AA, names of controls, keyboard reachability, landmarks...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from playwright.async_api import Browser, Page
+
+from tests.e2e.conftest import InboxServer
+from tests.e2e.scene import DemoInbox, demo_inbox_create, log_in
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators"),
+]
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+BLOCKING = {"serious", "critical"}
+SETTLE_MS = 400
+
+
+@pytest.fixture
+def demo(member: Any) -> DemoInbox:
+    return demo_inbox_create(member=member)
+
+
+async def _violations(page: Page) -> list[str]:
+    found = await page.evaluate("""async () => {
+        const result = await axe.run(document, { resultTypes: ["violations"] });
+        return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " — " + n.failureSummary.split("\\n").slice(1, 3).join(" ")) }));
+    }""")
+    return [f"{v['impact']} {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"])
+            for v in found if v["impact"] in BLOCKING]
+
+
+@pytest.mark.parametrize("language", ["pt-br", "en"])
+async def test_pages_have_no_serious_accessibility_violation(browser: Browser, inbox_server: InboxServer,
+                                                             demo: DemoInbox, language: str) -> None:
+    await database_sync_to_async(demo.set_language)(language)
+    context = await browser.new_context(base_url=inbox_server.url, viewport={"width": 1280, "height": 800},
+                                        locale="en-US" if language == "en" else "pt-BR")
+    await context.add_cookies([{"name": "django_language", "value": language, "url": inbox_server.url}])
+    await context.add_init_script(path=str(AXE))  # not subject to the page's policy
+    page = await context.new_page()
+    carla = demo.conversations["Carla Castro"]
+    pages = {
+        "login": "/login/",
+        "inbox": "/inbox/?tab=all",
+        "thread": f"/inbox/c/{carla.public_id}/?tab=all",
+        "settings": "/settings/channels/",
+        "channel": f"/settings/channels/{demo.channels['whatsapp'].public_id}/",
+    }
+    problems: dict[str, list[str]] = {}
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        await page.goto(pages["login"])
+        await page.wait_for_timeout(SETTLE_MS)
+        problems[f"login {scheme}"] = await _violations(page)
+    await log_in(page, demo.admin.user.email, pages["inbox"])
+    for name, path in pages.items():
+        if name == "login":
+            continue
+        await page.goto(path)
+        if name in ("inbox", "thread"):
+            await page.locator("#connection[data-state=online]").wait_for()
+        for scheme in ("light", "dark"):
+            await page.emulate_media(color_scheme=scheme)
+            await page.wait_for_timeout(SETTLE_MS)  # the controls' colour transitions end
+            problems[f"{name} {scheme}"] = await _violations(page)
+    await context.close()
+
+    found = {where: found for where, found in problems.items() if found}
+    assert found == {}, "\n".join(f"{where}:\n  " + "\n  ".join(items) for where, items in found.items())
