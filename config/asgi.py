@@ -9,7 +9,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from config import embedded  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from conversations.realtime import use_background_sender  # noqa: E402
 from integrations.inbound.ingress import WebhookIngress  # noqa: E402
@@ -17,6 +19,9 @@ from integrations.inbound.ratelimit import WebhookRateLimit  # noqa: E402
 
 # Requests hand their real-time events to a sender of their own and answer at once.
 use_background_sender()
+
+if settings.EMBEDDED_SCHEDULER:  # the embedded default: beat and delayed retries in this process
+    embedded.start()
 
 application = ProtocolTypeRouter(
     {

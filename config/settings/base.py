@@ -168,6 +168,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL.startswith(("redis", "amqp")))
 CELERY_TASK_EAGER_PROPAGATES = True
+# Celery beat and delayed retries on a thread of the web process (config.embedded): the embedded
+# default's (config.settings.local), where tasks run eagerly and no beat runs.
+EMBEDDED_SCHEDULER = False
 CELERY_TASK_ACKS_LATE = True
 # A task whose worker process died is put back on the queue at once (the tasks are safe to run
 # twice). A task that a whole worker took with it comes back after the visibility timeout

@@ -10,6 +10,7 @@ import time
 
 from celery import shared_task
 
+from config import embedded
 from integrations.base import ProviderTemporaryError
 from integrations.outbound.receipts import message_mark_read_remote
 from integrations.outbound.send import message_deliver_now
@@ -25,7 +26,14 @@ class _CeleryQueue:
         channel_senders_queue(channel_id=channel_id, slot=slot)
 
     def retry(self, *, message_id: int, countdown: float) -> None:
-        message_deliver.apply_async(kwargs={"message_id": message_id}, countdown=countdown)
+        if not (message_deliver.app.conf.task_always_eager and _deliver_later(message_id, countdown)):
+            message_deliver.apply_async(kwargs={"message_id": message_id}, countdown=countdown)
+
+
+def _deliver_later(message_id: int, countdown: float) -> bool:
+    """The embedded default (eager tasks, no broker): the retry after its backoff, on the embedded
+    scheduler (config.embedded), when it runs in this process."""
+    return embedded.later(countdown, lambda: message_deliver.apply(kwargs={"message_id": message_id}))
 
 
 @shared_task(name="integrations.tasks.channel_deliver", bind=True, acks_late=True, autoretry_for=(Exception,),
@@ -45,6 +53,8 @@ def message_deliver(self, *, message_id: int) -> str:  # type: ignore[no-untyped
     """Send one reply after its backoff; the pipeline decides when to try again."""
     outcome = message_deliver_now(message_id=message_id)
     if outcome.status == "retry":
+        if self.request.is_eager and _deliver_later(message_id, outcome.retry_in):
+            return outcome.status
         if self.request.is_eager:  # no broker to wait on: keep the pause short and bounded
             time.sleep(min(outcome.retry_in, 0.05))
         raise self.retry(countdown=outcome.retry_in)
