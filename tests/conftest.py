@@ -126,3 +126,15 @@ def api() -> Callable[..., APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def embedded_scheduler(monkeypatch: Any) -> Iterator[Any]:
+    """The embedded default's scheduler (config.embedded), running for this test only."""
+    from config import embedded
+
+    running = embedded.Scheduler()
+    running.start()
+    monkeypatch.setattr(embedded, "scheduler", running)
+    yield running
+    running.stop()

@@ -36,7 +36,7 @@ def test_a_paced_channel_waits_its_turn_between_sends(graph, conversation):
 
     assert [outcome.status for outcome in outcomes] == ["sent"] * 3
     assert elapsed >= 0.55  # two gaps of 0.3 s between three sends
-    assert sum(outcome.waited for outcome in outcomes) >= 0.55
+    assert sum(outcome.waited for outcome in outcomes) > 0  # the pacing did the waiting (a slow send waits less)
 
 
 def test_replies_past_the_daily_cap_fail_and_say_why(graph, conversation):

@@ -10,6 +10,7 @@ import pytest
 from channels_app.models import Channel
 from conversations.models import Message
 from integrations.outbound.send import message_deliver_now
+from tests.concurrency import wait_for
 from tests.integrations.whatsapp_cloud.conftest import pending_reply
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +58,25 @@ def test_a_disconnected_channel_is_not_called_in_error_by_a_failed_send(graph, c
     message_deliver_now(message_id=reply.pk)
 
     assert Channel.all_objects.get(pk=conversation.channel_id).status == Channel.Status.DISCONNECTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_whose_provider_was_away_goes_out_after_its_backoff_by_itself(embedded_scheduler, graph, conversation,
+                                                                                 settings, member):
+    """The embedded default (eager tasks): the retry waits for its backoff on the embedded
+    scheduler (config.embedded), and nothing else has to happen in the inbox."""
+    from accounts.models import Role
+    from conversations.services import message_send
+
+    agent = member(conversation.tenant, Role.AGENT, channels=(conversation.channel,)).user
+    working = settings.WHATSAPP_GRAPH_API_URL
+    settings.WHATSAPP_GRAPH_API_URL = f"http://127.0.0.1:{_closed_port()}"
+
+    reply, _ = message_send(conversation=conversation, actor=agent, content="Já verifico!")
+
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.PENDING and reply.error_code == "connection"  # says why, at once
+    settings.WHATSAPP_GRAPH_API_URL = working  # the provider is back; nothing else happens in the inbox
+
+    assert wait_for(lambda: Message.all_objects.get(pk=reply.pk).status == Message.Status.SENT, 20)
+    assert len(graph.sent) == 1
