@@ -41,7 +41,7 @@ def channels(acme):
 
 def _banners(page: str) -> str:
     start = page.index('<div id="banners"')
-    return page[start:page.index('<div class="panes">', start)]
+    return page[start:page.index('class="panes"', start)]
 
 
 @pytest.mark.parametrize("role", [Role.TENANT_ADMIN, Role.MANAGER])
