@@ -289,3 +289,47 @@ class WebhookQueue(Generic[T]):
                     self._pending = max(0, self._pending - 1)
                     done.set()
                 self._changed.notify_all()
+
+
+class _CountedRule(Protocol):
+    count: int | None
+
+
+Rule = TypeVar("Rule", bound=_CountedRule)
+
+
+class FailureRules(Generic[Rule]):
+    """The failures a simulator was told to answer with, the first added first: each answers the
+    next `count` requests it matches (None: until cleared)."""
+
+    def __init__(self) -> None:
+        self._rules: list[Rule] = []
+        self._lock = threading.Lock()
+
+    def add(self, rule: Rule) -> Rule:
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def listed(self) -> list[Rule]:
+        with self._lock:
+            return list(self._rules)
+
+    def take(self, matches: Callable[[Rule], bool]) -> Rule | None:
+        """The first rule that `matches` this request, counted down (and gone when used up)."""
+        with self._lock:
+            for rule in self._rules:
+                if matches(rule):
+                    if rule.count is not None:
+                        rule.count -= 1
+                        if rule.count <= 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None

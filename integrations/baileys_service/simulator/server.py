@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from integrations.baileys_service.client import X_API_KEY_HEADER
 from integrations.baileys_service.events import SIGNATURE_HEADER, signature_for
-from integrations.simulators import HTTPSimulator, Response
+from integrations.simulators import FailureRules, HTTPSimulator, Response
 
 from .control import control_response
 from .wire import SimulatorError, _json
@@ -52,7 +52,7 @@ class FailureRule:
     status: int
     body: dict[str, Any]
     operation: str = "send"
-    count: int = 1
+    count: int | None = 1  # None: until cleared
     hang_seconds: float = 0.0
 
 
@@ -107,7 +107,7 @@ class ConnectionServiceSimulator(HTTPSimulator):
         self.sent: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.webhook_log: list[dict[str, Any]] = []
-        self._failures: list[FailureRule] = []
+        self._failures: FailureRules[FailureRule] = FailureRules()
         self._lock = threading.RLock()
         self._webhooks = self._webhook_queue(self._deliver)
 
@@ -118,7 +118,7 @@ class ConnectionServiceSimulator(HTTPSimulator):
             self.sent.clear()
             self.requests.clear()
             self.webhook_log.clear()
-            self._failures.clear()
+        self._failures.clear()
         self._webhooks.clear()
 
     # --- sessions and what happens on the phone ------------------------------------------------
@@ -210,19 +210,7 @@ class ConnectionServiceSimulator(HTTPSimulator):
             phrase = "Error"
         rule = FailureRule(status=status, body=dict(body) if body is not None else {"success": False, "error": phrase},
                            operation=operation, count=count, hang_seconds=hang_seconds)
-        with self._lock:
-            self._failures.append(rule)
-        return rule
-
-    def _take_failure(self, operation: str) -> FailureRule | None:
-        with self._lock:
-            for rule in self._failures:
-                if rule.operation == operation:
-                    rule.count -= 1
-                    if rule.count <= 0:
-                        self._failures.remove(rule)
-                    return rule
-        return None
+        return self._failures.add(rule)
 
     # --- the service's endpoints ------------------------------------------------------------------
     def dispatch(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
@@ -238,7 +226,7 @@ class ConnectionServiceSimulator(HTTPSimulator):
         operation, session_id, payload = route
         if not self._authorised(headers):
             return _json(401, {"success": False, "error": "Unauthorized: invalid or missing API key"})
-        failure = self._take_failure(operation)
+        failure = self._failures.take(lambda rule: rule.operation == operation)
         if failure is not None:
             if failure.hang_seconds:
                 time.sleep(failure.hang_seconds)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 
-from integrations.simulators import HTTPSimulator
+from integrations.simulators import FailureRules, HTTPSimulator
 
 from .control import control_response
 from .wire import (
@@ -162,7 +162,7 @@ class EvolutionSimulator(HTTPSimulator):
         self.requests: deque[dict[str, Any]] = deque(maxlen=log_limit)
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=log_limit)
         self.media: dict[str, tuple[bytes, str, str]] = {}  # message id → (bytes, MIME type, file name)
-        self._failures: list[FailureRule] = []
+        self._failures: FailureRules[FailureRule] = FailureRules()
         self._lock = threading.RLock()
         # One thread posts every webhook, in order (Evolution posts an instance's events as they
         # happen); a failed one is retried later, the others go on meanwhile.
@@ -196,13 +196,10 @@ class EvolutionSimulator(HTTPSimulator):
         rule = FailureRule(status=status, body=body if body is not None or status is None else {
             "status": status, "error": "Error", "response": {"message": [f"Simulated HTTP {status}"]}},
             count=count, path=path, hang_seconds=hang_seconds)
-        with self._lock:
-            self._failures.append(rule)
-        return rule
+        return self._failures.add(rule)
 
     def clear_failures(self) -> None:
-        with self._lock:
-            self._failures.clear()
+        self._failures.clear()
 
     def reset(self, *, instances: bool = False) -> None:
         with self._lock:
@@ -418,7 +415,7 @@ class EvolutionSimulator(HTTPSimulator):
              headers: Mapping[str, str], raw: bytes) -> Response:
         if self.license_required:
             return json_response(503, LICENSE_REQUIRED_BODY)
-        failure = self._take_failure(path)
+        failure = self._failures.take(lambda rule: path.startswith(rule.path))
         if failure is not None:
             if failure.hang_seconds:
                 self._stopping.wait(failure.hang_seconds)
@@ -452,17 +449,6 @@ class EvolutionSimulator(HTTPSimulator):
         if instance is None:
             return error(404, f'The "{name}" instance does not exist')
         return handler(self, instance, body, query)
-
-    def _take_failure(self, path: str) -> FailureRule | None:
-        with self._lock:
-            for rule in self._failures:
-                if path.startswith(rule.path):
-                    if rule.count is not None:
-                        rule.count -= 1
-                        if rule.count <= 0:
-                            self._failures.remove(rule)
-                    return rule
-        return None
 
     # --- instances ---
 

@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from integrations.simulators import HTTPSimulator, SimulatorRequestHandler
+from integrations.simulators import FailureRules, HTTPSimulator, SimulatorRequestHandler
 
 from .control import control_response
 from .errors import SimulatorError, _async_error, _graph_error_response, _server_error, _unknown_object
@@ -180,7 +180,7 @@ class GraphSimulator(HTTPSimulator):
         self.media: dict[str, _Media] = {}
 
         self._templates: dict[str, list[dict[str, Any]]] = {}
-        self._failures: list[FailureRule] = []
+        self._failures: FailureRules[FailureRule] = FailureRules()
         self._sent_by_id: dict[str, dict[str, Any]] = {}
         self._inbound_ids: dict[str, str] = {}
         self._conversations: dict[tuple[str, str], tuple[str, int]] = {}
@@ -298,19 +298,14 @@ class GraphSimulator(HTTPSimulator):
             raise SimulatorError("count must be at least 1 (or None: until cleared).")
         if fields.get("recipient") is not None:
             fields["recipient"] = _digits(str(fields["recipient"]))
-        rule = FailureRule(id=next(self._ids), **fields)
-        with self._lock:
-            self._failures.append(rule)
-        return rule
+        return self._failures.add(FailureRule(id=next(self._ids), **fields))
 
     def clear_failures(self) -> None:
-        with self._lock:
-            self._failures.clear()
+        self._failures.clear()
 
     @property
     def failures(self) -> list[FailureRule]:
-        with self._lock:
-            return list(self._failures)
+        return self._failures.listed()
 
     def hold_sends(self, seconds: float) -> None:
         """From now on, every accepted send is recorded and counted at once (its status webhooks
@@ -918,7 +913,7 @@ class GraphSimulator(HTTPSimulator):
         async_code: int | None = None
         async_details: str | None = None
         if self._failures:
-            rule = self._take_failure(number.phone_number_id, wa_id)
+            rule = self._failures.take(lambda rule: rule.matches(number.phone_number_id, wa_id))
             if rule is not None:
                 if rule.hang_seconds:
                     self._stopping.wait(rule.hang_seconds)
@@ -961,17 +956,6 @@ class GraphSimulator(HTTPSimulator):
         self._hold_answer()
         return _json_response(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": wa_id}],
                                     "messages": [message]})
-
-    def _take_failure(self, phone_number_id: str, wa_id: str) -> FailureRule | None:
-        with self._lock:
-            for rule in self._failures:
-                if rule.matches(phone_number_id, wa_id):
-                    if rule.count is not None:
-                        rule.count -= 1
-                        if rule.count <= 0:
-                            self._failures.remove(rule)
-                    return rule
-        return None
 
     def _validate_template(self, number: SimulatedNumber, payload: Mapping[str, Any]) -> _Response | None:
         if payload.get("type") != "template" or not self.strict_templates:
