@@ -8,6 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from integrations.simulators import Response
+
 from .wire import SimulatorError, _json
 
 if TYPE_CHECKING:
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def control_response(simulator: ConnectionServiceSimulator, method: str, segments: list[str],
-                     body: bytes) -> tuple[int, bytes]:
+                     body: bytes) -> Response:
     """The answer to `method /_sim/<segments>`; every body is a JSON object."""
     try:
         data = json.loads(body) if body.strip() else {}

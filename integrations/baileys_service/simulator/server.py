@@ -3,29 +3,24 @@ styles, its sessions and QR codes, and the signed webhooks it posts, one at a ti
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
-import logging
 import secrets
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from integrations.baileys_service.client import X_API_KEY_HEADER
 from integrations.baileys_service.events import SIGNATURE_HEADER, signature_for
+from integrations.simulators import FailureRules, HTTPSimulator, Response
 
 from .control import control_response
 from .wire import SimulatorError, _json
-
-logger = logging.getLogger(__name__)
 
 # A tiny fixed PNG (a 1x1 black pixel) as the QR code the service shows: the inbox shows the
 # service's own image as it is; a scan is simulated (`scan`), never read from it.
@@ -36,7 +31,6 @@ DELIVERY_ACK, READ = 3, 4
 DEFAULT_STATUS_PROGRESSION = (DELIVERY_ACK, READ)
 AUTH_EITHER = "either"
 OPERATIONS = ("start", "status", "delete", "send")
-MAX_BODY = 1024 * 1024
 
 
 @dataclass
@@ -58,18 +52,15 @@ class FailureRule:
     status: int
     body: dict[str, Any]
     operation: str = "send"
-    count: int = 1
+    count: int | None = 1  # None: until cleared
     hang_seconds: float = 0.0
 
 
-@dataclass(order=True)
+@dataclass(frozen=True)
 class _Delivery:
-    due: float
-    sequence: int
-    session_id: str = field(compare=False)
-    event: str = field(compare=False)
-    data: Any = field(compare=False)
-    done: threading.Event = field(compare=False, default_factory=threading.Event)
+    session_id: str
+    event: str
+    data: Any
 
 
 def whatsapp_jid(to: str) -> str:
@@ -85,46 +76,7 @@ def web_message_id() -> str:
     return "3EB0" + secrets.token_hex(9).upper()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    simulator: ConnectionServiceSimulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "ConnectionServiceSimulator"
-    timeout = 60
-    # An answer's head and body leave in one packet, at once: written apart on a keep-alive
-    # connection, the body waited for the client's delayed ACK (Nagle), 40 ms per answer.
-    disable_nagle_algorithm = True
-    wbufsize = -1  # buffered: http.server flushes after each request
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
-        logger.debug(format, *args)
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if 0 < length <= MAX_BODY else b""
-        status, payload = self.server.simulator.handle(self.command, self.path, dict(self.headers.items()), body)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's names)
-        self._answer()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._answer()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._answer()
-
-
-class ConnectionServiceSimulator:
+class ConnectionServiceSimulator(HTTPSimulator):
     """A local stand-in of a connection service: both path styles, its key checked, sessions
     kept, a QR code served, sends answered and followed by status webhooks, inbound messages
     and phone scans on demand, failures on demand.
@@ -136,11 +88,15 @@ class ConnectionServiceSimulator:
             sim.inbound_text("inbox-1", phone="5511987654321", text="Oi!")
     """
 
+    server_version = "ConnectionServiceSimulator"
+    idle_timeout = 60
+    thread_prefix = "service-sim"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str = "SIMULATOR_API_KEY",
                  auth_header: str = AUTH_EITHER, status_progression: tuple[int, ...] = DEFAULT_STATUS_PROGRESSION,
                  status_delay: float = 0.05, webhook_url: str = "", secret: str = "",
                  qr_events: bool = True) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.api_key, self.auth_header = api_key, auth_header
         self.status_progression, self.status_delay = tuple(status_progression), status_delay
         # Where the sessions that no one configured post, and how they sign.
@@ -151,60 +107,19 @@ class ConnectionServiceSimulator:
         self.sent: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.webhook_log: list[dict[str, Any]] = []
-        self.on_event: Callable[[str, dict[str, Any]], None] | None = None
-        self._failures: list[FailureRule] = []
+        self._failures: FailureRules[FailureRule] = FailureRules()
         self._lock = threading.RLock()
-        self._queue: list[_Delivery] = []
-        self._queued = threading.Condition(self._lock)
-        self._sequence = itertools.count()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._threads: list[threading.Thread] = []
+        self._webhooks = self._webhook_queue(self._deliver)
 
     # --- life -------------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise SimulatorError("the simulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> ConnectionServiceSimulator:
-        self._stopping.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.simulator = self
-        self._threads = [threading.Thread(target=self._server.serve_forever, args=(0.05,), name="service-sim-http",
-                                         daemon=True),
-                         threading.Thread(target=self._deliver_forever, name="service-sim-webhooks", daemon=True)]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._queued:
-            self._queued.notify_all()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads = []
-
-    def __enter__(self) -> ConnectionServiceSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def reset(self) -> None:
         with self._lock:
             self.sessions.clear()
             self.sent.clear()
             self.requests.clear()
             self.webhook_log.clear()
-            self._failures.clear()
-            self._queue.clear()
+        self._failures.clear()
+        self._webhooks.clear()
 
     # --- sessions and what happens on the phone ------------------------------------------------
     def add_session(self, session_id: str, *, webhook_url: str = "", secret: str = "", connected: bool = False,
@@ -295,22 +210,10 @@ class ConnectionServiceSimulator:
             phrase = "Error"
         rule = FailureRule(status=status, body=dict(body) if body is not None else {"success": False, "error": phrase},
                            operation=operation, count=count, hang_seconds=hang_seconds)
-        with self._lock:
-            self._failures.append(rule)
-        return rule
-
-    def _take_failure(self, operation: str) -> FailureRule | None:
-        with self._lock:
-            for rule in self._failures:
-                if rule.operation == operation:
-                    rule.count -= 1
-                    if rule.count <= 0:
-                        self._failures.remove(rule)
-                    return rule
-        return None
+        return self._failures.add(rule)
 
     # --- the service's endpoints ------------------------------------------------------------------
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+    def dispatch(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
         path = urlsplit(target).path
         segments = [unquote(part) for part in path.strip("/").split("/") if part]
         if segments[:1] == ["_sim"]:
@@ -323,7 +226,7 @@ class ConnectionServiceSimulator:
         operation, session_id, payload = route
         if not self._authorised(headers):
             return _json(401, {"success": False, "error": "Unauthorized: invalid or missing API key"})
-        failure = self._take_failure(operation)
+        failure = self._failures.take(lambda rule: rule.operation == operation)
         if failure is not None:
             if failure.hang_seconds:
                 time.sleep(failure.hang_seconds)
@@ -379,7 +282,7 @@ class ConnectionServiceSimulator:
             return by_header
         return by_bearer or by_header
 
-    def _start(self, session_id: str) -> tuple[int, bytes]:
+    def _start(self, session_id: str) -> Response:
         with self._lock:
             session = self.sessions.get(session_id)
             if session is None:
@@ -395,7 +298,7 @@ class ConnectionServiceSimulator:
             self.post_event(session_id, "qr", {"qrCode": TINY_QR_PNG}, wait=False)
         return _json(200, {"success": True, "sessionId": session_id, "qrCode": TINY_QR_PNG})
 
-    def _status(self, session_id: str) -> tuple[int, bytes]:
+    def _status(self, session_id: str) -> Response:
         session = self.sessions.get(session_id)
         if session is None:
             return _json(404, {"success": False, "error": "Session not found"})
@@ -405,7 +308,7 @@ class ConnectionServiceSimulator:
                            "qrCode": TINY_QR_PNG if session.status == "qr" else None,
                            "lastActivity": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(session.last_activity))})
 
-    def _delete(self, session_id: str) -> tuple[int, bytes]:
+    def _delete(self, session_id: str) -> Response:
         with self._lock:
             session = self.sessions.pop(session_id, None)
             if session is not None:
@@ -415,7 +318,7 @@ class ConnectionServiceSimulator:
         self._emit("delete", {"session": session_id})
         return _json(200, {"success": True, "message": "Session deleted"})
 
-    def _send(self, session_id: str, payload: Mapping[str, Any]) -> tuple[int, bytes]:
+    def _send(self, session_id: str, payload: Mapping[str, Any]) -> Response:
         session = self.sessions.get(session_id)
         if session is None:
             return _json(404, {"success": False, "error": "Session not found"})
@@ -446,44 +349,13 @@ class ConnectionServiceSimulator:
     def post_event(self, session_id: str, event: str, data: Any, *, delay: float = 0.0, wait: bool = True) -> None:
         """Post a signed event of a session to its webhook (in order with every other event;
         `wait`: until it was answered). Without a webhook URL it is only logged."""
-        with self._queued:
-            delivery = _Delivery(time.monotonic() + delay, next(self._sequence), session_id, event, data)
-            heapq.heappush(self._queue, delivery)
-            self._queued.notify_all()
-        if wait:
-            delivery.done.wait(timeout=30)
+        done = self._webhooks.put(_Delivery(session_id, event, data), delay=delay)
+        if wait and done is not None:
+            done.wait(timeout=30)
 
     def wait_for_webhooks(self, timeout: float = 5.0) -> bool:
         """Whether every event queued so far was posted within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        with self._queued:
-            while self._queue:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._queued.wait(min(left, 0.05))
-        return True
-
-    def _deliver_forever(self) -> None:
-        while not self._stopping.is_set():
-            with self._queued:
-                if not self._queue:
-                    self._queued.wait(0.5)
-                    continue
-                delivery = self._queue[0]
-                wait = delivery.due - time.monotonic()
-                if wait > 0:
-                    self._queued.wait(min(wait, 0.5))
-                    continue
-            try:
-                self._deliver(delivery)
-            finally:
-                with self._queued:
-                    if delivery in self._queue:
-                        self._queue.remove(delivery)
-                        heapq.heapify(self._queue)
-                    self._queued.notify_all()
-                delivery.done.set()
+        return self._webhooks.wait_idle(timeout)
 
     def webhook_request(self, session_id: str, event: str, data: Any) -> tuple[str, bytes, dict[str, str]]:
         """(URL, body, headers) of the signed event the session posts: what `post_event`
@@ -512,16 +384,9 @@ class ConnectionServiceSimulator:
             self.webhook_log.append(entry)
         self._emit("webhook", entry)
 
-    def _emit(self, event: str, data: dict[str, Any]) -> None:
-        if self.on_event is not None:
-            try:
-                self.on_event(event, data)
-            except Exception:  # a printer's failure must not break the simulator
-                logger.exception("simulator event printer failed")
-
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"sessions": len(self.sessions), "sent": len(self.sent), "webhooks_posted": len(self.webhook_log),
                     "webhooks_acknowledged": sum(1 for entry in self.webhook_log
                                                  if entry["http_status"] and entry["http_status"] < 300),
-                    "webhooks_waiting": len(self._queue)}
+                    "webhooks_waiting": self._webhooks.pending}

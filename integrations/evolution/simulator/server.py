@@ -6,24 +6,21 @@ import base64
 import binascii
 import copy
 import datetime as dt
-import heapq
 import http.client
-import itertools
 import json
 import logging
-import socketserver
-import sys
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
+
+from integrations.simulators import FailureRules, HTTPSimulator
 
 from .control import control_response
 from .wire import (
@@ -60,7 +57,6 @@ CLOUD_API = "WHATSAPP-BUSINESS"
 META_WEBHOOK_VERIFY_TOKEN = "evolution"
 # Evolution gives a webhook up once it answers one of these (its default NON_RETRYABLE_STATUS_CODES).
 NOT_RETRIED = frozenset({400, 401, 403, 404, 422})
-MAX_BODY = 200 * 1024 * 1024
 # The messages an instance's database keeps (the oldest go): a sandbox runs for days.
 MESSAGES_KEPT = 10_000
 
@@ -125,65 +121,15 @@ class FailureRule:
     hang_seconds: float = 0.0
 
 
-@dataclass(order=True)
+@dataclass
 class _Delivery:
-    due: float
-    seq: int
-    instance: str = field(compare=False)
-    event: str = field(compare=False)
-    data: Any = field(compare=False)
-    attempt: int = field(default=0, compare=False)
+    instance: str
+    event: str
+    data: Any
+    attempt: int = 0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    simulator: EvolutionSimulator
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look the host's FQDN up in DNS: skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up waiting (a timeout: what hang_seconds is for) is no error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "EvolutionSimulator"
-    # An answer's head and body leave in one packet, at once: written apart on a keep-alive
-    # connection, the body waited for the client's delayed ACK (Nagle), 40 ms per answer.
-    disable_nagle_algorithm = True
-    wbufsize = -1  # buffered: http.server flushes after each request
-    server: _Server
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            status, body, content_type = json_response(413, {"error": "body too large"})
-            self.close_connection = True
-        else:
-            raw = self.rfile.read(length) if length > 0 else b""
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            status, body, content_type = self.server.simulator.dispatch(self.command, self.path, headers, raw)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    # http.server's names for them.
-    do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-class EvolutionSimulator:
+class EvolutionSimulator(HTTPSimulator):
     """An Evolution API v2 server on a local port, speaking the subset the inbox uses.
 
     Inspect `sent` (accepted sends), `requests` (every request) and `webhook_log` (every
@@ -193,11 +139,16 @@ class EvolutionSimulator:
     gate), `expose_apikey` (the instance token in every webhook, as
     AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES does) and `on_event`."""
 
+    server_version = "EvolutionSimulator"
+    max_body = 200 * 1024 * 1024
+    thread_prefix = "evolution-sim"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str = DEFAULT_API_KEY,
                  status_progression: Iterable[str] = DEFAULT_STATUS_PROGRESSION, status_delay: float = 0.05,
                  webhook_retry_delays: Iterable[float] = (0.1, 0.5), webhook_timeout: float = 5.0,
                  log_limit: int = 100_000) -> None:
-        self.host, self.port, self.api_key = host, port, api_key
+        super().__init__(host, port)
+        self.api_key = api_key
         self.status_progression = list(status_progression)
         self.status_delay = status_delay
         self.webhook_retry_delays = tuple(webhook_retry_delays)
@@ -205,59 +156,17 @@ class EvolutionSimulator:
         self.keeps_messages = True
         self.license_required = False
         self.expose_apikey = False
-        self.on_event: Callable[[str, dict[str, Any]], None] | None = None
         self.instances: dict[str, SimulatedInstance] = {}
         self.not_on_whatsapp: set[str] = set()
         self.sent: list[dict[str, Any]] = []
         self.requests: deque[dict[str, Any]] = deque(maxlen=log_limit)
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=log_limit)
         self.media: dict[str, tuple[bytes, str, str]] = {}  # message id → (bytes, MIME type, file name)
-        self._failures: list[FailureRule] = []
+        self._failures: FailureRules[FailureRule] = FailureRules()
         self._lock = threading.RLock()
-        self._queue: list[_Delivery] = []
-        self._queue_cond = threading.Condition()
-        self._pending = 0
-        self._seq = itertools.count()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._threads: list[threading.Thread] = []
-
-    # --- lifecycle ---
-
-    def start(self) -> EvolutionSimulator:
-        self._stopping.clear()
-        server = _Server((self.host, self.port), _Handler)
-        server.simulator = self
-        self._server, self.port = server, server.server_port
-        self._threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                          name="evolution-sim-http", daemon=True),
-                         threading.Thread(target=self._deliveries, name="evolution-sim-webhooks", daemon=True)]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._queue_cond:
-            self._queue.clear()
-            self._pending = 0
-            self._queue_cond.notify_all()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> EvolutionSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        # One thread posts every webhook, in order (Evolution posts an instance's events as they
+        # happen); a failed one is retried later, the others go on meanwhile.
+        self._webhooks = self._webhook_queue(self._deliver)
 
     # --- configuration ---
 
@@ -287,13 +196,10 @@ class EvolutionSimulator:
         rule = FailureRule(status=status, body=body if body is not None or status is None else {
             "status": status, "error": "Error", "response": {"message": [f"Simulated HTTP {status}"]}},
             count=count, path=path, hang_seconds=hang_seconds)
-        with self._lock:
-            self._failures.append(rule)
-        return rule
+        return self._failures.add(rule)
 
     def clear_failures(self) -> None:
-        with self._lock:
-            self._failures.clear()
+        self._failures.clear()
 
     def reset(self, *, instances: bool = False) -> None:
         with self._lock:
@@ -309,10 +215,7 @@ class EvolutionSimulator:
                 instance.messages.clear()
             if instances:
                 self.instances.clear()
-        with self._queue_cond:
-            self._queue.clear()
-            self._pending = 0
-            self._queue_cond.notify_all()
+        self._webhooks.clear()
 
     def instance(self, name: str) -> SimulatedInstance:
         found = self.instances.get(name)
@@ -434,8 +337,7 @@ class EvolutionSimulator:
         if webhook.get("events") and wanted not in webhook["events"]:
             return
         for _ in range(2 if duplicate else 1):
-            self._enqueue(_Delivery(due=time.monotonic() + delay, seq=next(self._seq), instance=name, event=event,
-                                    data=copy.deepcopy(data)))
+            self._webhooks.put(_Delivery(name, event, copy.deepcopy(data)), delay=delay)
 
     def add_group(self, name: str, group_jid: str, subject: str, *, picture_url: str | None = None,
                   participants: Iterable[str] = ("15555550123",)) -> dict[str, Any]:
@@ -473,14 +375,7 @@ class EvolutionSimulator:
 
     def wait_for_webhooks(self, timeout: float = 5.0) -> bool:
         """Block until every webhook queued was posted and answered (or given up)."""
-        deadline = time.monotonic() + timeout
-        with self._queue_cond:
-            while self._pending > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._queue_cond.wait(remaining)
-        return True
+        return self._webhooks.wait_idle(timeout)
 
     def wait_for_sends(self, count: int, timeout: float = 5.0) -> bool:
         """Block until at least `count` sends were accepted (one held by `hang_seconds` counts
@@ -499,6 +394,7 @@ class EvolutionSimulator:
     # --- HTTP ---
 
     def dispatch(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Response:
+        headers = {name.lower(): value for name, value in headers.items()}
         parts = urlsplit(target)
         segments = [unquote(segment) for segment in parts.path.split("/") if segment]
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
@@ -519,7 +415,7 @@ class EvolutionSimulator:
              headers: Mapping[str, str], raw: bytes) -> Response:
         if self.license_required:
             return json_response(503, LICENSE_REQUIRED_BODY)
-        failure = self._take_failure(path)
+        failure = self._failures.take(lambda rule: path.startswith(rule.path))
         if failure is not None:
             if failure.hang_seconds:
                 self._stopping.wait(failure.hang_seconds)
@@ -553,17 +449,6 @@ class EvolutionSimulator:
         if instance is None:
             return error(404, f'The "{name}" instance does not exist')
         return handler(self, instance, body, query)
-
-    def _take_failure(self, path: str) -> FailureRule | None:
-        with self._lock:
-            for rule in self._failures:
-                if path.startswith(rule.path):
-                    if rule.count is not None:
-                        rule.count -= 1
-                        if rule.count <= 0:
-                            self._failures.remove(rule)
-                    return rule
-        return None
 
     # --- instances ---
 
@@ -908,40 +793,6 @@ class EvolutionSimulator:
 
     # --- webhook delivery ---
 
-    def _enqueue(self, delivery: _Delivery) -> None:
-        with self._queue_cond:
-            if self._stopping.is_set():
-                return
-            heapq.heappush(self._queue, delivery)
-            self._pending += 1
-            self._queue_cond.notify_all()
-
-    def _deliveries(self) -> None:
-        """One thread posts every webhook, in order (Evolution posts an instance's events as
-        they happen); a failed one is retried later, the others go on meanwhile."""
-        while not self._stopping.is_set():
-            with self._queue_cond:
-                if not self._queue:
-                    self._queue_cond.wait(0.2)
-                    continue
-                wait = self._queue[0].due - time.monotonic()
-                if wait > 0:
-                    self._queue_cond.wait(wait)
-                    continue
-                delivery = heapq.heappop(self._queue)
-            retry = False
-            try:
-                retry = self._deliver(delivery)
-            except Exception:
-                logger.exception("Evolution simulator could not post a webhook")
-            with self._queue_cond:
-                if retry and not self._stopping.is_set():
-                    delivery.due = time.monotonic() + self.webhook_retry_delays[delivery.attempt - 1]
-                    heapq.heappush(self._queue, delivery)
-                else:
-                    self._pending = max(0, self._pending - 1)
-                self._queue_cond.notify_all()
-
     def webhook_request(self, name: str, event: str, data: Any) -> tuple[str, bytes, dict[str, str]]:
         """(URL, body, headers) of the webhook the instance `name` posts for `event` with `data`:
         Evolution's envelope, and the instance's configured headers (its JWT mode's token made
@@ -968,11 +819,11 @@ class EvolutionSimulator:
         headers.setdefault("Content-Type", "application/json")
         return url, body, headers
 
-    def _deliver(self, delivery: _Delivery) -> bool:
-        """Post one webhook; whether to try it again."""
+    def _deliver(self, delivery: _Delivery) -> float | None:
+        """Post one webhook; in how many seconds to try it again (None: not again)."""
         instance = self.instances.get(delivery.instance)
         if instance is None or not instance.webhook.get("url"):
-            return False
+            return None
         url, body, headers = self.webhook_request(instance.name, delivery.event, delivery.data)
         delivery.attempt += 1
         status, problem = self._post(url, body, headers)
@@ -983,7 +834,9 @@ class EvolutionSimulator:
             self.webhook_log.append(entry)
         self._emit("webhook", entry)
         succeeded = status is not None and 200 <= status < 300
-        return not succeeded and status not in NOT_RETRIED and delivery.attempt <= len(self.webhook_retry_delays)
+        if succeeded or status in NOT_RETRIED or delivery.attempt > len(self.webhook_retry_delays):
+            return None
+        return self.webhook_retry_delays[delivery.attempt - 1]
 
     def _post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int | None, str | None]:
         parts = urlsplit(url)
@@ -999,10 +852,3 @@ class EvolutionSimulator:
             return None, f"{type(problem).__name__}: {problem}"
         finally:
             connection.close()
-
-    def _emit(self, event: str, data: dict[str, Any]) -> None:
-        if self.on_event is not None:
-            try:
-                self.on_event(event, data)
-            except Exception:
-                logger.exception("Evolution simulator on_event callback failed")

@@ -15,7 +15,6 @@ import logging
 import re
 import secrets
 import socket
-import socketserver
 import threading
 import time
 from collections import deque
@@ -25,9 +24,10 @@ from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
 from email.utils import collapse_rfc2231_value
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from integrations.simulators import FailureRules, HTTPSimulator, SimulatorRequestHandler
 
 from .control import control_response
 from .errors import SimulatorError, _async_error, _graph_error_response, _server_error, _unknown_object
@@ -46,8 +46,6 @@ from .wire import _JSON, _digits, _fbtrace_id, _json_response, _Response, webhoo
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY = 100 * 1024 * 1024  # Meta accepts documents up to 100 MB
-
 _VERSION = re.compile(r"^v\d+\.\d+$")
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
@@ -55,38 +53,22 @@ _REASONS = {status.value: status.phrase for status in HTTPStatus}
 # --- HTTP plumbing -----------------------------------------------------------------------------
 
 
-class _GraphHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    allow_reuse_address = True
-    simulator: GraphSimulator
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look the host's FQDN up in DNS: skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-
-class _GraphRequestHandler(BaseHTTPRequestHandler):
+class _GraphRequestHandler(SimulatorRequestHandler):
     """HTTP/1.1 with keep-alive, parsed by hand: http.server's email-based header parsing costs more
     than everything the simulator does with a send."""
 
-    protocol_version = "HTTP/1.1"
-    server_version = "GraphSimulator"
-    disable_nagle_algorithm = True
-    timeout = 120  # idle keep-alive connections are closed after this
-    server: _GraphHTTPServer
+    wbufsize = 0  # each answer is one write of its own (`_write`), and nothing flushes in between
+    simulator: GraphSimulator
 
     def setup(self) -> None:
         super().setup()
-        self.server.simulator._connection_opened(self.connection)
+        self.simulator._connection_opened(self.connection)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.server.simulator._connection_closed(self.connection)
+            self.simulator._connection_closed(self.connection)
 
     def handle_one_request(self) -> None:
         self.close_connection = True
@@ -120,7 +102,7 @@ class _GraphRequestHandler(BaseHTTPRequestHandler):
             if body is None:
                 self._write(413, b'{"error":"body too large"}', _JSON, (), keep_alive=False)
                 return
-            status, payload, content_type, extra = self.server.simulator._dispatch(method, target, headers, body)
+            status, payload, content_type, extra = self.simulator._dispatch(method, target, headers, body)
             self._write(status, payload, content_type, extra, keep_alive=keep_alive)
             self.close_connection = not keep_alive
         except (TimeoutError, ConnectionError, OSError, ValueError):
@@ -137,12 +119,12 @@ class _GraphRequestHandler(BaseHTTPRequestHandler):
                         pass
                     return b"".join(chunks)
                 total += size
-                if total > MAX_BODY:
+                if total > self.simulator.max_body:
                     return None
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline(3)
         length = int(headers.get("content-length") or 0)
-        if length > MAX_BODY:
+        if length > self.simulator.max_body:
             return None
         return self.rfile.read(length) if length > 0 else b""
 
@@ -160,7 +142,7 @@ class _GraphRequestHandler(BaseHTTPRequestHandler):
 # --- The simulator -----------------------------------------------------------------------------
 
 
-class GraphSimulator:
+class GraphSimulator(HTTPSimulator):
     """A WhatsApp Cloud API (Graph) simulator on a local port; see the package docstring.
 
     Inspect `sent` (accepted sends), `read_receipts`, `requests` (every Graph request), `webhook_log`
@@ -168,11 +150,19 @@ class GraphSimulator:
     `status_delay`, `webhook_retry_delays`, `strict_templates`, `strict_mark_read`, `on_event`;
     `hold_sends()` answers accepted sends late."""
 
+    server_version = "GraphSimulator"
+    idle_timeout = 120
+    max_body = 100 * 1024 * 1024  # Meta accepts documents up to 100 MB
+    listen_backlog = 1024
+    thread_prefix = "graph-sim"
+    request_handler = _GraphRequestHandler
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, version: str = "v21.0", *,
                  status_progression: Iterable[str] = DEFAULT_STATUS_PROGRESSION, status_delay: float = 0.05,
                  webhook_retry_delays: Iterable[float] = (0.1, 0.5, 2.0), webhook_timeout: float = 5.0,
                  webhook_concurrency: int = 8, log_limit: int = 100_000) -> None:
-        self.host, self.port, self.version = host, port, version
+        super().__init__(host, port)
+        self.version = version
         self.status_progression: list[str] = list(status_progression)
         self.status_delay = status_delay
         self.webhook_retry_delays: tuple[float, ...] = tuple(webhook_retry_delays)
@@ -181,7 +171,6 @@ class GraphSimulator:
         self.webhooks_enabled = True
         self.strict_templates = True  # unknown template → 132001, wrong body parameter count → 132000
         self.strict_mark_read = True  # marking read an id this number never received → 131009
-        self.on_event: Callable[[str, dict[str, Any]], None] | None = None
 
         self.numbers: dict[str, SimulatedNumber] = {}
         self.sent: list[dict[str, Any]] = []
@@ -191,7 +180,7 @@ class GraphSimulator:
         self.media: dict[str, _Media] = {}
 
         self._templates: dict[str, list[dict[str, Any]]] = {}
-        self._failures: list[FailureRule] = []
+        self._failures: FailureRules[FailureRule] = FailureRules()
         self._sent_by_id: dict[str, dict[str, Any]] = {}
         self._inbound_ids: dict[str, str] = {}
         self._conversations: dict[tuple[str, str], tuple[str, int]] = {}
@@ -207,13 +196,9 @@ class GraphSimulator:
         self._media_secret = secrets.token_bytes(16)
         self._generation = 0
 
-        self._server: _GraphHTTPServer | None = None
-        self._server_thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
-        self._stopping = threading.Event()
         self._schedule_cond = threading.Condition()
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._scheduler_thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._pending = 0
         self._pending_cond = threading.Condition()
@@ -221,28 +206,14 @@ class GraphSimulator:
 
     # --- lifecycle ---
 
-    def start(self) -> GraphSimulator:
-        self._stopping.clear()
-        server = _GraphHTTPServer((self.host, self.port), _GraphRequestHandler)
-        server.simulator = self
-        self._server = server
-        self.port = server.server_port
-        self._pool = ThreadPoolExecutor(max_workers=self.webhook_concurrency, thread_name_prefix="graph-sim-webhook")
-        self._scheduler_thread = threading.Thread(target=self._scheduler_loop, name="graph-sim-scheduler", daemon=True)
-        self._scheduler_thread.start()
-        self._server_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                               name="graph-sim-http", daemon=True)
-        self._server_thread.start()
-        return self
+    def _background(self) -> list[threading.Thread]:
+        self._pool = ThreadPoolExecutor(max_workers=self.webhook_concurrency,
+                                        thread_name_prefix=f"{self.thread_prefix}-webhook")
+        return [threading.Thread(target=self._scheduler_loop, name=f"{self.thread_prefix}-scheduler", daemon=True)]
 
-    def stop(self) -> None:
-        self._stopping.set()
+    def _wind_down(self) -> None:
         with self._hold_cond:  # held answers go out now (to connections closed just below)
             self._hold_cond.notify_all()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
         with self._lock:
             connections = list(self._connections)
         for connection in connections:
@@ -259,16 +230,6 @@ class GraphSimulator:
         with self._pending_cond:
             self._pending = 0
             self._pending_cond.notify_all()
-
-    def __enter__(self) -> GraphSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def graph_url(self) -> str:
@@ -337,19 +298,14 @@ class GraphSimulator:
             raise SimulatorError("count must be at least 1 (or None: until cleared).")
         if fields.get("recipient") is not None:
             fields["recipient"] = _digits(str(fields["recipient"]))
-        rule = FailureRule(id=next(self._ids), **fields)
-        with self._lock:
-            self._failures.append(rule)
-        return rule
+        return self._failures.add(FailureRule(id=next(self._ids), **fields))
 
     def clear_failures(self) -> None:
-        with self._lock:
-            self._failures.clear()
+        self._failures.clear()
 
     @property
     def failures(self) -> list[FailureRule]:
-        with self._lock:
-            return list(self._failures)
+        return self._failures.listed()
 
     def hold_sends(self, seconds: float) -> None:
         """From now on, every accepted send is recorded and counted at once (its status webhooks
@@ -843,13 +799,6 @@ class GraphSimulator:
             except (SimulatorError, RuntimeError):
                 return
 
-    def _emit(self, event: str, data: dict[str, Any]) -> None:
-        if self.on_event is not None:
-            try:
-                self.on_event(event, data)
-            except Exception:
-                logger.exception("Graph simulator on_event callback failed")
-
     # --- connections ---
 
     def _connection_opened(self, connection: socket.socket) -> None:
@@ -964,7 +913,7 @@ class GraphSimulator:
         async_code: int | None = None
         async_details: str | None = None
         if self._failures:
-            rule = self._take_failure(number.phone_number_id, wa_id)
+            rule = self._failures.take(lambda rule: rule.matches(number.phone_number_id, wa_id))
             if rule is not None:
                 if rule.hang_seconds:
                     self._stopping.wait(rule.hang_seconds)
@@ -1007,17 +956,6 @@ class GraphSimulator:
         self._hold_answer()
         return _json_response(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": wa_id}],
                                     "messages": [message]})
-
-    def _take_failure(self, phone_number_id: str, wa_id: str) -> FailureRule | None:
-        with self._lock:
-            for rule in self._failures:
-                if rule.matches(phone_number_id, wa_id):
-                    if rule.count is not None:
-                        rule.count -= 1
-                        if rule.count <= 0:
-                            self._failures.remove(rule)
-                    return rule
-        return None
 
     def _validate_template(self, number: SimulatedNumber, payload: Mapping[str, Any]) -> _Response | None:
         if payload.get("type") != "template" or not self.strict_templates:
