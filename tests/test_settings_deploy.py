@@ -17,7 +17,7 @@ _PROJECT_VARIABLES = (
     "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "SECRET_KEY", "JWT_SIGNING_KEY", "FIELD_ENCRYPTION_KEYS",
     "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "PUBLIC_BASE_URL", "DATABASE_URL", "DB_CONN_MAX_AGE", "REDIS_URL",
     "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "MEDIA_ROOT", "SECURE_SSL_REDIRECT", "TRUST_X_FORWARDED_PROTO",
-    "SECURE_HSTS_SECONDS", "PYTEST_XDIST_WORKER", "CSP_REPORT_ONLY",
+    "SECURE_HSTS_SECONDS", "PYTEST_XDIST_WORKER", "CSP_REPORT_ONLY", "EMAIL_URL", "DEFAULT_FROM_EMAIL",
 )
 
 
@@ -31,6 +31,8 @@ def _production_environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
         ALLOWED_HOSTS="inbox.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
         MEDIA_ROOT=str(tmp_path / "media"),
+        EMAIL_URL="smtp+tls://inbox:secret@smtp.example.com:587",
+        DEFAULT_FROM_EMAIL="Inbox <no-reply@inbox.example.com>",
     )
     environment.update(overrides)
     return environment
@@ -58,7 +60,8 @@ def test_check_deploy_finds_no_issue_with_production_settings_and_secrets(tmp_pa
     assert "System check identified no issues" in output
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "JWT_SIGNING_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "JWT_SIGNING_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS",
+                                      "EMAIL_URL", "DEFAULT_FROM_EMAIL"])
 def test_production_settings_refuse_to_start_without_a_required_variable(tmp_path: Path, variable: str) -> None:
     environment = _production_environment(tmp_path)
     del environment[variable]
