@@ -1,0 +1,34 @@
+"""Passwords: reset by email (Django's views and tokens) and change.
+
+A new password ends everything the old one opened: the other sessions (Django compares each
+session's copy of the password hash on every request, and the inbox's socket does too), and every
+JWT issued before it (they carry a digest of the hash: accounts.tokens). A reset link works once
+(its token is made from the password hash, which the reset changes) and for PASSWORD_RESET_TIMEOUT
+seconds; it logs nobody in, so two-factor login still asks for its code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
+
+from accounts.login import login_unlock
+from accounts.models import User
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    """Django's, with the link built on PUBLIC_BASE_URL (never on the Host of the request that
+    asked for it)."""
+
+    def send_mail(self, subject_template_name: str, email_template_name: str, context: dict[str, Any],
+                  from_email: str | None, to_email: str, html_email_template_name: str | None = None) -> None:
+        context = {**context, "base_url": settings.PUBLIC_BASE_URL}
+        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
+                          html_email_template_name)
+
+
+def password_reset_complete(*, user: User) -> None:
+    """After a reset by email: whoever proved they read the account's mail may log in at once,
+    even if someone else's wrong guesses locked the account."""
+    login_unlock(email=user.email)
