@@ -108,13 +108,11 @@ def two_factor_verify(*, user: User, code: str) -> Device | None:
     token = _normalised(code)
     if not token:
         return None
-    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
-        if device.verify_token(token):
-            return device
-    for static in StaticDevice.objects.filter(user=user, confirmed=True):
-        if static.verify_token(token):
-            return static
-    return None
+    # The app's codes are digits, recovery codes letters and digits: each goes to its own devices
+    # only, so that a recovery code never counts as a wrong code of the app (nor the other way).
+    devices = TOTPDevice.objects.filter(user=user, confirmed=True) if token.isdigit() else \
+        StaticDevice.objects.filter(user=user, confirmed=True)
+    return next((device for device in devices if device.verify_token(token.lower())), None)
 
 
 @transaction.atomic
