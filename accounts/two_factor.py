@@ -54,7 +54,7 @@ class Enrolment:
 
 
 def two_factor_enabled(*, user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def two_factor_enrolment_start(*, user: User) -> Enrolment:
@@ -98,7 +98,7 @@ def two_factor_recovery_codes_replace(*, user: User) -> list[str]:
 
 
 def two_factor_recovery_codes_left(*, user: User) -> int:
-    return StaticToken.objects.filter(device__user=user).count()
+    return int(StaticToken.objects.filter(device__user=user).count())
 
 
 def two_factor_verify(*, user: User, code: str) -> Device | None:
