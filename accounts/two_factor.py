@@ -27,10 +27,13 @@ from accounts.models import User
 from config.errors import ApplicationError
 from tenants.models import Tenant
 
-# In the session: "verified" after a password and a code, "none" after a password alone.
+# In the session: "verified" after a password and a code, "none" after a password alone of an
+# account without two-factor login, "password-only" after a password alone of one with it (a door
+# that does not ask for the code: accounts.middleware sends it to the inbox's login).
 SESSION_KEY = "two_factor"
 VERIFIED = "verified"
 NOT_VERIFIED = "none"
+PASSWORD_ONLY = "password-only"
 # A JWT issued after a password and a code carries this claim (a tenant that requires two-factor
 # login refuses the others).
 TOKEN_CLAIM = "mfa"
