@@ -71,3 +71,23 @@ def test_production_settings_refuse_to_start_without_a_required_variable(tmp_pat
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert f"Set the {variable} environment variable" in result.stderr
+
+
+@pytest.mark.parametrize("settings_module, email_url, expected", [
+    # The embedded default prints mail; Django's defaults for the rest.
+    ("config.settings.local", None, "django.core.mail.backends.console.EmailBackend localhost 25 False"),
+    ("config.settings.production", "smtp+tls://inbox:secret@smtp.example.com:587",
+     "django.core.mail.backends.smtp.EmailBackend smtp.example.com 587 True"),
+])
+def test_outgoing_mail_is_configured_by_email_url(tmp_path: Path, settings_module: str, email_url: str | None,
+                                                  expected: str) -> None:
+    environment = _production_environment(tmp_path, DJANGO_SETTINGS_MODULE=settings_module)
+    del environment["EMAIL_URL"]
+    if email_url is not None:
+        environment["EMAIL_URL"] = email_url
+    script = "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS)"
+
+    result = _manage(environment, "shell", "-c", script)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected

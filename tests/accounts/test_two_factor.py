@@ -273,3 +273,20 @@ def test_the_schema_documents_the_code(client: Client) -> None:
     assert "otp" in token_request and "otp_required" in token_request["otp"]["description"]
     responses = schema["paths"]["/api/v1/auth/token"]["post"]["responses"]
     assert "otp_invalid" in responses["401"]["description"]
+
+
+def test_the_code_step_is_under_the_form_rate_limit(agent: User, settings: Any) -> None:
+    enrol(agent)
+    client, _ = login(agent.email, REMOTE_ADDR="198.51.100.60")
+    settings.FORM_RATE_LIMIT = 1  # the password's post was counted before this limit (10,000)
+
+    client.post("/login/code/", {"code": "000000"}, REMOTE_ADDR="198.51.100.60")
+    limited = client.post("/login/code/", {"code": "000000"}, REMOTE_ADDR="198.51.100.60")
+
+    assert limited.status_code == 429 and "Retry-After" in limited
+
+
+def test_staff_see_and_change_the_requirement_in_django_admin(admin_client: Client, acme: Any) -> None:
+    page = admin_client.get(f"/admin/tenants/tenant/{acme.pk}/change/").content.decode()
+
+    assert 'name="two_factor_required"' in page
