@@ -29,6 +29,7 @@ PASSWORD_FORMS = frozenset({
     "password_change",  # the user's own password
     "two-factor-confirm",
     "two-factor-disable",
+    "two-factor-recovery-codes",
     "admin:login",
     "admin:password_change",  # staff's own password
     "admin:auth_user_password_change",  # a user's password, set by staff

@@ -100,6 +100,16 @@ def two_factor_recovery_codes_replace(*, user: User) -> list[str]:
     return codes
 
 
+def two_factor_recovery_codes_renew(*, user: User, password: str) -> list[str]:
+    """New recovery codes for an account with two-factor login (the old ones stop working), proven
+    by the password."""
+    if not two_factor_enabled(user=user):
+        raise ApplicationError(_("Two-factor login is off."), code="two_factor_disabled", status_code=409)
+    if not password or not user.check_password(password):
+        raise ApplicationError(_("That password is not right."), code="invalid_credentials", status_code=401)
+    return two_factor_recovery_codes_replace(user=user)
+
+
 def two_factor_recovery_codes_left(*, user: User) -> int:
     return int(StaticToken.objects.filter(device__user=user).count())
 

@@ -20,6 +20,8 @@ urlpatterns = [
     path("account/two-factor/start", views.two_factor_start_view, name="two-factor-start"),
     path("account/two-factor/confirm", views.two_factor_confirm_view, name="two-factor-confirm"),
     path("account/two-factor/disable", views.two_factor_disable_view, name="two-factor-disable"),
+    path("account/two-factor/recovery-codes", views.two_factor_recovery_codes_view,
+         name="two-factor-recovery-codes"),
     # The tenant's (its administrators').
     path("settings/security/", views.tenant_security_view, name="settings-security"),
 ]

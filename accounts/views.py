@@ -36,6 +36,7 @@ from accounts.two_factor import (
     two_factor_enrolment_pending,
     two_factor_enrolment_start,
     two_factor_recovery_codes_left,
+    two_factor_recovery_codes_renew,
 )
 from config.errors import ApplicationError
 from config.ids import uuid_or_none
@@ -199,6 +200,18 @@ def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("Two-factor login is off."))
     return redirect("account-security")
+
+
+@login_required
+@require_POST
+def two_factor_recovery_codes_view(request: HttpRequest) -> HttpResponse:
+    try:
+        codes = two_factor_recovery_codes_renew(user=request.user,  # type: ignore[arg-type]
+                                                password=request.POST.get("password", "")[:256])
+    except ApplicationError as refusal:
+        messages.error(request, refusal.message)
+        return redirect("account-security")
+    return render(request, "accounts/recovery_codes.html", {"codes": codes, "renewed": True})
 
 
 # --- The tenant's security settings (tenant administrators) --------------------------

@@ -290,3 +290,21 @@ def test_staff_see_and_change_the_requirement_in_django_admin(admin_client: Clie
     page = admin_client.get(f"/admin/tenants/tenant/{acme.pk}/change/").content.decode()
 
     assert 'name="two_factor_required"' in page
+
+
+def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(agent: User, settings: Any) -> None:
+    settings.OTP_STATIC_THROTTLE_FACTOR = 0  # a new code at once after an old one (django-otp waits a second)
+    authenticator = enrol(agent)
+    client, _ = login(agent.email)
+    _code_step(client, authenticator.code(steps_ahead=1))
+
+    refused = client.post("/account/two-factor/recovery-codes", {"password": "wrong"})
+    renewed = client.post("/account/two-factor/recovery-codes", {"password": PASSWORD})
+
+    assert refused.status_code == 302
+    codes = re.findall(r"<li><code>([a-z2-7]+)</code></li>", renewed.content.decode())
+    assert len(codes) == 10 and not set(codes) & set(authenticator.recovery_codes)
+    old, _ = login(agent.email)
+    assert _code_step(old, authenticator.recovery_codes[0]).status_code == 401
+    new, _ = login(agent.email)
+    assert _code_step(new, codes[0]).status_code == 302
