@@ -12,20 +12,25 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
+from django.template.loader import render_to_string
 
 from accounts.login import login_unlock
 from accounts.models import User
+from accounts.tasks import email_send_queue
 
 
 class PasswordResetForm(DjangoPasswordResetForm):
     """Django's, with the link built on PUBLIC_BASE_URL (never on the Host of the request that
-    asked for it)."""
+    asked for it), and the mail sent by a Celery worker (accounts.tasks): the answer takes as
+    long whether the account exists or not."""
 
     def send_mail(self, subject_template_name: str, email_template_name: str, context: dict[str, Any],
                   from_email: str | None, to_email: str, html_email_template_name: str | None = None) -> None:
         context = {**context, "base_url": settings.PUBLIC_BASE_URL}
-        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
-                          html_email_template_name)
+        # Rendered here, in the language of the request.
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        email_send_queue(subject=subject, body=render_to_string(email_template_name, context), to=to_email,
+                         from_email=from_email)
 
 
 def password_reset_complete(*, user: User) -> None:

@@ -252,7 +252,7 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update({key: value for key, value in EMAIL_CONFIG.items() if value not in (None, "")})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Inbox <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Seconds to wait for the mail server (a request that sends mail waits for it).
+# Seconds to wait for the mail server (mail is sent by a Celery worker, which retries).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Internationalisation ----------------------------------------------------------

@@ -4,6 +4,7 @@ Django's validators on every new password, in pt-BR."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,10 +27,29 @@ def agent(acme: Any, member: Any) -> User:
     return member(acme, Role.AGENT, email="ana@acme.test").user
 
 
-def _reset_link(client: Client, user: User, smtp_server: Mailbox, settings: Any) -> str:
-    asked = client.post("/password-reset/", {"email": user.email.upper()})
-    assert asked.status_code == 302 and asked["Location"] == "/password-reset/sent/"
-    return smtp_server.link(settings.PUBLIC_BASE_URL)
+@pytest.fixture
+def ask(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """ask(client, email) → the reset form posted, and the mail it queued sent. The mail is queued
+    when the request's transaction commits, which a test's never does: it is run here, as it runs
+    after a real request (a Celery task, eager in the tests)."""
+
+    def post(client: Client, email: str, **extra: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post("/password-reset/", {"email": email}, **extra)
+
+    return post
+
+
+@pytest.fixture
+def reset_link(ask: Any, smtp_server: Mailbox, settings: Any) -> Callable[[Client, User], str]:
+    """reset_link(client, user) → the path of the link in the mail the user received."""
+
+    def request(client: Client, user: User) -> str:
+        asked = ask(client, user.email.upper())
+        assert asked.status_code == 302 and asked["Location"] == "/password-reset/sent/"
+        return smtp_server.link(settings.PUBLIC_BASE_URL)
+
+    return request
 
 
 def _set_password(client: Client, link: str, password: str = NEW_PASSWORD) -> Any:
@@ -38,12 +58,12 @@ def _set_password(client: Client, link: str, password: str = NEW_PASSWORD) -> An
     return client.post(opened["Location"], {"new_password1": password, "new_password2": password})
 
 
-def test_password_reset_round_trip_through_a_real_smtp_server(agent: User, smtp_server: Mailbox,
-                                                              settings: Any) -> None:
+def test_password_reset_round_trip_through_a_real_smtp_server(agent: User, smtp_server: Mailbox, settings: Any,
+                                                              reset_link: Any) -> None:
     settings.PUBLIC_BASE_URL = "https://inbox.example.com"
     client = Client()
 
-    link = _reset_link(client, agent, smtp_server, settings)
+    link = reset_link(client, agent)
     saved = _set_password(client, link)
 
     mail = smtp_server.messages[0]
@@ -56,19 +76,19 @@ def test_password_reset_round_trip_through_a_real_smtp_server(agent: User, smtp_
 
 
 def test_the_reset_link_is_built_on_the_public_url_not_the_request_host(agent: User, smtp_server: Mailbox,
-                                                                        settings: Any) -> None:
+                                                                        settings: Any, ask: Any) -> None:
     settings.PUBLIC_BASE_URL = "https://inbox.example.com"
     settings.ALLOWED_HOSTS = ["*"]
 
-    Client().post("/password-reset/", {"email": agent.email}, HTTP_HOST="attacker.example")
+    ask(Client(), agent.email, HTTP_HOST="attacker.example")
 
     text = smtp_server.messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "https://inbox.example.com/password-reset/" in text and "attacker.example" not in text
 
 
-def test_a_used_reset_link_is_refused(agent: User, smtp_server: Mailbox, settings: Any) -> None:
+def test_a_used_reset_link_is_refused(agent: User, reset_link: Any) -> None:
     client = Client()
-    link = _reset_link(client, agent, smtp_server, settings)
+    link = reset_link(client, agent)
     assert _set_password(client, link).status_code == 302
 
     again = Client().get(link, follow=True)
@@ -78,11 +98,11 @@ def test_a_used_reset_link_is_refused(agent: User, smtp_server: Mailbox, setting
     assert login(agent.email, NEW_PASSWORD)[1].status_code == 302
 
 
-def test_an_expired_reset_link_is_refused(agent: User, smtp_server: Mailbox, settings: Any,
+def test_an_expired_reset_link_is_refused(agent: User, settings: Any, reset_link: Any,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     settings.PASSWORD_RESET_TIMEOUT = 3600
     client = Client()
-    link = _reset_link(client, agent, smtp_server, settings)
+    link = reset_link(client, agent)
 
     later = datetime.now() + timedelta(seconds=3601)
     monkeypatch.setattr(default_token_generator, "_now", lambda: later)
@@ -93,15 +113,14 @@ def test_an_expired_reset_link_is_refused(agent: User, smtp_server: Mailbox, set
     assert agent.check_password(PASSWORD)
 
 
-def test_an_unknown_email_gets_the_same_answer_and_no_mail(smtp_server: Mailbox, db: None) -> None:
-    answer = Client().post("/password-reset/", {"email": "nobody@acme.test"})
+def test_an_unknown_email_gets_the_same_answer_and_no_mail(smtp_server: Mailbox, ask: Any, db: None) -> None:
+    answer = ask(Client(), "nobody@acme.test")
 
     assert answer.status_code == 302 and answer["Location"] == "/password-reset/sent/"
     assert smtp_server.messages == []
 
 
-def test_a_reset_ends_the_old_sessions_and_tokens_and_lifts_a_lockout(agent: User, acme: Any, member: Any,
-                                                                      api: Any, smtp_server: Mailbox,
+def test_a_reset_ends_the_old_sessions_and_tokens_and_lifts_a_lockout(agent: User, api: Any, reset_link: Any,
                                                                       settings: Any) -> None:
     membership = agent.memberships.get()
     session, _ = login(agent.email)
@@ -111,7 +130,7 @@ def test_a_reset_ends_the_old_sessions_and_tokens_and_lifts_a_lockout(agent: Use
     assert login(agent.email)[1].status_code == 401
 
     client = Client()
-    _set_password(client, _reset_link(client, agent, smtp_server, settings))
+    _set_password(client, reset_link(client, agent))
 
     assert session.get("/inbox/")["Location"].startswith("/login/")
     refused = integrator.get("/api/v1/conversations")
@@ -126,10 +145,10 @@ def test_a_reset_ends_the_old_sessions_and_tokens_and_lifts_a_lockout(agent: Use
     ("Ab1-", "Esta senha é muito curta. Ela precisa conter pelo menos 8 caracteres."),
     ("ana@acme.test1", "A senha é muito parecida com email"),
 ])
-def test_a_reset_refuses_a_weak_password_in_portuguese(agent: User, smtp_server: Mailbox, settings: Any,
-                                                       password: str, message: str) -> None:
+def test_a_reset_refuses_a_weak_password_in_portuguese(agent: User, reset_link: Any, password: str,
+                                                       message: str) -> None:
     client = Client()
-    link = _reset_link(client, agent, smtp_server, settings)
+    link = reset_link(client, agent)
 
     refused = _set_password(client, link, password)
 
