@@ -24,9 +24,11 @@ from accounts.access import (
 )
 from accounts.models import Membership
 from accounts.tokens import token_refusal
+from accounts.two_factor import SESSION_KEY, VERIFIED, token_two_factor_missing
 from tenants.scoping import activate_tenant
 
 SESSION_TENANT_KEY = "tenant_id"
+_TWO_FACTOR_REQUIRED = _("This account requires two-factor login: log in again with its code.")
 
 
 class TenantJWTAuthentication(JWTAuthentication):
@@ -53,6 +55,8 @@ class TenantJWTAuthentication(JWTAuthentication):
         refused = token_refusal(token, access.user)
         if refused is not None:
             raise exceptions.AuthenticationFailed(refused[1], code=refused[0])
+        if token_two_factor_missing(token=token, tenant=access.tenant):
+            raise exceptions.AuthenticationFailed(_TWO_FACTOR_REQUIRED, code="two_factor_required")
         tenant_access_require_operational(access)
         activate_tenant(access.tenant)
         return access.user, TenantAccess(user=access.user, tenant=access.tenant, role=access.role, token=token)
@@ -75,6 +79,8 @@ class TenantSessionAuthentication(SessionAuthentication):
         access = tenant_access_resolve(user_id=user.pk, tenant_id=tenant_id)
         if access is None:
             raise exceptions.AuthenticationFailed(_("You are no longer a member of this account."), code="membership_revoked")
+        if access.tenant.two_factor_required and request._request.session.get(SESSION_KEY) != VERIFIED:
+            raise exceptions.PermissionDenied(_TWO_FACTOR_REQUIRED, code="two_factor_required")
         tenant_access_require_operational(access)
         activate_tenant(access.tenant)
         return access.user, access

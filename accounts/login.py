@@ -1,11 +1,14 @@
 """Logging in with an email and a password, through any of the three doors that take one: the
-inbox's /login/, Django admin's /admin/login/ and the API's /auth/token.
+inbox's /login/, Django admin's /admin/login/ and the API's /auth/token; and, for an account with
+two-factor login, the code that follows the password (the inbox's /login/code/, the API's `otp`).
 
 django-axes counts the failures (settings: AXES_*, LOGIN_IP_FAILURE_LIMIT) per account across
 client addresses and per client address across accounts, in the database, and refuses a door
 that had too many for a cool-off. A refused door answers exactly as a wrong password does (same
 status, same body, and one password hashing in both cases), so that nobody learns from the
-answer whether an account exists or is locked. Staff lift a lockout in Django admin (the
+answer whether an account exists or is locked. A wrong two-factor code is a failure of the same
+account as a wrong password (so guessing codes locks it as guessing passwords does), and a locked
+account's code is refused, right or wrong. Staff lift a lockout in Django admin (the
 users' "unlock" action, or axes' access attempts) or with `manage.py axes_reset_username`."""
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.signals import user_login_failed
 from django.db.models import Q, Sum
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.two_factor import InvalidCode, two_factor_enabled, two_factor_verify
 from config.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,29 @@ def credentials_authenticate(*, request: HttpRequest, email: str, password: str)
     if user is None:
         raise InvalidCredentials("Email or password is wrong.")
     return user
+
+
+def second_factor_authenticate(*, request: HttpRequest, user: User, code: str) -> None:
+    """Accept the code of `user`, whose password was just checked, or raise InvalidCode: a wrong
+    code, or any code while the account or the client address is locked (counted as a failed
+    login by django-axes)."""
+    credentials = {"email": user.email}
+    if not AxesProxyHandler.is_allowed(request, credentials) or two_factor_verify(user=user, code=code) is None:
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        raise InvalidCode(_("That code is not right."))
+
+
+def second_factor_authenticate_if_enabled(*, request: HttpRequest, user: User, code: str) -> bool:
+    """For a door that takes the code with the password (the API's): True when the account has
+    two-factor login and `code` is right; False when it has none. Raises `otp_required` when
+    the code is missing, `otp_invalid` (accounts.two_factor.InvalidCode) when it is wrong."""
+    if not two_factor_enabled(user=user):
+        return False
+    if not code:
+        raise ApplicationError(_("This account has two-factor login: send the code of its authenticator app "
+                                 "(or a recovery code) as `otp`."), code="otp_required", status_code=401)
+    second_factor_authenticate(request=request, user=user, code=code)
+    return True
 
 
 def login_access_log(*, request: HttpRequest, user: User) -> None:

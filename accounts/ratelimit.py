@@ -4,7 +4,7 @@ password is hashed (each costs a hashing: a flood of them is a flood of CPU). Be
 answer is 429 with Retry-After. Login failures are counted apart, per account and per address,
 by django-axes (accounts.login); this limit is on requests.
 
-A new form of the kind (an invitation's, a password reset's) joins by its URL name below."""
+A new form of the kind (an invitation's) joins by its URL name below."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ from config.client_ip import client_ip
 # URL names (with their namespace) of the views whose POSTs are limited.
 PASSWORD_FORMS = frozenset({
     "login",  # the inbox's
+    "login-code",  # its second step (two-factor login)
+    "password_reset",  # asking for a reset link (each one sends a mail)
+    "password_reset_confirm",  # the new password of a reset link
+    "password_change",  # the user's own password
+    "two-factor-confirm",
+    "two-factor-disable",
+    "two-factor-recovery-codes",
     "admin:login",
     "admin:password_change",  # staff's own password
     "admin:auth_user_password_change",  # a user's password, set by staff

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.access import (
@@ -16,6 +17,7 @@ from accounts.events import MembershipCreated, MembershipRemoved, MembershipRole
 from accounts.models import Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
 from accounts.tokens import SESSION_CLAIM, token_refusal, token_session_revoke, token_session_set
+from accounts.two_factor import TOKEN_CLAIM
 from config.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
 from tenants.events import publish
 from tenants.models import Tenant
@@ -76,21 +78,31 @@ def membership_remove(*, membership: Membership, actor: User | None = None) -> N
     publish(MembershipRemoved(tenant_pk=tenant_pk, user_pk=user.pk, user_id=str(user.public_id)))
 
 
-def tokens_issue(*, access: TenantAccess, session: str | None = None) -> dict[str, str]:
+def tokens_issue(*, access: TenantAccess, session: str | None = None, two_factor: bool = False) -> dict[str, str]:
     """A refresh and an access JWT whose claims carry the user, the tenant (their public ids)
-    and the role, and the login session they belong to (a new one unless given:
-    accounts.tokens)."""
+    and the role, the login session they belong to (a new one unless given:
+    accounts.tokens), and whether the login gave a two-factor code."""
     refresh = RefreshToken.for_user(access.user)  # user_id: the user's public id (SIMPLE_JWT's USER_ID_FIELD)
     token_session_set(refresh, session=session)
     refresh["tenant_id"] = str(access.tenant.public_id)
     refresh["tenant"] = access.tenant.slug
     refresh["role"] = access.role
+    if two_factor:
+        refresh[TOKEN_CLAIM] = True
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def tokens_obtain(*, user: User, tenant_slug: str | None = None) -> dict[str, Any]:
-    """A token pair for a user whose password was checked (accounts.login), in the tenant
-    named, or in their only one."""
+def tokens_require_two_factor(*, access: TenantAccess, two_factor: bool) -> None:
+    """A tenant that requires two-factor login gives tokens only to a login that gave a code."""
+    if access.tenant.two_factor_required and not two_factor:
+        raise PermissionDeniedError(
+            _("This account requires two-factor login: turn it on in the inbox (Account security), then log in "
+              "with its code."), code="two_factor_required")
+
+
+def tokens_obtain(*, user: User, tenant_slug: str | None = None, two_factor: bool = False) -> dict[str, Any]:
+    """A token pair for a user whose password (and code, `two_factor`, if the account has
+    two-factor login) was checked (accounts.login), in the tenant named, or in their only one."""
     memberships = list(Membership.all_objects.select_related("tenant").filter(user=user).order_by("tenant__slug"))
     if tenant_slug:
         tenant = next((m.tenant for m in memberships if m.tenant.slug == tenant_slug), None)
@@ -111,7 +123,8 @@ def tokens_obtain(*, user: User, tenant_slug: str | None = None) -> dict[str, An
     if access is None:  # pragma: no cover - the membership was removed meanwhile
         raise PermissionDeniedError("You are not a member of that account.")
     tenant_access_require_operational(access)
-    return {**tokens_issue(access=access), "tenant": tenant.slug, "role": access.role}
+    tokens_require_two_factor(access=access, two_factor=two_factor)
+    return {**tokens_issue(access=access, two_factor=two_factor), "tenant": tenant.slug, "role": access.role}
 
 
 def tokens_refresh(*, refresh: str) -> dict[str, Any]:
@@ -127,9 +140,11 @@ def tokens_refresh(*, refresh: str) -> dict[str, Any]:
     if refused is not None:
         raise ApplicationError(refused[1], code=refused[0], status_code=401)
     tenant_access_require_operational(access)
+    two_factor = bool(token.get(TOKEN_CLAIM))
+    tokens_require_two_factor(access=access, two_factor=two_factor)
     token.blacklist()
-    return {**tokens_issue(access=access, session=token.get(SESSION_CLAIM)), "tenant": access.tenant.slug,
-            "role": access.role}
+    return {**tokens_issue(access=access, session=token.get(SESSION_CLAIM), two_factor=two_factor),
+            "tenant": access.tenant.slug, "role": access.role}
 
 
 def tokens_revoke(*, refresh: str) -> None:

@@ -25,7 +25,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public, token_ids
 from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import Membership, User
+from accounts.sessions import session_two_factor_missing
 from accounts.tokens import token_refusal
+from accounts.two_factor import token_two_factor_missing
 from config.ids import uuid_or_none
 from conversations import realtime
 
@@ -190,7 +192,10 @@ class InboxConsumer(_EventsConsumer):
         if tenant_id is None:
             tenant_ids = list(Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)[:2])
             tenant_id = tenant_ids[0] if len(tenant_ids) == 1 else None
-        return tenant_access_resolve(user_id=user.pk, tenant_id=tenant_id) if tenant_id else None
+        access = tenant_access_resolve(user_id=user.pk, tenant_id=tenant_id) if tenant_id else None
+        if access is not None and session_two_factor_missing(session=self.scope["session"], access=access):
+            return None  # the tenant requires two-factor login, and this session has not given a code
+        return access
 
 
 class IntegratorConsumer(_EventsConsumer):
@@ -241,6 +246,8 @@ class IntegratorConsumer(_EventsConsumer):
         ids = token_ids(token)
         access = tenant_access_resolve_public(user_id=ids[0], tenant_id=ids[1]) if ids else None
         if access is None or access.role != token.get("role") or not access.tenant.is_operational:
+            return None, None
+        if token_two_factor_missing(token=token, tenant=access.tenant):
             return None, None
         return (access, token) if token_refusal(token, access.user) is None else (None, None)
 

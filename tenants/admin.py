@@ -187,7 +187,7 @@ def _usage(used: int, limit: int) -> str:
 class TenantAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "status", "plan", "channels_usage", "agents_usage", "messages_usage",
                     "created_at")
-    list_filter = ("status", "plan")
+    list_filter = ("status", "plan", "two_factor_required")
     search_fields = ("name", "slug")
     ordering = ("name",)
     actions = ("suspend", "reactivate")
@@ -199,6 +199,7 @@ class TenantAdmin(admin.ModelAdmin):
         (_("Usage"), {"fields": ("channels_usage", "agents_usage", "messages_usage", "usage_month",
                                  "messages_this_month")}),
         (_("Locale"), {"fields": ("time_zone", "language", "default_country")}),
+        (_("Security"), {"fields": ("two_factor_required",)}),
         (_("Settings"), {"fields": ("settings",), "classes": ("collapse",)}),
         (None, {"fields": ("created_at", "updated_at")}),
     )

@@ -40,6 +40,10 @@ class Tenant(models.Model):
         _("default country"), max_length=2, default="BR", help_text=_("For phone numbers written without +country.")
     )
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    two_factor_required = models.BooleanField(
+        _("two-factor login required"), default=False,
+        help_text=_("Members without two-factor login are sent to turn it on and can use nothing else until they do."),
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

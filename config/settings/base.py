@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "conversations",
     "integrations",
     "axes",
+    # Two-factor login (accounts.two_factor): TOTP devices and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +84,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.ratelimit.FormRateLimitMiddleware",
+    # A session opened by a password alone (Django admin's login) of an account with two-factor
+    # login is sent through the inbox's login, which asks for the code.
+    "accounts.middleware.TwoFactorSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -210,6 +217,7 @@ AUTHENTICATION_BACKENDS = [
     "guardian.backends.ObjectPermissionBackend",
 ]
 GUARDIAN_ANONYMOUS_USER_NAME = None
+# Every password set (reset, change, admin, invitations) is checked; Django's messages are in pt-BR.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -234,6 +242,23 @@ SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # POSTs a minute per client address to the password forms (accounts.ratelimit).
 FORM_RATE_LIMIT = env.int("FORM_RATE_LIMIT", default=20)
+# A password reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+# Two-factor login: the name an authenticator app shows beside the account, and how long the code
+# step waits for a code after the password was right.
+OTP_TOTP_ISSUER = env.str("TWO_FACTOR_ISSUER", default="Inbox")
+TWO_FACTOR_CODE_SECONDS = env.int("TWO_FACTOR_CODE_SECONDS", default=300)
+
+# --- Outgoing email ----------------------------------------------------------------
+
+# EMAIL_URL names the backend and its server: smtp+tls://user:password@smtp.example.com:587
+# (smtp+ssl:// for port 465). The embedded default prints mail to the console; production requires it.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update({key: value for key, value in EMAIL_CONFIG.items() if value not in (None, "")})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Inbox <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds to wait for the mail server (mail is sent by a Celery worker, which retries).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Internationalisation ----------------------------------------------------------
 

@@ -14,6 +14,11 @@ if not FIELD_ENCRYPTION_KEYS:
 
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Password resets go out by mail: a console nobody reads would lose them without a word.
+EMAIL_CONFIG = env.email_url("EMAIL_URL")
+vars().update({key: value for key, value in EMAIL_CONFIG.items() if value not in (None, "")})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405
 

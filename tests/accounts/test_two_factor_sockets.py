@@ -1,0 +1,75 @@
+"""A tenant that requires two-factor login holds its live sockets to it too: an inbox socket
+of a session that gave no code, and an integrator socket of a JWT issued without one, are
+refused; with the code, both open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from accounts.access import TenantAccess
+from accounts.models import Role
+from accounts.services import tokens_issue
+from accounts.two_factor import SESSION_KEY, VERIFIED
+from config.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def _session_cookie(user: Any, *, verified: bool) -> bytes:
+    client = Client()
+    client.force_login(user)
+    if verified:
+        session = client.session
+        session[SESSION_KEY] = VERIFIED
+        session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def _token(membership: Any, *, two_factor: bool) -> str:
+    access = TenantAccess(user=membership.user, tenant=membership.tenant, role=membership.role)
+    return tokens_issue(access=access, two_factor=two_factor)["access"]
+
+
+@pytest.fixture
+def agent(acme: Any, member: Any) -> Any:
+    acme.two_factor_required = True
+    acme.save()
+    return member(acme, Role.AGENT)
+
+
+@pytest.mark.parametrize("verified, opens", [(False, False), (True, True)])
+async def test_the_inbox_socket_needs_a_session_that_gave_a_code(agent: Any, verified: bool, opens: bool) -> None:
+    cookie = await database_sync_to_async(_session_cookie)(agent.user, verified=verified)
+    communicator = WebsocketCommunicator(application, "/ws/inbox", headers=[ORIGIN, (b"cookie", cookie)])
+    try:
+        connected, code = await communicator.connect()
+        assert connected == opens, code
+        if not opens:
+            assert code == 4403
+    finally:
+        await communicator.disconnect()
+
+
+@pytest.mark.parametrize("two_factor, opens", [(False, False), (True, True)])
+async def test_the_integrator_socket_needs_a_token_issued_with_a_code(agent: Any, two_factor: bool,
+                                                                      opens: bool) -> None:
+    token = await database_sync_to_async(_token)(agent, two_factor=two_factor)
+    communicator = WebsocketCommunicator(application, "/ws/v1/events")
+    try:
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.send_json_to({"type": "auth", "token": token})
+        if opens:
+            assert (await communicator.receive_json_from(timeout=3))["type"] == "ready"
+        else:
+            assert (await communicator.receive_json_from(timeout=3))["type"] == "error"
+            assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+    finally:
+        await communicator.disconnect()
