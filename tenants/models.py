@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
+
+AUDIT_RETENTION_MIN_DAYS, AUDIT_RETENTION_MAX_DAYS = 30, 3650
 
 
 class Tenant(models.Model):
@@ -40,6 +43,11 @@ class Tenant(models.Model):
         _("default country"), max_length=2, default="BR", help_text=_("For phone numbers written without +country.")
     )
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    audit_retention_days = models.PositiveSmallIntegerField(
+        _("audit log retention (days)"), default=365,
+        validators=[MinValueValidator(AUDIT_RETENTION_MIN_DAYS), MaxValueValidator(AUDIT_RETENTION_MAX_DAYS)],
+        help_text=_("Audit entries older than this are deleted every night."),
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
