@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -35,7 +36,8 @@ from django.utils import timezone
 from accounts.login import login_username
 from accounts.models import AuditAction, AuditEntry, Membership, User
 from config.client_ip import client_ip
-from tenants.models import Tenant
+from config.errors import ValidationFailed
+from tenants.models import AUDIT_RETENTION_MAX_DAYS, AUDIT_RETENTION_MIN_DAYS, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +168,33 @@ def _on_logged_in(sender: Any, request: HttpRequest | None, user: User, **kwargs
 def audit_login_signals_connect() -> None:
     user_login_failed.connect(_on_login_failed, dispatch_uid="accounts.audit.login_failed")
     user_logged_in.connect(_on_logged_in, dispatch_uid="accounts.audit.logged_in")
+
+
+def audit_export_record(*, tenant: Tenant, actor: User | None, filters: dict[str, Any],
+                        export_format: str = "csv") -> AuditEntry:
+    """An export of the audit log is itself in the audit log, with the filters it used."""
+    shown = {key: value.isoformat() if isinstance(value, dt.datetime) else str(value)
+             for key, value in filters.items() if value}
+    return audit_record(tenant=tenant, action=AuditAction.EXPORT_CREATED, actor=actor,
+                        target=AuditTarget("audit_log", "", "audit log"),
+                        details={"format": export_format, "filters": shown})
+
+
+@transaction.atomic
+def audit_retention_set(*, tenant: Tenant, actor: User | None, days: int) -> Tenant:
+    """How many days the tenant keeps its audit log (the retention task deletes older entries)."""
+    if not AUDIT_RETENTION_MIN_DAYS <= days <= AUDIT_RETENTION_MAX_DAYS:
+        raise ValidationFailed(
+            f"Keep the audit log from {AUDIT_RETENTION_MIN_DAYS} to {AUDIT_RETENTION_MAX_DAYS} days.",
+            details={"days": [f"From {AUDIT_RETENTION_MIN_DAYS} to {AUDIT_RETENTION_MAX_DAYS}."]})
+    before = tenant.audit_retention_days
+    if before != days:
+        tenant.audit_retention_days = days
+        tenant.save(update_fields=["audit_retention_days", "updated_at"])
+        audit_record(tenant=tenant, action=AuditAction.SETTINGS_CHANGED, actor=actor,
+                     target=AuditTarget("tenant", str(tenant.public_id), tenant.name),
+                     details={"audit_retention_days": {"from": before, "to": days}})
+    return tenant
 
 
 # --- Reads ----------------------------------------------------------------------------
