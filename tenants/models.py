@@ -46,7 +46,7 @@ class Tenant(models.Model):
     audit_retention_days = models.PositiveSmallIntegerField(
         _("audit log retention (days)"), default=365,
         validators=[MinValueValidator(AUDIT_RETENTION_MIN_DAYS), MaxValueValidator(AUDIT_RETENTION_MAX_DAYS)],
-        help_text=_("Audit entries older than this are deleted every night."),
+        help_text=_("Audit entries older than this are deleted every day."),
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tenant',
             name='audit_retention_days',
-            field=models.PositiveSmallIntegerField(default=365, help_text='Audit entries older than this are deleted every night.', validators=[django.core.validators.MinValueValidator(30), django.core.validators.MaxValueValidator(3650)], verbose_name='audit log retention (days)'),
+            field=models.PositiveSmallIntegerField(default=365, help_text='Audit entries older than this are deleted every day.', validators=[django.core.validators.MinValueValidator(30), django.core.validators.MaxValueValidator(3650)], verbose_name='audit log retention (days)'),
         ),
     ]
