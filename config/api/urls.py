@@ -1,8 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts.audit_api import AuditEntryViewSet
 from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
+from accounts.audit_api import AuditEntryViewSet
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
