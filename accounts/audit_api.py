@@ -15,7 +15,7 @@ from config.api.views import ApiViewSet
 
 class AuditTargetOutput(serializers.Serializer):
     type = serializers.CharField(help_text="`user`, `channel`, `contact`, `tenant`, `audit_log`, ...")
-    id = serializers.CharField(help_text="Its id (empty when it has none).")
+    id = serializers.UUIDField(allow_null=True, help_text="Its id (null when it has none).")
     label = serializers.CharField(help_text="What it was called then.")
 
 
@@ -35,10 +35,10 @@ class AuditEntryOutput(serializers.ModelSerializer):
         return str(entry.actor.public_id) if entry.actor is not None else None
 
     @extend_schema_field(AuditTargetOutput(allow_null=True))
-    def get_target(self, entry: AuditEntry) -> dict[str, str] | None:
+    def get_target(self, entry: AuditEntry) -> dict[str, str | None] | None:
         if not (entry.target_type or entry.target_id):
             return None
-        return {"type": entry.target_type, "id": entry.target_id, "label": entry.target_label}
+        return {"type": entry.target_type, "id": entry.target_id or None, "label": entry.target_label}
 
 
 class AuditEntryFilter(django_filters.FilterSet):
