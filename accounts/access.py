@@ -30,6 +30,10 @@ class TenantAccess:
         return role_has_permission(self.role, permission)
 
     @property
+    def reads_audit_log(self) -> bool:
+        return self.has("audit:read")
+
+    @property
     def sees_all_channels(self) -> bool:
         return self.role in ROLES_SEEING_ALL_CHANNELS
 

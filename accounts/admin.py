@@ -11,8 +11,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.audit import AuditTarget, audit_record, audit_record_for_member
 from accounts.login import login_unlock
-from accounts.models import Membership, Role, User
+from accounts.models import AuditAction, AuditEntry, Membership, Role, User
 from tenants.admin import TenantChoiceForm, TenantScopedAdmin, UnscopedInlineMixin
 
 
@@ -100,6 +101,49 @@ class UserAdmin(DjangoUserAdmin):
         # Memberships are added once the user exists.
         return super().get_inline_instances(request, obj) if obj is not None else []
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            audit_record_for_member(
+                user=obj, actor=request.user,  # type: ignore[arg-type]
+                action=AuditAction.MEMBER_REACTIVATED if obj.is_active else AuditAction.MEMBER_DEACTIVATED,
+                target=AuditTarget.user(obj))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is Membership:
+            _audit_membership_forms(request, formset)
+
+
+def _audit_membership_change(request: HttpRequest, membership: Membership, form: Any, *, added: bool) -> None:
+    actor: User = request.user  # type: ignore[assignment]
+    target = AuditTarget.user(membership.user)
+    if added:
+        audit_record(tenant=membership.tenant_id, action=AuditAction.MEMBER_ADDED, actor=actor, target=target,
+                     details={"role": membership.role})
+    elif "role" in form.changed_data:
+        audit_record(tenant=membership.tenant_id, action=AuditAction.MEMBER_ROLE_CHANGED, actor=actor,
+                     target=target, details={"from": form.initial.get("role"), "to": membership.role})
+
+
+def _audit_membership_removed(request: HttpRequest, membership: Membership) -> None:
+    audit_record(tenant=membership.tenant_id, action=AuditAction.MEMBER_REMOVED,
+                 actor=request.user, target=AuditTarget.user(membership.user),  # type: ignore[arg-type]
+                 details={"role": membership.role})
+
+
+def _audit_membership_forms(request: HttpRequest, formset: Any) -> None:
+    """Staff's changes to memberships in Django admin go to each tenant's audit log as the
+    services' own do (accounts.services)."""
+    for membership in formset.deleted_objects:
+        _audit_membership_removed(request, membership)
+    new = {membership.pk for membership in formset.new_objects}
+    for form in formset.forms:
+        membership = form.instance
+        if membership.pk is None or form in formset.deleted_forms or not form.has_changed():
+            continue
+        _audit_membership_change(request, membership, form, added=membership.pk in new)
+
 
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
@@ -110,3 +154,40 @@ class MembershipAdmin(TenantScopedAdmin):
     search_fields = ("user__email", "user__full_name", "tenant__slug", "tenant__name")
     autocomplete_fields = ("user",)
     readonly_fields = ("created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _audit_membership_change(request, obj, form, added=not change)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        super().delete_model(request, obj)
+        _audit_membership_removed(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        removed = list(queryset.select_related("user"))
+        super().delete_queryset(request, queryset)
+        for membership in removed:
+            _audit_membership_removed(request, membership)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(TenantScopedAdmin):
+    """Platform staff read every tenant's audit log; nobody changes it."""
+
+    list_display = ("created_at", "tenant", "actor_label", "action", "target_type", "target_label", "ip")
+    list_select_related = ("tenant",)
+    list_filter = ("action", "tenant")
+    search_fields = ("actor_label", "target_label", "target_id", "tenant__slug", "ip")
+    date_hierarchy = "created_at"
+    readonly_fields = ("tenant", "created_at", "actor", "actor_label", "action", "target_type", "target_id",
+                       "target_label", "ip", "user_agent", "details")
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

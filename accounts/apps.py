@@ -14,3 +14,7 @@ class AccountsConfig(AppConfig):
         # Every door that opens a session (the inbox's login, Django admin's, a test's force_login)
         # sends this; the inbox's own login then marks the session as it knows best.
         user_logged_in.connect(two_factor_session_mark, dispatch_uid="two_factor_session_mark")
+
+        from accounts.audit import audit_login_signals_connect
+
+        audit_login_signals_connect()

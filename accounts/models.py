@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.ids import uuid7
-from tenants.scoping import TenantScopedModel
+from tenants.scoping import TenantScopedManager, TenantScopedModel
 
 
 class Role(models.TextChoices):
@@ -80,3 +80,88 @@ class Membership(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.tenant_id}:{self.role}"
+
+
+class AuditAction(models.TextChoices):
+    """What an audit entry says happened (the code is what the API and the CSV show)."""
+
+    LOGIN_SUCCEEDED = "login.succeeded", _("Logged in")
+    LOGIN_FAILED = "login.failed", _("Failed login")
+    MEMBER_ADDED = "member.added", _("Member added")
+    MEMBER_REMOVED = "member.removed", _("Member removed")
+    MEMBER_ROLE_CHANGED = "member.role_changed", _("Member's role changed")
+    MEMBER_DEACTIVATED = "member.deactivated", _("Member deactivated")
+    MEMBER_REACTIVATED = "member.reactivated", _("Member reactivated")
+    CHANNEL_CONNECTED = "channel.connected", _("Channel connected")
+    CHANNEL_DISCONNECTED = "channel.disconnected", _("Channel disconnected")
+    CHANNEL_CREDENTIALS_CHANGED = "channel.credentials_changed", _("Channel credentials changed")
+    CHANNEL_DELETED = "channel.deleted", _("Channel deleted")
+    CONTACT_DELETED = "contact.deleted", _("Contact deleted")
+    EXPORT_CREATED = "export.created", _("Export created")
+    SETTINGS_CHANGED = "settings.changed", _("Settings changed")
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        # The one change allowed: a deleted user's entries lose the link to them (Django's
+        # SET_NULL); their actor_label still says who it was.
+        if kwargs.keys() == {"actor"} and kwargs["actor"] is None:
+            return super().update(**kwargs)
+        raise AuditEntryImmutable("Audit entries are never changed.")
+
+
+class AuditEntryImmutable(RuntimeError):
+    """Something tried to change an audit entry: a bug, never a user error."""
+
+
+class AuditEntry(TenantScopedModel):
+    """One thing someone did in a tenant: who, what, to what, when, from where.
+
+    Append-only: a row is written once (accounts.audit.audit_record) and never changed; only
+    the retention task removes rows, when they are older than the tenant keeps them. The
+    actor's label is kept, so the entry still says who it was once the user is gone."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              verbose_name=_("actor"))
+    actor_label = models.CharField(_("actor"), max_length=254, blank=True)
+    # A code of AuditAction, not a choices field: a new kind of entry needs no migration.
+    action = models.CharField(_("action"), max_length=64)
+    target_type = models.CharField(_("target type"), max_length=32, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_label = models.CharField(_("target"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    objects = TenantScopedManager.from_queryset(AuditEntryQuerySet)()
+    all_objects = models.Manager.from_queryset(AuditEntryQuerySet)()
+
+    class Meta(TenantScopedModel.Meta):
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="audit_tenant_created"),
+            models.Index(fields=["tenant", "action", "-created_at"], name="audit_tenant_action_created"),
+            models.Index(fields=["tenant", "actor", "-created_at"], name="audit_tenant_actor_created"),
+        ]
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return str(AuditAction(self.action).label)
+        except ValueError:
+            return self.action
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label or '-'} #{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditEntryImmutable("Audit entries are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditEntryImmutable("Audit entries are removed only by the retention task.")

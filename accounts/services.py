@@ -13,8 +13,9 @@ from accounts.access import (
     tenant_access_resolve_public,
     token_ids,
 )
+from accounts.audit import AuditTarget, audit_record
 from accounts.events import MembershipCreated, MembershipRemoved, MembershipRoleChanged
-from accounts.models import Membership, Role, User
+from accounts.models import AuditAction, Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
 from accounts.tokens import SESSION_CLAIM, token_refusal, token_session_revoke, token_session_set
 from accounts.two_factor import TOKEN_CLAIM
@@ -44,6 +45,8 @@ def membership_create(*, tenant: Tenant, user: User, role: str, actor: User | No
     if role in ROLES_USING_A_SEAT:
         tenant_check_limit(tenant=tenant, resource="agents", current=_seats_used(tenant))
     membership = Membership.all_objects.create(tenant=tenant, user=user, role=role)
+    audit_record(tenant=tenant, action=AuditAction.MEMBER_ADDED, actor=actor, target=AuditTarget.user(user),
+                 details={"role": role})
     publish(MembershipCreated(tenant_pk=tenant.pk, membership_pk=membership.pk, user_pk=user.pk,
                               user_id=str(user.public_id), role=role))
     return membership
@@ -60,6 +63,8 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
         tenant_check_limit(tenant=membership.tenant, resource="agents", current=_seats_used(membership.tenant))
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
+    audit_record(tenant=membership.tenant_id, action=AuditAction.MEMBER_ROLE_CHANGED, actor=actor,
+                 target=AuditTarget.user(membership.user), details={"from": old_role, "to": role})
     publish(
         MembershipRoleChanged(
             tenant_pk=membership.tenant_id, membership_pk=membership.pk, user_pk=membership.user_id,
@@ -75,6 +80,8 @@ def membership_remove(*, membership: Membership, actor: User | None = None) -> N
     hears of it: channels_app.listeners.member_channels_revoke)."""
     tenant_pk, user = membership.tenant_id, membership.user
     membership.delete()
+    audit_record(tenant=tenant_pk, action=AuditAction.MEMBER_REMOVED, actor=actor, target=AuditTarget.user(user),
+                 details={"role": membership.role})
     publish(MembershipRemoved(tenant_pk=tenant_pk, user_pk=user.pk, user_id=str(user.public_id)))
 
 
@@ -124,6 +131,8 @@ def tokens_obtain(*, user: User, tenant_slug: str | None = None, two_factor: boo
         raise PermissionDeniedError("You are not a member of that account.")
     tenant_access_require_operational(access)
     tokens_require_two_factor(access=access, two_factor=two_factor)
+    # A session login is recorded by Django's user_logged_in (accounts.audit); a token opens none.
+    audit_record(tenant=tenant, action=AuditAction.LOGIN_SUCCEEDED, actor=user, details={"door": "api"})
     return {**tokens_issue(access=access, two_factor=two_factor), "tenant": tenant.slug, "role": access.role}
 
 

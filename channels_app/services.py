@@ -10,7 +10,8 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from accounts.models import Membership, User
+from accounts.audit import AuditTarget, audit_record
+from accounts.models import AuditAction, Membership, User
 from channels_app.events import (
     ChannelAccessChanged,
     ChannelArchived,
@@ -29,6 +30,10 @@ from tenants.models import Tenant
 from tenants.services import tenant_check_limit
 
 PERMISSION = f"channels_app.{WORK_PERMISSION}"
+
+
+def channel_audit_target(channel: Channel) -> AuditTarget:
+    return AuditTarget("channel", str(channel.public_id), channel.name)
 
 
 def _verify(channel: Channel) -> None:
@@ -57,6 +62,8 @@ def channel_create(
         Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
         tenant_check_limit(tenant=tenant, resource="channels", current=channel_active_count(tenant_id=tenant.pk))
         channel.save()
+        audit_record(tenant=tenant, action=AuditAction.CHANNEL_CONNECTED, actor=actor,
+                     target=channel_audit_target(channel), details={"kind": kind, "status": channel.status})
         publish(ChannelCreated(tenant_pk=tenant.pk, channel_pk=channel.pk, channel_id=str(channel.public_id), kind=kind))
     return channel
 
@@ -93,6 +100,8 @@ def channel_transport_change(
     _verify(moved)  # outside the transaction: it may wait on the provider
     with transaction.atomic():
         moved.save()
+        audit_record(tenant=moved.tenant_id, action=AuditAction.CHANNEL_CREDENTIALS_CHANGED, actor=actor,
+                     target=channel_audit_target(moved), details={"kind": kind, "previous_kind": channel.kind})
         publish(ChannelUpdated(tenant_pk=moved.tenant_id, channel_pk=moved.pk, channel_id=str(moved.public_id),
                                changed=("kind", "config", "credentials", "status")))
     return moved
@@ -130,6 +139,11 @@ def channel_update(
     if changed:
         with transaction.atomic():
             channel.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+            if "credentials" in changed:  # which secrets, never what they are
+                audit_record(tenant=channel.tenant_id, action=AuditAction.CHANNEL_CREDENTIALS_CHANGED, actor=actor,
+                             target=channel_audit_target(channel),
+                             details={"replaced": sorted(k for k, v in (credentials or {}).items() if v is not None),
+                                      "removed": sorted(k for k, v in (credentials or {}).items() if v is None)})
             publish(ChannelUpdated(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id),
                                    changed=tuple(dict.fromkeys(changed))))
     return channel
@@ -208,6 +222,8 @@ def channel_archive(*, channel: Channel, actor: User | None) -> Channel:
         channel.archived_at = timezone.now()
         channel.status = Channel.Status.INACTIVE
         channel.save(update_fields=["archived_at", "status", "updated_at"])
+        audit_record(tenant=channel.tenant_id, action=AuditAction.CHANNEL_DELETED, actor=actor,
+                     target=channel_audit_target(channel), details={"kind": channel.kind})
         publish(ChannelArchived(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id)))
     return channel
 

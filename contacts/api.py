@@ -23,7 +23,7 @@ from config.api.views import ApiViewSet
 from contacts.models import Contact, ContactIdentity
 from contacts.phones import InvalidPhone, phone_normalize
 from contacts.selectors import contact_search_q, contact_visible
-from contacts.services import contact_create, contact_update
+from contacts.services import contact_create, contact_delete, contact_update
 
 
 class ContactIdentityOutput(serializers.ModelSerializer):
@@ -91,7 +91,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     ordering = ("-updated_at", "-id")
     required_permissions = {
         "list": "contacts:read", "retrieve": "contacts:read", "create": "contacts:write",
-        "update": "contacts:write", "partial_update": "contacts:write",
+        "update": "contacts:write", "partial_update": "contacts:write", "destroy": "contacts:delete",
     }
 
     def get_queryset(self) -> QuerySet[Contact]:
@@ -113,6 +113,11 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     @extend_schema(request=ContactInput, responses={200: ContactOutput})
     def partial_update(self, request: Request, **kwargs: Any) -> Response:
         return self._update(request, partial=True)
+
+    @extend_schema(responses={204: None}, summary="Delete a contact that has no conversations (409 otherwise)")
+    def destroy(self, request: Request, **kwargs: Any) -> Response:
+        contact_delete(contact=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         contact = self.get_object()

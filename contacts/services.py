@@ -10,9 +10,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.audit import AuditTarget, audit_record
+from accounts.models import AuditAction, User
 from channels_app.models import Channel
-from config.errors import ValidationFailed
+from config.errors import ConflictError, ValidationFailed
 from contacts.events import ContactCreated, ContactUpdated
 from contacts.incoming import ContactUpdate
 from contacts.models import Contact, ContactIdentity
@@ -79,6 +80,19 @@ def contact_update(*, contact: Contact, actor: User | None, **fields: Any) -> Co
         publish(ContactUpdated(tenant_pk=contact.tenant_id, contact_pk=contact.pk, contact_id=str(contact.public_id),
                                      changed=changed))
     return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: User | None) -> None:
+    """Delete a contact and its addresses on channels. One with conversations is refused: its
+    history belongs to the tenant's records (anonymising is the way to forget such a person)."""
+    if contact.conversations.exists():
+        raise ConflictError(_("This contact has conversations: they would be lost. Anonymise the contact instead."),
+                            code="contact_has_conversations")
+    label = contact.name or contact.phone or contact.email
+    audit_record(tenant=contact.tenant_id, action=AuditAction.CONTACT_DELETED, actor=actor,
+                 target=AuditTarget("contact", str(contact.public_id), label))
+    contact.delete()
 
 
 def contact_identity_resolve(

@@ -14,8 +14,10 @@ import segno
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from accounts.audit import audit_record
+from accounts.models import AuditAction, User
 from channels_app.models import Channel
-from channels_app.services import channel_pairing_update, channel_set_status
+from channels_app.services import channel_audit_target, channel_pairing_update, channel_set_status
 from config.errors import ApplicationError, ConflictError
 from integrations.base import (
     ChannelAdapter,
@@ -61,20 +63,27 @@ def _record(channel: Channel, update: ConnectionUpdate) -> Channel:
                                   pairing_code=update.pairing_code, phone=update.phone)
 
 
-def channel_pair(*, channel: Channel, phone: str = "") -> Channel:
+def channel_pair(*, channel: Channel, phone: str = "", actor: User | None = None) -> Channel:
     """Start pairing, or refresh it: the channel keeps the QR code to show (or, for `phone`,
-    the code to type on that phone), or becomes CONNECTED if it already is."""
+    the code to type on that phone), or becomes CONNECTED if it already is. Audited when an
+    admin asks (`actor`): the start of connecting a phone."""
     adapter = _adapter(channel)
     with _provider_errors(channel):
         update = adapter.pair(phone=phone)
+    if actor is not None:
+        audit_record(tenant=channel.tenant_id, action=AuditAction.CHANNEL_CONNECTED, actor=actor,
+                     target=channel_audit_target(channel),
+                     details={"kind": channel.kind, "pairing": "code" if phone else "qr"})
     return _record(channel, update)
 
 
-def channel_disconnect(*, channel: Channel) -> Channel:
+def channel_disconnect(*, channel: Channel, actor: User | None = None) -> Channel:
     """Log the phone out; the channel stays, to be paired again."""
     adapter = _adapter(channel)
     with _provider_errors(channel):
         adapter.disconnect()
+    audit_record(tenant=channel.tenant_id, action=AuditAction.CHANNEL_DISCONNECTED, actor=actor,
+                 target=channel_audit_target(channel), details={"kind": channel.kind})
     return channel_pairing_update(channel=channel, status=Channel.Status.DISCONNECTED, detail=DISCONNECTED_BY_ADMIN)
 
 

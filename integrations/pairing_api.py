@@ -89,7 +89,8 @@ class ChannelPairView(_PairingView):
         except InvalidPhone:
             raise ValidationFailed("Not a phone number.", code="invalid_phone",
                                    details={"phone": ["Not a phone number."]}) from None
-        channel = channel_pair(channel=self.channel(request, channel_id), phone=phone.lstrip("+"))
+        channel = channel_pair(channel=self.channel(request, channel_id), phone=phone.lstrip("+"),
+                               actor=_access(request).user)
         return Response(PairingOutput(channel).data)
 
 
@@ -99,7 +100,8 @@ class ChannelDisconnectView(_PairingView):
     @extend_schema(tags=["channels"], request=None, responses={200: PairingOutput, **_ERRORS},
                    summary="Log the paired phone out (the channel stays, to be paired again)")
     def post(self, request: Request, channel_id: uuid.UUID) -> Response:
-        return Response(PairingOutput(channel_disconnect(channel=self.channel(request, channel_id))).data)
+        channel = channel_disconnect(channel=self.channel(request, channel_id), actor=_access(request).user)
+        return Response(PairingOutput(channel).data)
 
 
 class ChannelRestartView(_PairingView):

@@ -161,13 +161,13 @@ def channel_pairing_action(request: InboxRequest, channel_id: uuid.UUID, action:
     try:
         if action == "pair":
             phone = phone_normalize(request.POST.get("phone", ""), default_region=request.access.tenant.default_country)
-            channel = channel_pair(channel=channel, phone=phone.lstrip("+"))
+            channel = channel_pair(channel=channel, phone=phone.lstrip("+"), actor=request.user)
             if channel.status != Channel.Status.CONNECTED:  # (a provider may offer no code for a number)
                 coded = bool((channel.config.get("pairing") or {}).get("pairing_code"))
                 messages.success(request, _("Type the code on the phone.") if phone and coded
                                  else _("Scan the QR code with the phone."))
         elif action == "disconnect":
-            channel_disconnect(channel=channel)
+            channel_disconnect(channel=channel, actor=request.user)
             messages.success(request, _("The phone was disconnected. Pair it again whenever you like."))
         elif action == "scan" and channel.config.get("sandbox"):
             channel_sandbox_scan(channel=channel)

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
+
+AUDIT_RETENTION_MIN_DAYS, AUDIT_RETENTION_MAX_DAYS = 30, 3650
 
 
 class Tenant(models.Model):
@@ -43,6 +46,11 @@ class Tenant(models.Model):
     two_factor_required = models.BooleanField(
         _("two-factor login required"), default=False,
         help_text=_("Members without two-factor login are sent to turn it on and can use nothing else until they do."),
+    )
+    audit_retention_days = models.PositiveSmallIntegerField(
+        _("audit log retention (days)"), default=365,
+        validators=[MinValueValidator(AUDIT_RETENTION_MIN_DAYS), MaxValueValidator(AUDIT_RETENTION_MAX_DAYS)],
+        help_text=_("Audit entries older than this are deleted every day."),
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
+from accounts.audit_api import AuditEntryViewSet
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
@@ -15,6 +16,7 @@ router.include_root_view = False
 router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("channels", ChannelViewSet, basename="channel")
+router.register("audit", AuditEntryViewSet, basename="audit")
 
 urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="auth-token"),

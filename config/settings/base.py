@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.audit.AuditOriginMiddleware",  # the client's address and agent, for the audit log
     # Innermost and sync-only on purpose: every view is sync, so Django then runs the whole
     # stack in one thread hop under ASGI instead of switching modes between middlewares.
     "tenants.middleware.TenantContextMiddleware",
@@ -206,6 +207,9 @@ CELERY_BEAT_SCHEDULE = {
     # Group names of QR-paired numbers whose provider does not post a renamed group.
     "refresh-group-names": {"task": "integrations.tasks.channels_groups_refresh",
                             "schedule": env.float("GROUPS_REFRESH_SECONDS", default=1800.0)},
+    # Each tenant's audit entries older than its retention (Tenant.audit_retention_days).
+    "purge-audit-log": {"task": "accounts.tasks.audit_entries_purge_task",
+                        "schedule": env.float("AUDIT_PURGE_SECONDS", default=86400.0)},
 }
 
 # --- Accounts and auth -------------------------------------------------------------

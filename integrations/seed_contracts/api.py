@@ -197,7 +197,7 @@ class InstanceDisconnectView(_InstanceView):
     @extend_schema(request=None, responses={200: InstanceOutput, **_PAIRING_ERRORS},
                    summary="Log the paired phone out (the number stays, to be paired again)")
     def post(self, request: Request, id: uuid.UUID) -> Response:  # noqa: A002
-        return Response(InstanceOutput(channel_disconnect(channel=self.get_object())).data)
+        return Response(InstanceOutput(channel_disconnect(channel=self.get_object(), actor=_actor(request))).data)
 
 
 class InstanceMessagesView(_InstanceView):
@@ -318,7 +318,7 @@ class DisconnectView(_ConnectionView):
                    summary="Log the account's WhatsApp number's phone out",
                    description="`tenantId`: your account's id or slug (another: 404).")
     def delete(self, request: Request, **kwargs: str) -> Response:
-        channel = channel_disconnect(channel=self.number(request, kwargs["tenantId"]))
+        channel = channel_disconnect(channel=self.number(request, kwargs["tenantId"]), actor=_actor(request))
         return Response(DisconnectOutput(channel).data)
 
 
