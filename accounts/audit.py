@@ -33,7 +33,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from accounts.login import login_username
+from accounts.login_names import login_username
 from accounts.models import AuditAction, AuditEntry, Membership, User
 from config.client_ip import client_ip
 from config.errors import ValidationFailed

@@ -93,17 +93,6 @@ def login_unlock(*, email: str) -> int:
     return count
 
 
-def login_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
-    """The account a login attempt names, as axes counts it: lower-case, whichever field the
-    door calls it (`email` here and in the API, `username` in Django admin's form)."""
-    credentials = credentials or {}
-    value = credentials.get("email") or credentials.get("username")
-    if value is None and request is not None:
-        data = getattr(request, "POST", {})
-        value = data.get("email") or data.get("username")
-    return value.strip().lower()[:255] if isinstance(value, str) else None
-
-
 class LockoutBackend(AxesStandaloneBackend):
     """First of AUTHENTICATION_BACKENDS: refuses a locked door before any other backend looks
     at the password."""

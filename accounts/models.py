@@ -99,6 +99,11 @@ class AuditAction(models.TextChoices):
     CONTACT_DELETED = "contact.deleted", _("Contact deleted")
     EXPORT_CREATED = "export.created", _("Export created")
     SETTINGS_CHANGED = "settings.changed", _("Settings changed")
+    PASSWORD_CHANGED = "password.changed", _("Password changed")
+    PASSWORD_RESET = "password.reset", _("Password reset by email")
+    TWO_FACTOR_ENABLED = "two_factor.enabled", _("Two-factor login turned on")
+    TWO_FACTOR_DISABLED = "two_factor.disabled", _("Two-factor login turned off")
+    RECOVERY_CODES_RENEWED = "two_factor.recovery_codes_renewed", _("Recovery codes renewed")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.template.loader import render_to_string
 
+from accounts.audit import audit_record_for_member
 from accounts.login import login_unlock
-from accounts.models import User
+from accounts.models import AuditAction, User
 from accounts.tasks import email_send_queue
 
 
@@ -37,3 +38,9 @@ def password_reset_complete(*, user: User) -> None:
     """After a reset by email: whoever proved they read the account's mail may log in at once,
     even if someone else's wrong guesses locked the account."""
     login_unlock(email=user.email)
+    audit_record_for_member(user=user, action=AuditAction.PASSWORD_RESET, actor=user)
+
+
+def password_changed(*, user: User) -> None:
+    """The user changed their own password (their other sessions and tokens already ended)."""
+    audit_record_for_member(user=user, action=AuditAction.PASSWORD_CHANGED, actor=user)

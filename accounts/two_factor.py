@@ -23,7 +23,8 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts import audit  # a module: accounts.audit imports the login, which imports this
+from accounts.models import AuditAction, User
 from config.errors import ApplicationError
 from tenants.models import Tenant
 
@@ -87,6 +88,7 @@ def two_factor_enrolment_confirm(*, user: User, code: str) -> list[str]:
         raise InvalidCode(_("That code is not right. Check the time on your phone and try the current code."))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    audit.audit_record_for_member(user=user, action=AuditAction.TWO_FACTOR_ENABLED, actor=user)
     return two_factor_recovery_codes_replace(user=user)
 
 
@@ -107,6 +109,7 @@ def two_factor_recovery_codes_renew(*, user: User, password: str) -> list[str]:
         raise ApplicationError(_("Two-factor login is off."), code="two_factor_disabled", status_code=409)
     if not password or not user.check_password(password):
         raise ApplicationError(_("That password is not right."), code="invalid_credentials", status_code=401)
+    audit.audit_record_for_member(user=user, action=AuditAction.RECOVERY_CODES_RENEWED, actor=user)
     return two_factor_recovery_codes_replace(user=user)
 
 
@@ -136,6 +139,7 @@ def two_factor_disable(*, user: User, code: str = "", password: str = "") -> Non
         raise InvalidCode(_("Give a current code or your password to turn two-factor login off."))
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+    audit.audit_record_for_member(user=user, action=AuditAction.TWO_FACTOR_DISABLED, actor=user)
 
 
 def token_two_factor_missing(*, token: Any, tenant: Tenant) -> bool:
@@ -164,4 +168,6 @@ def tenant_two_factor_require(*, tenant: Tenant, actor: User, required: bool) ->
     if tenant.two_factor_required != required:
         tenant.two_factor_required = required
         tenant.save(update_fields=["two_factor_required", "updated_at"])
+        audit.audit_record(tenant=tenant, action=AuditAction.SETTINGS_CHANGED, actor=actor,
+                     details={"two_factor_required": required})
     return tenant

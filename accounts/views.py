@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.passwords import PasswordResetForm, password_reset_complete
+from accounts.passwords import PasswordResetForm, password_changed, password_reset_complete
 from accounts.sessions import (
     InboxRequest,
     inbox_member_required,
@@ -144,6 +144,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        password_changed(user=form.user)
         messages.success(self.request, _("Password changed. Your other sessions and API tokens were ended."))
         return response
 

@@ -237,7 +237,7 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_USERNAME_CALLABLE = "accounts.login.login_username"
+AXES_USERNAME_CALLABLE = "accounts.login_names.login_username"
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # No AxesMiddleware: each login view answers a locked door exactly as a wrong password.

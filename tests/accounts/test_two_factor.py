@@ -308,3 +308,21 @@ def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(agent: Us
     assert _code_step(old, authenticator.recovery_codes[0]).status_code == 401
     new, _ = login(agent.email)
     assert _code_step(new, codes[0]).status_code == 302
+
+
+def test_turning_it_on_and_off_and_new_recovery_codes_are_in_the_audit_log(acme: Any, globex: Any, member: Any,
+                                                                          agent: User) -> None:
+    from accounts.models import AuditEntry
+    from accounts.two_factor import two_factor_disable, two_factor_recovery_codes_renew
+
+    from tests import factories
+
+    factories.MembershipFactory(tenant=globex, role=Role.VIEWER, user=agent)  # the same account elsewhere too
+    enrol(agent)
+    two_factor_recovery_codes_renew(user=agent, password=PASSWORD)
+    two_factor_disable(user=agent, password=PASSWORD)
+
+    for tenant in (acme, globex):
+        actions = list(AuditEntry.all_objects.filter(tenant=tenant, actor=agent).order_by("id")
+                       .values_list("action", flat=True))
+        assert actions == ["two_factor.enabled", "two_factor.recovery_codes_renewed", "two_factor.disabled"]
