@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "config.security.ContentSecurityPolicyMiddleware",
     "config.api.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.language.ChosenLanguageMiddleware",
     "config.api.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "config.public_url.RequestBaseUrlMiddleware",
@@ -239,6 +239,7 @@ FORM_RATE_LIMIT = env.int("FORM_RATE_LIMIT", default=20)
 
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # a chosen language (config.language) is kept a year
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
