@@ -36,6 +36,17 @@ from integrations.tasks import channel_templates_queue
 PROCESS_AGAIN_AT_MOST = 1000
 
 
+def provider_message(error: ApplicationError) -> str:
+    """The provider's own words about a failure (technical, in English), shown behind "Details"."""
+    return str(error.details.get("provider_message") or "")
+
+
+def toast_error(request: InboxRequest, message: str, *, detail: str = "") -> None:
+    """An error toast in the member's language; `detail`, the provider's words, behind a toggle
+    (carried in the message's extra tags, which templates/ui/_toasts.html shows as such)."""
+    messages.error(request, message, extra_tags=detail)
+
+
 def _manager_only(request: InboxRequest) -> HttpResponse | None:
     if not request.access.has("channels:manage"):
         return render(request, "inbox/_error.html", {"message": _("Only administrators and managers manage channels.")},
@@ -61,7 +72,7 @@ def channel_add(request: InboxRequest, kind: str) -> HttpResponse:
     if adapter is None or adapter.form_class is None:
         raise Http404
     form = adapter.form_class(request.POST or None)
-    error = ""
+    error, error_detail = "", ""
     if request.method == "POST" and form.is_valid():
         settings = form.channel_settings()
         try:
@@ -69,9 +80,10 @@ def channel_add(request: InboxRequest, kind: str) -> HttpResponse:
                                      config=settings.config, credentials=settings.credentials)
             return redirect("settings-channel", channel_id=channel.public_id)
         except ApplicationError as failure:
-            error = failure.message
+            error, error_detail = failure.message, provider_message(failure)
     return render(request, "settings/channel_form.html",
-                  {"form": form, "adapter": adapter, "error": error, "access": request.access},
+                  {"form": form, "adapter": adapter, "error": error, "error_detail": error_detail,
+                   "access": request.access},
                   status=400 if error or form.errors else 200)
 
 
@@ -83,7 +95,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
     adapter = adapter_for(channel)
     credentials_form_class = adapter.credentials_form_class if adapter is not None else None
     credentials_form = credentials_form_class(request.POST or None) if credentials_form_class else None
-    error = ""
+    error, error_detail = "", ""
     if request.method == "POST" and credentials_form is not None:
         if credentials_form.is_valid():
             try:
@@ -91,7 +103,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
                     key: value for key, value in credentials_form.cleaned_data.items() if value})
                 return redirect("settings-channel", channel_id=channel.public_id)
             except ApplicationError as failure:
-                error = failure.message
+                error, error_detail = failure.message, provider_message(failure)
         else:
             error = _("Check the fields below.")
     context = {
@@ -100,7 +112,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
         "templates": MessageTemplate.objects.filter(channel=channel) if channel.kind_info.templates else None,
         "failed_webhooks": WebhookEvent.objects.filter(channel=channel, status=WebhookEvent.Status.FAILED)
         .order_by("-received_at")[:10],
-        "error": error,
+        "error": error, "error_detail": error_detail,
     }
     if adapter is not None and adapter.pairs_by_qr_code:
         context.update(_pairing_context(request, channel), pairing=True)
@@ -180,5 +192,5 @@ def channel_pairing_action(request: InboxRequest, channel_id: uuid.UUID, action:
     except InvalidPhone:
         messages.error(request, _("Type the phone's number with its area code, e.g. (11) 98765-4321."))
     except ApplicationError as failure:
-        messages.error(request, failure.message)
+        toast_error(request, failure.message, detail=provider_message(failure))
     return redirect("settings-channel", channel_id=channel.public_id)
