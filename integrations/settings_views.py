@@ -19,8 +19,10 @@ from channels_app.selectors import channel_list
 from channels_app.services import channel_create, channel_update
 from config.errors import ApplicationError
 from contacts.phones import InvalidPhone, phone_normalize
+from integrations.base import ProviderError, ProviderTemporaryError
 from integrations.inbound.process import webhook_events_reopen
 from integrations.inbound.tasks import webhook_events_requeue
+from integrations.maintenance import channel_templates_sync
 from integrations.models import WebhookEvent
 from integrations.pairing import (
     channel_disconnect,
@@ -30,7 +32,6 @@ from integrations.pairing import (
     pairing_qr_png,
 )
 from integrations.registry import adapter_class_for, adapter_classes, adapter_for
-from integrations.tasks import channel_templates_queue
 
 # Failed webhooks of a channel that one "process again" takes up (the newest).
 PROCESS_AGAIN_AT_MOST = 1000
@@ -126,9 +127,20 @@ def channel_sync_templates(request: InboxRequest, channel_id: uuid.UUID) -> Http
     if (denied := _manager_only(request)) is not None:
         return denied
     channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
-    if channel.kind_info.templates:
-        channel_templates_queue(channel_id=channel.pk)
-        messages.success(request, _("Syncing the templates: they show here in a moment."))
+    if not channel.kind_info.templates:
+        messages.info(request, _("This kind of channel has no message templates to sync."))
+        return redirect("settings-channel", channel_id=channel.public_id)
+    # Now, not queued: the admin waits for one provider call and learns at once how it went.
+    try:
+        count = channel_templates_sync(channel=channel)
+    except ProviderTemporaryError as error:
+        toast_error(request, _("The templates were not synced: the provider could not be reached. Try again in a "
+                               "moment."), detail=error.message)
+    except ProviderError as error:
+        toast_error(request, _("The templates were not synced: the provider refused."), detail=error.message)
+    else:
+        messages.success(request, ngettext("Templates synced: %(count)d template.", "Templates synced: %(count)d "
+                                           "templates.", count) % {"count": count})
     return redirect("settings-channel", channel_id=channel.public_id)
 
 
