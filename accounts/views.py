@@ -100,9 +100,17 @@ def switch_tenant_view(request: HttpRequest) -> HttpResponse:
 @inbox_member_required
 def language_view(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
+    response = redirect(safe_next(request))
     if language in dict(settings.LANGUAGES) or language == "":
         User.objects.filter(pk=request.user.pk).update(language=language)
-    return redirect(safe_next(request))
+        # The pages before logging in (the login page, error pages) follow the choice too.
+        if language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                                samesite=settings.LANGUAGE_COOKIE_SAMESITE, secure=settings.LANGUAGE_COOKIE_SECURE,
+                                httponly=settings.LANGUAGE_COOKIE_HTTPONLY)
+        else:
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response
 
 
 

@@ -10,8 +10,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -24,6 +22,7 @@ from config.errors import ApplicationError
 from config.ids import uuid_or_none
 from contacts.selectors import contact_visible
 from contacts.services import contact_update
+from conversations.forms import SnoozeForm, snooze_format_hint
 from conversations.models import Attachment, CannedResponse, Conversation, Label, Team
 from conversations.realtime import latest_event_id
 from conversations.selectors import (
@@ -90,6 +89,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
                                          memberships__role__in=["TENANT_ADMIN", "MANAGER", "AGENT"]).order_by("full_name"),
         "teams": Team.objects.all(), "labels": Label.objects.all(),
         "statuses": Conversation.Status, "priorities": Conversation.Priority.choices,
+        "snooze_presets": SnoozeForm.PRESETS, "snooze_format": snooze_format_hint(),
         "can_send": access.has("conversations:send"), "can_write": access.has("conversations:write"),
         "previous_conversations": conversation_list(access=access).filter(contact_id=conversation.contact_id)
         .exclude(pk=conversation.pk)[:5],
@@ -248,11 +248,11 @@ def conversation_action(request: HttpRequest, conversation_id: uuid.UUID) -> Htt
     try:
         if "status" in post:
             changes["status"] = post["status"] if post["status"] in Conversation.Status.values else UNSET
-        if "snoozed_until" in post:
-            moment = parse_datetime(post["snoozed_until"]) if post["snoozed_until"] else None
-            if moment is not None and moment.tzinfo is None:
-                moment = timezone.make_aware(moment)
-            changes["snoozed_until"] = moment
+        if "snooze" in post or "snoozed_until" in post:
+            snooze = SnoozeForm(post)
+            if not snooze.is_valid():
+                return _error(request, snooze.error_message())
+            changes["snoozed_until"] = snooze.cleaned_data["until"]
             changes.setdefault("status", Conversation.Status.SNOOZED)
         if "assignee" in post:  # empty: unassigned
             changes["assignee"] = get_object_or_404(

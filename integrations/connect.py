@@ -13,8 +13,16 @@ from integrations.registry import adapter_for
 
 
 class ProviderUnreachable(ApplicationError):
+    """The provider could not be asked. `message` is the explanation in the member's language;
+    the provider's own (English, technical) words are kept apart in `details.provider_message`,
+    for a "Details" toggle on a page and a field of their own in the API: a sentence half in one
+    language and half in the other helps nobody."""
+
     status_code = 503
     default_code = "provider_unreachable"
+
+    def __init__(self, message: str, *, provider_message: str) -> None:
+        super().__init__(message, details={"provider_message": provider_message})
 
 
 def channel_verify(channel: Channel) -> None:
@@ -29,7 +37,5 @@ def channel_verify(channel: Channel) -> None:
     except ConnectRefused as refused:
         raise ValidationFailed(refused.message, code=refused.code, details=refused.details) from None
     except ProviderError as error:
-        raise ProviderUnreachable(
-            _("The provider could not be reached to check the channel (%(reason)s). Try again in a moment.")
-            % {"reason": error.message}
-        ) from None
+        raise ProviderUnreachable(_("The provider could not be reached to check the channel. Try again in a moment."),
+                                  provider_message=error.message) from None

@@ -27,6 +27,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
@@ -104,6 +105,18 @@ class Pools:
         return pool
 
 
+def unreachable_reason(error: BaseException) -> str:
+    """Why a server could not be reached, in a few plain words (for logs and "Details"): not
+    urllib3's text, which names objects and addresses in memory."""
+    if isinstance(error, NameResolutionError):
+        return "its name does not resolve"
+    if "refused" in str(error).lower():
+        return "connection refused"
+    if isinstance(error, ConnectTimeoutError) and not isinstance(error, NewConnectionError):  # (its subclass)
+        return "connection timed out"
+    return type(error).__name__
+
+
 def json_call(pools: Pools, method: str, url: str, *, body: Any = None, headers: dict[str, str],
               timeout: urllib3.Timeout, sends: bool, public_only: bool, who: str) -> tuple[int, Any]:
     """One JSON request to a provider, never retried nor redirected here (the pipeline decides):
@@ -123,12 +136,12 @@ def json_call(pools: Pools, method: str, url: str, *, body: Any = None, headers:
         raise ProviderAuthError(f"{who}'s address now leads to a private network: an administrator must give its "
                                 "public address.", code="private_address") from None
     except (NewConnectionError, ConnectTimeoutError) as error:  # nothing went out
-        raise ProviderUnreachableError(f"{who} could not be reached: {type(error).__name__}") from None
+        raise ProviderUnreachableError(f"{who} could not be reached ({unreachable_reason(error)})") from None
     except (ReadTimeoutError, ProtocolError) as error:
         unanswered = ProviderOutcomeUnknown if sends else ProviderTemporaryError
         raise unanswered(f"{who} did not answer ({type(error).__name__}).", code="timeout") from None
     except (HTTPError, OSError) as error:
-        raise ProviderUnreachableError(f"{who} could not be reached: {type(error).__name__}") from None
+        raise ProviderUnreachableError(f"{who} could not be reached ({unreachable_reason(error)})") from None
     try:
         return response.status, (json.loads(response.data) if response.data else {})
     except ValueError:

@@ -12,10 +12,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models import Channel
-from channels_app.services import channel_templates_replace
+from channels_app.services import channel_mark_reachable, channel_mark_unreachable, channel_templates_replace
 from conversations.models import Message
 from conversations.services import StatusChange, message_statuses_advance
 from conversations.services.statuses import NO_PROVIDER, NO_PROVIDER_MESSAGE
+from integrations.base import ProviderUnreachableError
 from integrations.models import WebhookEvent
 from integrations.registry import adapter_classes, adapter_for, kinds_with
 from tenants.models import TenantEvent
@@ -28,14 +29,21 @@ EVENT_LOG_DAYS = 14
 def channel_templates_sync(*, channel: Channel) -> int:
     """Replace the channel's templates with the provider's current list."""
     adapter = adapter_for(channel)
-    templates = adapter.fetch_templates() if adapter is not None else []
+    try:
+        templates = adapter.fetch_templates() if adapter is not None else []
+    except ProviderUnreachableError as error:  # the channel says so, as a send that cannot go out does
+        channel_mark_unreachable(channel=channel, detail=error.message)
+        raise
+    channel_mark_reachable(channel=channel)
     return channel_templates_replace(channel=channel, templates=[vars(template) for template in templates])
 
 
 def channels_with_templates() -> list[int]:
-    """Connected channels whose provider keeps templates (synced hourly)."""
+    """Connected channels whose provider keeps templates (synced hourly), and those in error (a
+    sync that gets through connects them again)."""
     return list(Channel.all_objects.filter(kind__in=kinds_with("templates"), archived_at__isnull=True,
-                                           status=Channel.Status.CONNECTED).values_list("pk", flat=True))
+                                           status__in=(Channel.Status.CONNECTED, Channel.Status.ERROR))
+                .values_list("pk", flat=True))
 
 
 def webhook_events_stuck(*, older_than: timedelta = STUCK_AFTER) -> list[int]:

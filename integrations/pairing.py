@@ -53,8 +53,8 @@ def _provider_errors(channel: Channel) -> Iterator[None]:
     except ProviderPermanentError as error:  # the provider answered, and refused: its words
         raise ApplicationError(error.message, code="provider_refused", status_code=422) from None
     except ProviderError as error:
-        raise ProviderUnreachable(_("The provider could not be reached (%(reason)s). Try again in a moment.")
-                                  % {"reason": error.message}) from None
+        raise ProviderUnreachable(_("The provider could not be reached. Try again in a moment."),
+                                  provider_message=error.message) from None
 
 
 def _record(channel: Channel, update: ConnectionUpdate) -> Channel:

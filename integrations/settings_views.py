@@ -19,8 +19,10 @@ from channels_app.selectors import channel_list
 from channels_app.services import channel_create, channel_update
 from config.errors import ApplicationError
 from contacts.phones import InvalidPhone, phone_normalize
+from integrations.base import ProviderError, ProviderTemporaryError
 from integrations.inbound.process import webhook_events_reopen
 from integrations.inbound.tasks import webhook_events_requeue
+from integrations.maintenance import channel_templates_sync
 from integrations.models import WebhookEvent
 from integrations.pairing import (
     channel_disconnect,
@@ -30,10 +32,20 @@ from integrations.pairing import (
     pairing_qr_png,
 )
 from integrations.registry import adapter_class_for, adapter_classes, adapter_for
-from integrations.tasks import channel_templates_queue
 
 # Failed webhooks of a channel that one "process again" takes up (the newest).
 PROCESS_AGAIN_AT_MOST = 1000
+
+
+def provider_message(error: ApplicationError) -> str:
+    """The provider's own words about a failure (technical, in English), shown behind "Details"."""
+    return str(error.details.get("provider_message") or "")
+
+
+def toast_error(request: InboxRequest, message: str, *, detail: str = "") -> None:
+    """An error toast in the member's language; `detail`, the provider's words, behind a toggle
+    (carried in the message's extra tags, which templates/ui/_toasts.html shows as such)."""
+    messages.error(request, message, extra_tags=detail)
 
 
 def _manager_only(request: InboxRequest) -> HttpResponse | None:
@@ -61,7 +73,7 @@ def channel_add(request: InboxRequest, kind: str) -> HttpResponse:
     if adapter is None or adapter.form_class is None:
         raise Http404
     form = adapter.form_class(request.POST or None)
-    error = ""
+    error, error_detail = "", ""
     if request.method == "POST" and form.is_valid():
         settings = form.channel_settings()
         try:
@@ -69,9 +81,10 @@ def channel_add(request: InboxRequest, kind: str) -> HttpResponse:
                                      config=settings.config, credentials=settings.credentials)
             return redirect("settings-channel", channel_id=channel.public_id)
         except ApplicationError as failure:
-            error = failure.message
+            error, error_detail = failure.message, provider_message(failure)
     return render(request, "settings/channel_form.html",
-                  {"form": form, "adapter": adapter, "error": error, "access": request.access},
+                  {"form": form, "adapter": adapter, "error": error, "error_detail": error_detail,
+                   "access": request.access},
                   status=400 if error or form.errors else 200)
 
 
@@ -83,7 +96,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
     adapter = adapter_for(channel)
     credentials_form_class = adapter.credentials_form_class if adapter is not None else None
     credentials_form = credentials_form_class(request.POST or None) if credentials_form_class else None
-    error = ""
+    error, error_detail = "", ""
     if request.method == "POST" and credentials_form is not None:
         if credentials_form.is_valid():
             try:
@@ -91,7 +104,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
                     key: value for key, value in credentials_form.cleaned_data.items() if value})
                 return redirect("settings-channel", channel_id=channel.public_id)
             except ApplicationError as failure:
-                error = failure.message
+                error, error_detail = failure.message, provider_message(failure)
         else:
             error = _("Check the fields below.")
     context = {
@@ -100,7 +113,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
         "templates": MessageTemplate.objects.filter(channel=channel) if channel.kind_info.templates else None,
         "failed_webhooks": WebhookEvent.objects.filter(channel=channel, status=WebhookEvent.Status.FAILED)
         .order_by("-received_at")[:10],
-        "error": error,
+        "error": error, "error_detail": error_detail,
     }
     if adapter is not None and adapter.pairs_by_qr_code:
         context.update(_pairing_context(request, channel), pairing=True)
@@ -114,9 +127,20 @@ def channel_sync_templates(request: InboxRequest, channel_id: uuid.UUID) -> Http
     if (denied := _manager_only(request)) is not None:
         return denied
     channel = get_object_or_404(channel_list(access=request.access), public_id=channel_id)
-    if channel.kind_info.templates:
-        channel_templates_queue(channel_id=channel.pk)
-        messages.success(request, _("Syncing the templates: they show here in a moment."))
+    if not channel.kind_info.templates:
+        messages.info(request, _("This kind of channel has no message templates to sync."))
+        return redirect("settings-channel", channel_id=channel.public_id)
+    # Now, not queued: the admin waits for one provider call and learns at once how it went.
+    try:
+        count = channel_templates_sync(channel=channel)
+    except ProviderTemporaryError as error:
+        toast_error(request, _("The templates were not synced: the provider could not be reached. Try again in a "
+                               "moment."), detail=error.message)
+    except ProviderError as error:
+        toast_error(request, _("The templates were not synced: the provider refused."), detail=error.message)
+    else:
+        messages.success(request, ngettext("Templates synced: %(count)d template.", "Templates synced: %(count)d "
+                                           "templates.", count) % {"count": count})
     return redirect("settings-channel", channel_id=channel.public_id)
 
 
@@ -180,5 +204,5 @@ def channel_pairing_action(request: InboxRequest, channel_id: uuid.UUID, action:
     except InvalidPhone:
         messages.error(request, _("Type the phone's number with its area code, e.g. (11) 98765-4321."))
     except ApplicationError as failure:
-        messages.error(request, failure.message)
+        toast_error(request, failure.message, detail=provider_message(failure))
     return redirect("settings-channel", channel_id=channel.public_id)

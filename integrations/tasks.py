@@ -43,7 +43,9 @@ def channel_templates_sync_task(self, *, channel_id: int) -> int:  # type: ignor
         return channel_templates_sync(channel=channel)
     except ProviderTemporaryError as error:
         if self.request.is_eager or self.request.retries >= self.max_retries:
-            logger.warning("templates of channel %s not synced now: %s", channel_id, error.message)
+            # One line (the next hourly round tries again); the provider's reason is already short.
+            logger.warning("channel %s (%s): templates not synced, will try again next round: %s",
+                           channel_id, channel.name, error.message)
             return 0
         raise self.retry(countdown=backoff_seconds(self.request.retries)) from None
     except ProviderError as error:

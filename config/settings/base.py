@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "config.security.ContentSecurityPolicyMiddleware",
     "config.api.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.language.ChosenLanguageMiddleware",
     "config.api.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "config.public_url.RequestBaseUrlMiddleware",
@@ -268,6 +268,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # a chosen language (config.language) is kept a year
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True

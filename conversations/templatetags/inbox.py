@@ -27,6 +27,14 @@ def channel_icon(kind: str) -> str:
 
 
 @register.filter
+def channel_option(channel: Any) -> str:
+    """A channel in a list of names (a select's option, where no icon fits): its kind's badge
+    before its name, unless the name already says it ("API" before "API de integração")."""
+    badge = kind_of(channel.kind).badge
+    return channel.name if badge.casefold() in channel.name.casefold() else f"{badge} {channel.name}"
+
+
+@register.filter
 def delivery_icon(status: str) -> str:
     return _DELIVERY.get(status, ("", ""))[0]
 

@@ -232,10 +232,10 @@ class ConnectionServiceAdapter(ChannelAdapter):
             raise ConnectRefused(message, code="provider_auth_failed", fields=("api_key",),
                                  details={"credentials": ["api_key"], "api_key": [message]}) from None
         except ProviderPermanentError as error:
-            message = _("The connection service refused to start a session (%(reason)s): check its address and "
-                        "its paths.") % {"reason": error.message}
+            message = _("The connection service refused to start a session: check its address and its paths.")
             raise ConnectRefused(message, code="provider_rejected", fields=("service_url", "path_style"),
-                                 details={"config": ["service_url", "path_style"]}) from None
+                                 details={"config": ["service_url", "path_style"],
+                                          "provider_message": error.message}) from None
         codes = {name: value for name, value in (("qr_code", state.qr_code), ("qr_image", state.qr_image)) if value}
         channel.config["pairing"] = {**codes, "at": timezone.now().isoformat()} if codes else {}
         if state.phone:

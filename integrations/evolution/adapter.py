@@ -480,9 +480,9 @@ class WhatsAppEvolutionAdapter(ChannelAdapter):
                                  fields=("api_key",))
         if answer.status == 429 or answer.status >= 500:
             raise ProviderTemporaryError(answer.text or f"HTTP {answer.status}", code=f"http_{answer.status}")
-        raise ConnectRefused(_("The Evolution API server refused the channel (%(status)s): %(reason)s")
-                             % {"status": answer.status, "reason": answer.text or "-"}, code="provider_rejected",
-                             fields=("server_url",))
+        raise ConnectRefused(_("The Evolution API server refused the channel."), code="provider_rejected",
+                             fields=("server_url",),
+                             details={"provider_message": f"HTTP {answer.status}: {answer.text or '-'}"})
 
     def _show(self, update: ConnectionUpdate) -> None:
         """The state the channel is saved with (the pipeline's updates take over from there;

@@ -40,7 +40,7 @@ from integrations.base import (
     WebhookBatch,
     WebhookRejected,
 )
-from integrations.http import Pools
+from integrations.http import Pools, unreachable_reason
 from integrations.whatsapp_cloud.forms import AccessTokenForm, WhatsAppCloudForm
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -284,7 +284,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         try:
             response = _request(method, url, headers, **kwargs)
         except NewConnectionError as error:  # (a subclass of urllib3's timeout, for history's sake)
-            raise ProviderUnreachableError(f"WhatsApp could not be reached: {type(error).__name__}") from None
+            raise ProviderUnreachableError(f"WhatsApp could not be reached ({unreachable_reason(error)})") from None
         except ReadTimeoutError:
             if unsure_on_timeout:
                 raise ProviderOutcomeUnknown("WhatsApp did not answer in time.", code="timeout") from None
@@ -292,7 +292,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         except HTTPTimeoutError:
             raise ProviderTemporaryError("WhatsApp did not answer in time.", code="timeout") from None
         except (HTTPError, OSError) as error:
-            raise ProviderUnreachableError(f"WhatsApp could not be reached: {type(error).__name__}") from None
+            raise ProviderUnreachableError(f"WhatsApp could not be reached ({unreachable_reason(error)})") from None
         return cls._answer(response.status, response.data)
 
     @staticmethod

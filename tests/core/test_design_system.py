@@ -90,3 +90,17 @@ def test_the_style_guide_is_for_staff_only(acme, member):
     for component in ("--ui-accent", 'class="avatar', 'class="channel-icon"', 'class="tabs"', 'class="toast',
                       'class="empty-state"', 'class="spinner"', 'class="relative"', "<select"):
         assert component in body, component
+
+
+def test_a_channel_option_does_not_repeat_a_kind_its_name_already_says():
+    from types import SimpleNamespace
+
+    from channels_app.kinds import kind_of
+    from conversations.templatetags.inbox import channel_option
+
+    badge = kind_of("api").badge
+    named_after = SimpleNamespace(kind="api", name=f"{badge} de integração")
+    named_otherwise = SimpleNamespace(kind="api", name="Loja online")
+
+    assert channel_option(named_after) == f"{badge} de integração"
+    assert channel_option(named_otherwise) == f"{badge} Loja online"

@@ -80,6 +80,7 @@ def test_health_names_only_the_kinds_a_provider_serves(client):
 def test_django_admin_shows_such_a_channel_as_not_available(acme, admin_client):
     factories.ChannelFactory(tenant=acme, kind=NOT_SERVED, name="Old SMS")
 
-    page = admin_client.get("/admin/channels_app/channel/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    admin_client.cookies["django_language"] = "en"
+    page = admin_client.get("/admin/channels_app/channel/").content.decode()
 
     assert f"{NOT_SERVED} <strong>(not available)</strong>" in page

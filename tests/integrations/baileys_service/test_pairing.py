@@ -100,7 +100,9 @@ def test_a_service_that_refuses_to_start_a_session_is_explained(service, api, ad
     response = _create(api, admin)
 
     assert response.status_code == 422 and response.json()["error"]["code"] == "provider_rejected"
-    assert "Cannot POST" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert "session" in error["message"] and "Cannot POST" not in error["message"]  # the service's words apart:
+    assert "Cannot POST" in error["details"]["provider_message"]
 
 
 def test_the_seeds_setting_names_are_read_when_ours_are_not_set(service, settings, api, admin):

@@ -81,3 +81,29 @@ def test_changing_the_token_checks_it_again(graph, admin_api):
 
     assert refused.status_code == 422
     assert Channel.all_objects.get(public_id=channel_id).credentials["access_token"] == "EAAG-test-token"
+
+
+def test_meta_unreachable_is_explained_in_the_readers_language_with_metas_words_apart(admin_api, settings):
+    settings.WHATSAPP_GRAPH_API_URL = "http://127.0.0.1:9"  # nothing listens there
+
+    response = admin_api.post("/api/v1/channels", _body(), format="json", HTTP_ACCEPT_LANGUAGE="pt-br")
+
+    error = response.json()["error"]
+    assert error["message"] == "Não foi possível contatar o provedor para verificar o canal. Tente de novo em instantes."
+    assert error["details"]["provider_message"].startswith("WhatsApp could not be reached")
+
+
+def test_the_settings_form_shows_metas_words_behind_details(acme, member, client, settings):
+    from tests.factories import PASSWORD
+
+    settings.WHATSAPP_GRAPH_API_URL = "http://127.0.0.1:9"
+    client.post("/login/", {"email": member(acme, Role.TENANT_ADMIN).user.email, "password": PASSWORD})
+
+    response = client.post("/settings/channels/new/whatsapp_cloud/", {
+        "name": "WA", "phone_number_id": "100000000000002", "waba_id": "100000000000001",
+        "access_token": "EAAG-test-token", "app_secret": APP_SECRET})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "<p>Não foi possível contatar o provedor para verificar o canal. Tente de novo em instantes.</p>" in page
+    assert '<details class="error-details"><summary>Detalhes</summary><code>WhatsApp could not be reached' in page

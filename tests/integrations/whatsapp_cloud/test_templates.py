@@ -120,5 +120,54 @@ def test_sync_now_on_the_channels_page_syncs_and_says_so(graph, whatsapp, member
 
     assert response.redirect_chain == [(f"/settings/channels/{whatsapp.public_id}/", 302)]
     assert 'class="flash"' in response.content.decode()
-    assert "Sincronizando os modelos" in response.content.decode()  # the tenant speaks pt-BR
+    assert "Modelos sincronizados: 1 modelo." in response.content.decode()  # the tenant speaks pt-BR
     assert MessageTemplate.all_objects.filter(channel=whatsapp, name="pedido_enviado").exists()
+
+
+def test_sync_now_says_why_it_failed_and_the_channel_shows_the_error(whatsapp, member, client, settings):
+    import socket
+
+    from channels_app.models import Channel
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        settings.WHATSAPP_GRAPH_API_URL = f"http://127.0.0.1:{free.getsockname()[1]}"  # closed when used
+    client.post("/login/", {"email": member(whatsapp.tenant, Role.TENANT_ADMIN).user.email, "password": PASSWORD})
+
+    response = client.post(f"/settings/channels/{whatsapp.public_id}/templates/sync/", follow=True)
+
+    page = response.content.decode()
+    assert "Os modelos não foram sincronizados: não foi possível contatar o provedor." in page
+    assert '<summary>Detalhes</summary><code>WhatsApp could not be reached' in page
+    channel = Channel.all_objects.get(pk=whatsapp.pk)
+    assert channel.status == Channel.Status.ERROR and "could not be reached" in channel.status_detail
+
+
+def test_sync_now_on_a_kind_without_templates_says_so(acme, member, client):
+    from tests import factories
+
+    channel = factories.ChannelFactory(tenant=acme, kind="api", name="Loja (API)")
+    client.post("/login/", {"email": member(acme, Role.TENANT_ADMIN).user.email, "password": PASSWORD})
+
+    response = client.post(f"/settings/channels/{channel.public_id}/templates/sync/", follow=True)
+
+    assert "Este tipo de canal não tem modelos de mensagem para sincronizar." in response.content.decode()
+
+
+def test_an_unreachable_provider_is_one_plain_log_line(whatsapp, settings, caplog):
+    import logging
+    import socket
+
+    from integrations.tasks import channel_templates_queue
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        settings.WHATSAPP_GRAPH_API_URL = f"http://127.0.0.1:{free.getsockname()[1]}"
+    caplog.set_level(logging.INFO)
+
+    channel_templates_queue(channel_id=whatsapp.pk)
+
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
+    assert warnings[0].getMessage() == (f"channel {whatsapp.pk} (WhatsApp Vendas): templates not synced, will try "
+                                        "again next round: WhatsApp could not be reached (connection refused)")
