@@ -314,7 +314,6 @@ def test_turning_it_on_and_off_and_new_recovery_codes_are_in_the_audit_log(acme:
                                                                           agent: User) -> None:
     from accounts.models import AuditEntry
     from accounts.two_factor import two_factor_disable, two_factor_recovery_codes_renew
-
     from tests import factories
 
     factories.MembershipFactory(tenant=globex, role=Role.VIEWER, user=agent)  # the same account elsewhere too
