@@ -14,7 +14,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts.models import Role, User
+from accounts.models import AuditEntry, Role, User
 from tests.accounts.conftest import Mailbox, login
 from tests.factories import PASSWORD
 
@@ -90,6 +90,8 @@ def test_a_used_reset_link_is_refused(agent: User, reset_link: Any) -> None:
     client = Client()
     link = reset_link(client, agent)
     assert _set_password(client, link).status_code == 302
+
+    assert AuditEntry.all_objects.filter(actor=agent, action="password.reset").count() == 1
 
     again = Client().get(link, follow=True)
 
@@ -173,6 +175,7 @@ def test_password_change_ends_the_other_sessions_and_every_jwt(agent: User, api:
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "password_changed"
     token = APIClient().post("/api/v1/auth/token", {"email": agent.email, "password": NEW_PASSWORD}, format="json")
     assert token.status_code == 200
+    assert AuditEntry.all_objects.filter(actor=agent, action="password.changed").count() == 1
 
 
 def test_password_change_needs_the_current_password_and_a_strong_new_one(agent: User) -> None:
