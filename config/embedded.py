@@ -22,6 +22,10 @@ from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
+# As Celery beat runs a schedule's tasks when it starts, the first round runs soon after the
+# server does (what the channels' providers say of them now), once `make run`'s simulators are up.
+FIRST_ROUND_SECONDS = 15.0
+
 
 class Scheduler:
     """Calls due at moments (time.monotonic), run one after another on one daemon thread."""
@@ -59,8 +63,8 @@ class Scheduler:
             heapq.heappush(self._due, (time.monotonic() + max(0.0, seconds), next(self._order), call))
             self._wake.notify()
 
-    def every(self, seconds: float, call: Callable[[], Any]) -> None:
-        """`call` every `seconds`, the first time after `seconds`."""
+    def every(self, seconds: float, call: Callable[[], Any], *, first: float | None = None) -> None:
+        """`call` every `seconds`, the first time after `first` (default: `seconds`)."""
 
         def again() -> None:
             try:
@@ -69,7 +73,7 @@ class Scheduler:
                 self.later(seconds, again)
 
         again.__qualname__ = getattr(call, "__qualname__", repr(call))
-        self.later(seconds, again)
+        self.later(seconds if first is None else first, again)
 
     def _run(self) -> None:
         while True:
@@ -114,7 +118,8 @@ def start() -> None:
 
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
-        scheduler.every(float(entry["schedule"]), _task_run(app.tasks[entry["task"]], dict(entry.get("kwargs") or {})))
+        scheduler.every(float(entry["schedule"]), _task_run(app.tasks[entry["task"]], dict(entry.get("kwargs") or {})),
+                        first=min(FIRST_ROUND_SECONDS, float(entry["schedule"])))
     scheduler.start()
     logger.info("embedded scheduler: %s", ", ".join(f"{name} every {float(entry['schedule']):.0f} s"
                                                     for name, entry in settings.CELERY_BEAT_SCHEDULE.items()))

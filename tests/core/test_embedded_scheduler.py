@@ -50,3 +50,10 @@ def test_the_beat_schedule_runs_its_tasks(scheduler, settings, monkeypatch):
     embedded.start()
 
     assert calls.wait(5)
+
+
+def test_the_first_round_can_come_sooner_than_the_period(scheduler):
+    ran = threading.Event()
+    scheduler.every(3600, ran.set, first=0.05)  # as beat does when it starts
+
+    assert ran.wait(5)
