@@ -104,6 +104,7 @@ class BenchProvider(abc.ABC):
         return self.data
 
     def _channel_create(self, tenant: Tenant) -> Channel:
+        """The bench channel, for a provider that keeps this `data_create` (the Cloud one has its own)."""
         raise NotImplementedError
 
     @abc.abstractmethod

@@ -92,6 +92,7 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
                 logger.warning("Could not renew a socket's group membership", exc_info=True)
 
     def _still_authenticated(self) -> bool:
+        """Whether what opened the socket still holds (each consumer says: a session, a token)."""
         raise NotImplementedError
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:

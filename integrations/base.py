@@ -341,6 +341,7 @@ class ChannelSettingsForm(forms.Form):
     help_text: ClassVar[str | Promise] = ""
 
     def channel_settings(self) -> ChannelSettings:
+        """The channel's name, config and credentials from the cleaned data (each kind's form says)."""
         raise NotImplementedError
 
 

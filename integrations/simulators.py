@@ -203,7 +203,8 @@ class HTTPSimulator:
         return f"http://{self.host}:{self.port}"
 
     def dispatch(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Response:
-        """The answer to one request (what `request_handler` calls)."""
+        """The answer to one request, for a simulator served by `SimulatorRequestHandler`; one with
+        its own hand-parsed handler never comes here."""
         raise NotImplementedError
 
     def _background(self) -> list[threading.Thread]:
