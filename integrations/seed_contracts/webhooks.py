@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
@@ -30,7 +30,7 @@ _ANSWERS = {
     200: ReceivedOutput,
     400: OpenApiResponse(Error, description="An invalid Content-Length."),
     401: OpenApiResponse(Error, description="invalid_signature: the delivery does not prove its provider sent it "
-                                            "(nothing is kept)."),
+                                    "(nothing is kept)."),
     404: OpenApiResponse(Error, description="No such number."),
     413: OpenApiResponse(Error, description="The body is too large."),
     429: OpenApiResponse(Error, description="Too many deliveries to this number a minute; send it again later."),
@@ -69,16 +69,16 @@ class InstanceWebhookView(_WebhookView):
         request={"application/json": _ANY_OBJECT}, responses=_ANSWERS, auth=[], operation_id="seed_instance_webhook",
         summary="A provider's delivery to a WhatsApp number (alias of its webhook URL)",
         description="`tenantId`: the account's id; `instanceId`: the number's id (both must match, else 404). "
-                    "Verified as at the number's own webhook URL (the provider's signature or secret), stored "
-                    "and processed the same way.")
+            "Verified as at the number's own webhook URL (the provider's signature or secret), stored "
+            "and processed the same way.")
     def post(self, request: Request, **kwargs: uuid.UUID) -> HttpResponse:
         channel = seed_instance_webhook_channel(tenant_id=kwargs["tenantId"], instance_id=kwargs["instanceId"])
         return _received(channel_webhook(request._request, channel)) if channel is not None else _not_found()
 
     @extend_schema(
         responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The challenge, echoed."),
-                   (403, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Verification failed."),
-                   404: OpenApiResponse(Error, description="No such number.")},
+           (403, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Verification failed."),
+           404: OpenApiResponse(Error, description="No such number.")},
         auth=[], operation_id="seed_instance_webhook_verify",
         summary="A provider's verification of this address (Meta's subscription check)",
         description="Answered by the number's provider as at its own webhook URL (the Cloud API's hub.challenge).")
@@ -100,34 +100,28 @@ class _UnifiedWebhookView(_WebhookView):
 
 
 # Seed 001: POST /api/webhooks/whatsapp.
+@extend_schema_view(post=extend_schema(
+    request={"application/json": _ANY_OBJECT}, responses=_ANSWERS, auth=[],
+    operation_id="seed_pairing_service_webhook",
+    summary="The connection service's deliveries, for every number",
+    description="The body names the number's session (as the service posts it); the delivery is then verified "
+                "with that number's webhook secret (the service's signature header), stored and processed as "
+                "at the number's own webhook URL. A body that names no number: 404."))
 class ConnectionServiceWebhookView(_UnifiedWebhookView):
 
     seed_tag = SEED_001
     seed_type = "BAILEYS"
 
-    @extend_schema(
-        request={"application/json": _ANY_OBJECT}, responses=_ANSWERS, auth=[],
-        operation_id="seed_pairing_service_webhook",
-        summary="The connection service's deliveries, for every number",
-        description="The body names the number's session (as the service posts it); the delivery is then verified "
-                    "with that number's webhook secret (the service's signature header), stored and processed as "
-                    "at the number's own webhook URL. A body that names no number: 404.")
-    def post(self, request: Request, **kwargs: Any) -> HttpResponse:
-        return super().post(request, **kwargs)
-
 
 # Seed 004: POST /webhooks/evolution.
+@extend_schema_view(post=extend_schema(
+    request={"application/json": _ANY_OBJECT}, responses=_ANSWERS, auth=[],
+    operation_id="seed_evolution_webhook",
+    summary="An Evolution API server's deliveries, for every instance",
+    description="The body's `instance` names the number (among EVOLUTION numbers); the delivery is then "
+                "verified with that number's secret, stored and processed as at the number's own webhook URL. "
+                "An unknown instance: 404; a wrong secret: 401, nothing kept."))
 class EvolutionWebhookView(_UnifiedWebhookView):
 
     seed_tag = SEED_004
     seed_type = "EVOLUTION"
-
-    @extend_schema(
-        request={"application/json": _ANY_OBJECT}, responses=_ANSWERS, auth=[],
-        operation_id="seed_evolution_webhook",
-        summary="An Evolution API server's deliveries, for every instance",
-        description="The body's `instance` names the number (among EVOLUTION numbers); the delivery is then "
-                    "verified with that number's secret, stored and processed as at the number's own webhook URL. "
-                    "An unknown instance: 404; a wrong secret: 401, nothing kept.")
-    def post(self, request: Request, **kwargs: Any) -> HttpResponse:
-        return super().post(request, **kwargs)
