@@ -6,6 +6,7 @@ from accounts.audit_api import AuditEntryViewSet
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
+from conversations.organisation_api import CannedResponseViewSet, LabelViewSet, TeamViewSet
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
 
@@ -17,6 +18,9 @@ router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("teams", TeamViewSet, basename="team")
+router.register("labels", LabelViewSet, basename="label")
+router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
 
 urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="auth-token"),
