@@ -48,8 +48,16 @@ CONFLICT = OpenApiResponse(Error, description="duplicate: the name (or short cod
                                               "`details` names the field.")
 REFUSED = OpenApiResponse(Error, description="The input names something that is not in this account, or the "
                                              "account refuses it; `details` names the field.")
-COLOUR_PATTERN = "^#[0-9a-fA-F]{6}$"
-SHORT_CODE_PATTERN = "^/?[a-zA-Z0-9_-]+$"
+COLOUR_PATTERN = r"^#[0-9a-fA-F]{6}\Z"  # \Z: no newline after it (the schema says $)
+SHORT_CODE_PATTERN = r"^/?[a-zA-Z0-9_-]+\Z"
+TEAM_MEMBERS_MAX = 1000
+TEAM_CHANNELS_MAX = 500
+
+
+def _pattern_first(field: serializers.Field, pattern: str, message: str) -> None:
+    """The field's own pattern, first among its validators: the schema states the first one (it
+    implies the field is not blank)."""
+    field.validators = [RegexValidator(pattern, message=message), *field.validators]
 
 
 # --- Teams ------------------------------------------------------------------------------
@@ -84,10 +92,13 @@ def _team_channel_field(**kwargs: Any) -> AccessScopedField:
 
 class TeamInput(serializers.Serializer):
     name = StrictCharField(max_length=TEAM_NAME_MAX)
-    member_ids = TenantMemberField(many=True, required=False, help_text="Ids of members of this account: the "
-                                   "team's whole membership (replaces it on update).")
-    channel_ids = _team_channel_field(many=True, required=False, help_text="Ids of this account's channels the "
-                                      "team works (replaces them on update).")
+    # Lists, not DRF's many=True (which takes any iterable, an object's keys included).
+    member_ids = serializers.ListField(
+        child=TenantMemberField(), required=False, max_length=TEAM_MEMBERS_MAX,
+        help_text="Ids of members of this account: the team's whole membership (replaces it on update).")
+    channel_ids = serializers.ListField(
+        child=_team_channel_field(), required=False, max_length=TEAM_CHANNELS_MAX,
+        help_text="Ids of this account's channels the team works (replaces them on update).")
 
 
 def _team_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -162,12 +173,11 @@ class LabelOutput(serializers.ModelSerializer):
 
 class LabelInput(serializers.Serializer):
     name = StrictCharField(max_length=LABEL_NAME_MAX)
-    color = StrictCharField(max_length=7, required=False, help_text=f"#RRGGBB (default {DEFAULT_LABEL_COLOUR}).")
+    color = StrictCharField(max_length=7, required=False, trim_whitespace=False, help_text=f"#RRGGBB (default {DEFAULT_LABEL_COLOUR}).")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["color"].validators.append(RegexValidator(
-            COLOUR_PATTERN, message="Use a colour written as #RRGGBB, for example #2563eb."))
+        _pattern_first(self.fields["color"], COLOUR_PATTERN, "Use a colour written as #RRGGBB, for example #2563eb.")
 
 
 @extend_schema_view(
@@ -232,14 +242,13 @@ class CannedResponseOutput(serializers.ModelSerializer):
 
 
 class CannedResponseInput(serializers.Serializer):
-    short_code = StrictCharField(max_length=SHORT_CODE_MAX + 1, help_text="Lowercase letters, digits, - and _ "
+    short_code = StrictCharField(max_length=SHORT_CODE_MAX + 1, trim_whitespace=False, help_text="Lowercase letters, digits, - and _ "
                                  "(a leading / is dropped; upper case is made lower). Unique in the account.")
     content = StrictCharField(max_length=CANNED_CONTENT_MAX)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["short_code"].validators.append(RegexValidator(
-            SHORT_CODE_PATTERN, message="Lowercase letters, digits, - and _ only."))
+        _pattern_first(self.fields["short_code"], SHORT_CODE_PATTERN, "Lowercase letters, digits, - and _ only.")
 
 
 @extend_schema_view(
@@ -259,7 +268,9 @@ class CannedResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ap
         if getattr(self, "swagger_fake_view", False):
             return CannedResponse.all_objects.none()
         search = self.request.query_params.get("q", "") if self.action == "list" else ""
-        return canned_response_list(access=self.request.auth, search=search.replace("\x00", "")[:200])
+        if "\x00" in search:
+            raise serializers.ValidationError({"q": ["Null characters are not allowed."]})
+        return canned_response_list(access=self.request.auth, search=search[:200])
 
     @extend_schema(request=CannedResponseInput, responses={201: CannedResponseOutput, 409: CONFLICT, 422: REFUSED},
                    summary="Create a canned response")
