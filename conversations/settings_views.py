@@ -89,6 +89,8 @@ class TeamForm(forms.Form):
         members.label_from_instance = lambda user: user.get_full_name()  # type: ignore[method-assign]
         members.to_field_name = "public_id"
         channels.queryset = Channel.objects.filter(archived_at__isnull=True).order_by("name")
+        channels.label_from_instance = (  # type: ignore[method-assign]
+            lambda channel: f"{channel.name} · {channel.kind_info.label}")
         channels.to_field_name = "public_id"
 
 
@@ -174,8 +176,9 @@ def label_settings(request: InboxRequest) -> HttpResponse:
 def _labels_page(request: InboxRequest, *, form: LabelForm, editing: Label | None = None,
                  edit_form: LabelForm | None = None) -> HttpResponse:
     failed = bool(form.errors or (edit_form is not None and edit_form.errors))
+    page = Paginator(label_list(access=request.access), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "settings/labels.html", {
-        "access": request.access, "labels": label_list(access=request.access), "form": form,
+        "access": request.access, "page": page, "form": form,
         "may_change": request.access.has("labels:write"), "editing": editing, "edit_form": edit_form,
     }, status=400 if failed else 200)
 

@@ -237,6 +237,21 @@ def test_labels_page_shows_each_colour_and_use_and_escapes_names(acme, org):
     assert 'style="' not in page  # the colour is an SVG fill: the Content-Security-Policy allows no inline style
 
 
+def test_the_labels_page_comes_in_pages_at_a_constant_cost(acme, org):
+    client = _login(org["admin"])
+    factories.LabelFactory.create_batch(3, tenant=acme)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/settings/labels/")
+    factories.LabelFactory.create_batch(52, tenant=acme)
+    with CaptureQueriesContext(connection) as many:
+        first = client.get("/settings/labels/").content.decode()
+    second = client.get("/settings/labels/?page=2").content.decode()
+
+    assert len(many) == len(few)
+    assert first.count('<tr id="label-') == 50 and second.count('<tr id="label-') == 5
+    assert 'rel="next" href="?page=2"' in first
+
+
 def test_a_manager_creates_renames_recolours_and_deletes_a_label_on_the_page(acme, org):
     client = _login(org["admin"])
 

@@ -1,5 +1,5 @@
 """axe-core (vendored: tests/e2e/vendor/) over the pages agents use most, the login, the inbox,
-a thread and the channel settings, in pt-BR and English, light and dark: no serious or critical
+a thread, the channel settings and the teams, labels and canned responses pages, in pt-BR and English, light and dark: no serious or critical
 violation (contrast AA, names of controls, keyboard reachability, landmarks...)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import Browser, Page
 
+from conversations.services import canned_response_create, team_create
 from tests.e2e.conftest import InboxServer
 from tests.e2e.scene import DemoInbox, demo_inbox_create, log_in
 
@@ -40,6 +41,15 @@ async def _violations(page: Page) -> list[str]:
             for v in found if v["impact"] in BLOCKING]
 
 
+def _organisation(demo: DemoInbox) -> tuple[Any, Any]:
+    """A team working the WhatsApp channel and a canned response: the settings pages with rows."""
+    team = team_create(tenant=demo.tenant, actor=None, name="Vendas", members=[demo.admin.user],
+                       channels=[demo.channels["whatsapp"]])
+    canned = canned_response_create(tenant=demo.tenant, actor=None, short_code="ola",
+                                    content="Olá! Como posso ajudar?")
+    return team, canned
+
+
 @pytest.mark.parametrize("language", ["pt-br", "en"])
 async def test_pages_have_no_serious_accessibility_violation(browser: Browser, inbox_server: InboxServer,
                                                              demo: DemoInbox, language: str) -> None:
@@ -50,12 +60,18 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
     await context.add_init_script(path=str(AXE))  # not subject to the page's policy
     page = await context.new_page()
     carla = demo.conversations["Carla Castro"]
+    team, canned = await database_sync_to_async(_organisation)(demo)
     pages = {
         "login": "/login/",
         "inbox": "/inbox/?tab=all",
         "thread": f"/inbox/c/{carla.public_id}/?tab=all",
         "settings": "/settings/channels/",
         "channel": f"/settings/channels/{demo.channels['whatsapp'].public_id}/",
+        "teams": "/settings/teams/",
+        "team": f"/settings/teams/{team.public_id}/",
+        "labels": "/settings/labels/",
+        "canned responses": "/settings/canned-responses/",
+        "canned response": f"/settings/canned-responses/{canned.public_id}/",
     }
     problems: dict[str, list[str]] = {}
     for scheme in ("light", "dark"):
