@@ -4,7 +4,8 @@ from the settings pages or the API; every change is in the audit log.
 
 Names are unique per tenant, compared without regard to case ("VIP" and "vip" are one label:
 the inbox finds labels by name that way); a name already taken is a ConflictError (409) that
-says which field, in the member's language."""
+says which field, in the member's language. Each change publishes its event (team.created,
+label.deleted, ...: conversations.events) for the sockets of the tenant."""
 
 from __future__ import annotations
 
@@ -20,8 +21,20 @@ from accounts.audit import AuditTarget, audit_record
 from accounts.models import AuditAction, Membership, User
 from channels_app.models import Channel
 from config.errors import ConflictError, ValidationFailed
+from conversations.events import (
+    CannedResponseCreated,
+    CannedResponseDeleted,
+    CannedResponseUpdated,
+    LabelCreated,
+    LabelDeleted,
+    LabelUpdated,
+    TeamCreated,
+    TeamDeleted,
+    TeamUpdated,
+)
 from conversations.models import CannedResponse, Label, Team
 from conversations.services.common import UNSET
+from tenants.events import publish
 from tenants.models import Tenant
 
 TEAM_NAME_MAX = 120
@@ -136,6 +149,7 @@ def team_create(*, tenant: Tenant, actor: User | None, name: str, members: Itera
     team.channels.set(worked)
     audit_record(tenant=tenant, action=AuditAction.TEAM_CREATED, actor=actor, target=team_audit_target(team),
                  details={"members": len(users), "channels": [channel.name for channel in worked]})
+    publish(TeamCreated(tenant_pk=tenant.pk, team_id=str(team.public_id)))
     return team
 
 
@@ -170,6 +184,7 @@ def team_update(*, team: Team, actor: User | None, name: str = UNSET, members: I
     if changes:
         audit_record(tenant=team.tenant_id, action=AuditAction.TEAM_UPDATED, actor=actor,
                      target=team_audit_target(team), details=changes)
+        publish(TeamUpdated(tenant_pk=team.tenant_id, team_id=str(team.public_id), changed=tuple(changes)))
     return team
 
 
@@ -181,6 +196,7 @@ def team_delete(*, team: Team, actor: User | None) -> None:
     team.delete()  # Conversation.team is SET_NULL
     audit_record(tenant=team.tenant_id, action=AuditAction.TEAM_DELETED, actor=actor, target=target,
                  details={"conversations": conversations})
+    publish(TeamDeleted(tenant_pk=team.tenant_id, team_id=target.id))
 
 
 # --- Labels -----------------------------------------------------------------------------
@@ -205,6 +221,7 @@ def label_create(*, tenant: Tenant, actor: User | None, name: str, color: str = 
     _save(label, field="name", message=_("There is already a label named “%(name)s”.") % {"name": name})
     audit_record(tenant=tenant, action=AuditAction.LABEL_CREATED, actor=actor, target=label_audit_target(label),
                  details={"color": color})
+    publish(LabelCreated(tenant_pk=tenant.pk, label_id=str(label.public_id)))
     return label
 
 
@@ -229,6 +246,7 @@ def label_update(*, label: Label, actor: User | None, name: str = UNSET, color: 
               update_fields=[key for key in ("name", "color") if key in changes])
         audit_record(tenant=label.tenant_id, action=AuditAction.LABEL_UPDATED, actor=actor,
                      target=label_audit_target(label), details=changes)
+        publish(LabelUpdated(tenant_pk=label.tenant_id, label_id=str(label.public_id), changed=tuple(changes)))
     return label
 
 
@@ -240,6 +258,7 @@ def label_delete(*, label: Label, actor: User | None) -> None:
     label.delete()  # the conversations' links to it go with it
     audit_record(tenant=label.tenant_id, action=AuditAction.LABEL_DELETED, actor=actor, target=target,
                  details={"conversations": conversations})
+    publish(LabelDeleted(tenant_pk=label.tenant_id, label_id=target.id))
 
 
 # --- Canned responses ---------------------------------------------------------------------
@@ -267,6 +286,7 @@ def canned_response_create(*, tenant: Tenant, actor: User | None, short_code: st
     _save(response, field="short_code", message=_short_code_taken_message(code))
     audit_record(tenant=tenant, action=AuditAction.CANNED_RESPONSE_CREATED, actor=actor,
                  target=canned_response_audit_target(response))
+    publish(CannedResponseCreated(tenant_pk=tenant.pk, canned_response_id=str(response.public_id)))
     return response
 
 
@@ -291,6 +311,8 @@ def canned_response_update(*, response: CannedResponse, actor: User | None, shor
               update_fields=[*(key for key in ("short_code", "content") if key in changes), "updated_at"])
         audit_record(tenant=response.tenant_id, action=AuditAction.CANNED_RESPONSE_UPDATED, actor=actor,
                      target=canned_response_audit_target(response), details=changes)
+        publish(CannedResponseUpdated(tenant_pk=response.tenant_id, canned_response_id=str(response.public_id),
+                                      changed=tuple(changes)))
     return response
 
 
@@ -299,3 +321,4 @@ def canned_response_delete(*, response: CannedResponse, actor: User | None) -> N
     target = canned_response_audit_target(response)
     response.delete()
     audit_record(tenant=response.tenant_id, action=AuditAction.CANNED_RESPONSE_DELETED, actor=actor, target=target)
+    publish(CannedResponseDeleted(tenant_pk=response.tenant_id, canned_response_id=target.id))

@@ -171,6 +171,32 @@ def test_short_codes_are_unique_per_account_and_kept_lowercase(acme, globex):
     assert CannedResponse.all_objects.filter(tenant=acme).count() == 2
 
 
+def test_each_change_publishes_its_event_for_the_tenants_sockets(acme, org, events,
+                                                              django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        team = team_create(tenant=acme, actor=None, name="Vendas")
+        team_update(team=team, actor=None, name="Vendas Sul", members=[org["agent"].user])
+        team_update(team=team, actor=None, name="Vendas Sul")  # nothing changes: no event
+        label = label_create(tenant=acme, actor=None, name="vip")
+        label_update(label=label, actor=None, color="#dc2626")
+        response = canned_response_create(tenant=acme, actor=None, short_code="ola", content="Olá!")
+        canned_response_update(response=response, actor=None, content="Oi!")
+        label_delete(label=label, actor=None)
+        team_delete(team=team, actor=None)
+
+    assert [(e.name, e.payload()) for e in events] == [
+        ("team.created", {"team_id": str(team.public_id)}),
+        ("team.updated", {"team_id": str(team.public_id), "changed": ("name", "members")}),
+        ("label.created", {"label_id": str(label.public_id)}),
+        ("label.updated", {"label_id": str(label.public_id), "changed": ("color",)}),
+        ("canned_response.created", {"canned_response_id": str(response.public_id)}),
+        ("canned_response.updated", {"canned_response_id": str(response.public_id), "changed": ("content",)}),
+        ("label.deleted", {"label_id": str(label.public_id)}),
+        ("team.deleted", {"team_id": str(team.public_id)}),
+    ]
+    assert {e.tenant_pk for e in events} == {acme.pk}
+
+
 # --- Settings pages ---------------------------------------------------------------------
 
 
