@@ -395,6 +395,9 @@ def test_the_settings_nav_shows_teams_to_managers_only(acme, org):
 
     assert 'href="/settings/teams/"' in manager_page and 'href="/settings/canned-responses/"' in manager_page
     assert 'href="/settings/teams/"' not in agent_page and 'href="/settings/canned-responses/"' in agent_page
+    assert '<a href="/settings/labels/" aria-current="page">' in manager_page
+    canned_page = _login(org["manager"]).get("/settings/canned-responses/new/").content.decode()
+    assert '<a href="/settings/canned-responses/" aria-current="page">' in canned_page
 
 
 # --- API --------------------------------------------------------------------------------
