@@ -17,6 +17,7 @@ urlpatterns = [
     path("inbox/", include("conversations.urls")),
     path("settings/", include("integrations.urls")),
     path("settings/", include("accounts.audit_urls")),
+    path("settings/", include("integrations.member_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("webhooks/<slug:kind>/<str:token>", provider_webhook, name="provider-webhook"),
