@@ -235,6 +235,8 @@ def tokens_obtain(*, user: User, tenant_slug: str | None = None, two_factor: boo
                                 details={"tenant": ["Unknown account."]})
     elif len(memberships) == 1:
         tenant = memberships[0].tenant
+    elif not memberships:  # every membership removed or deactivated
+        raise PermissionDeniedError(_("You are not an active member of any account."), code="no_membership")
     else:
         raise ValidationFailed(
             "You belong to several accounts: say which one.",

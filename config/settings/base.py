@@ -410,6 +410,7 @@ SPECTACULAR_SETTINGS = {
         "MessageStatus": "conversations.models.Message.Status",
         "ChannelStatus": "channels_app.models.Channel.Status",
         "Role": "accounts.models.Role",
+        "TenantRole": "integrations.member_api.ROLE_CHOICES",
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
         "SeedWhatsAppType": "integrations.seed_contracts.serializers.SEED_TYPE_CHOICES",
