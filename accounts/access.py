@@ -38,6 +38,10 @@ class TenantAccess:
         return self.has("users:read")
 
     @property
+    def can_change_members(self) -> bool:
+        return self.has("users:write")
+
+    @property
     def sees_all_channels(self) -> bool:
         return self.role in ROLES_SEEING_ALL_CHANNELS
 

@@ -26,7 +26,14 @@ from accounts.models import AuditAction, Invitation, Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
 from accounts.tokens import SESSION_CLAIM, token_refusal, token_session_revoke, token_session_set
 from accounts.two_factor import TOKEN_CLAIM
-from config.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from config.errors import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    PlanLimitExceeded,
+    ValidationFailed,
+)
 from tenants.events import publish
 from tenants.models import Tenant
 from tenants.services import tenant_check_limit
@@ -49,20 +56,36 @@ def _rank(role: str) -> int:
     return ROLE_RANK.get(role, -1)
 
 
-def seats_used(tenant: Tenant) -> int:
-    """Agent seats of the plan taken: active members of a role that takes one, and pending
-    invitations to such a role (an invitation accepted later must still find its seat)."""
+def _seats(tenant: Tenant) -> tuple[int, int]:
     members = Membership.all_objects.filter(tenant=tenant, role__in=ROLES_USING_A_SEAT, is_active=True).count()
     invited = Invitation.all_objects.filter(
         tenant=tenant, role__in=ROLES_USING_A_SEAT, accepted_at__isnull=True, revoked_at__isnull=True,
         expires_at__gt=timezone.now()).count()
-    return members + invited
+    return members, invited
+
+
+def seats_used(tenant: Tenant) -> int:
+    """Agent seats of the plan taken: active members of a role that takes one, and pending
+    invitations to such a role (an invitation accepted later must still find its seat)."""
+    return sum(_seats(tenant))
 
 
 def seats_check(*, tenant: Tenant, role: str) -> None:
-    """Refuse one more member (or invitation) of `role` past the plan's agent seats."""
-    if role in ROLES_USING_A_SEAT:
-        tenant_check_limit(tenant=tenant, resource="agents", current=seats_used(tenant))
+    """Refuse one more member (or invitation) of `role` past the plan's agent seats, saying how
+    many pending invitations hold seats when some do."""
+    if role not in ROLES_USING_A_SEAT:
+        return
+    members, invited = _seats(tenant)
+    try:
+        tenant_check_limit(tenant=tenant, resource="agents", current=members + invited)
+    except PlanLimitExceeded as refused:
+        if not invited:
+            raise
+        raise PlanLimitExceeded(
+            _("Your plan allows %(limit)s agent seats: %(members)s are taken by members and %(invited)s by pending "
+              "invitations. Revoke an invitation, deactivate a member or upgrade the plan.")
+            % {"limit": refused.details["limit"], "members": members, "invited": invited},
+            details={**refused.details, "members": members, "invitations": invited}) from None
 
 
 def actor_role(*, tenant: Tenant | int, actor: User | None) -> str | None:

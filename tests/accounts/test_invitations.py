@@ -212,10 +212,11 @@ def test_pending_invitations_take_seats_of_the_plan(acme: Any, admin: Membership
     viewer = _invite(admin_client, committed, email="viewer@example.test", role=Role.VIEWER)
 
     told = [str(message) for message in refused.context["messages"] if message.level_tag == "error"]
-    assert len(told) == 1 and "2" in told[0]  # the plan's limit, in the member's language
+    assert len(told) == 1 and "convites pendentes" in told[0]  # the pending invitation named, in pt-BR
     assert b"two@example.test" not in refused.content
     assert by_api.status_code == 403 and by_api.json()["error"]["code"] == "plan_limit_exceeded"
-    assert by_api.json()["error"]["details"] == {"resource": "agents", "limit": 2, "usage": 2}
+    assert by_api.json()["error"]["details"] == {"resource": "agents", "limit": 2, "usage": 2, "members": 1,
+                                                 "invitations": 1}
     assert viewer.status_code == 302  # viewers take no seat
     assert set(Invitation.all_objects.values_list("email", flat=True)) == {"one@example.test", "viewer@example.test"}
     invitation_revoke(invitation=Invitation.all_objects.get(email="one@example.test"), actor=admin.user)

@@ -332,9 +332,10 @@ def test_channel_access_edited_on_the_channel_page(acme: Any, admin: Membership,
     assert saved.status_code == 302
     assert _sees(agent_client, agent_api, two_channels["support_conversation"])
     assert not viewer.user.has_perm("channels_app.work_channel", support)
-    manager = member(acme, Role.MANAGER)
-    assert login(manager.user.email)[0].post(f"/settings/channels/{support.public_id}/members/",
-                                             {"members": []}).status_code == 403
+    manager_client = login(member(acme, Role.MANAGER).user.email)[0]
+    read_only = manager_client.get(f"/settings/channels/{support.public_id}/").content.decode()
+    assert "bia@acme.test" in read_only and f"/settings/channels/{support.public_id}/members/" not in read_only
+    assert manager_client.post(f"/settings/channels/{support.public_id}/members/", {"members": []}).status_code == 403
     assert agent.user.has_perm("channels_app.work_channel", support)
 
 
