@@ -20,7 +20,7 @@ from accounts.member_filters import InvitationFilter, MemberFilter
 from accounts.models import Invitation, Membership, Role
 from accounts.selectors import invitation_list, member_list
 from accounts.services import TENANT_ROLES, membership_update
-from config.api.serializers import PublicIdField
+from config.api.serializers import PublicIdField, PublicIdInput, StrictBooleanField, StrictEmailField
 from config.api.views import ApiViewSet
 from integrations.members import (
     member_channels_replace,
@@ -80,13 +80,13 @@ class MemberOutput(serializers.ModelSerializer[Membership]):
 
 class MemberUpdateInput(serializers.Serializer[dict[str, Any]]):
     role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False, help_text=ROLE_HELP)
-    is_active = serializers.BooleanField(
+    is_active = StrictBooleanField(
         required=False, help_text="false deactivates (sessions and tokens refused at once, open conversations "
                                   "unassigned); true reactivates (takes a seat of the plan again).")
 
 
 class MemberChannelsInput(serializers.Serializer[dict[str, Any]]):
-    channel_ids = serializers.ListField(child=serializers.UUIDField(), max_length=1000, allow_empty=True,
+    channel_ids = serializers.ListField(child=PublicIdInput(), max_length=1000, allow_empty=True,
                                         help_text="Exactly the channels the member works from now on.")
 
 
@@ -164,11 +164,11 @@ class InvitationOutput(serializers.ModelSerializer[Invitation]):
 
 
 class InvitationCreateInput(serializers.Serializer[dict[str, Any]]):
-    email = serializers.EmailField(max_length=254)
+    email = StrictEmailField(max_length=254)
     role = serializers.ChoiceField(choices=ROLE_CHOICES, help_text=ROLE_HELP)
-    channel_ids = serializers.ListField(child=serializers.UUIDField(), max_length=1000, required=False, default=list,
+    channel_ids = serializers.ListField(child=PublicIdInput(), max_length=1000, required=False, default=list,
                                         help_text="Channels an agent or viewer gets on accepting.")
-    team_ids = serializers.ListField(child=serializers.UUIDField(), max_length=1000, required=False, default=list,
+    team_ids = serializers.ListField(child=PublicIdInput(), max_length=1000, required=False, default=list,
                                      help_text="Teams they join on accepting.")
 
 
