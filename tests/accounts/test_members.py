@@ -357,3 +357,20 @@ def test_channel_access_set_through_the_api(acme: Any, admin: Membership, member
     assert not _sees(agent_client, agent_api, two_channels["sales_conversation"])
     assert api(member(acme, Role.MANAGER)).put(f"/api/v1/members/{agent.user.public_id}/channels",
                                                {"channel_ids": []}, format="json").status_code == 403
+
+
+def test_a_deactivated_member_is_no_longer_offered_nor_accepted_as_assignee(acme: Any, admin: Membership,
+                                                                           admin_client: Client, member: Any,
+                                                                           api: Any) -> None:
+    channel = factories.ChannelFactory(tenant=acme)
+    agent = member(acme, Role.AGENT, channels=(channel,))
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel)
+    assert str(agent.user.public_id) in admin_client.get(f"/inbox/c/{conversation.public_id}/").content.decode()
+
+    membership_deactivate(membership=agent, actor=admin.user)
+
+    assert str(agent.user.public_id) not in admin_client.get(f"/inbox/c/{conversation.public_id}/").content.decode()
+    refused = api(admin).patch(f"/api/v1/conversations/{conversation.public_id}",
+                               {"assignee_id": str(agent.user.public_id)}, format="json")
+    assert refused.status_code == 422
+    assert Conversation.all_objects.get(pk=conversation.pk).assignee is None
