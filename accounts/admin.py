@@ -148,12 +148,14 @@ def _audit_membership_forms(request: HttpRequest, formset: Any) -> None:
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
     form = MembershipForm
-    list_display = ("user", "tenant", "role", "created_at")
+    list_display = ("user", "tenant", "role", "is_active", "created_at")
     list_select_related = ("user", "tenant")
-    list_filter = ("role", "tenant")
+    list_filter = ("role", "is_active", "tenant")
     search_fields = ("user__email", "user__full_name", "tenant__slug", "tenant__name")
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "updated_at")
+    # Deactivation ends sessions and sockets and releases conversations: the tenant's Members
+    # page and API do it (accounts.services.membership_deactivate), not a checkbox here.
+    readonly_fields = ("is_active", "deactivated_at", "created_at", "updated_at")
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.invitations import InvitationUnusable, invitation_accept, invitation_account, invitation_find
+from accounts.login import InvalidCredentials
 from accounts.models import User
 from accounts.sessions import session_login, session_switch_tenant
 from config.errors import ApplicationError
@@ -50,8 +51,10 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         except InvitationUnusable as refusal:
             return render(request, "accounts/invitation_refused.html",
                           {"message": refusal.message, "code": refusal.code}, status=410)
+        except InvalidCredentials:  # a wrong password, or a locked account: one answer, as the login's
+            error, status = _("That password is not right."), 401
         except ApplicationError as failure:
-            error, status = failure.message, failure.status_code if failure.status_code != 401 else 401
+            error, status = failure.message, failure.status_code
     return render(request, "accounts/invitation.html", {
         "invitation": invitation, "tenant": invitation.tenant, "existing": existing is not None, "form": form,
         "full_name": full_name, "error": error,

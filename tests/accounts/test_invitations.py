@@ -172,7 +172,7 @@ def test_an_address_with_an_account_elsewhere_logs_in_and_gets_a_membership(
     assert page.status_code == 200 and b'name="password"' in page.content and b"new_password1" not in page.content
     client = Client()
     wrong = committed(client.post, link, {"password": "not-it"})
-    assert wrong.status_code == 401
+    assert wrong.status_code == 401 and "Essa senha não está certa." in wrong.content.decode()
     assert not Membership.all_objects.filter(tenant=acme, user=elsewhere.user).exists()
 
     joined = committed(client.post, link, {"password": PASSWORD})
