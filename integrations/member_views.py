@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.invitations import invitation_resend, invitation_revoke
@@ -35,8 +35,8 @@ from integrations.members import (
 )
 
 PAGE_SIZE = 50
-STATUS_CHOICES = [("", gettext_lazy("Any status")), ("active", gettext_lazy("Active")),
-                  ("deactivated", gettext_lazy("Deactivated"))]
+STATUS_CHOICES = [("", gettext_lazy("Any status")), ("active", pgettext_lazy("member status", "Active")),
+                  ("deactivated", pgettext_lazy("member status", "Deactivated"))]
 
 
 def _role_choices() -> list[tuple[str, str]]:
