@@ -374,3 +374,29 @@ def test_a_deactivated_member_is_no_longer_offered_nor_accepted_as_assignee(acme
                                {"assignee_id": str(agent.user.public_id)}, format="json")
     assert refused.status_code == 422
     assert Conversation.all_objects.get(pk=conversation.pk).assignee is None
+
+
+def test_members_page_and_api_queries_do_not_grow_with_members(acme: Any, admin: Membership, admin_client: Client,
+                                                               member: Any, api: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    channel, team = factories.ChannelFactory(tenant=acme), factories.TeamFactory(tenant=acme)
+    client = api(admin)
+
+    def counts() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as page:
+            assert admin_client.get("/settings/members/").status_code == 200
+        with CaptureQueriesContext(connection) as listed:
+            assert client.get("/api/v1/members").status_code == 200
+        return len(page), len(listed)
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            added = member(acme, Role.AGENT, channels=(channel,))
+            team.members.add(added.user)
+
+    add(2)
+    few = counts()
+    add(15)
+    assert counts() == few
