@@ -80,7 +80,11 @@ def invitation_create(*, tenant: Tenant, actor: User | None, email: str, role: s
     if not email or "@" not in email:
         raise ValidationFailed(_("Enter a valid email address."), details={"email": [_("Not an email address.")]})
     role_require_grantable(tenant=tenant, actor=actor, role=role)
-    if Membership.all_objects.filter(tenant=tenant, user__email=email).exists():
+    existing = Membership.all_objects.filter(tenant=tenant, user__email=email).first()
+    if existing is not None and not existing.is_active:
+        raise ConflictError(_("%(email)s is a deactivated member of this account: reactivate them instead.")
+                            % {"email": email}, code="already_member", details={"email": [_("Deactivated member.")]})
+    if existing is not None:
         raise ConflictError(_("%(email)s is already a member of this account.") % {"email": email},
                             code="already_member", details={"email": [_("Already a member.")]})
     if Invitation.all_objects.filter(tenant=tenant, email=email, accepted_at__isnull=True, revoked_at__isnull=True,

@@ -278,3 +278,18 @@ def test_invitations_api(acme: Any, globex: Any, admin: Membership, member: Any,
     assert not [entry for entry in globex_log if entry["action"].startswith("invitation.")]
     acme_log = {entry["action"] for entry in client.get("/api/v1/audit").json()["results"]}
     assert {"invitation.sent", "invitation.resent", "invitation.revoked"} <= acme_log
+
+
+def test_members_are_not_invited_again(acme: Any, admin: Membership, member: Any, api: Any) -> None:
+    from accounts.services import membership_deactivate
+
+    active, gone = member(acme, Role.AGENT), member(acme, Role.AGENT)
+    membership_deactivate(membership=gone, actor=admin.user)
+
+    for existing in (active, gone):
+        refused = api(admin).post("/api/v1/invitations", {"email": existing.user.email.upper(), "role": Role.AGENT},
+                                  format="json")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "already_member"
+    assert "reative" in api(admin).post("/api/v1/invitations", {"email": gone.user.email, "role": Role.AGENT},
+                                        format="json", HTTP_ACCEPT_LANGUAGE="pt-br").json()["error"]["message"]
+    assert not Invitation.all_objects.exists()
