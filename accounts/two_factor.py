@@ -31,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import audit  # a module: accounts.audit imports the login, which imports this
 from accounts.models import AuditAction, User
 from config.errors import ApplicationError
+from tenants.events import TenantTwoFactorRequired, publish
 from tenants.models import Tenant
 
 # In the session: "verified" after a password and a code, "none" after a password alone of an
@@ -182,9 +183,11 @@ def _normalised(code: str) -> str:
     return _SEPARATORS.sub("", code or "")[:32]
 
 
+@transaction.atomic
 def tenant_two_factor_require(*, tenant: Tenant, actor: User, required: bool) -> Tenant:
     """Require two-factor login of every member of the tenant (or stop requiring it). Whoever
-    turns it on has it already, so that they are not the first one it locks out."""
+    turns it on has it already, so that they are not the first one it locks out; the live sockets
+    of sessions and tokens without a code close at once (conversations.consumers)."""
     if required and not two_factor_enabled(user=actor):
         raise ApplicationError(_("Turn on two-factor login for your own account first."),
                                code="two_factor_disabled", status_code=400)
@@ -192,5 +195,6 @@ def tenant_two_factor_require(*, tenant: Tenant, actor: User, required: bool) ->
         tenant.two_factor_required = required
         tenant.save(update_fields=["two_factor_required", "updated_at"])
         audit.audit_record(tenant=tenant, action=AuditAction.SETTINGS_CHANGED, actor=actor,
-                     details={"two_factor_required": required})
+                           details={"two_factor_required": required})
+        publish(TenantTwoFactorRequired(tenant_pk=tenant.pk, required=required))
     return tenant
