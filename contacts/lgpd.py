@@ -237,7 +237,7 @@ def contact_anonymise(*, contact: Contact, actor: User | None) -> Contact:
     attachments.delete()
     message_count = messages.update(content="", content_attributes={"anonymised": True}, metadata={},
                                     error_message="", updated_at=timezone.now())
-    conversation_count = contact.conversations.all().update(last_message_preview="")
+    conversation_count = contact.conversations.all().update(last_message_preview="", updated_at=timezone.now())
 
     identities = list(contact.identities.all())
     for identity in identities:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import AuditTarget, audit_record
@@ -105,7 +106,8 @@ def contact_merge(*, keep: Contact, merge: Contact, actor: User | None) -> Conta
         keep.consent_at, keep.consent_source = merge.consent_at, merge.consent_source
         changed += ["consent_at", "consent_source"]
 
-    moved_conversations = merge.conversations.all().update(contact=keep)
+    # Their updated_at moves, so that an integrator syncing conversations (updated_since) sees it.
+    moved_conversations = merge.conversations.all().update(contact=keep, updated_at=timezone.now())
     moved_identities = merge.identities.all().update(contact=keep)
     merged_label, merged_id = contact_label(merge), str(merge.public_id)
     merge.delete()

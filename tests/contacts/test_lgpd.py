@@ -245,3 +245,15 @@ def test_consent_is_shown_and_edited_through_the_api(acme: Any, member: Any, api
     assert dt.datetime.fromisoformat(shown["consent_at"]) == dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
     assert shown["consent_source"] == "WhatsApp opt-in"
     assert Contact.all_objects.get(pk=bruna["contact"].pk).consent_source == "WhatsApp opt-in"
+
+
+def test_the_thread_shows_an_anonymised_message_as_removed(acme: Any, member: Any, api: Any, bruna: Any) -> None:
+    admin = member(acme, Role.TENANT_ADMIN)
+    api(admin).post(f"/api/v1/contacts/{bruna['contact'].public_id}/anonymise")
+    message = Message.all_objects.filter(conversation=bruna["conversation"]).first()
+
+    response = page(admin).get(f"/inbox/messages/{message.public_id}/", HTTP_HX_REQUEST="true")
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "Conteúdo apagado (contato anonimizado)" in text and "Quero trocar" not in text
