@@ -96,10 +96,18 @@ def _safe_name(name: str) -> str:
 def contact_export(*, contact: Contact, actor: User | None) -> ContactExport:
     """The zip of everything held about `contact` (see the module's docstring); audited as
     `contact.exported`. Whether the actor may see the contact is the caller's check."""
-    limit: int = settings.LGPD_EXPORT_MAX_BYTES
-    conversations = (contact.conversations.all().select_related("channel").order_by("created_at", "id"))
-    identities = contact.identities.all().select_related("channel").order_by("id")
     archive = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the response, which closes it)
+    try:
+        return _export_write(contact=contact, actor=actor, archive=archive,
+                             limit=settings.LGPD_EXPORT_MAX_BYTES)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _export_write(*, contact: Contact, actor: User | None, archive: IO[bytes], limit: int) -> ContactExport:
+    conversations = contact.conversations.all().select_related("channel").order_by("created_at", "id")
+    identities = contact.identities.all().select_related("channel").order_by("id")
     counts = {"conversations": 0, "messages": 0, "attachments": 0, "included": 0, "left_out": 0}
     included_bytes = 0
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:

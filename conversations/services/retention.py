@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.audit import AuditTarget, audit_record
@@ -123,8 +123,7 @@ def messages_retention_apply(*, now: dt.datetime | None = None) -> dict[str, Ret
     everything for ever left out)."""
     now = now or timezone.now()
     reports: dict[str, RetentionReport] = {}
-    tenants = (Tenant.objects.filter(message_retention_days__gt=0) | Tenant.objects.filter(
-        attachment_retention_days__gt=0)).order_by("pk")
+    tenants = Tenant.objects.filter(Q(message_retention_days__gt=0) | Q(attachment_retention_days__gt=0)).order_by("pk")
     for tenant in tenants:
         reports[tenant.slug] = tenant_retention_apply(tenant=tenant, now=now)
     return reports

@@ -171,6 +171,7 @@ def test_the_merge_page_finds_the_other_contact_confirms_and_merges(acme: Any, m
     assert nothing.status_code == 200 and f"?other={merge.public_id}" not in nothing.content.decode()
     text = confirm.content.decode()
     assert confirm.status_code == 200 and 'name="other"' in text and "customer_since" in text
+    assert f"/contacts/{merge.public_id}/merge/?other={keep.public_id}" in text  # keep the other one instead
     assert Contact.all_objects.filter(pk=merge.pk).exists()  # looking merges nothing
 
     done = client.post(url, {"other": str(merge.public_id)})
