@@ -42,6 +42,10 @@ class TenantAccess:
         return self.has("users:write")
 
     @property
+    def has_tenant_settings(self) -> bool:
+        return self.has("tenant:settings")
+
+    @property
     def sees_all_channels(self) -> bool:
         return self.role in ROLES_SEEING_ALL_CHANNELS
 

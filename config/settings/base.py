@@ -210,7 +210,21 @@ CELERY_BEAT_SCHEDULE = {
     # Each tenant's audit entries older than its retention (Tenant.audit_retention_days).
     "purge-audit-log": {"task": "accounts.tasks.audit_entries_purge_task",
                         "schedule": env.float("AUDIT_PURGE_SECONDS", default=86400.0)},
+    # Each tenant's messages and files older than its retention (Tenant.message_retention_days,
+    # attachment_retention_days); none when it keeps them for ever.
+    "purge-messages": {"task": "conversations.tasks.messages_retention_apply_task",
+                       "schedule": env.float("RETENTION_PURGE_SECONDS", default=86400.0)},
 }
+# Providers' webhook bodies (the durable copy of what each delivered, which holds what the
+# person wrote and their number): deleted this many days after they were processed, or after
+# they failed for good (admins process failed ones again from the channel's page until then).
+WEBHOOK_EVENTS_KEEP_DAYS = env.int("WEBHOOK_EVENTS_KEEP_DAYS", default=7)
+WEBHOOK_EVENTS_FAILED_KEEP_DAYS = env.int("WEBHOOK_EVENTS_FAILED_KEEP_DAYS", default=30)
+# Rows the retention task deletes a transaction (conversations.services.retention).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+# LGPD export of one contact (contacts.lgpd): the attachments' files it holds at most, in bytes
+# (files beyond are listed in its JSON, not included).
+LGPD_EXPORT_MAX_BYTES = env.int("LGPD_EXPORT_MAX_BYTES", default=200 * 1024 * 1024)
 
 # --- Accounts and auth -------------------------------------------------------------
 

@@ -50,6 +50,8 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
     await context.add_init_script(path=str(AXE))  # not subject to the page's policy
     page = await context.new_page()
     carla = demo.conversations["Carla Castro"]
+    contact, other = await database_sync_to_async(
+        lambda: [conversation.contact.public_id for conversation in demo.conversations.values()][:2])()
     pages = {
         "login": "/login/",
         "inbox": "/inbox/?tab=all",
@@ -58,6 +60,11 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "channel": f"/settings/channels/{demo.channels['whatsapp'].public_id}/",
         "members": "/settings/members/",
         "member": f"/settings/members/{demo.admin.user.public_id}/",
+        "privacy": "/settings/privacy/",
+        "merge search": f"/contacts/{contact}/merge/?q=a",
+        "merge confirmation": f"/contacts/{contact}/merge/?other={other}",
+        "contact lgpd": f"/contacts/{contact}/lgpd/",
+        "anonymise": f"/contacts/{contact}/lgpd/anonymise/",
     }
     problems: dict[str, list[str]] = {}
     for scheme in ("light", "dark"):

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_audit_entry'),
+        ('accounts', '0005_user_login_generation'),
         ('tenants', '0005_tenant_audit_retention_days'),
     ]
 
