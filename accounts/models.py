@@ -98,6 +98,7 @@ class AuditAction(models.TextChoices):
     CHANNEL_DELETED = "channel.deleted", _("Channel deleted")
     CONTACT_DELETED = "contact.deleted", _("Contact deleted")
     EXPORT_CREATED = "export.created", _("Export created")
+    CONTACTS_IMPORTED = "contacts.imported", _("Contacts imported")
     SETTINGS_CHANGED = "settings.changed", _("Settings changed")
     PASSWORD_CHANGED = "password.changed", _("Password changed")
     PASSWORD_RESET = "password.reset", _("Password reset by email")

@@ -346,6 +346,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # Providers read their own settings from the environment (integrations/<provider>/).
 # Largest file an agent can attach to a reply, in bytes (a provider may take less).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
+# Largest CSV of contacts a member can import, in bytes.
+CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 # A reply's media_url may name a file on this machine or a private network (development and
 # tests only: otherwise only public addresses are fetched).
 MEDIA_URL_ALLOW_PRIVATE = env.bool("MEDIA_URL_ALLOW_PRIVATE", default=False)
