@@ -216,7 +216,9 @@ def import_job_run(*, job_pk: int, batches: int | None = None) -> ImportJob:
     done = 0
     while batches is None or done < batches:
         with transaction.atomic():
-            job = ImportJob.all_objects.select_for_update().select_related("tenant", "created_by").get(pk=job.pk)
+            # Locked, so that a second delivery of the task waits and then finds the batch done.
+            job = (ImportJob.all_objects.select_for_update(of=("self",)).select_related("tenant", "created_by")
+                   .get(pk=job.pk))
             if job.status != ImportJob.Status.RUNNING:
                 return job
             chunk = rows[job.processed_rows: job.processed_rows + IMPORT_BATCH]

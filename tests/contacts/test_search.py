@@ -4,6 +4,7 @@ their digits, on SQLite and PostgreSQL alike (run this file with DATABASE_URL to
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from accounts.models import Role
 from contacts.models import Contact
@@ -85,3 +86,13 @@ def test_the_api_search_is_accent_insensitive(people, member, api):
     assert [c["name"] for c in by_q] == ["Maria da Conceição"]
     assert [c["name"] for c in by_search] == ["João da Silva"]
 
+
+
+def test_postgresql_serves_the_search_from_a_trigram_index():
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's (run with DATABASE_URL)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'contact_search_trgm'")
+        (definition,) = cursor.fetchone()
+
+    assert "gin" in definition and "search_text gin_trgm_ops" in definition
