@@ -72,7 +72,9 @@ _CELL_CHARS = 200
 
 
 class ImportRefused(ValidationFailed):
-    pass
+    """A file or a mapping that cannot be imported (the API answers 422: well-formed, refused)."""
+
+    status_code = 422
 
 
 @dataclasses.dataclass(frozen=True)

@@ -413,6 +413,8 @@ SPECTACULAR_SETTINGS = {
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
         "SeedWhatsAppType": "integrations.seed_contracts.serializers.SEED_TYPE_CHOICES",
+        "ContactTransferStatus": "contacts.models.ContactTransfer.Status",
+        "ContactImportColumn": "contacts.imports.TARGETS",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
 }
