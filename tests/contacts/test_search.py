@@ -96,3 +96,23 @@ def test_postgresql_serves_the_search_from_a_trigram_index():
         (definition,) = cursor.fetchone()
 
     assert "gin" in definition and "search_text gin_trgm_ops" in definition
+
+
+def test_the_migration_fills_the_search_text_of_existing_contacts(acme, monkeypatch):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("contacts.migrations.0004_search_text")
+    contact = factories.ContactFactory(tenant=acme, name="Conceição", phone="+5511987654321", email="C@X.COM")
+    Contact.all_objects.filter(pk=contact.pk).update(search_text="")  # as a row from before the column
+
+    class Editor:
+        connection = connection
+
+    monkeypatch.setattr(migration, "BATCH", 1)  # batches of one: the loop goes on past the first
+    migration.fill_search_text(apps, Editor())
+
+    contact.refresh_from_db()
+    assert contact.search_text == search_text_for(name="Conceição", phone="+5511987654321", email="C@X.COM")
+    assert _found(acme, "conceicao") == {"Conceição"}
