@@ -239,6 +239,11 @@ def import_job_run(*, job_pk: int, batches: int | None = None) -> ImportJob:
         done += 1
         if job.finished:
             break
+    if job.status == ImportJob.Status.DONE and job.file:
+        # The uploaded file is personal data nobody needs any more: the contacts and the
+        # rejected rows (job.errors) are what is kept.
+        job.file.delete(save=False)
+        ImportJob.all_objects.filter(pk=job.pk).update(file="")
     return job
 
 

@@ -8,6 +8,7 @@ import io
 import time
 
 import pytest
+from django.core.files.storage import default_storage
 from django.test import Client
 
 from accounts.models import AuditEntry, Role
@@ -60,6 +61,8 @@ def test_ten_thousand_rows_import_in_batches_with_progress_and_bad_rows_reported
     content, bad = _big_file()
     job = _job(acme, admin.user, content)
     assert job.mapping == ["name", "phone", "email", "attribute"] and job.total_rows == ROWS + 1
+    uploaded = job.file.name
+    assert default_storage.exists(uploaded)
 
     started = time.monotonic()
     job = import_job_run(job_pk=job.pk, batches=1)  # one batch: the progress page would show it
@@ -87,6 +90,8 @@ def test_ten_thousand_rows_import_in_batches_with_progress_and_bad_rows_reported
     entry = AuditEntry.all_objects.get(tenant=acme, action="contacts.imported")
     assert entry.actor == admin.user and entry.details["created"] == ROWS - rejected
     assert elapsed < 30, elapsed
+    job.refresh_from_db()
+    assert not job.file and not default_storage.exists(uploaded)  # the upload is not kept once imported
 
     again = import_job_run(job_pk=_job(acme, admin.user, content).pk)
     assert (again.created_count, again.rejected_count) == (0, rejected)

@@ -1,14 +1,19 @@
 """A CSV of contacts imported in a real browser, under the Content-Security-Policy: an agent
 goes from the inbox to the contacts, uploads a `;`-separated file as Excel writes it, maps its
-columns, watches the progress page reach the end, and finds a contact without typing its accents."""
+columns, watches the progress page reach the end, and finds a contact without typing its accents;
+and a progress page left open follows an import a worker is running to its end."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
+from contacts.imports import IMPORT_BATCH, import_job_create, import_job_map, import_job_run
+from contacts.models import ImportJob
 from tests.e2e.conftest import Acme
 from tests.e2e.test_content_security_policy import _watched_context
 from tests.factories import PASSWORD
@@ -72,5 +77,36 @@ async def test_an_agent_imports_a_csv_and_finds_the_contact_without_accents(brow
     await expect(rows).to_contain_text("+5511987654321")
     await rows.locator("a.contact-name").click()
     await expect(page.locator("dl.facts")).to_contain_text("Recife")
+    watch.assert_clean()
+    await context.close()
+
+
+def _running_import(acme_inbox: Acme) -> ImportJob:
+    """An import of 600 rows with its first batch done, as a worker leaves it mid-way."""
+    rows = "telefone\n" + "".join(f"1198{i:07d}\n" for i in range(IMPORT_BATCH + 100))
+    job = import_job_create(tenant=acme_inbox.tenant, actor=acme_inbox.agent.user,
+                            upload=io.BytesIO(rows.encode()), file_name="grande.csv")
+    job = import_job_map(job=job, actor=acme_inbox.agent.user, mapping=job.mapping)
+    return import_job_run(job_pk=job.pk, batches=1)
+
+
+async def test_the_progress_page_follows_a_running_import_to_its_end(browser, inbox_server, acme_inbox: Acme):
+    job = await database_sync_to_async(_running_import)(acme_inbox)
+    context, watch = await _watched_context(browser, inbox_server)
+    page = await context.new_page()
+    await page.goto(f"/login/?next=/contacts/import/{job.public_id}/")
+    await page.locator("input[name=email]").fill(acme_inbox.agent.user.email)
+    await page.locator("input[name=password]").fill(PASSWORD)
+    await page.locator("form.login-card button[type=submit]").click()
+
+    progress = page.locator("#import-progress")
+    await expect(progress).to_have_attribute("data-status", "running")
+    await expect(page.locator("progress")).to_have_attribute("value", str(100 * IMPORT_BATCH // (IMPORT_BATCH + 100)))
+    await database_sync_to_async(import_job_run)(job_pk=job.pk)  # the worker goes on
+
+    # The page, left alone, polls and shows the end (no reload).
+    await expect(progress).to_have_attribute("data-status", "done", timeout=10_000)
+    await expect(page.locator("[data-count=created]")).to_have_text(str(IMPORT_BATCH + 100))
+    await expect(page.locator("progress")).to_have_attribute("value", "100")
     watch.assert_clean()
     await context.close()
