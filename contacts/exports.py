@@ -11,6 +11,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +19,7 @@ from django.utils import timezone
 from accounts.access import TenantAccess, tenant_access_resolve
 from accounts.audit import AuditTarget, audit_record
 from accounts.models import AuditAction, User
-from contacts.models import Contact, ExportJob
+from contacts.models import Contact, ExportJob, ImportJob
 from contacts.selectors import ContactFilters, contact_filter, contact_visible
 from tenants.models import Tenant
 from tenants.scoping import tenant_context
@@ -80,6 +81,20 @@ def export_job_run(*, job_pk: int) -> ExportJob:
     job.status, job.row_count, job.finished_at = ExportJob.Status.DONE, count, timezone.now()
     job.save(update_fields=["file", "status", "row_count", "finished_at"])
     return job
+
+
+def contact_transfers_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete the exports (and their files) and the imports older than CONTACT_TRANSFER_DAYS:
+    copies of personal data nobody downloads any more. How many jobs were deleted."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.CONTACT_TRANSFER_DAYS)
+    removed = 0
+    for model in (ExportJob, ImportJob):
+        for job in model.all_objects.filter(created_at__lt=cutoff).order_by("pk").iterator(chunk_size=500):
+            if job.file:
+                job.file.delete(save=False)
+            job.delete()
+            removed += 1
+    return removed
 
 
 def _csv(*, access: TenantAccess, tenant: Tenant, filters: ContactFilters) -> tuple[str, int]:

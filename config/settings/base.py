@@ -210,6 +210,8 @@ CELERY_BEAT_SCHEDULE = {
     # Each tenant's audit entries older than its retention (Tenant.audit_retention_days).
     "purge-audit-log": {"task": "accounts.tasks.audit_entries_purge_task",
                         "schedule": env.float("AUDIT_PURGE_SECONDS", default=86400.0)},
+    # Contact exports (their files) and imports older than CONTACT_TRANSFER_DAYS.
+    "purge-contact-transfers": {"task": "contacts.tasks.contact_transfers_purge_task", "schedule": 86400.0},
 }
 
 # --- Accounts and auth -------------------------------------------------------------
@@ -348,6 +350,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
 # Largest CSV of contacts a member can import, in bytes.
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Contact exports (with their files) and imports are deleted after this many days.
+CONTACT_TRANSFER_DAYS = env.int("CONTACT_TRANSFER_DAYS", default=30)
 # A reply's media_url may name a file on this machine or a private network (development and
 # tests only: otherwise only public addresses are fetched).
 MEDIA_URL_ALLOW_PRIVATE = env.bool("MEDIA_URL_ALLOW_PRIVATE", default=False)

@@ -97,3 +97,30 @@ def test_a_running_export_list_polls(acme, member):
     page = _login(admin).get("/contacts/exports/").content.decode()
 
     assert 'hx-trigger="every 2s"' in page
+
+
+def test_old_exports_and_imports_are_deleted_with_their_files(acme, member, settings,
+                                                               django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from contacts.models import ImportJob
+    from contacts.tasks import contact_transfers_purge_task
+
+    factories.ContactFactory(tenant=acme, name="Rita")
+    client = _login(member(acme, Role.TENANT_ADMIN))
+    old, recent = (_export(client, django_capture_on_commit_callbacks) for _ in range(2))
+    stale_import = ImportJob.all_objects.create(tenant=acme)
+    long_ago = timezone.now() - dt.timedelta(days=settings.CONTACT_TRANSFER_DAYS + 1)
+    ExportJob.all_objects.filter(pk=old.pk).update(created_at=long_ago)
+    ImportJob.all_objects.filter(pk=stale_import.pk).update(created_at=long_ago)
+
+    removed = contact_transfers_purge_task()
+
+    assert removed == 2
+    assert list(ExportJob.all_objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not ImportJob.all_objects.exists()
+    assert not default_storage.exists(old.file.name) and default_storage.exists(recent.file.name)
+    assert client.get(f"/contacts/exports/{old.public_id}/download/").status_code == 404
