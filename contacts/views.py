@@ -72,6 +72,8 @@ def contact_list(request: InboxRequest) -> HttpResponse:
     form = _filter_form(request)
     filters = form.filters()
     contacts = contact_filter(contact_visible(access=request.access), tenant=request.access.tenant, filters=filters)
+    if form.is_bound and not form.is_valid():  # a filter that cannot be read matches nothing (its error shows)
+        contacts = contacts.none()
     page = contact_page(contacts, after=uuid_or_none(request.GET.get("after") or ""),
                         before=uuid_or_none(request.GET.get("before") or ""), size=PAGE_SIZE)
     query = request.GET.copy()
@@ -214,6 +216,9 @@ def export_start(request: InboxRequest) -> HttpResponse:
         return denied
     channels = [(str(channel.public_id), channel.name) for channel in channel_list(access=request.access)]
     form = ContactFilterForm(request.POST, channels=channels)
+    if not form.is_valid():  # never "everything" in place of filters that cannot be read
+        messages.error(request, _("Check the filters: %(errors)s") % {"errors": form.errors.as_text()})
+        return redirect("contacts")
     job = export_job_create(access=request.access, actor=request.user, filters=form.filters())
     contacts_export_queue(job.pk)
     messages.success(request, _("Export started: the file is listed here when it is ready."))

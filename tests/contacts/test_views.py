@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from contacts.models import Contact
+from contacts.models import Contact, ExportJob
 from tests import factories
 from tests.factories import PASSWORD
 
@@ -167,3 +167,15 @@ def test_the_inbox_links_to_the_contacts(acme, member):
     client = _login(member(acme, Role.AGENT))
 
     assert 'href="/contacts/"' in client.get("/inbox/").content.decode()
+
+
+def test_filters_that_cannot_be_read_match_nothing_and_export_nothing(acme, member):
+    factories.ContactFactory(tenant=acme, name="Rita")
+    client = _login(member(acme, Role.TENANT_ADMIN))
+
+    listed = client.get("/contacts/", {"channel": "not-a-channel"})
+    exported = client.post("/contacts/export/", {"since": "yesterday"})
+
+    assert _ids(listed) == [] and "inline-error" in listed.content.decode()
+    assert exported.status_code == 302 and exported["Location"] == "/contacts/"
+    assert not ExportJob.all_objects.exists()
