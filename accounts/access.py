@@ -34,6 +34,10 @@ class TenantAccess:
         return self.has("audit:read")
 
     @property
+    def has_tenant_settings(self) -> bool:
+        return self.has("tenant:settings")
+
+    @property
     def sees_all_channels(self) -> bool:
         return self.role in ROLES_SEEING_ALL_CHANNELS
 

@@ -43,11 +43,13 @@ class ContactOutput(serializers.ModelSerializer):
         "Where the contact's picture is, as their channel's provider last said (its link may expire); "
         "empty when none is known."))
     identities = ContactIdentityOutput(many=True, read_only=True)
+    anonymised_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text=(
+        "When the contact's personal data was removed (LGPD; POST /contacts/{id}/anonymise); null: never."))
 
     class Meta:
         model = Contact
         fields = ["id", "name", "phone", "email", "language", "attributes", "consent_at", "consent_source",
-                  "picture_url", "identities", "created_at", "updated_at"]
+                  "picture_url", "identities", "anonymised_at", "created_at", "updated_at"]
         read_only_fields = fields
 
 

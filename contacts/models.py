@@ -35,6 +35,9 @@ class Contact(TenantScopedModel):
     # Name, email and phone digits, lower-case and without accents: what the contacts page and
     # the API search (contacts.search). Derived from those three fields whenever they are saved.
     search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
+    # LGPD: when the person's data was removed (contacts.lgpd.contact_anonymise). For good: the
+    # contact stays only so that the tenant's statistics (its conversations and messages) do.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,6 +65,8 @@ class Contact(TenantScopedModel):
     def __str__(self) -> str:
         # Agents see this for a contact with nothing else to show: a piece of its public id (the
         # random end), never its sequential primary key.
+        if self.anonymised_at is not None:
+            return str(_("Anonymised contact"))
         return self.name or self.phone or self.email or f"#{self.public_id.hex[-8:]}"
 
 

@@ -5,6 +5,7 @@ from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
 from accounts.audit_api import AuditEntryViewSet
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
+from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMergeView
 from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
@@ -33,6 +34,9 @@ urlpatterns = [
     path("channels/<uuid:channel_id>/pair", ChannelPairView.as_view(), name="channel-pair"),
     path("channels/<uuid:channel_id>/disconnect", ChannelDisconnectView.as_view(), name="channel-disconnect"),
     path("channels/<uuid:channel_id>/restart", ChannelRestartView.as_view(), name="channel-restart"),
+    path("contacts/<uuid:id>/merge", ContactMergeView.as_view(), name="contact-api-merge"),
+    path("contacts/<uuid:id>/export", ContactExportView.as_view(), name="contact-api-export"),
+    path("contacts/<uuid:id>/anonymise", ContactAnonymiseView.as_view(), name="contact-api-anonymise"),
     *provider_api_urlpatterns(),
     *router.urls,
 ]

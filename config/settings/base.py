@@ -212,7 +212,16 @@ CELERY_BEAT_SCHEDULE = {
                         "schedule": env.float("AUDIT_PURGE_SECONDS", default=86400.0)},
     # Contact exports (their files) and imports older than CONTACT_TRANSFER_DAYS.
     "purge-contact-transfers": {"task": "contacts.tasks.contact_transfers_purge_task", "schedule": 86400.0},
+    # Each tenant's messages and files older than its retention (Tenant.message_retention_days,
+    # attachment_retention_days); none when it keeps them for ever.
+    "purge-messages": {"task": "conversations.tasks.messages_retention_apply_task",
+                       "schedule": env.float("RETENTION_PURGE_SECONDS", default=86400.0)},
 }
+# Rows the retention task deletes a transaction (conversations.services.retention).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+# LGPD export of one contact (contacts.lgpd): the attachments' files it holds at most, in bytes
+# (files beyond are listed in its JSON, not included).
+LGPD_EXPORT_MAX_BYTES = env.int("LGPD_EXPORT_MAX_BYTES", default=200 * 1024 * 1024)
 
 # --- Accounts and auth -------------------------------------------------------------
 

@@ -124,7 +124,8 @@ def test_the_contact_page_lists_its_conversations_across_channels(acme, member):
     page = client.get(f"/contacts/{contact.public_id}/").content.decode()
 
     assert f"/inbox/c/{first.public_id}/" in page and f"/inbox/c/{second.public_id}/" in page
-    assert 'class="cluster contact-actions"' in page  # where merge and LGPD actions go
+    assert 'class="cluster contact-actions"' in page
+    assert f"/contacts/{contact.public_id}/merge/" in page and f"/contacts/{contact.public_id}/lgpd/" in page
 
 
 def test_editing_a_contact_normalises_and_reports_errors_in_the_users_language(acme, member):

@@ -66,6 +66,8 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
     page = await context.new_page()
     waiting, done = await database_sync_to_async(_contact_imports)(demo)
     carla = demo.conversations["Carla Castro"]
+    contact, other = await database_sync_to_async(
+        lambda: [conversation.contact.public_id for conversation in demo.conversations.values()][:2])()
     pages = {
         "login": "/login/",
         "inbox": "/inbox/?tab=all",
@@ -78,6 +80,11 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "contact import columns": f"/contacts/import/{waiting.public_id}/",
         "contact import progress": f"/contacts/import/{done.public_id}/",
         "contact exports": "/contacts/exports/",
+        "privacy": "/settings/privacy/",
+        "merge search": f"/contacts/{contact}/merge/?q=a",
+        "merge confirmation": f"/contacts/{contact}/merge/?other={other}",
+        "contact lgpd": f"/contacts/{contact}/lgpd/",
+        "anonymise": f"/contacts/{contact}/lgpd/anonymise/",
     }
     problems: dict[str, list[str]] = {}
     for scheme in ("light", "dark"):

@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contacts', '0004_search_text'),
+        ('contacts', '0005_contact_anonymised_at'),
         ('tenants', '0005_tenant_audit_retention_days'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
