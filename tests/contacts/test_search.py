@@ -116,3 +116,12 @@ def test_the_migration_fills_the_search_text_of_existing_contacts(acme, monkeypa
     contact.refresh_from_db()
     assert contact.search_text == search_text_for(name="Conceição", phone="+5511987654321", email="C@X.COM")
     assert _found(acme, "conceicao") == {"Conceição"}
+
+
+def test_an_anonymised_contact_is_no_longer_found_by_its_old_details(people):
+    from contacts.lgpd import contact_anonymise
+
+    joao = Contact.all_objects.get(tenant=people, name="João da Silva")
+    contact_anonymise(contact=joao, actor=None)
+
+    assert _found(people, "joao") == set() and _found(people, "98765") == set()
