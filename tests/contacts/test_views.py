@@ -164,10 +164,14 @@ def test_a_viewer_reads_contacts_but_cannot_edit_or_import(acme, member):
     assert contact.name == "Rita"
 
 
-def test_the_inbox_links_to_the_contacts(acme, member):
-    client = _login(member(acme, Role.AGENT))
+def test_the_inbox_links_to_the_contacts_and_to_a_contacts_page(acme, member):
+    channel = factories.ChannelFactory(tenant=acme)
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel)
+    client = _login(member(acme, Role.AGENT, channels=(channel,)))
 
     assert 'href="/contacts/"' in client.get("/inbox/").content.decode()
+    panel = client.get(f"/inbox/contacts/{conversation.contact.public_id}/").content.decode()
+    assert f'href="/contacts/{conversation.contact.public_id}/"' in panel
 
 
 def test_filters_that_cannot_be_read_match_nothing_and_export_nothing(acme, member):
