@@ -217,6 +217,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-messages": {"task": "conversations.tasks.messages_retention_apply_task",
                        "schedule": env.float("RETENTION_PURGE_SECONDS", default=86400.0)},
 }
+# Providers' webhook bodies (the durable copy of what each delivered, which holds what the
+# person wrote and their number): deleted this many days after they were processed, or after
+# they failed for good (admins process failed ones again from the channel's page until then).
+WEBHOOK_EVENTS_KEEP_DAYS = env.int("WEBHOOK_EVENTS_KEEP_DAYS", default=7)
+WEBHOOK_EVENTS_FAILED_KEEP_DAYS = env.int("WEBHOOK_EVENTS_FAILED_KEEP_DAYS", default=30)
 # Rows the retention task deletes a transaction (conversations.services.retention).
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 # LGPD export of one contact (contacts.lgpd): the attachments' files it holds at most, in bytes
