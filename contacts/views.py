@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.sessions import InboxRequest, inbox_member_required
 from channels_app.selectors import channel_list
-from config.errors import ApplicationError, ValidationFailed
+from config.errors import ApplicationError, ConflictError, ValidationFailed
 from config.ids import uuid_or_none
 from contacts.exports import export_job_create, export_visible
 from contacts.forms import ContactFilterForm, ContactForm, ImportMappingForm, ImportUploadForm
@@ -107,6 +107,8 @@ def contact_detail(request: InboxRequest, contact_id: uuid.UUID) -> HttpResponse
                 for field, errors in (failure.details or {}).items():
                     for error in errors if isinstance(errors, list) else [errors]:
                         form.add_error(field if field in form.fields else None, str(error))
+            except ConflictError as refusal:  # an anonymised contact
+                form.add_error(None, refusal.message)
             else:
                 messages.success(request, _("Contact saved."))
                 return redirect("contacts-detail", contact_id=contact.public_id)
