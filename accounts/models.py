@@ -173,6 +173,7 @@ class AuditAction(models.TextChoices):
     CONTACT_ANONYMISED = "contact.anonymised", _("Contact anonymised (LGPD)")
     RETENTION_APPLIED = "retention.applied", _("Old messages and files deleted (retention)")
     EXPORT_CREATED = "export.created", _("Export created")
+    CONTACTS_IMPORTED = "contacts.imported", _("Contacts imported")
     SETTINGS_CHANGED = "settings.changed", _("Settings changed")
     PASSWORD_CHANGED = "password.changed", _("Password changed")
     PASSWORD_RESET = "password.reset", _("Password reset by email")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/inbox/", permanent=False)),
     path("", include("accounts.urls")),
     path("inbox/", include("conversations.urls")),
+    path("contacts/", include("contacts.urls")),
     path("settings/", include("integrations.urls")),
     path("settings/", include("accounts.audit_urls")),
     path("settings/", include("integrations.member_urls")),

@@ -65,7 +65,10 @@ class ContactInput(serializers.Serializer):
 
 
 class ContactFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", help_text="Name, email or phone (any writing).")
+    search = django_filters.CharFilter(method="filter_search", help_text=(
+        "Name, email or phone: accent- and case-insensitive (\"joao\" finds \"João\"), a phone by any run of "
+        "its digits however written; every word must match."))
+    q = django_filters.CharFilter(method="filter_search", help_text="The same as `search`.")
     phone = django_filters.CharFilter(method="filter_phone", help_text="Exact phone, normalised to E.164.")
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive.")
     updated_since = DateTimeFilter(field_name="updated_at", lookup_expr="gte")

@@ -6,6 +6,7 @@ from accounts.audit_api import AuditEntryViewSet
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMergeView
+from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from integrations.member_api import InvitationViewSet, MemberViewSet
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
@@ -16,6 +17,8 @@ from integrations.registry import provider_api_urlpatterns
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.include_root_view = False
 router.register("conversations", ConversationViewSet, basename="conversation")
+router.register("contacts/imports", ContactImportViewSet, basename="contact-import")
+router.register("contacts/exports", ContactExportViewSet, basename="contact-export")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("audit", AuditEntryViewSet, basename="audit")

@@ -210,6 +210,8 @@ CELERY_BEAT_SCHEDULE = {
     # Each tenant's audit entries older than its retention (Tenant.audit_retention_days).
     "purge-audit-log": {"task": "accounts.tasks.audit_entries_purge_task",
                         "schedule": env.float("AUDIT_PURGE_SECONDS", default=86400.0)},
+    # Contact exports (their files) and imports older than CONTACT_TRANSFER_DAYS.
+    "purge-contact-transfers": {"task": "contacts.tasks.contact_transfers_purge_task", "schedule": 86400.0},
     # Each tenant's messages and files older than its retention (Tenant.message_retention_days,
     # attachment_retention_days); none when it keeps them for ever.
     "purge-messages": {"task": "conversations.tasks.messages_retention_apply_task",
@@ -362,6 +364,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # Providers read their own settings from the environment (integrations/<provider>/).
 # Largest file an agent can attach to a reply, in bytes (a provider may take less).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
+# Largest CSV of contacts a member can import, in bytes.
+CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Contact exports (with their files) and imports are deleted after this many days.
+CONTACT_TRANSFER_DAYS = env.int("CONTACT_TRANSFER_DAYS", default=30)
 # A reply's media_url may name a file on this machine or a private network (development and
 # tests only: otherwise only public addresses are fetched).
 MEDIA_URL_ALLOW_PRIVATE = env.bool("MEDIA_URL_ALLOW_PRIVATE", default=False)
@@ -428,6 +434,8 @@ SPECTACULAR_SETTINGS = {
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
         "SeedWhatsAppType": "integrations.seed_contracts.serializers.SEED_TYPE_CHOICES",
+        "ContactTransferStatus": "contacts.models.ContactTransfer.Status",
+        "ContactImportColumn": "contacts.imports.TARGETS",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
 }

@@ -182,6 +182,13 @@ def test_anonymising_removes_the_persons_data_and_keeps_the_counts(
 
     again = api(admin).post(f"/api/v1/contacts/{contact.public_id}/anonymise")
     assert again.status_code == 409 and again.json()["error"]["code"] == "contact_anonymised"
+    # Nor is the person filled in again by an edit (the API or the contact's page).
+    refilled = api(admin).patch(f"/api/v1/contacts/{contact.public_id}", {"name": "Bruna Costa"}, format="json")
+    assert refilled.status_code == 409 and refilled.json()["error"]["code"] == "contact_anonymised"
+    by_page = page(admin).post(f"/contacts/{contact.public_id}/", {"name": "Bruna Costa", "phone": "", "email": "",
+                                                                   "language": "", "consent_source": ""}, follow=True)
+    contact.refresh_from_db()
+    assert contact.name == "" and "anonimizado" in by_page.content.decode()
 
 
 def test_agents_do_not_anonymise(acme: Any, member: Any, api: Any, api_channel: Any, bruna: Any) -> None:
