@@ -84,6 +84,10 @@ class Membership(TenantScopedModel):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    # A deactivated member keeps their place (history, audit) but has no access at all:
+    # accounts.access resolves active memberships only.
+    is_active = models.BooleanField(_("active"), default=True)
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,6 +97,60 @@ class Membership(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.tenant_id}:{self.role}"
+
+
+class Invitation(TenantScopedModel):
+    """An invitation to join the tenant, sent by email: a link that works once, until it
+    expires. Only a digest of its token is kept (accounts.invitations)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    # Public ids of the channels and teams the invitee gets on accepting (accounts knows
+    # neither model: the apps that own them act on InvitationAccepted).
+    channel_ids = models.JSONField(_("channels"), default=list, blank=True)
+    team_ids = models.JSONField(_("teams"), default=list, blank=True)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("invited by"))
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("last sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        verbose_name = _("invitation")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email}@{self.tenant_id}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def status_label(self) -> str:
+        return str(self.Status(self.status).label)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
 
 
 class AuditAction(models.TextChoices):
@@ -119,6 +177,11 @@ class AuditAction(models.TextChoices):
     SETTINGS_CHANGED = "settings.changed", _("Settings changed")
     PASSWORD_CHANGED = "password.changed", _("Password changed")
     PASSWORD_RESET = "password.reset", _("Password reset by email")
+    INVITATION_SENT = "invitation.sent", _("Invitation sent")
+    INVITATION_RESENT = "invitation.resent", _("Invitation sent again")
+    INVITATION_REVOKED = "invitation.revoked", _("Invitation revoked")
+    INVITATION_ACCEPTED = "invitation.accepted", _("Invitation accepted")
+    CHANNEL_ACCESS_CHANGED = "channel.access_changed", _("Channel access changed")
     TWO_FACTOR_ENABLED = "two_factor.enabled", _("Two-factor login turned on")
     TWO_FACTOR_DISABLED = "two_factor.disabled", _("Two-factor login turned off")
     RECOVERY_CODES_RENEWED = "two_factor.recovery_codes_renewed", _("Recovery codes renewed")

@@ -94,7 +94,7 @@ def _session_open(request: HttpRequest, user: User, *, two_factor: str) -> None:
 
 
 def session_tenants(*, user: User) -> list[Tenant]:
-    tenants = [m.tenant for m in Membership.all_objects.select_related("tenant").filter(user=user)]
+    tenants = [m.tenant for m in Membership.all_objects.select_related("tenant").filter(user=user, is_active=True)]
     if user.is_superuser:
         known = {t.pk for t in tenants}
         tenants += [t for t in Tenant.objects.exclude(pk__in=known)]

@@ -201,7 +201,7 @@ class InboxConsumer(_EventsConsumer):
     def _session_access(self, user: Any) -> TenantAccess | None:
         tenant_id = self.scope["session"].get(SESSION_TENANT_KEY)
         if tenant_id is None:
-            tenant_ids = list(Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)[:2])
+            tenant_ids = list(Membership.all_objects.filter(user=user, is_active=True).values_list("tenant_id", flat=True)[:2])
             tenant_id = tenant_ids[0] if len(tenant_ids) == 1 else None
         access = tenant_access_resolve(user_id=user.pk, tenant_id=tenant_id) if tenant_id else None
         if access is not None and session_two_factor_missing(session=self.scope["session"], access=access):

@@ -8,6 +8,7 @@ from contacts.api import ContactViewSet
 from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMergeView
 from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
+from integrations.member_api import InvitationViewSet, MemberViewSet
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
 
@@ -21,6 +22,8 @@ router.register("contacts/exports", ContactExportViewSet, basename="contact-expo
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("members", MemberViewSet, basename="member")
+router.register("invitations", InvitationViewSet, basename="invitation")
 
 urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="auth-token"),

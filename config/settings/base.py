@@ -264,6 +264,8 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 FORM_RATE_LIMIT = env.int("FORM_RATE_LIMIT", default=20)
 # A password reset link works once, for this long.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+# An invitation's link works once, for this many days.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # Two-factor login: the name an authenticator app shows beside the account, and how long the code
 # step waits for a code after the password was right.
 OTP_TOTP_ISSUER = env.str("TWO_FACTOR_ISSUER", default="Inbox")
@@ -428,6 +430,7 @@ SPECTACULAR_SETTINGS = {
         "MessageStatus": "conversations.models.Message.Status",
         "ChannelStatus": "channels_app.models.Channel.Status",
         "Role": "accounts.models.Role",
+        "TenantRole": "integrations.member_api.ROLE_CHOICES",
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
         "SeedWhatsAppType": "integrations.seed_contracts.serializers.SEED_TYPE_CHOICES",
@@ -463,6 +466,9 @@ if env.bool("CSP_REPORT_ONLY", default=False):
 DOMAIN_EVENT_LISTENERS = [
     "tenants.events.log_event",
     "channels_app.listeners.member_channels_revoke",
+    "channels_app.listeners.invitation_channels_grant",
+    "conversations.listeners.member_conversations_release",
+    "conversations.listeners.invited_teams_join",
     "conversations.realtime.broadcast",
     "integrations.outbound.listeners.replies_send",
     "integrations.outbound.listeners.read_receipts",

@@ -74,6 +74,8 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "thread": f"/inbox/c/{carla.public_id}/?tab=all",
         "settings": "/settings/channels/",
         "channel": f"/settings/channels/{demo.channels['whatsapp'].public_id}/",
+        "members": "/settings/members/",
+        "member": f"/settings/members/{demo.admin.user.public_id}/",
         "contacts": "/contacts/",
         "contact": f"/contacts/{carla.contact.public_id}/",
         "contact import": "/contacts/import/",
