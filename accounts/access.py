@@ -34,6 +34,18 @@ class TenantAccess:
         return self.has("audit:read")
 
     @property
+    def can_read_members(self) -> bool:
+        return self.has("users:read")
+
+    @property
+    def can_change_members(self) -> bool:
+        return self.has("users:write")
+
+    @property
+    def has_tenant_settings(self) -> bool:
+        return self.has("tenant:settings")
+
+    @property
     def sees_all_channels(self) -> bool:
         return self.role in ROLES_SEEING_ALL_CHANNELS
 
@@ -42,6 +54,7 @@ def tenant_access_resolve(*, user_id: Any, tenant_id: Any) -> TenantAccess | Non
     """The user's current access to the tenant (by their primary keys: the session's; one
     query), or None if they have none.
 
+    A deactivated member has none (their sessions, tokens and sockets stop at once).
     Platform superusers act as SUPER_ADMIN in any tenant."""
     return _access(key="pk", user=user_id, tenant=tenant_id)
 
@@ -62,7 +75,7 @@ def token_ids(claims: Any) -> tuple[uuid.UUID, uuid.UUID] | None:
 def _access(*, key: str, user: Any, tenant: Any) -> TenantAccess | None:
     membership = (
         Membership.all_objects.select_related("user", "tenant")
-        .filter(**{f"user__{key}": user, f"tenant__{key}": tenant}, user__is_active=True)
+        .filter(**{f"user__{key}": user, f"tenant__{key}": tenant}, user__is_active=True, is_active=True)
         .first()
     )
     if membership is not None:

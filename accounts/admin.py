@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from accounts.audit import AuditTarget, audit_record, audit_record_for_member
 from accounts.login import login_unlock
-from accounts.models import AuditAction, AuditEntry, Membership, Role, User
+from accounts.models import AuditAction, AuditEntry, Invitation, Membership, Role, User
 from tenants.admin import TenantChoiceForm, TenantScopedAdmin, UnscopedInlineMixin
 
 
@@ -148,12 +148,14 @@ def _audit_membership_forms(request: HttpRequest, formset: Any) -> None:
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
     form = MembershipForm
-    list_display = ("user", "tenant", "role", "created_at")
+    list_display = ("user", "tenant", "role", "is_active", "created_at")
     list_select_related = ("user", "tenant")
-    list_filter = ("role", "tenant")
+    list_filter = ("role", "is_active", "tenant")
     search_fields = ("user__email", "user__full_name", "tenant__slug", "tenant__name")
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "updated_at")
+    # Deactivation ends sessions and sockets and releases conversations: the tenant's Members
+    # page and API do it (accounts.services.membership_deactivate), not a checkbox here.
+    readonly_fields = ("is_active", "deactivated_at", "created_at", "updated_at")
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -168,6 +170,26 @@ class MembershipAdmin(TenantScopedAdmin):
         super().delete_queryset(request, queryset)
         for membership in removed:
             _audit_membership_removed(request, membership)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantScopedAdmin):
+    """Platform staff see every tenant's invitations; tenants send, resend and revoke them on
+    Settings → Members (the link is never stored: only its digest)."""
+
+    list_display = ("email", "tenant", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_select_related = ("tenant", "invited_by")
+    list_filter = ("role", "tenant")
+    search_fields = ("email", "tenant__slug", "tenant__name")
+    exclude = ("token_digest",)
+    readonly_fields = ("tenant", "email", "role", "channel_ids", "team_ids", "invited_by", "created_at", "sent_at",
+                       "expires_at", "accepted_at", "accepted_by", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEntry)

@@ -72,7 +72,7 @@ class TenantSessionAuthentication(SessionAuthentication):
         user = result[0]
         tenant_id = request._request.session.get(SESSION_TENANT_KEY)
         if tenant_id is None:
-            tenant_ids = list(Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)[:2])
+            tenant_ids = list(Membership.all_objects.filter(user=user, is_active=True).values_list("tenant_id", flat=True)[:2])
             if len(tenant_ids) != 1:
                 raise exceptions.AuthenticationFailed(_("Choose an account first."), code="tenant_required")
             tenant_id = tenant_ids[0]

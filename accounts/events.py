@@ -29,3 +29,33 @@ class MembershipRemoved(DomainEvent):
     name = "membership.removed"
     user_pk: int
     user_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MembershipDeactivated(DomainEvent):
+    name = "membership.deactivated"
+    membership_pk: int
+    user_pk: int
+    user_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MembershipReactivated(DomainEvent):
+    name = "membership.reactivated"
+    membership_pk: int
+    user_pk: int
+    user_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InvitationAccepted(DomainEvent):
+    """Someone accepted an invitation: the channels and teams chosen for them (public ids) are
+    theirs now (channels_app and conversations listen)."""
+
+    name = "invitation.accepted"
+    membership_pk: int
+    user_pk: int
+    user_id: str
+    invitation_id: str
+    channel_ids: tuple[str, ...] = ()
+    team_ids: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from config.ids import uuid7
@@ -46,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform staff"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Raised to end every session and token of the user but the one that raised it (accounts.sessions
+    # session_end_others): both carry the value they were opened under.
+    login_generation = models.PositiveIntegerField(_("login generation"), default=0, editable=False)
 
     objects = UserManager()
 
@@ -65,12 +69,25 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's HMAC of the password hash, which a session keeps and every request compares:
+        with the login generation in it once it was raised, so raising it ends the sessions."""
+        if not self.login_generation:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+        return salted_hmac(key_salt, f"{self.password}:{self.login_generation}", secret=secret,
+                           algorithm="sha256").hexdigest()
+
 
 class Membership(TenantScopedModel):
     """A user's place in one tenant: the role decides what they may do there."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    # A deactivated member keeps their place (history, audit) but has no access at all:
+    # accounts.access resolves active memberships only.
+    is_active = models.BooleanField(_("active"), default=True)
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -80,6 +97,60 @@ class Membership(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.tenant_id}:{self.role}"
+
+
+class Invitation(TenantScopedModel):
+    """An invitation to join the tenant, sent by email: a link that works once, until it
+    expires. Only a digest of its token is kept (accounts.invitations)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    # Public ids of the channels and teams the invitee gets on accepting (accounts knows
+    # neither model: the apps that own them act on InvitationAccepted).
+    channel_ids = models.JSONField(_("channels"), default=list, blank=True)
+    team_ids = models.JSONField(_("teams"), default=list, blank=True)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("invited by"))
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("last sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        verbose_name = _("invitation")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email}@{self.tenant_id}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def status_label(self) -> str:
+        return str(self.Status(self.status).label)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
 
 
 class AuditAction(models.TextChoices):
@@ -97,10 +168,20 @@ class AuditAction(models.TextChoices):
     CHANNEL_CREDENTIALS_CHANGED = "channel.credentials_changed", _("Channel credentials changed")
     CHANNEL_DELETED = "channel.deleted", _("Channel deleted")
     CONTACT_DELETED = "contact.deleted", _("Contact deleted")
+    CONTACT_MERGED = "contact.merged", _("Contacts merged")
+    CONTACT_EXPORTED = "contact.exported", _("Contact's data exported (LGPD)")
+    CONTACT_ANONYMISED = "contact.anonymised", _("Contact anonymised (LGPD)")
+    RETENTION_APPLIED = "retention.applied", _("Old messages and files deleted (retention)")
     EXPORT_CREATED = "export.created", _("Export created")
+    CONTACTS_IMPORTED = "contacts.imported", _("Contacts imported")
     SETTINGS_CHANGED = "settings.changed", _("Settings changed")
     PASSWORD_CHANGED = "password.changed", _("Password changed")
     PASSWORD_RESET = "password.reset", _("Password reset by email")
+    INVITATION_SENT = "invitation.sent", _("Invitation sent")
+    INVITATION_RESENT = "invitation.resent", _("Invitation sent again")
+    INVITATION_REVOKED = "invitation.revoked", _("Invitation revoked")
+    INVITATION_ACCEPTED = "invitation.accepted", _("Invitation accepted")
+    CHANNEL_ACCESS_CHANGED = "channel.access_changed", _("Channel access changed")
     TWO_FACTOR_ENABLED = "two_factor.enabled", _("Two-factor login turned on")
     TWO_FACTOR_DISABLED = "two_factor.disabled", _("Two-factor login turned off")
     RECOVERY_CODES_RENEWED = "two_factor.recovery_codes_renewed", _("Recovery codes renewed")

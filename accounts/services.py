@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -14,12 +15,31 @@ from accounts.access import (
     token_ids,
 )
 from accounts.audit import AuditTarget, audit_record
-from accounts.events import MembershipCreated, MembershipRemoved, MembershipRoleChanged
-from accounts.models import AuditAction, Membership, Role, User
+from accounts.events import (
+    MembershipCreated,
+    MembershipDeactivated,
+    MembershipReactivated,
+    MembershipRemoved,
+    MembershipRoleChanged,
+)
+from accounts.models import AuditAction, Invitation, Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
-from accounts.tokens import SESSION_CLAIM, token_refusal, token_session_revoke, token_session_set
+from accounts.tokens import (
+    SESSION_CLAIM,
+    token_generation_set,
+    token_refusal,
+    token_session_revoke,
+    token_session_set,
+)
 from accounts.two_factor import TOKEN_CLAIM
-from config.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
+from config.errors import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    PlanLimitExceeded,
+    ValidationFailed,
+)
 from tenants.events import publish
 from tenants.models import Tenant
 from tenants.services import tenant_check_limit
@@ -32,8 +52,80 @@ def user_create(*, email: str, password: str | None, full_name: str = "", **fiel
     return User.objects.create_user(email=email, password=password, full_name=full_name, **fields)
 
 
-def _seats_used(tenant: Tenant) -> int:
-    return Membership.all_objects.filter(tenant=tenant, role__in=ROLES_USING_A_SEAT).count()
+# The order of roles: nobody grants a role above their own.
+ROLE_RANK: dict[str, int] = {Role.SUPER_ADMIN: 4, Role.TENANT_ADMIN: 3, Role.MANAGER: 2, Role.AGENT: 1, Role.VIEWER: 0}
+# The roles a tenant gives (the platform's administrator stays with platform staff).
+TENANT_ROLES = (Role.TENANT_ADMIN, Role.MANAGER, Role.AGENT, Role.VIEWER)
+
+
+def _rank(role: str) -> int:
+    return ROLE_RANK.get(role, -1)
+
+
+def _seats(tenant: Tenant) -> tuple[int, int]:
+    members = Membership.all_objects.filter(tenant=tenant, role__in=ROLES_USING_A_SEAT, is_active=True).count()
+    invited = Invitation.all_objects.filter(
+        tenant=tenant, role__in=ROLES_USING_A_SEAT, accepted_at__isnull=True, revoked_at__isnull=True,
+        expires_at__gt=timezone.now()).count()
+    return members, invited
+
+
+def seats_used(tenant: Tenant) -> int:
+    """Agent seats of the plan taken: active members of a role that takes one, and pending
+    invitations to such a role (an invitation accepted later must still find its seat)."""
+    return sum(_seats(tenant))
+
+
+def seats_check(*, tenant: Tenant, role: str) -> None:
+    """Refuse one more member (or invitation) of `role` past the plan's agent seats, saying how
+    many pending invitations hold seats when some do."""
+    if role not in ROLES_USING_A_SEAT:
+        return
+    members, invited = _seats(tenant)
+    try:
+        tenant_check_limit(tenant=tenant, resource="agents", current=members + invited)
+    except PlanLimitExceeded as refused:
+        if not invited:
+            raise
+        raise PlanLimitExceeded(
+            _("Your plan allows %(limit)s agent seats: %(members)s are taken by members and %(invited)s by pending "
+              "invitations. Revoke an invitation, deactivate a member or upgrade the plan.")
+            % {"limit": refused.details["limit"], "members": members, "invited": invited},
+            details={**refused.details, "members": members, "invitations": invited}) from None
+
+
+def actor_role(*, tenant: Tenant | int, actor: User | None) -> str | None:
+    """The role `actor` acts with in the tenant (None: the system, or platform staff in a command)."""
+    if actor is None:
+        return None
+    if actor.is_superuser:
+        return Role.SUPER_ADMIN
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    return (Membership.all_objects.filter(tenant_id=tenant_id, user=actor, is_active=True)
+            .values_list("role", flat=True).first()) or ""
+
+
+def role_require_grantable(*, tenant: Tenant | int, actor: User | None, role: str) -> None:
+    """A role a tenant gives, and not above the actor's own."""
+    if role not in TENANT_ROLES:
+        raise ValidationFailed(_("Choose administrator, manager, agent or viewer."),
+                               details={"role": [_("Not a role of this account.")]})
+    own = actor_role(tenant=tenant, actor=actor)
+    if own is not None and _rank(own) < _rank(role):
+        raise PermissionDeniedError(_("You cannot give a role above your own."), code="role_above_own",
+                                    details={"role": [_("Above your own role.")]})
+
+
+def _require_another_admin(membership: Membership) -> None:
+    """Refuse to leave the tenant without an active administrator (the rows are locked, so two
+    administrators demoting each other at once cannot both succeed)."""
+    if membership.role != Role.TENANT_ADMIN or not membership.is_active:
+        return
+    admins = list(Membership.all_objects.select_for_update().filter(
+        tenant_id=membership.tenant_id, role=Role.TENANT_ADMIN, is_active=True).values_list("pk", flat=True))
+    if set(admins) <= {membership.pk}:
+        raise ConflictError(_("This is the account's last administrator: make someone else administrator first."),
+                            code="last_administrator")
 
 
 @transaction.atomic
@@ -42,8 +134,7 @@ def membership_create(*, tenant: Tenant, user: User, role: str, actor: User | No
         raise ValidationFailed("SUPER_ADMIN is a platform role, not a tenant role.", details={"role": ["Not allowed."]})
     if Membership.all_objects.filter(tenant=tenant, user=user).exists():
         raise ValidationFailed("This user is already a member.", details={"user": ["Already a member."]})
-    if role in ROLES_USING_A_SEAT:
-        tenant_check_limit(tenant=tenant, resource="agents", current=_seats_used(tenant))
+    seats_check(tenant=tenant, role=role)
     membership = Membership.all_objects.create(tenant=tenant, user=user, role=role)
     audit_record(tenant=tenant, action=AuditAction.MEMBER_ADDED, actor=actor, target=AuditTarget.user(user),
                  details={"role": role})
@@ -54,13 +145,18 @@ def membership_create(*, tenant: Tenant, user: User, role: str, actor: User | No
 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str, actor: User | None = None) -> Membership:
-    if role == Role.SUPER_ADMIN:
-        raise ValidationFailed("SUPER_ADMIN is a platform role, not a tenant role.", details={"role": ["Not allowed."]})
+    """Give a member another role: one the tenant gives, not above the actor's own, and never
+    the last active administrator's."""
+    role_require_grantable(tenant=membership.tenant_id, actor=actor, role=role)
     old_role = membership.role
     if old_role == role:
         return membership
-    if role in ROLES_USING_A_SEAT and old_role not in ROLES_USING_A_SEAT:
-        tenant_check_limit(tenant=membership.tenant, resource="agents", current=_seats_used(membership.tenant))
+    own = actor_role(tenant=membership.tenant_id, actor=actor)
+    if own is not None and _rank(own) < _rank(old_role):
+        raise PermissionDeniedError(_("You cannot change the role of someone above you."), code="role_above_own")
+    _require_another_admin(membership)
+    if membership.is_active and role in ROLES_USING_A_SEAT and old_role not in ROLES_USING_A_SEAT:
+        seats_check(tenant=membership.tenant, role=role)
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     audit_record(tenant=membership.tenant_id, action=AuditAction.MEMBER_ROLE_CHANGED, actor=actor,
@@ -78,11 +174,58 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
 def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
     """Remove a member from the tenant. Their channel access goes with them (channels_app
     hears of it: channels_app.listeners.member_channels_revoke)."""
+    _require_another_admin(membership)
     tenant_pk, user = membership.tenant_id, membership.user
     membership.delete()
     audit_record(tenant=tenant_pk, action=AuditAction.MEMBER_REMOVED, actor=actor, target=AuditTarget.user(user),
                  details={"role": membership.role})
     publish(MembershipRemoved(tenant_pk=tenant_pk, user_pk=user.pk, user_id=str(user.public_id)))
+
+
+@transaction.atomic
+def membership_deactivate(*, membership: Membership, actor: User | None = None) -> Membership:
+    """Stop a member's access at once: every request resolves the current membership
+    (accounts.access), so their sessions and JWTs are refused from the next request, and their
+    open sockets close on MembershipDeactivated; the conversations assigned to them go back to
+    the queue (conversations.listeners). Their channel access is kept for a reactivation."""
+    if not membership.is_active:
+        return membership
+    _require_another_admin(membership)
+    membership.is_active, membership.deactivated_at = False, timezone.now()
+    membership.save(update_fields=["is_active", "deactivated_at", "updated_at"])
+    audit_record(tenant=membership.tenant_id, action=AuditAction.MEMBER_DEACTIVATED, actor=actor,
+                 target=AuditTarget.user(membership.user), details={"role": membership.role})
+    publish(MembershipDeactivated(tenant_pk=membership.tenant_id, membership_pk=membership.pk,
+                                  user_pk=membership.user_id, user_id=str(membership.user.public_id)))
+    return membership
+
+
+@transaction.atomic
+def membership_reactivate(*, membership: Membership, actor: User | None = None) -> Membership:
+    """Give a deactivated member their access back (a seat of the plan again)."""
+    if membership.is_active:
+        return membership
+    seats_check(tenant=membership.tenant, role=membership.role)
+    membership.is_active, membership.deactivated_at = True, None
+    membership.save(update_fields=["is_active", "deactivated_at", "updated_at"])
+    audit_record(tenant=membership.tenant_id, action=AuditAction.MEMBER_REACTIVATED, actor=actor,
+                 target=AuditTarget.user(membership.user), details={"role": membership.role})
+    publish(MembershipReactivated(tenant_pk=membership.tenant_id, membership_pk=membership.pk,
+                                  user_pk=membership.user_id, user_id=str(membership.user.public_id)))
+    return membership
+
+
+def membership_update(*, membership: Membership, actor: User | None, role: str | None = None,
+                      is_active: bool | None = None) -> Membership:
+    """What the members page and the API change on a member: role and/or whether active."""
+    with transaction.atomic():
+        if role is not None:
+            membership_change_role(membership=membership, role=role, actor=actor)
+        if is_active is True:
+            membership_reactivate(membership=membership, actor=actor)
+        elif is_active is False:
+            membership_deactivate(membership=membership, actor=actor)
+    return membership
 
 
 def tokens_issue(*, access: TenantAccess, session: str | None = None, two_factor: bool = False) -> dict[str, str]:
@@ -91,6 +234,7 @@ def tokens_issue(*, access: TenantAccess, session: str | None = None, two_factor
     accounts.tokens), and whether the login gave a two-factor code."""
     refresh = RefreshToken.for_user(access.user)  # user_id: the user's public id (SIMPLE_JWT's USER_ID_FIELD)
     token_session_set(refresh, session=session)
+    token_generation_set(refresh, user=access.user)
     refresh["tenant_id"] = str(access.tenant.public_id)
     refresh["tenant"] = access.tenant.slug
     refresh["role"] = access.role
@@ -110,7 +254,8 @@ def tokens_require_two_factor(*, access: TenantAccess, two_factor: bool) -> None
 def tokens_obtain(*, user: User, tenant_slug: str | None = None, two_factor: bool = False) -> dict[str, Any]:
     """A token pair for a user whose password (and code, `two_factor`, if the account has
     two-factor login) was checked (accounts.login), in the tenant named, or in their only one."""
-    memberships = list(Membership.all_objects.select_related("tenant").filter(user=user).order_by("tenant__slug"))
+    memberships = list(Membership.all_objects.select_related("tenant").filter(user=user, is_active=True)
+                       .order_by("tenant__slug"))
     if tenant_slug:
         tenant = next((m.tenant for m in memberships if m.tenant.slug == tenant_slug), None)
         if tenant is None and user.is_superuser:
@@ -120,6 +265,8 @@ def tokens_obtain(*, user: User, tenant_slug: str | None = None, two_factor: boo
                                 details={"tenant": ["Unknown account."]})
     elif len(memberships) == 1:
         tenant = memberships[0].tenant
+    elif not memberships:  # every membership removed or deactivated
+        raise PermissionDeniedError(_("You are not an active member of any account."), code="no_membership")
     else:
         raise ValidationFailed(
             "You belong to several accounts: say which one.",

@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -68,6 +69,17 @@ def session_two_factor_verified(*, request: HttpRequest) -> None:
     request.session[SESSION_KEY] = VERIFIED
 
 
+def session_end_others(*, request: HttpRequest) -> None:
+    """End every other session and every JWT of the request's user (logged in with the password
+    alone, perhaps by whoever else knows it); this session goes on. The user's login generation
+    is in each session's auth hash and each token's claims: raising it ends them all at once,
+    sockets included (they compare the hash), and this session takes the new hash."""
+    user: User = request.user  # type: ignore[assignment]
+    User.objects.filter(pk=user.pk).update(login_generation=F("login_generation") + 1)
+    user.refresh_from_db(fields=["login_generation"])
+    update_session_auth_hash(request, user)
+
+
 def session_two_factor_missing(*, session: Any, access: TenantAccess) -> bool:
     """Whether the tenant requires two-factor login and this session did not pass it."""
     return access.tenant.two_factor_required and session.get(SESSION_KEY) != VERIFIED
@@ -82,7 +94,7 @@ def _session_open(request: HttpRequest, user: User, *, two_factor: str) -> None:
 
 
 def session_tenants(*, user: User) -> list[Tenant]:
-    tenants = [m.tenant for m in Membership.all_objects.select_related("tenant").filter(user=user)]
+    tenants = [m.tenant for m in Membership.all_objects.select_related("tenant").filter(user=user, is_active=True)]
     if user.is_superuser:
         known = {t.pk for t in tenants}
         tenants += [t for t in Tenant.objects.exclude(pk__in=known)]

@@ -1,6 +1,9 @@
 """Two-factor login: an authenticator app's codes (TOTP, django-otp's TOTPDevice) and single-use
 recovery codes (django-otp's StaticDevice), for when the phone is lost.
 
+Recovery codes are kept as keyed digests (recovery_code_digest), never as the codes themselves: a
+copy of the database does not hand out a way past the second step.
+
 An account has two-factor login when it has a confirmed authenticator. Turning it on is two
 steps: a new, unconfirmed authenticator (its QR code shown), confirmed by a first code from the
 app, which also makes the recovery codes (shown once). Turning it off takes a code or the
@@ -17,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -26,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import audit  # a module: accounts.audit imports the login, which imports this
 from accounts.models import AuditAction, User
 from config.errors import ApplicationError
+from tenants.events import TenantTwoFactorRequired, publish
 from tenants.models import Tenant
 
 # In the session: "verified" after a password and a code, "none" after a password alone of an
@@ -98,8 +104,23 @@ def two_factor_recovery_codes_replace(*, user: User) -> list[str]:
     device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_NAME, defaults={"confirmed": True})
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=recovery_code_digest(code)) for code in codes])
     return codes
+
+
+def recovery_code_digest(code: str, *, secret: str | None = None) -> str:
+    """What is stored of a recovery code: a digest keyed by the installation's SECRET_KEY (so that
+    the 8 random characters cannot be found by hashing every candidate without it), in the 16
+    characters django-otp's StaticToken keeps (80 bits)."""
+    digest = salted_hmac("accounts.two_factor.recovery-code", code.lower(), secret=secret,
+                         algorithm="sha256").digest()
+    return base64.b32encode(digest).decode().lower()[:16]
+
+
+def _recovery_code_digests(code: str) -> list[str]:
+    """The digests a code may be stored under: by the current key, then by the keys it replaced
+    (SECRET_KEY_FALLBACKS), as Django's own signed tokens are checked."""
+    return [recovery_code_digest(code, secret=key) for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]]
 
 
 def two_factor_recovery_codes_renew(*, user: User, password: str) -> list[str]:
@@ -126,9 +147,12 @@ def two_factor_verify(*, user: User, code: str) -> Device | None:
         return None
     # The app's codes are digits, recovery codes letters and digits: each goes to its own devices
     # only, so that a recovery code never counts as a wrong code of the app (nor the other way).
-    devices = TOTPDevice.objects.filter(user=user, confirmed=True) if token.isdigit() else \
-        StaticDevice.objects.filter(user=user, confirmed=True)
-    return next((device for device in devices if device.verify_token(token.lower())), None)
+    if token.isdigit():
+        devices = TOTPDevice.objects.filter(user=user, confirmed=True)
+        return next((device for device in devices if device.verify_token(token)), None)
+    recovery = StaticDevice.objects.filter(user=user, confirmed=True)
+    return next((device for device in recovery for digest in _recovery_code_digests(token)
+                 if device.verify_token(digest)), None)
 
 
 @transaction.atomic
@@ -159,9 +183,11 @@ def _normalised(code: str) -> str:
     return _SEPARATORS.sub("", code or "")[:32]
 
 
+@transaction.atomic
 def tenant_two_factor_require(*, tenant: Tenant, actor: User, required: bool) -> Tenant:
     """Require two-factor login of every member of the tenant (or stop requiring it). Whoever
-    turns it on has it already, so that they are not the first one it locks out."""
+    turns it on has it already, so that they are not the first one it locks out; the live sockets
+    of sessions and tokens without a code close at once (conversations.consumers)."""
     if required and not two_factor_enabled(user=actor):
         raise ApplicationError(_("Turn on two-factor login for your own account first."),
                                code="two_factor_disabled", status_code=400)
@@ -169,5 +195,6 @@ def tenant_two_factor_require(*, tenant: Tenant, actor: User, required: bool) ->
         tenant.two_factor_required = required
         tenant.save(update_fields=["two_factor_required", "updated_at"])
         audit.audit_record(tenant=tenant, action=AuditAction.SETTINGS_CHANGED, actor=actor,
-                     details={"two_factor_required": required})
+                           details={"two_factor_required": required})
+        publish(TenantTwoFactorRequired(tenant_pk=tenant.pk, required=required))
     return tenant

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import invitation_views, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -22,6 +22,8 @@ urlpatterns = [
     path("account/two-factor/disable", views.two_factor_disable_view, name="two-factor-disable"),
     path("account/two-factor/recovery-codes", views.two_factor_recovery_codes_view,
          name="two-factor-recovery-codes"),
+    # An invitation's link (accounts.invitations).
+    path("invitations/<str:token>/", invitation_views.invitation_accept_view, name="invitation-accept"),
     # The tenant's (its administrators').
     path("settings/security/", views.tenant_security_view, name="settings-security"),
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from channels_app.services import channel_access_revoke_all
+from accounts.models import User
+from channels_app.services import channel_access_revoke_all, invited_channels_grant
 from tenants.events import DomainEvent
 
 
@@ -11,3 +12,11 @@ def member_channels_revoke(event: DomainEvent) -> None:
     come back, access is given anew)."""
     if event.name == "membership.removed":
         channel_access_revoke_all(tenant_id=event.tenant_pk, user_id=event.user_pk)  # type: ignore[attr-defined]
+
+
+def invitation_channels_grant(event: DomainEvent) -> None:
+    """Someone accepted an invitation: the channels chosen for them are theirs now."""
+    if event.name == "invitation.accepted":
+        user = User.objects.get(pk=event.user_pk)  # type: ignore[attr-defined]
+        invited_channels_grant(tenant_id=event.tenant_pk, user=user,
+                               channel_ids=event.channel_ids)  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -233,10 +234,17 @@ def _require_member(*, tenant_id: int, user: User) -> None:
         raise ValidationFailed("That user is not a member of this account.", details={"user_id": ["Not a member."]})
 
 
+def _access_audit(*, channel: Channel, user: User, actor: User | None, granted: bool) -> None:
+    audit_record(tenant=channel.tenant_id, action=AuditAction.CHANNEL_ACCESS_CHANGED, actor=actor,
+                 target=channel_audit_target(channel),
+                 details={"user_id": str(user.public_id), "user": user.email, "granted": granted})
+
+
 @transaction.atomic
 def channel_access_grant(*, channel: Channel, user: User, actor: User | None = None) -> None:
     _require_member(tenant_id=channel.tenant_id, user=user)
     assign_perm(PERMISSION, user, channel)
+    _access_audit(channel=channel, user=user, actor=actor, granted=True)
     publish(ChannelAccessChanged(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id),
                                  user_id=str(user.public_id), granted=True))
 
@@ -244,8 +252,69 @@ def channel_access_grant(*, channel: Channel, user: User, actor: User | None = N
 @transaction.atomic
 def channel_access_revoke(*, channel: Channel, user: User, actor: User | None = None) -> None:
     remove_perm(PERMISSION, user, channel)
+    _access_audit(channel=channel, user=user, actor=actor, granted=False)
     publish(ChannelAccessChanged(tenant_pk=channel.tenant_id, channel_pk=channel.pk, channel_id=str(channel.public_id),
                                  user_id=str(user.public_id), granted=False))
+
+
+def _granted(*, tenant_id: int, user_ids: Iterable[int] | None = None,
+             channel: Channel | None = None) -> set[tuple[int, int]]:
+    """(channel pk, user pk) of the tenant's channel access, for one channel or some users."""
+    grants = ChannelUserObjectPermission.objects.filter(permission__codename=WORK_PERMISSION,
+                                                        content_object__tenant_id=tenant_id)
+    if channel is not None:
+        grants = grants.filter(content_object=channel)
+    if user_ids is not None:
+        grants = grants.filter(user_id__in=list(user_ids))
+    return set(grants.values_list("content_object_id", "user_id"))
+
+
+@transaction.atomic
+def member_channels_set(*, tenant: Tenant, user: User, channels: Iterable[Channel], actor: User | None) -> list[Channel]:
+    """Make `channels` (of the tenant, not archived) exactly the ones this member works: each
+    one given or taken is audited and published. Returns the channels given or taken."""
+    wanted = {channel.pk: channel for channel in channels}
+    if any(channel.tenant_id != tenant.pk or channel.archived_at is not None for channel in wanted.values()):
+        raise ValidationFailed(_("Unknown channel."), details={"channel_ids": [_("Not a channel of this account.")]})
+    _require_member(tenant_id=tenant.pk, user=user)
+    current = {channel_pk for channel_pk, _user in _granted(tenant_id=tenant.pk, user_ids=[user.pk])}
+    changed: list[Channel] = []
+    for channel in Channel.all_objects.filter(tenant=tenant, archived_at__isnull=True).order_by("pk"):
+        if channel.pk in wanted and channel.pk not in current:
+            channel_access_grant(channel=channel, user=user, actor=actor)
+            changed.append(channel)
+        elif channel.pk not in wanted and channel.pk in current:
+            channel_access_revoke(channel=channel, user=user, actor=actor)
+            changed.append(channel)
+    return changed
+
+
+@transaction.atomic
+def channel_members_set(*, channel: Channel, users: Iterable[User], actor: User | None,
+                        candidates: Iterable[User]) -> int:
+    """Make `users` exactly the members of `candidates` (the members whose access is chosen per
+    channel: agents and viewers) who work this channel. Returns how many changed."""
+    wanted = {user.pk for user in users}
+    pool = list(candidates)
+    if not wanted <= {user.pk for user in pool}:
+        raise ValidationFailed(_("Unknown member."), details={"user_ids": [_("Not a member of this account.")]})
+    current = {user_pk for _channel, user_pk in _granted(tenant_id=channel.tenant_id, channel=channel)}
+    changed = 0
+    for user in pool:
+        if user.pk in wanted and user.pk not in current:
+            channel_access_grant(channel=channel, user=user, actor=actor)
+            changed += 1
+        elif user.pk not in wanted and user.pk in current:
+            channel_access_revoke(channel=channel, user=user, actor=actor)
+            changed += 1
+    return changed
+
+
+def invited_channels_grant(*, tenant_id: int, user: User, channel_ids: Iterable[str]) -> None:
+    """The channels an accepted invitation chose (public ids; gone ones are skipped)."""
+    for channel in Channel.all_objects.filter(tenant_id=tenant_id, public_id__in=list(channel_ids),
+                                              archived_at__isnull=True):
+        channel_access_grant(channel=channel, user=user, actor=None)
 
 
 def channel_access_revoke_all(*, tenant_id: int, user_id: int) -> None:

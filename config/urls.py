@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.api.errors import api_not_found
 from config.security import csp_report
+from contacts import lgpd_urls
 from conversations.styleguide import styleguide
 from integrations.health import HealthView
 from integrations.inbound.views import provider_webhook
@@ -15,9 +16,13 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/inbox/", permanent=False)),
     path("", include("accounts.urls")),
     path("inbox/", include("conversations.urls")),
+    path("contacts/", include("contacts.urls")),
     path("settings/", include("integrations.urls")),
     path("settings/", include("accounts.audit_urls")),
     path("settings/", include("conversations.settings_urls")),
+    path("settings/", include("integrations.member_urls")),
+    path("settings/", include(lgpd_urls.settings_urlpatterns)),
+    path("contacts/", include("contacts.lgpd_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("webhooks/<slug:kind>/<str:token>", provider_webhook, name="provider-webhook"),

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from contacts.models import Contact, ContactIdentity
+from contacts.models import Contact, ContactIdentity, ExportJob, ImportJob
 from tenants.admin import TenantScopedAdmin, TenantScopedInline
 
 
@@ -41,3 +41,22 @@ class ContactIdentityAdmin(TenantScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactIdentity]:
         return super().get_queryset(request).defer("channel__credentials")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(TenantScopedAdmin):
+    list_display = ("file_name", "tenant", "status", "total_rows", "processed_rows", "created_count",
+                    "rejected_count", "created_by", "created_at")
+    list_select_related = ("tenant", "created_by")
+    list_filter = ("status",)
+    readonly_fields = [field.name for field in ImportJob._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(TenantScopedAdmin):
+    list_display = ("public_id", "tenant", "status", "row_count", "created_by", "created_at")
+    list_select_related = ("tenant", "created_by")
+    list_filter = ("status",)
+    readonly_fields = [field.name for field in ExportJob._meta.fields]
+    show_full_result_count = False

@@ -43,11 +43,13 @@ class ContactOutput(serializers.ModelSerializer):
         "Where the contact's picture is, as their channel's provider last said (its link may expire); "
         "empty when none is known."))
     identities = ContactIdentityOutput(many=True, read_only=True)
+    anonymised_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text=(
+        "When the contact's personal data was removed (LGPD; POST /contacts/{id}/anonymise); null: never."))
 
     class Meta:
         model = Contact
         fields = ["id", "name", "phone", "email", "language", "attributes", "consent_at", "consent_source",
-                  "picture_url", "identities", "created_at", "updated_at"]
+                  "picture_url", "identities", "anonymised_at", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -63,7 +65,10 @@ class ContactInput(serializers.Serializer):
 
 
 class ContactFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", help_text="Name, email or phone (any writing).")
+    search = django_filters.CharFilter(method="filter_search", help_text=(
+        "Name, email or phone: accent- and case-insensitive (\"joao\" finds \"João\"), a phone by any run of "
+        "its digits however written; every word must match."))
+    q = django_filters.CharFilter(method="filter_search", help_text="The same as `search`.")
     phone = django_filters.CharFilter(method="filter_phone", help_text="Exact phone, normalised to E.164.")
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive.")
     updated_since = DateTimeFilter(field_name="updated_at", lookup_expr="gte")

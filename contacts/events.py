@@ -24,3 +24,14 @@ class ContactUpdated(DomainEvent):
     # The channel whose provider said it: only that channel's members are told (none: changed
     # by hand or through the API, every member is).
     channel_pk: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ContactMerged(DomainEvent):
+    """Two contacts became one: `merged_contact_id` is gone, its conversations and addresses are
+    `contact_id`'s now (the inbox redraws the rows of both)."""
+
+    name = "contact.merged"
+    contact_pk: int
+    contact_id: str
+    merged_contact_id: str

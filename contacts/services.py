@@ -69,6 +69,10 @@ def contact_update(*, contact: Contact, actor: User | None, **fields: Any) -> Co
         raise TypeError(f"unknown contact fields {sorted(unknown)}")
     cleaned = _clean(contact.tenant, fields)
     changed = tuple(name for name, value in cleaned.items() if getattr(contact, name) != value)
+    if contact.anonymised_at is not None and any(cleaned[name] for name in changed):
+        # Forgotten for good (contacts.lgpd): nobody fills the person in again on this record.
+        raise ConflictError(_("This contact was anonymised: their data cannot be filled in again."),
+                            code="contact_anonymised")
     if changed:
         for name in changed:
             setattr(contact, name, cleaned[name])

@@ -163,8 +163,15 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
             return False
         if not current.tenant.is_operational and current.role != "SUPER_ADMIN":
             return False  # the tenant was suspended
+        if self._two_factor_missing(current):
+            return False  # the tenant now requires two-factor login, and this socket's login gave no code
         self.access = current
         return True
+
+    def _two_factor_missing(self, access: TenantAccess) -> bool:
+        """Whether the tenant requires two-factor login and what opened the socket gave no code
+        (each consumer says: a session, a token)."""
+        raise NotImplementedError
 
 
 class InboxConsumer(_EventsConsumer):
@@ -188,10 +195,13 @@ class InboxConsumer(_EventsConsumer):
         return user is not None and constant_time_compare(
             self.scope["session"].get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
 
+    def _two_factor_missing(self, access: TenantAccess) -> bool:
+        return session_two_factor_missing(session=self.scope["session"], access=access)
+
     def _session_access(self, user: Any) -> TenantAccess | None:
         tenant_id = self.scope["session"].get(SESSION_TENANT_KEY)
         if tenant_id is None:
-            tenant_ids = list(Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)[:2])
+            tenant_ids = list(Membership.all_objects.filter(user=user, is_active=True).values_list("tenant_id", flat=True)[:2])
             tenant_id = tenant_ids[0] if len(tenant_ids) == 1 else None
         access = tenant_access_resolve(user_id=user.pk, tenant_id=tenant_id) if tenant_id else None
         if access is not None and session_two_factor_missing(session=self.scope["session"], access=access):
@@ -257,3 +267,6 @@ class IntegratorConsumer(_EventsConsumer):
         revoked, issued under the current password, of a user who is active."""
         user = User.objects.filter(pk=self.access.user.pk, is_active=True).first() if self.access else None
         return user is not None and self._token is not None and token_refusal(self._token, user) is None
+
+    def _two_factor_missing(self, access: TenantAccess) -> bool:
+        return self._token is None or token_two_factor_missing(token=self._token, tenant=access.tenant)

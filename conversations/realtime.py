@@ -41,7 +41,8 @@ RESUME_LIMIT = 500
 BROADCAST_CHUNK = 100
 # Events that change who may see what: consumers re-read their member's access.
 ACCESS_EVENTS = frozenset({"channel.created", "channel.archived", "channel.access_changed",
-                           "membership.role_changed", "membership.removed", "tenant.status_changed"})
+                           "membership.role_changed", "membership.removed", "membership.deactivated",
+                           "tenant.status_changed", "tenant.two_factor_required"})
 
 
 def tenant_group(tenant_pk: int) -> str:

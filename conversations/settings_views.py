@@ -85,7 +85,8 @@ class TeamForm(forms.Form):
         channels = self.fields["channels"]
         assert isinstance(members, forms.ModelMultipleChoiceField)
         assert isinstance(channels, forms.ModelMultipleChoiceField)
-        members.queryset = User.objects.filter(memberships__tenant_id=tenant_id).order_by("full_name", "email")
+        members.queryset = User.objects.filter(memberships__tenant_id=tenant_id, memberships__is_active=True,
+                                               is_active=True).order_by("full_name", "email")
         members.label_from_instance = lambda user: user.get_full_name()  # type: ignore[method-assign]
         members.to_field_name = "public_id"
         channels.queryset = Channel.objects.filter(archived_at__isnull=True).order_by("name")

@@ -85,7 +85,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     access = request.access
     return {
         "conversation": conversation, "messages": messages, "has_older": has_older,
-        "assignees": User.objects.filter(memberships__tenant_id=access.tenant_id,
+        "assignees": User.objects.filter(memberships__tenant_id=access.tenant_id, memberships__is_active=True,
                                          memberships__role__in=["TENANT_ADMIN", "MANAGER", "AGENT"]).order_by("full_name"),
         "teams": Team.objects.all(), "labels": Label.objects.all(),
         "statuses": Conversation.Status, "priorities": Conversation.Priority.choices,

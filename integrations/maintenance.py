@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -24,6 +25,8 @@ from tenants.models import TenantEvent
 # A webhook or reply still waiting this long after it arrived is the sweep's.
 STUCK_AFTER = timedelta(seconds=30)
 EVENT_LOG_DAYS = 14
+# Webhook bodies the sweep deletes at most per run (integrations.maintenance.webhook_events_prune).
+WEBHOOK_EVENTS_PRUNE_BATCH = 20_000
 
 
 def channel_templates_sync(*, channel: Channel) -> int:
@@ -75,6 +78,21 @@ def replies_without_provider_fail() -> int:
         return message_statuses_advance([StatusChange(
             message, Message.Status.FAILED, error_code=NO_PROVIDER, error_message=NO_PROVIDER_MESSAGE)
             for message in waiting])
+
+
+def webhook_events_prune(*, limit: int = WEBHOOK_EVENTS_PRUNE_BATCH) -> int:
+    """Delete providers' webhook bodies kept past their time (at most `limit` a call; the sweep
+    runs every minute): processed ones after WEBHOOK_EVENTS_KEEP_DAYS, failed ones (which admins
+    process again from the channel's page) after WEBHOOK_EVENTS_FAILED_KEEP_DAYS. A body holds
+    what the person wrote and their number: it is not kept longer than the work needs it (LGPD).
+    Those waiting to be processed are never deleted."""
+    now = timezone.now()
+    old = Q(status=WebhookEvent.Status.PROCESSED,
+            received_at__lt=now - timedelta(days=settings.WEBHOOK_EVENTS_KEEP_DAYS)) | Q(
+        status=WebhookEvent.Status.FAILED,
+        received_at__lt=now - timedelta(days=settings.WEBHOOK_EVENTS_FAILED_KEEP_DAYS))
+    ids = list(WebhookEvent.all_objects.filter(old).order_by().values_list("pk", flat=True)[:limit])
+    return WebhookEvent.all_objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
 def event_log_prune() -> int:

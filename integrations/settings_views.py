@@ -23,6 +23,7 @@ from integrations.base import ProviderError, ProviderTemporaryError
 from integrations.inbound.process import webhook_events_reopen
 from integrations.inbound.tasks import webhook_events_requeue
 from integrations.maintenance import channel_templates_sync
+from integrations.members import channel_access_rows
 from integrations.models import WebhookEvent
 from integrations.pairing import (
     channel_disconnect,
@@ -129,6 +130,7 @@ def channel_detail(request: InboxRequest, channel_id: uuid.UUID) -> HttpResponse
         "failed_webhooks": WebhookEvent.objects.filter(channel=channel, status=WebhookEvent.Status.FAILED)
         .order_by("-received_at")[:10],
         "error": error, "error_detail": error_detail,
+        "access_rows": channel_access_rows(channel=channel) if request.access.has("users:read") else None,
     }
     if adapter is not None and adapter.pairs_by_qr_code:
         context.update(_pairing_context(request, channel), pairing=True)

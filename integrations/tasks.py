@@ -22,6 +22,7 @@ from integrations.maintenance import (
     channels_with_waiting_replies,
     event_log_prune,
     replies_without_provider_fail,
+    webhook_events_prune,
     webhook_events_stuck,
 )
 from integrations.outbound.send import backoff_seconds
@@ -102,8 +103,9 @@ def channels_groups_refresh() -> int:
 @shared_task(name="integrations.tasks.sweep_stuck_work")
 def sweep_stuck_work() -> dict[str, int]:
     """The backstop: webhooks and replies waiting longer than they should, replies whose sender
-    died mid-send, and the old event log."""
-    return _take_up_work(older_than=None, seize=False) | {"events_pruned": event_log_prune()}
+    died mid-send, the old event log and the old webhook bodies."""
+    return _take_up_work(older_than=None, seize=False) | {"events_pruned": event_log_prune(),
+                                                          "webhook_bodies_pruned": webhook_events_prune()}
 
 
 @shared_task(name="integrations.tasks.recover_work")

@@ -209,7 +209,7 @@ class TenantAdmin(admin.ModelAdmin):
 
         return super().get_queryset(request).annotate(
             channels_used=_count_of("channels_app.Channel", archived_at__isnull=True),
-            agents_used=_count_of("accounts.Membership", role__in=ROLES_USING_A_SEAT),
+            agents_used=_count_of("accounts.Membership", role__in=ROLES_USING_A_SEAT, is_active=True),
         )
 
     @admin.display(description=_("channels"), ordering="channels_used")

@@ -145,3 +145,11 @@ class TenantStatusChanged(DomainEvent):
     name = "tenant.status_changed"
     old_status: str
     new_status: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TenantTwoFactorRequired(DomainEvent):
+    """The tenant started (or stopped) requiring two-factor login: live sockets check theirs."""
+
+    name = "tenant.two_factor_required"
+    required: bool

@@ -11,6 +11,7 @@ from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
 
 AUDIT_RETENTION_MIN_DAYS, AUDIT_RETENTION_MAX_DAYS = 30, 3650
+RETENTION_MIN_DAYS, RETENTION_MAX_DAYS = 1, 36500
 
 
 class Tenant(models.Model):
@@ -51,6 +52,18 @@ class Tenant(models.Model):
         _("audit log retention (days)"), default=365,
         validators=[MinValueValidator(AUDIT_RETENTION_MIN_DAYS), MaxValueValidator(AUDIT_RETENTION_MAX_DAYS)],
         help_text=_("Audit entries older than this are deleted every day."),
+    )
+    # LGPD: how long messages and their files are kept (conversations.services.retention, run by
+    # Celery beat). None: for ever.
+    message_retention_days = models.PositiveIntegerField(
+        _("message retention (days)"), null=True, blank=True,
+        validators=[MinValueValidator(RETENTION_MIN_DAYS), MaxValueValidator(RETENTION_MAX_DAYS)],
+        help_text=_("Messages older than this are deleted every day, with their files. Empty: kept for ever."),
+    )
+    attachment_retention_days = models.PositiveIntegerField(
+        _("attachment retention (days)"), null=True, blank=True,
+        validators=[MinValueValidator(RETENTION_MIN_DAYS), MaxValueValidator(RETENTION_MAX_DAYS)],
+        help_text=_("Files older than this are deleted every day (their messages stay). Empty: kept for ever."),
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

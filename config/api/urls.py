@@ -5,8 +5,11 @@ from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
 from accounts.audit_api import AuditEntryViewSet
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
+from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMergeView
+from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from conversations.organisation_api import CannedResponseViewSet, LabelViewSet, TeamViewSet
+from integrations.member_api import InvitationViewSet, MemberViewSet
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
 
@@ -15,12 +18,16 @@ from integrations.registry import provider_api_urlpatterns
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.include_root_view = False
 router.register("conversations", ConversationViewSet, basename="conversation")
+router.register("contacts/imports", ContactImportViewSet, basename="contact-import")
+router.register("contacts/exports", ContactExportViewSet, basename="contact-export")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("teams", TeamViewSet, basename="team")
 router.register("labels", LabelViewSet, basename="label")
 router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
+router.register("members", MemberViewSet, basename="member")
+router.register("invitations", InvitationViewSet, basename="invitation")
 
 urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="auth-token"),
@@ -34,6 +41,9 @@ urlpatterns = [
     path("channels/<uuid:channel_id>/pair", ChannelPairView.as_view(), name="channel-pair"),
     path("channels/<uuid:channel_id>/disconnect", ChannelDisconnectView.as_view(), name="channel-disconnect"),
     path("channels/<uuid:channel_id>/restart", ChannelRestartView.as_view(), name="channel-restart"),
+    path("contacts/<uuid:id>/merge", ContactMergeView.as_view(), name="contact-api-merge"),
+    path("contacts/<uuid:id>/export", ContactExportView.as_view(), name="contact-api-export"),
+    path("contacts/<uuid:id>/anonymise", ContactAnonymiseView.as_view(), name="contact-api-anonymise"),
     *provider_api_urlpatterns(),
     *router.urls,
 ]

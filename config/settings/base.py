@@ -210,7 +210,23 @@ CELERY_BEAT_SCHEDULE = {
     # Each tenant's audit entries older than its retention (Tenant.audit_retention_days).
     "purge-audit-log": {"task": "accounts.tasks.audit_entries_purge_task",
                         "schedule": env.float("AUDIT_PURGE_SECONDS", default=86400.0)},
+    # Contact exports (their files) and imports older than CONTACT_TRANSFER_DAYS.
+    "purge-contact-transfers": {"task": "contacts.tasks.contact_transfers_purge_task", "schedule": 86400.0},
+    # Each tenant's messages and files older than its retention (Tenant.message_retention_days,
+    # attachment_retention_days); none when it keeps them for ever.
+    "purge-messages": {"task": "conversations.tasks.messages_retention_apply_task",
+                       "schedule": env.float("RETENTION_PURGE_SECONDS", default=86400.0)},
 }
+# Providers' webhook bodies (the durable copy of what each delivered, which holds what the
+# person wrote and their number): deleted this many days after they were processed, or after
+# they failed for good (admins process failed ones again from the channel's page until then).
+WEBHOOK_EVENTS_KEEP_DAYS = env.int("WEBHOOK_EVENTS_KEEP_DAYS", default=7)
+WEBHOOK_EVENTS_FAILED_KEEP_DAYS = env.int("WEBHOOK_EVENTS_FAILED_KEEP_DAYS", default=30)
+# Rows the retention task deletes a transaction (conversations.services.retention).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+# LGPD export of one contact (contacts.lgpd): the attachments' files it holds at most, in bytes
+# (files beyond are listed in its JSON, not included).
+LGPD_EXPORT_MAX_BYTES = env.int("LGPD_EXPORT_MAX_BYTES", default=200 * 1024 * 1024)
 
 # --- Accounts and auth -------------------------------------------------------------
 
@@ -248,6 +264,8 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 FORM_RATE_LIMIT = env.int("FORM_RATE_LIMIT", default=20)
 # A password reset link works once, for this long.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+# An invitation's link works once, for this many days.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # Two-factor login: the name an authenticator app shows beside the account, and how long the code
 # step waits for a code after the password was right.
 OTP_TOTP_ISSUER = env.str("TWO_FACTOR_ISSUER", default="Inbox")
@@ -346,6 +364,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # Providers read their own settings from the environment (integrations/<provider>/).
 # Largest file an agent can attach to a reply, in bytes (a provider may take less).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=16 * 1024 * 1024)
+# Largest CSV of contacts a member can import, in bytes.
+CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Contact exports (with their files) and imports are deleted after this many days.
+CONTACT_TRANSFER_DAYS = env.int("CONTACT_TRANSFER_DAYS", default=30)
 # A reply's media_url may name a file on this machine or a private network (development and
 # tests only: otherwise only public addresses are fetched).
 MEDIA_URL_ALLOW_PRIVATE = env.bool("MEDIA_URL_ALLOW_PRIVATE", default=False)
@@ -408,9 +430,12 @@ SPECTACULAR_SETTINGS = {
         "MessageStatus": "conversations.models.Message.Status",
         "ChannelStatus": "channels_app.models.Channel.Status",
         "Role": "accounts.models.Role",
+        "TenantRole": "integrations.member_api.ROLE_CHOICES",
         "MessageType": "conversations.models.Message.Type",
         "SendableMessageType": "conversations.api.SENDABLE_TYPES",
         "SeedWhatsAppType": "integrations.seed_contracts.serializers.SEED_TYPE_CHOICES",
+        "ContactTransferStatus": "contacts.models.ContactTransfer.Status",
+        "ContactImportColumn": "contacts.imports.TARGETS",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
 }
@@ -441,6 +466,9 @@ if env.bool("CSP_REPORT_ONLY", default=False):
 DOMAIN_EVENT_LISTENERS = [
     "tenants.events.log_event",
     "channels_app.listeners.member_channels_revoke",
+    "channels_app.listeners.invitation_channels_grant",
+    "conversations.listeners.member_conversations_release",
+    "conversations.listeners.invited_teams_join",
     "conversations.realtime.broadcast",
     "integrations.outbound.listeners.replies_send",
     "integrations.outbound.listeners.read_receipts",

@@ -28,7 +28,7 @@ from tenants.events import publish
 
 
 def _validate_assignee(*, tenant_id: int, channel: Channel, assignee: User) -> None:
-    membership = Membership.all_objects.filter(tenant_id=tenant_id, user=assignee).first()
+    membership = Membership.all_objects.filter(tenant_id=tenant_id, user=assignee, is_active=True).first()
     if membership is None:
         raise ValidationFailed(_("The assignee is not a member of this account."), details={"assignee_id": ["Not a member."]})
     if membership.role == Role.VIEWER:

@@ -118,11 +118,11 @@ def _team_name_taken(*, tenant_id: int, name: str, exclude_pk: int | None = None
 
 def _team_members(*, tenant_id: int, members: Iterable[User]) -> list[User]:
     users = list(dict.fromkeys(members))
-    member_ids = set(Membership.all_objects.filter(tenant_id=tenant_id, user__in=users)
-                     .values_list("user_id", flat=True))
+    member_ids = set(Membership.all_objects.filter(tenant_id=tenant_id, user__in=users, is_active=True,
+                                                   user__is_active=True).values_list("user_id", flat=True))
     outsiders = [user for user in users if user.pk not in member_ids]
     if outsiders:
-        message = _("Only members of this account can be in its teams.")
+        message = _("Only active members of this account can be in its teams.")
         raise ValidationFailed(message, details={"member_ids": [message]})
     return users
 

@@ -88,6 +88,11 @@
       document.querySelectorAll(`#rows .row[data-contact-id="${data.contact_id}"]`).forEach((row) => queueRow(row.dataset.id));
       if (($(".thread") || {}).dataset?.contactId === data.contact_id) refreshHeader(openConversationId());
     }
+    if (frame.name === "contact.merged") {  // the merged contact's rows now show the kept one
+      document.querySelectorAll(`#rows .row[data-contact-id="${data.merged_contact_id}"], #rows .row[data-contact-id="${data.contact_id}"]`)
+        .forEach((row) => queueRow(row.dataset.id));
+      if ([data.merged_contact_id, data.contact_id].includes(($(".thread") || {}).dataset?.contactId)) refreshHeader(openConversationId());
+    }
     if (frame.name.startsWith("channel.")) { reloadList(); refreshBanners(); }
     // What moves a conversation between tabs (a new one, a reply reopening it, an agent's
     // action): the tabs' counts follow.

@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
-from accounts.two_factor import two_factor_enabled
+from accounts.two_factor import recovery_code_digest, two_factor_enabled
 from tests.accounts.conftest import Authenticator, enrol, login
 from tests.factories import PASSWORD
 
@@ -56,7 +56,9 @@ def test_enrolment_shows_a_qr_code_then_a_code_turns_it_on_with_recovery_codes_s
     assert wrong.status_code == 400 and not enabled_after_wrong
     assert confirmed.status_code == 200 and two_factor_enabled(user=agent)
     codes = re.findall(r"<li><code>([a-z2-7]+)</code></li>", confirmed.content.decode())
-    assert len(codes) == 10 and set(codes) == set(StaticToken.objects.values_list("token", flat=True))
+    stored = set(StaticToken.objects.values_list("token", flat=True))
+    assert len(codes) == 10 and stored == {recovery_code_digest(code) for code in codes}
+    assert not stored & set(codes)  # kept as digests, never as the codes
     assert 'data-state="on"' in after and not any(code in after for code in codes)  # shown once
     assert client.get("/inbox/").status_code == 200  # this session counts as verified
 
@@ -218,10 +220,9 @@ def test_tenant_admins_require_it_on_the_security_settings_page(acme: Any, membe
     assert saved.status_code == 302 and acme.two_factor_required
     assert admin_client.get("/settings/security/").status_code == 200
     assert manager_client.get("/settings/security/")["Location"] == "/account/security/"  # not enrolled
-    enrol(manager)
+    enrol_codes = enrol(manager).recovery_codes
     manager_client, _ = login(manager.email)
-    manager_client.post("/login/code/", {"code": StaticToken.objects.filter(
-        device__user=manager).values_list("token", flat=True)[0]})
+    manager_client.post("/login/code/", {"code": enrol_codes[0]})
     assert manager_client.get("/settings/security/").status_code == 403  # not an administrator
 
 
@@ -325,3 +326,48 @@ def test_turning_it_on_and_off_and_new_recovery_codes_are_in_the_audit_log(acme:
         actions = list(AuditEntry.all_objects.filter(tenant=tenant, actor=agent).order_by("id")
                        .values_list("action", flat=True))
         assert actions == ["two_factor.enabled", "two_factor.recovery_codes_renewed", "two_factor.disabled"]
+
+
+def test_recovery_codes_stored_before_digests_still_log_in_once_after_the_migration(agent: User) -> None:
+    """A code written down before codes were kept as digests: the migration turns the stored
+    code into its digest, and the code still works, once."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    authenticator = enrol(agent)
+    old_code = authenticator.recovery_codes[0]
+    token = StaticToken.objects.get(token=recovery_code_digest(old_code))
+    token.token = old_code  # as it was stored before
+    token.save(update_fields=["token"])
+    migration = importlib.import_module("accounts.migrations.0004_recovery_codes_digests")
+
+    migration.codes_to_digests(django_apps, None)
+
+    assert StaticToken.objects.filter(token=old_code).count() == 0
+    first, _ = login(agent.email)
+    assert _code_step(first, old_code).status_code == 302
+    second, _ = login(agent.email)
+    assert _code_step(second, old_code).status_code == 401
+
+
+def test_turning_it_on_ends_every_other_session_and_token_of_the_account(agent: User) -> None:
+    """Whoever else logged in with the password alone is logged out when the owner turns two-factor
+    login on; the session that turned it on goes on."""
+    other_browser, _ = login(agent.email)
+    issued = _token(agent.email).json()
+    owner, _ = login(agent.email)
+    owner.post("/account/two-factor/start")
+    pending = owner.get("/account/security/").content.decode()
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', pending).group(1)  # type: ignore[union-attr]
+    confirmed = owner.post("/account/two-factor/confirm", {"code": pyotp.TOTP(secret).now()})
+
+    assert confirmed.status_code == 200
+    assert owner.get("/inbox/").status_code == 200
+    assert other_browser.get("/inbox/").status_code == 302  # to the login
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued['access']}")
+    refused = api.get("/api/v1/conversations")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "logged_out"
+    refreshed = APIClient().post("/api/v1/auth/refresh", {"refresh": issued["refresh"]}, format="json")
+    assert refreshed.status_code == 401

@@ -73,3 +73,36 @@ async def test_the_integrator_socket_needs_a_token_issued_with_a_code(agent: Any
             assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
     finally:
         await communicator.disconnect()
+
+
+async def test_sockets_without_a_code_close_when_the_tenant_starts_requiring_it(acme: Any, member: Any) -> None:
+    """Open before the tenant required two-factor login: the inbox socket of a session that gave
+    no code and the integrator socket of a token issued without one close at once when an
+    administrator turns the requirement on; a session that gave a code stays."""
+    from accounts.two_factor import tenant_two_factor_require
+    from tests.accounts.conftest import enrol
+
+    agent = await database_sync_to_async(member)(acme, Role.AGENT)
+    admin = await database_sync_to_async(member)(acme, Role.TENANT_ADMIN, email="chefe@acme.test")
+    await database_sync_to_async(enrol)(admin.user)
+    without_code = await database_sync_to_async(_session_cookie)(agent.user, verified=False)
+    with_code = await database_sync_to_async(_session_cookie)(admin.user, verified=True)
+    token = await database_sync_to_async(_token)(agent, two_factor=False)
+    inbox = WebsocketCommunicator(application, "/ws/inbox", headers=[ORIGIN, (b"cookie", without_code)])
+    verified = WebsocketCommunicator(application, "/ws/inbox", headers=[ORIGIN, (b"cookie", with_code)])
+    integrator = WebsocketCommunicator(application, "/ws/v1/events")
+    try:
+        assert (await inbox.connect())[0] and (await verified.connect())[0] and (await integrator.connect())[0]
+        await integrator.send_json_to({"type": "auth", "token": token})
+        for socket in (inbox, verified, integrator):
+            assert (await socket.receive_json_from(timeout=3))["type"] == "ready"
+
+        await database_sync_to_async(tenant_two_factor_require)(tenant=acme, actor=admin.user, required=True)
+
+        assert await inbox.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+        assert await integrator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+        frame = await verified.receive_json_from(timeout=3)
+        assert frame["name"] == "tenant.two_factor_required"
+    finally:
+        for socket in (inbox, verified, integrator):
+            await socket.disconnect()

@@ -11,9 +11,10 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from accounts.models import Membership, Role, User
+from accounts.models import Invitation, Membership, Role, User
 from channels_app.models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 from channels_app.services import channel_access_grant
 from contacts.models import Contact, ContactIdentity
@@ -61,8 +62,10 @@ def rows(acme: Tenant, member: Any) -> dict[str, Any]:
                                                content_type="application/pdf", external_url="https://x.test/a.pdf")
     event = TenantEvent.all_objects.create(tenant=acme, name="message.created", channel_id=channel.pk,
                                            conversation_id=conversation.pk)
+    invitation = Invitation.all_objects.create(tenant=acme, email="ana.nova@acme.test", role=Role.AGENT,
+                                               token_digest="0" * 64, expires_at=timezone.now())
     return {
-        Tenant: acme, TenantEvent: event, User: agent.user, Membership: agent, Channel: channel,
+        Invitation: invitation, Tenant: acme, TenantEvent: event, User: agent.user, Membership: agent, Channel: channel,
         ChannelUserObjectPermission: ChannelUserObjectPermission.objects.get(content_object=channel,
                                                                             user=agent.user),
         ChannelGroupObjectPermission: ChannelGroupObjectPermission.objects.get(content_object=channel),
@@ -77,6 +80,7 @@ ADMIN_PAGES: dict[type, tuple[str, str]] = {
     TenantEvent: ("message.created", "tenant__id__exact={tenant}"),
     User: ("ana", "is_staff__exact=0"),
     Membership: ("ana", "role__exact=AGENT"),
+    Invitation: ("ana.nova", "role__exact=AGENT"),
     Channel: ("vendas", "kind__exact=api"),
     ChannelUserObjectPermission: ("vendas", "content_object__tenant__id__exact={tenant}"),
     ChannelGroupObjectPermission: ("night", ""),
@@ -137,7 +141,7 @@ def test_change_page_renders(admin_client: Client, rows: dict[type, Any], model:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("model", [m for m in ADMIN_PAGES if m is not TenantEvent], ids=lambda model: model.__name__)
+@pytest.mark.parametrize("model", [m for m in ADMIN_PAGES if m not in (TenantEvent, Invitation)], ids=lambda model: model.__name__)
 def test_add_page_renders(admin_client: Client, rows: dict[type, Any], model: type) -> None:
     response = admin_client.get(_url(model, "add"))
 

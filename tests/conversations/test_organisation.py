@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import AuditAction, AuditEntry, Role
+from accounts.models import AuditAction, AuditEntry, Membership, Role
 from channels_app.models import Channel
 from config.errors import ConflictError, ValidationFailed
 from conversations.models import CannedResponse, Conversation, Label, Team
@@ -92,6 +92,18 @@ def test_a_team_takes_only_members_and_active_channels_of_its_own_account(acme, 
     assert not team.members.exists() and not team.channels.exists()
     assert not Team.all_objects.filter(name="Outro").exists()
     assert not _audit(acme, AuditAction.TEAM_UPDATED)
+
+
+def test_a_deactivated_member_cannot_join_a_team_nor_is_offered(acme, org):
+    team = team_create(tenant=acme, actor=None, name="Suporte")
+    Membership.all_objects.filter(pk=org["agent"].pk).update(is_active=False)
+
+    with pytest.raises(ValidationFailed):
+        team_update(team=team, actor=None, members=[org["agent"].user])
+    page = _login(org["manager"]).get(f"/settings/teams/{team.public_id}/").content.decode()
+
+    assert not team.members.exists()
+    assert "Ana Agente" not in page and "Marcos Gerente" in page
 
 
 def test_team_names_are_unique_per_account_whatever_the_case(acme, globex, org):

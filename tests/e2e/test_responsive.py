@@ -1,12 +1,14 @@
 """The inbox at a phone's width (390 px: the list, a thread, back to the list), a laptop's (1280)
 and a large screen's (1920): nothing wider than the window, the panes side by side where they
-fit, the tabs on one line and the list's controls inside their pane (pt-BR, the longer words)."""
+fit, the tabs on one line and the list's controls inside their pane (pt-BR, the longer words);
+and the contacts pages within a phone's width."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import InboxServer
@@ -88,4 +90,20 @@ async def test_on_a_desktop_the_panes_sit_side_by_side_and_nothing_overflows(
     # Every row has an avatar with the contact's initials.
     initials = await page.locator("#rows .row .avatar").all_inner_texts()
     assert sorted(initials) == sorted(["CC", "DD", "ES", "FA", "GN", "HP"])
+    await context.close()
+
+
+async def test_on_a_phone_the_contacts_pages_fit_the_window(
+        browser: Browser, inbox_server: InboxServer, demo: DemoInbox) -> None:
+    context = await browser.new_context(base_url=inbox_server.url, viewport={"width": 390, "height": 844},
+                                        is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await log_in(page, demo.admin.user.email, "/contacts/")
+    carla = await database_sync_to_async(lambda: demo.conversations["Carla Castro"].contact.public_id)()
+
+    for path in ("/contacts/", f"/contacts/{carla}/", "/contacts/import/", "/contacts/exports/"):
+        await page.goto(path)
+        await expect(page.locator("main#main h1")).to_be_visible()
+        assert await page.evaluate(OVERFLOW) == [], path
+    await expect(page.locator("header.topbar a[href='/contacts/import/']")).to_be_visible()
     await context.close()

@@ -228,3 +228,31 @@ def test_a_broker_that_is_away_loses_nothing_the_sweep_queues_it_later(ingress, 
     assert sweep_stuck_work()["webhooks"] == 1
     assert WebhookEvent.all_objects.get(pk=event.pk).status == WebhookEvent.Status.PROCESSED
     assert Message.all_objects.filter(channel=whatsapp).count() == 1
+
+
+def test_the_sweep_deletes_webhook_bodies_kept_past_their_time_and_never_waiting_ones(ingress, whatsapp, settings):
+    """A body holds what the person wrote and their number: processed ones go after
+    WEBHOOK_EVENTS_KEEP_DAYS, failed ones after WEBHOOK_EVENTS_FAILED_KEEP_DAYS, waiting ones never."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.maintenance import webhook_events_prune
+    from integrations.tasks import sweep_stuck_work
+
+    settings.WEBHOOK_EVENTS_KEEP_DAYS, settings.WEBHOOK_EVENTS_FAILED_KEEP_DAYS = 7, 30
+    now = timezone.now()
+    ages = {"processed old": (WebhookEvent.Status.PROCESSED, 8), "processed recent": (WebhookEvent.Status.PROCESSED, 6),
+            "failed old": (WebhookEvent.Status.FAILED, 31), "failed recent": (WebhookEvent.Status.FAILED, 8),
+            "waiting old": (WebhookEvent.Status.RECEIVED, 40)}
+    events = {name: WebhookEvent.all_objects.create(tenant=whatsapp.tenant, channel=whatsapp, body="{}", status=status,
+                                                    attempts=0 if status == WebhookEvent.Status.RECEIVED else 1,
+                                                    received_at=now - timedelta(days=days))
+              for name, (status, days) in ages.items()}
+
+    with mock.patch("integrations.tasks.webhook_events_process.delay"):  # the waiting one is queued again, not run
+        assert sweep_stuck_work()["webhook_bodies_pruned"] == 2
+
+    left = set(WebhookEvent.all_objects.values_list("pk", flat=True))
+    assert left == {events[name].pk for name in ("processed recent", "failed recent", "waiting old")}
+    assert webhook_events_prune() == 0
