@@ -188,10 +188,11 @@ def thread_messages(*, conversation: Conversation, before: uuid.UUID | None = No
 
 
 def team_list(*, access: TenantAccess) -> QuerySet[Team]:
-    """The tenant's teams, each with `members_count`, its channels and members (in two queries
-    whatever their number)."""
+    """The tenant's teams, each with `members_count`, its active channels and its members (in two
+    queries whatever their number)."""
     return Team.objects.annotate(members_count=Count("members", distinct=True)).prefetch_related(
-        Prefetch("channels", queryset=Channel.all_objects.order_by("name")),
+        # An archived channel is worked by nobody any more (it stays linked, should it come back).
+        Prefetch("channels", queryset=Channel.all_objects.filter(archived_at__isnull=True).order_by("name")),
         Prefetch("members", queryset=User.objects.order_by("full_name", "email")),
     ).order_by("name", "id")
 

@@ -106,6 +106,17 @@ def test_a_deactivated_member_cannot_join_a_team_nor_is_offered(acme, org):
     assert "Ana Agente" not in page and "Marcos Gerente" in page
 
 
+def test_an_archived_channel_leaves_the_teams_that_worked_it(acme, org, api):
+    team = team_create(tenant=acme, actor=None, name="Vendas", channels=[org["sales"], org["support"]])
+    assert api(org["admin"]).delete(f"/api/v1/channels/{org['support'].public_id}").status_code == 204
+
+    shown = api(org["admin"]).get(f"/api/v1/teams/{team.public_id}").json()
+    page = _login(org["admin"]).get("/settings/teams/").content.decode()
+
+    assert [channel["name"] for channel in shown["channels"]] == ["WhatsApp Vendas"]
+    assert "Email Suporte" not in page
+
+
 def test_team_names_are_unique_per_account_whatever_the_case(acme, globex, org):
     team_create(tenant=acme, actor=None, name="Vendas")
     other = team_create(tenant=acme, actor=None, name="Suporte")
