@@ -185,6 +185,15 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_ENABLED = "two_factor.enabled", _("Two-factor login turned on")
     TWO_FACTOR_DISABLED = "two_factor.disabled", _("Two-factor login turned off")
     RECOVERY_CODES_RENEWED = "two_factor.recovery_codes_renewed", _("Recovery codes renewed")
+    TEAM_CREATED = "team.created", _("Team created")
+    TEAM_UPDATED = "team.updated", _("Team changed")
+    TEAM_DELETED = "team.deleted", _("Team deleted")
+    LABEL_CREATED = "label.created", _("Label created")
+    LABEL_UPDATED = "label.updated", _("Label changed")
+    LABEL_DELETED = "label.deleted", _("Label deleted")
+    CANNED_RESPONSE_CREATED = "canned_response.created", _("Canned response created")
+    CANNED_RESPONSE_UPDATED = "canned_response.updated", _("Canned response changed")
+    CANNED_RESPONSE_DELETED = "canned_response.deleted", _("Canned response deleted")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):

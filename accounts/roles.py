@@ -11,11 +11,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SUPER_ADMIN: frozenset({"*"}),
     Role.TENANT_ADMIN: frozenset(
         {"tenant:*", "users:*", "channels:*", "conversations:*", "contacts:*", "billing:read", "analytics:read",
-         "audit:read",
+         "audit:read", "teams:write", "labels:write", "canned:write",
          # what a message its sender deleted for everyone said (managers and agents see it deleted)
          "messages:read_deleted"}
     ),
-    Role.MANAGER: frozenset({"users:read", "channels:*", "conversations:*", "contacts:*", "analytics:read"}),
+    Role.MANAGER: frozenset({"users:read", "channels:*", "conversations:*", "contacts:*", "analytics:read",
+                             "teams:write", "labels:write", "canned:write"}),
     Role.AGENT: frozenset(
         {"channels:read", "conversations:read", "conversations:write", "conversations:send", "contacts:read",
          "contacts:write"}

@@ -19,6 +19,7 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("settings/", include("integrations.urls")),
     path("settings/", include("accounts.audit_urls")),
+    path("settings/", include("conversations.settings_urls")),
     path("settings/", include("integrations.member_urls")),
     path("settings/", include(lgpd_urls.settings_urlpatterns)),
     path("contacts/", include("contacts.lgpd_urls")),

@@ -33,8 +33,15 @@ from channels_app.services import channel_access_grant, channel_create, channel_
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_create
 from conversations.incoming import IncomingMessage
-from conversations.models import CannedResponse, Conversation, Label, Message, Team
-from conversations.services import conversation_update, message_receive, message_send
+from conversations.models import Conversation, Message, Team
+from conversations.services import (
+    canned_response_create,
+    conversation_update,
+    label_create,
+    message_receive,
+    message_send,
+    team_create,
+)
 from tenants.models import Tenant
 from tenants.scoping import tenant_context
 from tenants.services import tenant_create
@@ -708,19 +715,16 @@ def _seed_channels(*, tenant: Tenant, spec: DemoTenant, users: dict[str, User], 
 
 
 def _seed_workspace(*, tenant: Tenant, users: dict[str, User]) -> dict[str, Team]:
-    # Teams, labels and canned responses have no services yet: created directly, in the tenant.
+    # Through the services, as an admin would on the settings pages (so they are in the audit log).
+    admin = users["admin"]
     teams: dict[str, Team] = {}
     for name, member_keys in TEAMS.items():
-        team = Team.all_objects.create(tenant=tenant, name=name)
-        team.members.set([users[key] for key in member_keys])
-        teams[name] = team
-    Label.all_objects.bulk_create(
-        [Label(tenant=tenant, name=name, color=colour) for name, colour in LABEL_COLOURS.items()]
-    )
-    CannedResponse.all_objects.bulk_create([
-        CannedResponse(tenant=tenant, short_code=code, content=content.format(empresa=tenant.name, slug=tenant.slug))
-        for code, content in CANNED_RESPONSES.items()
-    ])
+        teams[name] = team_create(tenant=tenant, actor=admin, name=name, members=[users[key] for key in member_keys])
+    for name, colour in LABEL_COLOURS.items():
+        label_create(tenant=tenant, actor=admin, name=name, color=colour)
+    for code, content in CANNED_RESPONSES.items():
+        canned_response_create(tenant=tenant, actor=admin, short_code=code,
+                               content=content.format(empresa=tenant.name, slug=tenant.slug))
     return teams
 
 

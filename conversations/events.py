@@ -101,3 +101,65 @@ class MessageRetryRequested(MessageEvent):
 
     name = "message.retry_requested"
     actor_id: str | None
+
+
+# --- How the tenant organises its inbox: teams, labels, canned responses ------------------
+# Tenant-wide (no channel): every socket of the tenant gets them, so that lists of teams, labels
+# and canned responses on open pages can be read again.
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TeamCreated(DomainEvent):
+    name = "team.created"
+    team_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TeamUpdated(DomainEvent):
+    name = "team.updated"
+    team_id: str
+    changed: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TeamDeleted(DomainEvent):
+    name = "team.deleted"
+    team_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LabelCreated(DomainEvent):
+    name = "label.created"
+    label_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LabelUpdated(DomainEvent):
+    name = "label.updated"
+    label_id: str
+    changed: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LabelDeleted(DomainEvent):
+    name = "label.deleted"
+    label_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CannedResponseCreated(DomainEvent):
+    name = "canned_response.created"
+    canned_response_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CannedResponseUpdated(DomainEvent):
+    name = "canned_response.updated"
+    canned_response_id: str
+    changed: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CannedResponseDeleted(DomainEvent):
+    name = "canned_response.deleted"
+    canned_response_id: str

@@ -16,6 +16,10 @@ class Team(TenantScopedModel):
     public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=120)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # The channels this team works (what it answers); who may see a channel is decided per
+    # member elsewhere (channels_app), not by this.
+    channels = models.ManyToManyField("channels_app.Channel", related_name="teams", blank=True,
+                                      verbose_name=_("channels"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta(TenantScopedModel.Meta):

@@ -6,13 +6,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.access import TenantAccess
+from accounts.models import User
+from channels_app.models import Channel
 from channels_app.selectors import channel_ids_worked_by
 from config.ids import uuid_or_none
 from contacts.selectors import contact_search_q
-from conversations.models import Conversation, Label, Message
+from conversations.models import CannedResponse, Conversation, Label, Message, Team
 
 # Who may read what a message its sender deleted for everyone said (the others see it deleted).
 READ_DELETED = "messages:read_deleted"
@@ -180,3 +182,31 @@ def thread_messages(*, conversation: Conversation, before: uuid.UUID | None = No
             messages = messages.filter(Q(created_at__lt=anchor[0]) | Q(created_at=anchor[0], pk__lt=anchor[1]))
     rows = list(messages[: THREAD_PAGE_SIZE + 1])
     return list(reversed(rows[:THREAD_PAGE_SIZE])), len(rows) > THREAD_PAGE_SIZE
+
+
+# --- Teams, labels, canned responses ------------------------------------------------------
+
+
+def team_list(*, access: TenantAccess) -> QuerySet[Team]:
+    """The tenant's teams, each with `members_count`, its active channels and its members (in two
+    queries whatever their number)."""
+    return Team.objects.annotate(members_count=Count("members", distinct=True)).prefetch_related(
+        # An archived channel is worked by nobody any more (it stays linked, should it come back).
+        Prefetch("channels", queryset=Channel.all_objects.filter(archived_at__isnull=True).order_by("name")),
+        Prefetch("members", queryset=User.objects.order_by("full_name", "email")),
+    ).order_by("name", "id")
+
+
+def label_list(*, access: TenantAccess) -> QuerySet[Label]:
+    """The tenant's labels, each with `conversations_count` (every conversation of the tenant
+    that carries it)."""
+    return Label.objects.annotate(conversations_count=Count("conversations")).order_by("name", "id")
+
+
+def canned_response_list(*, access: TenantAccess, search: str = "") -> QuerySet[CannedResponse]:
+    """The tenant's canned responses by short code; `search` finds text in the code or the content."""
+    responses = CannedResponse.objects.order_by("short_code", "id")
+    text = search.strip().lstrip("/")
+    if text:
+        responses = responses.filter(Q(short_code__icontains=text) | Q(content__icontains=text))
+    return responses

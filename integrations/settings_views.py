@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.sessions import InboxRequest, inbox_member_required
 from channels_app.models import Channel, MessageTemplate
-from channels_app.selectors import channel_list
+from channels_app.selectors import channel_active_count, channel_list
 from channels_app.services import channel_create, channel_update
-from config.errors import ApplicationError
+from config.errors import ApplicationError, PlanLimitExceeded
 from contacts.phones import InvalidPhone, phone_normalize
 from integrations.base import ProviderError, ProviderTemporaryError
 from integrations.inbound.process import webhook_events_reopen
@@ -33,6 +33,7 @@ from integrations.pairing import (
     pairing_qr_png,
 )
 from integrations.registry import adapter_class_for, adapter_classes, adapter_for
+from tenants.services import tenant_check_limit
 
 # Failed webhooks of a channel that one "process again" takes up (the newest).
 PROCESS_AGAIN_AT_MOST = 1000
@@ -62,7 +63,21 @@ def channel_settings(request: InboxRequest) -> HttpResponse:
         return denied
     connectable = [adapter for adapter in adapter_classes().values() if adapter.form_class is not None]
     return render(request, "settings/channels.html", {"channels": channel_list(access=request.access),
-                                                      "connectable": connectable, "access": request.access})
+                                                      "connectable": connectable, "access": request.access,
+                                                      **_channel_plan(request)})
+
+
+def _channel_plan(request: InboxRequest) -> dict[str, object]:
+    """How many of the plan's channels are used, and, when none is left, the plan's refusal (the
+    words a new channel would be refused with), shown before anyone fills a form in vain."""
+    tenant = request.access.tenant
+    used = channel_active_count(tenant_id=tenant.pk)
+    try:
+        tenant_check_limit(tenant=tenant, resource="channels", current=used)
+        refusal = ""
+    except PlanLimitExceeded as limit:
+        refusal = limit.message
+    return {"channels_used": used, "channels_limit": tenant.max_channels, "channel_limit_reached": refusal}
 
 
 @require_http_methods(["GET", "POST"])
@@ -85,7 +100,7 @@ def channel_add(request: InboxRequest, kind: str) -> HttpResponse:
             error, error_detail = failure.message, provider_message(failure)
     return render(request, "settings/channel_form.html",
                   {"form": form, "adapter": adapter, "error": error, "error_detail": error_detail,
-                   "access": request.access},
+                   "access": request.access, **({} if error else _channel_plan(request))},
                   status=400 if error or form.errors else 200)
 
 

@@ -43,11 +43,15 @@ def pages(acme, member) -> tuple[Client, list[str]]:
     conversation = factories.ConversationFactory(tenant=acme, channel=channel)
     factories.MessageFactory(conversation=conversation, content="Oi")
     label = factories.LabelFactory(tenant=acme)
+    team = factories.TeamFactory(tenant=acme)
+    canned = factories.CannedResponseFactory(tenant=acme)
     client = Client()
     assert client.post("/login/", {"email": admin.user.email, "password": PASSWORD}).status_code == 302
     return client, [
         "/inbox/", f"/inbox/c/{conversation.public_id}/", f"/inbox/contacts/{conversation.contact.public_id}/",
         "/settings/channels/", f"/settings/channels/{channel.public_id}/", "/settings/channels/new/api/",
+        "/settings/teams/", f"/settings/teams/{team.public_id}/", "/settings/labels/", "/settings/canned-responses/",
+        "/settings/canned-responses/new/", f"/settings/canned-responses/{canned.public_id}/",
         "/admin/", "/admin/conversations/label/", f"/admin/conversations/label/{label.pk}/change/",
         "/api/docs/",
     ]

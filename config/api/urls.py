@@ -8,6 +8,7 @@ from contacts.api import ContactViewSet
 from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMergeView
 from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
+from conversations.organisation_api import CannedResponseViewSet, LabelViewSet, TeamViewSet
 from integrations.member_api import InvitationViewSet, MemberViewSet
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
@@ -22,6 +23,9 @@ router.register("contacts/exports", ContactExportViewSet, basename="contact-expo
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("teams", TeamViewSet, basename="team")
+router.register("labels", LabelViewSet, basename="label")
+router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
 router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
 

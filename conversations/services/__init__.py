@@ -1,5 +1,6 @@
 """Every change to conversations and messages, by agents, the API or providers: one module an
-area (conversations, messages, receive, statuses, attachments, presence), each a set of `<entity>_<verb>` functions
+area (conversations, messages, receive, statuses, attachments, presence, organisation: teams,
+labels and canned responses), each a set of `<entity>_<verb>` functions
 that take `actor=` (or a channel) and never a request. The names callers use are here."""
 
 from conversations.services.attachments import (
@@ -25,6 +26,17 @@ from conversations.services.messages import (
     message_send_template,
     message_update,
 )
+from conversations.services.organisation import (
+    canned_response_create,
+    canned_response_delete,
+    canned_response_update,
+    label_create,
+    label_delete,
+    label_update,
+    team_create,
+    team_delete,
+    team_update,
+)
 from conversations.services.presence import contacts_presence_tell
 from conversations.services.receive import ChannelReceived, Received, message_receive, messages_receive
 from conversations.services.statuses import (
@@ -46,4 +58,6 @@ __all__ = [
     "message_react", "message_receive", "message_retry", "message_send", "message_send_template", "message_status_update",
     "message_statuses_advance", "message_update", "messages_lock_for_statuses", "messages_receive",
     "messages_sending_expire",
+    "canned_response_create", "canned_response_delete", "canned_response_update", "label_create", "label_delete",
+    "label_update", "team_create", "team_delete", "team_update",
 ]

@@ -74,6 +74,12 @@ def deleted_content_visible(access: TenantAccess | None) -> bool:
 REACTION_CHOICES = ("👍", "❤️", "😂", "😮", "😢", "🙏")
 
 
+@register.filter
+def may(access: TenantAccess | None, permission: str) -> bool:
+    """Whether the member's role grants `permission` (what to show them: the view decides)."""
+    return access is not None and access.has(permission)
+
+
 @register.simple_tag
 def reaction_choices() -> tuple[str, ...]:
     return REACTION_CHOICES

@@ -30,8 +30,10 @@ def world(acme, globex, member):
         note, _ = message_send(conversation=conversation, actor=members.agent.user, content="nota", private=True)
         label = factories.LabelFactory(tenant=tenant, name=f"{prefix}-vip")
         conversation.labels.add(label)
+        team = factories.TeamFactory(tenant=tenant, name=f"{prefix} Vendas")
+        canned = factories.CannedResponseFactory(tenant=tenant, short_code=f"{prefix}-ola", content=f"{prefix} olá")
         return SimpleNamespace(tenant=tenant, channel=worked, other_channel=other, contact=contact,
                                conversation=conversation, hidden_conversation=hidden, message=inbound, note=note,
-                               label=label, **vars(members))
+                               label=label, team=team, canned=canned, **vars(members))
 
     return SimpleNamespace(acme=build(acme, "acme"), globex=build(globex, "globex"))

@@ -7,7 +7,7 @@ import pytest
 
 from channels_app.models import Channel
 from contacts.models import Contact
-from conversations.models import Conversation, Message
+from conversations.models import CannedResponse, Conversation, Label, Message, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +31,25 @@ ENDPOINTS = [
     ("put", "/api/v1/channels/{channel}", {"name": "Changed", "config": {}}),
     ("patch", "/api/v1/channels/{channel}", {"name": "Changed"}),
     ("delete", "/api/v1/channels/{channel}", None),
+    ("get", "/api/v1/teams/{team}", None),
+    ("put", "/api/v1/teams/{team}", {"name": "Changed", "member_ids": [], "channel_ids": []}),
+    ("patch", "/api/v1/teams/{team}", {"name": "Changed"}),
+    ("delete", "/api/v1/teams/{team}", None),
+    ("get", "/api/v1/labels/{label}", None),
+    ("put", "/api/v1/labels/{label}", {"name": "changed", "color": "#000000"}),
+    ("patch", "/api/v1/labels/{label}", {"color": "#000000"}),
+    ("delete", "/api/v1/labels/{label}", None),
+    ("get", "/api/v1/canned-responses/{canned}", None),
+    ("put", "/api/v1/canned-responses/{canned}", {"short_code": "changed", "content": "Changed"}),
+    ("patch", "/api/v1/canned-responses/{canned}", {"content": "Changed"}),
+    ("delete", "/api/v1/canned-responses/{canned}", None),
 ]
 
 
 def _ids(side) -> dict[str, object]:
     return {"conversation": side.conversation.public_id, "note": side.note.public_id,
-            "contact": side.contact.public_id, "channel": side.channel.public_id}
+            "contact": side.contact.public_id, "channel": side.channel.public_id, "team": side.team.public_id,
+            "label": side.label.public_id, "canned": side.canned.public_id}
 
 
 def _snapshot(side) -> tuple:
@@ -45,6 +58,9 @@ def _snapshot(side) -> tuple:
         tuple(Message.all_objects.filter(tenant=side.tenant).values_list("content", "metadata")),
         tuple(Contact.all_objects.filter(tenant=side.tenant).values_list("name", "updated_at")),
         tuple(Channel.all_objects.filter(tenant=side.tenant).values_list("name", "archived_at")),
+        tuple(Team.all_objects.filter(tenant=side.tenant).values_list("name")),
+        tuple(Label.all_objects.filter(tenant=side.tenant).values_list("name", "color")),
+        tuple(CannedResponse.all_objects.filter(tenant=side.tenant).values_list("short_code", "content")),
     )
 
 
@@ -60,7 +76,8 @@ def test_foreign_tenant_ids_are_404_and_change_nothing(world, api, method, path,
     assert _snapshot(world.acme) == before
 
 
-@pytest.mark.parametrize("path", ["/api/v1/conversations", "/api/v1/contacts", "/api/v1/channels"])
+@pytest.mark.parametrize("path", ["/api/v1/conversations", "/api/v1/contacts", "/api/v1/channels", "/api/v1/teams",
+                                  "/api/v1/labels", "/api/v1/canned-responses"])
 def test_lists_hold_only_own_tenant_rows(world, api, path):
     response = api(world.globex.admin).get(path)
 
@@ -70,6 +87,7 @@ def test_lists_hold_only_own_tenant_rows(world, api, path):
     assert rows
     own = {
         "/api/v1/conversations": Conversation, "/api/v1/contacts": Contact, "/api/v1/channels": Channel,
+        "/api/v1/teams": Team, "/api/v1/labels": Label, "/api/v1/canned-responses": CannedResponse,
     }[path].all_objects.filter(tenant=world.globex.tenant).values_list("public_id", flat=True)
     assert {row["id"] for row in rows} == {str(public_id) for public_id in own}
 
@@ -85,6 +103,8 @@ def test_lists_hold_only_own_tenant_rows(world, api, path):
         "/api/v1/conversations?label=acme-vip",
         "/api/v1/conversations?channel={channel}",
         "/api/v1/conversations?contact={contact}",
+        "/api/v1/conversations?team={team}",
+        "/api/v1/canned-responses?q=acme",
     ],
 )
 def test_searches_and_filters_never_reach_another_tenant(world, api, path):

@@ -4,7 +4,7 @@ import pytest
 
 from channels_app.models import Channel
 from contacts.models import Contact
-from conversations.models import Conversation, Message
+from conversations.models import CannedResponse, Conversation, Label, Message, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,39 @@ def test_unauthenticated_requests_are_401(world, api):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("role", ["agent", "viewer"])
+def test_agents_and_viewers_read_teams_labels_and_canned_responses_but_change_none(world, api, role):
+    side = world.acme
+    client = api(getattr(side, role))
+
+    reads = [client.get(path) for path in ("/api/v1/teams", "/api/v1/labels", "/api/v1/canned-responses")]
+    writes = [
+        client.post("/api/v1/teams", {"name": "New"}, format="json"),
+        client.patch(f"/api/v1/teams/{side.team.public_id}", {"name": "Renamed"}, format="json"),
+        client.post("/api/v1/labels", {"name": "new"}, format="json"),
+        client.delete(f"/api/v1/labels/{side.label.public_id}"),
+        client.post("/api/v1/canned-responses", {"short_code": "new", "content": "New"}, format="json"),
+        client.delete(f"/api/v1/canned-responses/{side.canned.public_id}"),
+    ]
+
+    assert [r.status_code for r in reads] == [200, 200, 200]
+    assert [w.status_code for w in writes] == [403] * len(writes)
+    assert Team.all_objects.get(pk=side.team.pk).name == "acme Vendas"
+    assert Label.all_objects.filter(tenant=side.tenant).count() == 1
+    assert CannedResponse.all_objects.filter(tenant=side.tenant).count() == 1
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_managers_and_admins_manage_teams_labels_and_canned_responses(world, api, role):
+    side = world.acme
+    client = api(getattr(side, role))
+
+    team = client.post("/api/v1/teams", {"name": "Suporte", "member_ids": [str(side.agent.user.public_id)]},
+                       format="json")
+    label = client.patch(f"/api/v1/labels/{side.label.public_id}", {"color": "#dc2626"}, format="json")
+    canned = client.post("/api/v1/canned-responses", {"short_code": "tchau", "content": "Até logo!"}, format="json")
+
+    assert (team.status_code, label.status_code, canned.status_code) == (201, 200, 201)
+    assert Team.all_objects.get(public_id=team.json()["id"]).members.get() == side.agent.user

@@ -1,5 +1,6 @@
 """axe-core (vendored: tests/e2e/vendor/) over the pages agents use most, the login, the inbox,
-a thread, the channel settings and the contacts pages, in pt-BR and English, light and dark: no serious or critical
+a thread, the channel settings, the contacts pages and the teams, labels and canned responses pages, in
+pt-BR and English, light and dark: no serious or critical
 violation (contrast AA, names of controls, keyboard reachability, landmarks...)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from channels.db import database_sync_to_async
 from playwright.async_api import Browser, Page
 
 from contacts.imports import import_job_create, import_job_map, import_job_run
+from conversations.services import canned_response_create, team_create
 from tests.e2e.conftest import InboxServer
 from tests.e2e.scene import DemoInbox, demo_inbox_create, log_in
 
@@ -55,6 +57,15 @@ async def _violations(page: Page) -> list[str]:
             for v in found if v["impact"] in BLOCKING]
 
 
+def _organisation(demo: DemoInbox) -> tuple[Any, Any]:
+    """A team working the WhatsApp channel and a canned response: the settings pages with rows."""
+    team = team_create(tenant=demo.tenant, actor=None, name="Vendas", members=[demo.admin.user],
+                       channels=[demo.channels["whatsapp"]])
+    canned = canned_response_create(tenant=demo.tenant, actor=None, short_code="ola",
+                                    content="Olá! Como posso ajudar?")
+    return team, canned
+
+
 @pytest.mark.parametrize("language", ["pt-br", "en"])
 async def test_pages_have_no_serious_accessibility_violation(browser: Browser, inbox_server: InboxServer,
                                                              demo: DemoInbox, language: str) -> None:
@@ -66,6 +77,7 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
     page = await context.new_page()
     waiting, done = await database_sync_to_async(_contact_imports)(demo)
     carla = demo.conversations["Carla Castro"]
+    team, canned = await database_sync_to_async(_organisation)(demo)
     contact, other = await database_sync_to_async(
         lambda: [conversation.contact.public_id for conversation in demo.conversations.values()][:2])()
     pages = {
@@ -74,6 +86,11 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "thread": f"/inbox/c/{carla.public_id}/?tab=all",
         "settings": "/settings/channels/",
         "channel": f"/settings/channels/{demo.channels['whatsapp'].public_id}/",
+        "teams": "/settings/teams/",
+        "team": f"/settings/teams/{team.public_id}/",
+        "labels": "/settings/labels/",
+        "canned responses": "/settings/canned-responses/",
+        "canned response": f"/settings/canned-responses/{canned.public_id}/",
         "members": "/settings/members/",
         "member": f"/settings/members/{demo.admin.user.public_id}/",
         "contacts": "/contacts/",

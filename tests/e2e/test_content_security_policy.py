@@ -149,6 +149,19 @@ async def test_every_page_works_under_the_policy_with_no_violation(
     for kind in ("api", "whatsapp_cloud"):
         await page.goto(f"/settings/channels/new/{kind}/")
         await expect(page.locator("form.settings-form")).to_be_visible()
+    # Teams (a new one, then its members and channels), labels with their colour, canned responses.
+    await page.goto("/settings/teams/")
+    await page.locator("input[name=name]").fill("Vendas")
+    await page.locator("button[type=submit].primary").click()
+    await expect(page.locator("h1")).to_have_text("Vendas")
+    await page.locator("fieldset.choices input[type=checkbox]").first.check()
+    await page.locator("form.settings-form button[type=submit]").click()
+    await page.goto("/settings/labels/")
+    await expect(page.locator(".label-swatch svg rect")).to_have_count(1)
+    await page.locator(".labels-list summary").first.click()
+    await expect(page.locator(".labels-list input[type=color]").first).to_be_visible()
+    await page.goto("/settings/canned-responses/")
+    await expect(page.locator("input[type=search]")).to_be_visible()
 
     # Django admin: the index, a changelist with colour swatches, a change form, and the
     # autocomplete widget (select2) of a form opened.
