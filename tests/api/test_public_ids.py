@@ -72,7 +72,9 @@ def test_public_ids_are_time_ordered_uuids(world, api):
     public_id = uuid.UUID(body["id"])
     created_ms = (public_id.int >> 80)
     assert public_id.version == 7
-    assert abs(created_ms / 1000 - dt.datetime.fromisoformat(body["created_at"]).timestamp()) < 5
+    # Its time is the row's, or ahead of it: a process that made over a thousand ids a second (a
+    # test before this one importing 10,000 contacts) runs ahead of its clock for a while (config.ids).
+    assert -5 < created_ms / 1000 - dt.datetime.fromisoformat(body["created_at"]).timestamp() < 60
     assert public_id > world.acme.note.public_id  # made later, sorts later
 
 
