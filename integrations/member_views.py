@@ -72,9 +72,8 @@ class InviteForm(forms.Form):
 
 def _refusal(request: InboxRequest) -> HttpResponse | None:
     if not request.access.has("users:read"):
-        return render(request, "settings/forbidden.html", {
-            "access": request.access, "title": _("Members"),
-            "message": _("Only the account's administrators and managers see its members."),
+        return render(request, "settings/refused.html", {
+            "access": request.access, "message": _("Only the account's administrators and managers see its members."),
         }, status=403)
     return None
 
@@ -83,9 +82,8 @@ def _write_refusal(request: InboxRequest) -> HttpResponse | None:
     if (denied := _refusal(request)) is not None:
         return denied
     if not request.access.has("users:write"):
-        return render(request, "settings/forbidden.html", {
-            "access": request.access, "title": _("Members"),
-            "message": _("Only the account's administrators change its members."),
+        return render(request, "settings/refused.html", {
+            "access": request.access, "message": _("Only the account's administrators change its members."),
         }, status=403)
     return None
 
