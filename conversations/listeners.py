@@ -23,6 +23,15 @@ def member_conversations_release(event: DomainEvent) -> None:
         conversation_update(conversation=conversation, actor=None, assignee=None)
 
 
+def removed_member_teams_leave(event: DomainEvent) -> None:
+    """A member was removed from the tenant: they leave its teams (a deactivated one stays in
+    them, for a reactivation)."""
+    if event.name != "membership.removed":
+        return
+    Team.members.through.objects.filter(team__tenant_id=event.tenant_pk,
+                                        user_id=event.user_pk).delete()  # type: ignore[attr-defined]
+
+
 def invited_teams_join(event: DomainEvent) -> None:
     """Someone accepted an invitation: they join the teams chosen for them."""
     if event.name != "invitation.accepted":

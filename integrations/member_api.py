@@ -19,7 +19,7 @@ from accounts.invitations import invitation_resend, invitation_revoke
 from accounts.member_filters import InvitationFilter, MemberFilter
 from accounts.models import Invitation, Membership, Role
 from accounts.selectors import invitation_list, member_list
-from accounts.services import TENANT_ROLES, membership_update
+from accounts.services import TENANT_ROLES, membership_remove, membership_update
 from config.api.serializers import PublicIdField, PublicIdInput, StrictBooleanField, StrictEmailField
 from config.api.views import ApiViewSet
 from integrations.members import (
@@ -99,7 +99,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     lookup_field = "user__public_id"
     ordering = ("created_at", "id")
     required_permissions = {"list": "users:read", "retrieve": "users:read", "partial_update": "users:write",
-                            "channels": "users:write"}
+                            "destroy": "users:write", "channels": "users:write"}
 
     def get_queryset(self) -> QuerySet[Membership]:
         if getattr(self, "swagger_fake_view", False):
@@ -131,6 +131,14 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         membership_update(membership=membership, actor=_access(request).user, role=data.validated_data.get("role"),
                           is_active=data.validated_data.get("is_active"))
         return self._output(membership)
+
+    @extend_schema(responses={204: None}, summary="Remove a member from the account",
+                   description="For good: their channels and teams go, their open conversations go back to the queue "
+                               "(409 `last_administrator` for the account's last active administrator). To stop "
+                               "their access for a while, deactivate them instead (PATCH `is_active`).")
+    def destroy(self, request: Request, **kwargs: Any) -> Response:
+        membership_remove(membership=self.get_object(), actor=_access(request).user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=MemberChannelsInput, responses={200: MemberOutput},
                    summary="Set the channels an agent or viewer works",

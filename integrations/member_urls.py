@@ -9,6 +9,7 @@ urlpatterns = [
     path("members/<uuid:user_id>/role/", member_views.member_role_view, name="settings-member-role"),
     path("members/<uuid:user_id>/deactivate/", member_views.member_deactivate_view, name="settings-member-deactivate"),
     path("members/<uuid:user_id>/reactivate/", member_views.member_reactivate_view, name="settings-member-reactivate"),
+    path("members/<uuid:user_id>/remove/", member_views.member_remove_view, name="settings-member-remove"),
     path("members/<uuid:user_id>/channels/", member_views.member_channels_view, name="settings-member-channels"),
     path("invitations/<uuid:invitation_id>/<slug:action>/", member_views.invitation_action_view,
          name="settings-invitation-action"),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.invitations import invitation_resend, invitation_revoke
 from accounts.models import Membership, Role
 from accounts.selectors import invitation_list, member_get, member_list
-from accounts.services import TENANT_ROLES, membership_update
+from accounts.services import TENANT_ROLES, membership_remove, membership_update
 from accounts.sessions import InboxRequest, inbox_member_required
 from channels_app.selectors import channel_list
 from config.errors import ApplicationError
@@ -196,6 +196,22 @@ def member_deactivate_view(request: InboxRequest, user_id: uuid.UUID) -> HttpRes
 def member_reactivate_view(request: InboxRequest, user_id: uuid.UUID) -> HttpResponse:
     return _member_change(request, user_id, lambda membership: membership_update(
         membership=membership, actor=request.user, is_active=True), _("%(name)s was reactivated."))
+
+
+@require_POST
+@inbox_member_required
+def member_remove_view(request: InboxRequest, user_id: uuid.UUID) -> HttpResponse:
+    if (denied := _write_refusal(request)) is not None:
+        return denied
+    membership = _membership(request, user_id)
+    name = membership.user.get_full_name()
+    try:
+        membership_remove(membership=membership, actor=request.user)
+    except ApplicationError as failure:
+        messages.error(request, failure.message)
+        return redirect("settings-member", user_id=user_id)
+    messages.success(request, _("%(name)s was removed from the account.") % {"name": name})
+    return redirect("settings-members")
 
 
 @require_POST

@@ -469,6 +469,7 @@ DOMAIN_EVENT_LISTENERS = [
     "channels_app.listeners.invitation_channels_grant",
     "conversations.listeners.member_conversations_release",
     "conversations.listeners.invited_teams_join",
+    "conversations.listeners.removed_member_teams_leave",
     "conversations.realtime.broadcast",
     "integrations.outbound.listeners.replies_send",
     "integrations.outbound.listeners.read_receipts",

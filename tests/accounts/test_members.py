@@ -400,3 +400,38 @@ def test_members_page_and_api_queries_do_not_grow_with_members(acme: Any, admin:
     few = counts()
     add(15)
     assert counts() == few
+
+
+def test_a_member_is_removed_for_good_on_the_page_and_through_the_api(acme: Any, globex: Any, admin: Membership,
+                                                                      admin_client: Client, member: Any, api: Any,
+                                                                      django_capture_on_commit_callbacks: Any) -> None:
+    """Removed: the session and the JWT end, the open conversations go back to the queue, the
+    teams are left; the last administrator is never removed; another tenant's member is a 404."""
+    agent = member(acme, Role.AGENT, full_name="Beto Agente")
+    other = member(acme, Role.VIEWER)
+    outsider = member(globex, Role.AGENT)
+    team = factories.TeamFactory(tenant=acme)
+    team.members.add(agent.user)
+    conversation = factories.ConversationFactory(tenant=acme, assignee=agent.user)
+    agent_client, agent_api = login(agent.user.email)[0], api(agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        removed = admin_client.post(f"/settings/members/{agent.user.public_id}/remove/", follow=True)
+
+    assert removed.status_code == 200 and "Beto Agente foi removido da conta." in removed.content.decode()
+    assert not Membership.all_objects.filter(pk=agent.pk).exists()
+    assert agent_client.get("/inbox/").status_code == 302
+    assert agent_api.get("/api/v1/conversations").status_code == 401
+    conversation.refresh_from_db()
+    assert conversation.assignee is None and not team.members.filter(pk=agent.user.pk).exists()
+    assert AuditEntry.all_objects.filter(tenant=acme, action=AuditAction.MEMBER_REMOVED,
+                                         target_id=str(agent.user.public_id)).exists()
+
+    admin_api = api(admin)
+    assert admin_api.delete(f"/api/v1/members/{other.user.public_id}").status_code == 204
+    assert admin_api.delete(f"/api/v1/members/{outsider.user.public_id}").status_code == 404
+    last = admin_api.delete(f"/api/v1/members/{admin.user.public_id}")
+    assert last.status_code == 409 and last.json()["error"]["code"] == "last_administrator"
+    refused_page = admin_client.post(f"/settings/members/{admin.user.public_id}/remove/", follow=True)
+    assert Membership.all_objects.filter(pk=admin.pk).exists() and refused_page.status_code == 200
+    assert api(member(acme, Role.MANAGER)).delete(f"/api/v1/members/{outsider.user.public_id}").status_code == 403
