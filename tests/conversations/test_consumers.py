@@ -408,8 +408,8 @@ async def test_a_request_answers_without_waiting_for_its_fan_out(scene, monkeypa
 
     async def held_group_send(layer, group, message):
         await asyncio.to_thread(gate.wait, 10)
+        sent.append(message)  # before it goes: the socket may read the frame before this send returns
         await group_send(layer, group, message)
-        sent.append(message)
 
     monkeypatch.setattr(RedisChannelLayer, "group_send", held_group_send)
     token = await database_sync_to_async(lambda: tokens_issue(access=TenantAccess(
