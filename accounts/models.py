@@ -6,7 +6,6 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from config.ids import uuid7
@@ -47,9 +46,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform staff"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
-    # Raised to end every session and token of the user but the one that raised it (accounts.sessions
-    # session_end_others): both carry the value they were opened under.
-    login_generation = models.PositiveIntegerField(_("login generation"), default=0, editable=False)
 
     objects = UserManager()
 
@@ -69,14 +65,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
-    def _get_session_auth_hash(self, secret: str | None = None) -> str:
-        """Django's HMAC of the password hash, which a session keeps and every request compares:
-        with the login generation in it once it was raised, so raising it ends the sessions."""
-        if not self.login_generation:
-            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
-        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
-        return salted_hmac(key_salt, f"{self.password}:{self.login_generation}", secret=secret,
-                           algorithm="sha256").hexdigest()
 
 
 class Membership(TenantScopedModel):

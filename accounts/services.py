@@ -24,13 +24,7 @@ from accounts.events import (
 )
 from accounts.models import AuditAction, Invitation, Membership, Role, User
 from accounts.roles import ROLES_USING_A_SEAT
-from accounts.tokens import (
-    SESSION_CLAIM,
-    token_generation_set,
-    token_refusal,
-    token_session_revoke,
-    token_session_set,
-)
+from accounts.tokens import SESSION_CLAIM, token_refusal, token_session_revoke, token_session_set
 from accounts.two_factor import TOKEN_CLAIM
 from config.errors import (
     ApplicationError,
@@ -234,7 +228,6 @@ def tokens_issue(*, access: TenantAccess, session: str | None = None, two_factor
     accounts.tokens), and whether the login gave a two-factor code."""
     refresh = RefreshToken.for_user(access.user)  # user_id: the user's public id (SIMPLE_JWT's USER_ID_FIELD)
     token_session_set(refresh, session=session)
-    token_generation_set(refresh, user=access.user)
     refresh["tenant_id"] = str(access.tenant.public_id)
     refresh["tenant"] = access.tenant.slug
     refresh["role"] = access.role

@@ -10,8 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, login, logout
-from django.db.models import F
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -68,18 +67,6 @@ def session_two_factor_verified(*, request: HttpRequest) -> None:
     """This session gave a code (the user just turned two-factor login on in it)."""
     request.session[SESSION_KEY] = VERIFIED
 
-
-def session_end_others(*, request: HttpRequest) -> None:
-    """End every other session and every JWT of the request's user (logged in with the password
-    alone, perhaps by whoever else knows it); this session goes on. The user's login generation
-    is in each session's auth hash and each token's claims: raising it ends them all at once,
-    sockets included (they compare the hash), and this session takes the new hash, under the same
-    key (Django's update_session_auth_hash would also give it a new key: the requests the page has
-    in flight with the old one would then find no session, and the inbox would reload to the login)."""
-    user: User = request.user  # type: ignore[assignment]
-    User.objects.filter(pk=user.pk).update(login_generation=F("login_generation") + 1)
-    user.refresh_from_db(fields=["login_generation"])
-    request.session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 
 
 def session_two_factor_missing(*, session: Any, access: TenantAccess) -> bool:

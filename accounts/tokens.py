@@ -4,8 +4,6 @@
   session id (claim `sid`, kept through refreshes), and a revoked session is a mark in the
   cache (Redis in production, shared by every process) for as long as an access token of it
   can live. One EXISTS per request.
-- Every other session ended (two-factor login turned on): tokens carry the user's login
-  generation, which that raises.
 - A new password: tokens carry a digest of the password hash they were issued under
   (simplejwt's CHECK_REVOKE_TOKEN claim), compared with the user's, whom every request loads.
 - A deactivated user, a removed member, a changed role: every request resolves the member's
@@ -26,8 +24,6 @@ from accounts.models import User
 from config.cache import mark_is_set, mark_set
 
 SESSION_CLAIM = "sid"
-# The user's login generation when the token was issued (User.login_generation).
-GENERATION_CLAIM = "gen"
 # Beyond an access token's lifetime, for clocks of processes a little apart.
 _REVOCATION_MARGIN_SECONDS = 60
 
@@ -37,10 +33,6 @@ def token_session_set(refresh: RefreshToken, *, session: str | None = None) -> N
     at login, the same one when it is a refresh's successor."""
     refresh[SESSION_CLAIM] = session or uuid.uuid4().hex
 
-
-def token_generation_set(refresh: RefreshToken, *, user: User) -> None:
-    """The user's login generation, which ends the token once raised (session_end_others)."""
-    refresh[GENERATION_CLAIM] = user.login_generation
 
 
 def token_session_revoke(token: Any) -> None:
@@ -59,8 +51,6 @@ def token_refusal(token: Any, user: User) -> tuple[str, str] | None:
         return "token_not_valid", _("This token is of an older kind: log in again.")
     if password != get_md5_hash_password(user.password):
         return "password_changed", _("Your password changed: log in again.")
-    if token.get(GENERATION_CLAIM, 0) != user.login_generation:
-        return "logged_out", _("Your other sessions were ended: log in again.")
     session = token.get(SESSION_CLAIM)
     if session and mark_is_set(_revoked_key(str(session))):
         return "token_revoked", _("This token was revoked: log in again.")

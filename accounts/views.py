@@ -21,7 +21,6 @@ from accounts.sessions import (
     InboxRequest,
     inbox_member_required,
     session_access,
-    session_end_others,
     session_login,
     session_login_code,
     session_login_pending,
@@ -195,8 +194,6 @@ def two_factor_confirm_view(request: HttpRequest) -> HttpResponse:
             "two_factor_enabled": False, "enrolment": two_factor_enrolment_pending(user=user),
             "error": refusal.message}, status=400)
     session_two_factor_verified(request=request)
-    # Whoever else logged in with the password alone is logged out now.
-    session_end_others(request=request)
     # Shown here, once: they are not on any other page.
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
 

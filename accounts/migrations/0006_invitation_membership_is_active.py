@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_user_login_generation'),
+        ('accounts', '0004_recovery_codes_digests'),
         ('tenants', '0005_tenant_audit_retention_days'),
     ]
 
