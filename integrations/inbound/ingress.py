@@ -28,7 +28,9 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from channels_app.kinds import kind_of
 from channels_app.models import Channel
+from config.metrics import webhook_received_count, webhook_refused_count
 from integrations.base import WebhookRejected
 from integrations.channel_cache import webhook_channel, webhook_channel_remembered
 from integrations.inbound.store import webhook_events_store, webhook_verify
@@ -44,6 +46,15 @@ MAX_BATCH = 200
 MAX_WRITERS = 1
 
 Scope = dict[str, Any]
+# A refusal's reason (the metric's label) by its status.
+_REASONS = {400: "bad_request", 401: "invalid_signature", 404: "unknown_webhook", 413: "payload_too_large",
+            503: "unavailable"}
+
+
+def kind_label(kind: str) -> str:
+    """A webhook URL's kind as a metric's label: a registered kind, else "unknown" (the URL is
+    the caller's to write)."""
+    return kind if kind_of(kind).available else "unknown"
 
 
 def _json(status: int, code: str, message: str) -> tuple[int, bytes, str]:
@@ -110,6 +121,11 @@ class WebhookIngress:
             await self.app(scope, receive, send)
             return
         status, body, content_type = await self.accept(scope, receive, **match.groupdict())
+        if status == 200:
+            webhook_received_count(kind=kind_label(match["kind"]))
+        else:
+            webhook_refused_count(kind=kind_label(match["kind"]) if status not in (404, 400, 413) else "unknown",
+                                  reason=_REASONS.get(status, str(status)))
         headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
         if status == 503:
             headers.append((b"retry-after", b"5"))
