@@ -204,6 +204,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Beat's heartbeat, which GET /api/health reads (config.heartbeat).
+    "beat-heartbeat": {"task": "config.tasks.beat_heartbeat", "schedule": 60.0},
     "sweep-stuck-work": {"task": "integrations.tasks.sweep_stuck_work", "schedule": 60.0},
     "sync-templates": {"task": "integrations.tasks.templates_sync_all", "schedule": 3600.0},
     "check-paired-connections": {"task": "integrations.tasks.channels_connection_check",
