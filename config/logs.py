@@ -39,9 +39,22 @@ _PHONE = re.compile(r"(?<![\w+])\+\d[\d ().-]{6,20}\d(?![\w])|(?<![\w.-])\d{11,1
 _EMAIL = re.compile(r"\b([A-Za-z0-9])([A-Za-z0-9])?[A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 
 
+# Secrets that may ride in a logged URL or header: a channel's webhook token (its URL's last
+# part), a bearer token, a query parameter named like a credential.
+_WEBHOOK_TOKEN = re.compile(r"(/webhooks/[-a-zA-Z0-9_]+/)[^/\s?\"']+")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_SECRET_PARAMETER = re.compile(
+    r"(?i)\b((?:access_|api_|verify_|hub\.verify_)?(?:token|key|secret|password|signature)=)[^&\s\"']+")
+
+
 def mask_personal_data(text: str) -> str:
     """Phones and email addresses in `text` cut short: "+5511987654321" → "+5511***",
-    "joana@example.com" → "jo***@…"."""
+    "joana@example.com" → "jo***@…"; webhook tokens, bearer tokens and credential parameters
+    replaced by ***."""
+    if "/webhooks/" in text:
+        text = _WEBHOOK_TOKEN.sub(r"\1***", text)
+    if "=" in text or "earer" in text:
+        text = _SECRET_PARAMETER.sub(r"\1***", _BEARER.sub(r"\1***", text))
     if "@" in text:
         text = _EMAIL.sub(lambda match: f"{match[1]}{match[2] or ''}***@…", text)
     return _PHONE.sub(_phone_masked, text)
@@ -91,6 +104,9 @@ class LogContextFilter(logging.Filter):
         for name in CONTEXT_FIELDS:
             if not hasattr(record, name):
                 setattr(record, name, context.get(name))
+        if record.request_id is None:  # type: ignore[attr-defined]
+            # Django logs a refused request's line once the middleware is done with it, with the request
+            record.request_id = getattr(getattr(record, "request", None), "request_id", None)
         if record.tenant_id is None:  # type: ignore[attr-defined]
             record.tenant_id = _current_tenant_id()
         return True
@@ -153,7 +169,14 @@ class _JsonFormatter(JsonFormatter):
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def formatException(self, ei: Any) -> str:  # noqa: N802
-        return mask_personal_data(super().formatException(ei))
+        return mask_personal_data(str(super().formatException(ei)))
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # What other code adds to a record (Django adds its request, whose text is the path with
+        # a webhook's token) is masked too; the request itself is named by request_id.
+        log_data.pop("request", None)
+        return {key: mask_personal_data(value) if isinstance(value, str) and key != "time" else value
+                for key, value in log_data.items()}
 
 
 def json_formatter() -> logging.Formatter:
