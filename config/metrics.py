@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -167,10 +168,26 @@ _queues = CollectorRegistry(auto_describe=False)
 _queues.register(QueueDepthCollector())
 
 
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db")
+
+
+def _forget_dead_processes(directory: str) -> None:
+    """A process that died (a worker restarted) leaves its gauges' file: its open sockets would
+    count for ever. Processes share the directory on one machine, so whether one lives is known."""
+    for pid in {int(found[1]) for name in os.listdir(directory) if (found := _LIVE_GAUGE_FILE.fullmatch(name))}:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, another user's
+
+
 def metrics_exposition() -> bytes:
     """The text a scrape gets: every process's counts (multiprocess mode) or this process's,
     and the queues' depth."""
     if multiprocess_dir():
+        _forget_dead_processes(multiprocess_dir())
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:

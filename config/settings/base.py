@@ -503,7 +503,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
                              "filters": ["context", "masking"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's own handlers (its console one, with DEBUG) would print its lines a second time, unmasked.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}, "django.db.backends": {"level": "WARNING"}},
 }
 # Celery's workers log through the handler above too (not a format of their own).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -194,3 +194,45 @@ async def test_open_websockets_are_a_gauge_that_goes_back_down(acme: Any, member
 
     assert during - before == 1
     assert _connections("inbox") == before
+
+
+_COUNT_IN_A_PROCESS = """
+import django
+django.setup()
+from config.metrics import outbound_send_count, websocket_opened
+for _ in range({sends}):
+    outbound_send_count(kind="api", outcome="sent", seconds=0.01)
+websocket_opened("inbox")
+"""
+
+_SCRAPE = """
+import django
+django.setup()
+import sys
+from config.metrics import metrics_exposition
+sys.stdout.write(metrics_exposition().decode())
+"""
+
+
+def test_several_processes_add_up_through_the_multiprocess_directory(tmp_path: Any) -> None:
+    """As uvicorn's workers and Celery's worker processes do: each counts in its own process,
+    and a scrape of one adds up every process's counts (PROMETHEUS_MULTIPROC_DIR)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+                   "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+
+    def run(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], env=environment, check=True, capture_output=True,
+                              text=True, timeout=60).stdout
+
+    run(_COUNT_IN_A_PROCESS.format(sends=2))
+    run(_COUNT_IN_A_PROCESS.format(sends=3))
+    samples = parse(run(_SCRAPE))
+
+    assert value(samples, "inbox_outbound_sends_total", kind="api", outcome="sent") == 5
+    assert value(samples, "inbox_outbound_send_duration_seconds_count", kind="api") == 5
+    # A socket counts while its process lives (livesum): both processes have exited.
+    assert value(samples, "inbox_websocket_connections", endpoint="inbox") == 0
