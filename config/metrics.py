@@ -70,6 +70,11 @@ webhook_deliveries = Counter(
 webhook_delivery_seconds = Histogram(
     "inbox_webhook_delivery_duration_seconds", "Time an integrator's endpoint took to answer a delivery.",
     buckets=LATENCY_BUCKETS)
+task_retries = Counter(
+    "inbox_task_retries", "Celery tasks put back on their queue to be tried again (a broker or database "
+    "hiccup, a provider's backoff), by task.", ["task"])
+task_failures = Counter(
+    "inbox_task_failures", "Celery tasks that raised and will not be retried, by task.", ["task"])
 websocket_connections = Gauge(
     "inbox_websocket_connections", "Open, authenticated WebSockets, by endpoint (inbox: agents' browsers, "
     "events: integrators).", ["endpoint"], multiprocess_mode="livesum")
@@ -103,6 +108,14 @@ def count_webhook_delivery(outcome: str, seconds: float | None = None) -> None:
     webhook_deliveries.labels(outcome).inc()
     if seconds is not None:
         webhook_delivery_seconds.observe(seconds)
+
+
+def task_retry_count(*, task: str) -> None:
+    task_retries.labels(task).inc()
+
+
+def task_failure_count(*, task: str) -> None:
+    task_failures.labels(task).inc()
 
 
 def websocket_opened(endpoint: str) -> None:

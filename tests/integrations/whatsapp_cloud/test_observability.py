@@ -118,3 +118,22 @@ def test_an_inbound_message_and_a_reply_log_ids_never_content_numbers_or_secrets
 
 def test_parse_reads_what_the_view_writes() -> None:
     assert parse("# TYPE x counter\nx_total 1.0\n") == {("x_total", frozenset()): 1.0}
+
+
+@pytest.mark.django_db
+def test_a_reply_tasks_retry_is_counted(client, graph, conversation):
+    from integrations.outbound.tasks import message_deliver
+
+    reply = pending_reply(conversation)
+    before = scrape(client)
+    graph.fail_next(1, http_status=503)
+
+    # As a worker runs it (its errors kept, not thrown at the caller): the retry is signalled.
+    result = message_deliver.apply(kwargs={"message_id": reply.pk}, throw=False)
+
+    after = scrape(client)
+    assert result.state == "SUCCESS"  # (eagerly, the retry ran at once, and sent it)
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.SENT
+    assert _delta(before, after, "inbox_task_retries_total", task="integrations.tasks.message_deliver") == 1
+    assert _delta(before, after, "inbox_outbound_sends_total", kind=KIND, outcome="retry") == 1
