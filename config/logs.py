@@ -140,7 +140,11 @@ def log_context_set(**fields: Any) -> None:
 
 
 def request_id_for(request: HttpRequest) -> str:
-    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return request_id_from(request.headers.get(REQUEST_ID_HEADER, ""))
+
+
+def request_id_from(given: str) -> str:
+    """The id a client (or our proxy) gave in X-Request-ID when it is a sane one, else a new one."""
     return given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 

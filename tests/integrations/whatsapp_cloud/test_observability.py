@@ -137,3 +137,28 @@ def test_a_reply_tasks_retry_is_counted(client, graph, conversation):
     assert reply.status == Message.Status.SENT
     assert _delta(before, after, "inbox_task_retries_total", task="integrations.tasks.message_deliver") == 1
     assert _delta(before, after, "inbox_outbound_sends_total", kind=KIND, outcome="retry") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_asgi_ingress_answers_with_a_request_id_its_log_lines_carry(client, whatsapp, monkeypatch):
+    from integrations.inbound import ingress as ingress_module
+
+    def store_fails(rows, answer):
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(ingress_module, "_store", store_fails)
+    ingress = WebhookIngress(_django_stand_in)
+    body = fixture_bytes("inbound-text.json")
+    try:
+        with json_log_lines() as lines:
+            status, headers, _ = async_to_sync(_request)(
+                ingress, f"/webhooks/{KIND}/{whatsapp.webhook_token}", body,
+                headers=[*_signed(body), ("X-Request-ID", "provider-delivery-7")])
+    finally:
+        ingress.close()
+
+    assert status == 503 and headers[b"x-request-id"] == b"provider-delivery-7"
+    failed = next(line for line in lines() if line["message"].startswith("webhook of channel"))
+    assert failed["request_id"] == "provider-delivery-7"
+    assert (failed["tenant_id"], failed["channel_id"]) == (whatsapp.tenant_id, whatsapp.pk)
+    assert whatsapp.webhook_token not in json.dumps(lines()) and CUSTOMER_TEXT not in json.dumps(lines())
