@@ -22,7 +22,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import (
+# prometheus_client takes the variable's presence for multiprocess mode: set but empty, it would
+# write its files into the working directory. Empty means off here, as it reads.
+for _name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+    if _name in os.environ and not os.environ[_name]:
+        del os.environ[_name]
+
+from prometheus_client import (  # noqa: E402
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -32,8 +38,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from prometheus_client.registry import Collector  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
