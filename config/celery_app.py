@@ -2,7 +2,7 @@ import os
 from typing import Any
 
 from celery import Celery, bootsteps
-from celery.signals import worker_process_init
+from celery.signals import task_failure, task_retry, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -34,3 +34,17 @@ def _worker_process_ready(**kwargs: object) -> None:
     from conversations.realtime import use_sender_loop
 
     use_sender_loop()
+
+
+@task_retry.connect
+def _count_retry(sender: Any = None, **kwargs: object) -> None:
+    from config.metrics import task_retry_count
+
+    task_retry_count(task=getattr(sender, "name", "unknown"))
+
+
+@task_failure.connect
+def _count_failure(sender: Any = None, **kwargs: object) -> None:
+    from config.metrics import task_failure_count
+
+    task_failure_count(task=getattr(sender, "name", "unknown"))

@@ -11,3 +11,11 @@ from celery import shared_task
 @shared_task(name="config.tasks.ping", ignore_result=False)
 def ping() -> str:
     return "pong"
+
+
+# Every minute (CELERY_BEAT_SCHEDULE): GET /api/health reads it to tell whether beat runs.
+@shared_task(name="config.tasks.beat_heartbeat")
+def beat_heartbeat() -> str:
+    from config.heartbeat import beat_heartbeat_record
+
+    return beat_heartbeat_record().isoformat()

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api.errors import api_not_found
+from config.metrics_views import metrics_view
 from config.security import csp_report
 from contacts import lgpd_urls
 from conversations.styleguide import styleguide
@@ -27,6 +28,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/<slug:kind>/<str:token>", provider_webhook, name="provider-webhook"),
     path("api/health", HealthView.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Its script is a request of its own (?script): the Content-Security-Policy allows no inline one.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -29,6 +29,7 @@ from accounts.sessions import session_two_factor_missing
 from accounts.tokens import token_refusal
 from accounts.two_factor import token_two_factor_missing
 from config.ids import uuid_or_none
+from config.metrics import websocket_closed, websocket_opened
 from conversations import realtime
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -54,6 +55,8 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
     access: TenantAccess | None = None
     visible: frozenset[int] = frozenset()
     _renewal: asyncio.Task[None] | None = None
+    endpoint = ""  # the metric's label (config.metrics' inbox_websocket_connections)
+    _counted = False
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         if message.get("type") in _FORWARDED:
@@ -67,10 +70,16 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         group = realtime.tenant_group(access.tenant_id)
         await self.channel_layer.group_add(group, self.channel_name)
         self._renewal = asyncio.create_task(self._keep_membership(group))
+        if not self._counted:
+            self._counted = True
+            websocket_opened(self.endpoint)
         await self.send_json({"type": "ready", "tenant": access.tenant.slug, "role": access.role,
                               "user": {"id": str(access.user.public_id), "name": access.user.get_full_name()}})
 
     async def disconnect(self, code: int) -> None:
+        if self._counted:
+            self._counted = False
+            websocket_closed(self.endpoint)
         if self._renewal is not None:
             self._renewal.cancel()
         if self.access is not None:
@@ -177,6 +186,8 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
 class InboxConsumer(_EventsConsumer):
     """An agent's browser, authenticated by the inbox session."""
 
+    endpoint = "inbox"
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -213,6 +224,7 @@ class IntegratorConsumer(_EventsConsumer):
     """An integrator's client. Its first message must be {"type": "auth", "token": <access
     JWT>} (so the token never appears in a URL or an access log)."""
 
+    endpoint = "events"
     _token: AccessToken | None = None
 
     async def connect(self) -> None:

@@ -136,8 +136,10 @@ def dispatch(event: DomainEvent) -> None:
 
 
 def log_event(event: DomainEvent) -> None:
-    if logger.isEnabledFor(logging.INFO):
-        logger.info("event %s %s", event.name, event.payload())
+    if logger.isEnabledFor(logging.INFO):  # (events hold ids, never what a message says)
+        logger.info("event %s %s", event.name, event.payload(), extra={
+            "tenant_id": getattr(event, "tenant_pk", None), "channel_id": getattr(event, "channel_pk", None),
+            "message_id": getattr(event, "message_pk", None)})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -72,6 +72,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every line logged while answering carries the request's id (config.logs), and
+    # every answer is counted with its time (config.metrics_views).
+    "config.logs.RequestIdMiddleware",
+    "config.metrics_views.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
@@ -200,6 +204,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Beat's heartbeat, which GET /api/health reads (config.heartbeat).
+    "beat-heartbeat": {"task": "config.tasks.beat_heartbeat", "schedule": 60.0},
     "sweep-stuck-work": {"task": "integrations.tasks.sweep_stuck_work", "schedule": 60.0},
     "sync-templates": {"task": "integrations.tasks.templates_sync_all", "schedule": 3600.0},
     "check-paired-connections": {"task": "integrations.tasks.channels_connection_check",
@@ -482,11 +488,31 @@ DOMAIN_EVENT_LISTENERS = [
 
 # --- Logging -----------------------------------------------------------------------
 
+# LOG_FORMAT=json: a JSON object a line (production's default), console: a plain line (the
+# embedded default's and the tests'). Every line carries the request id, tenant, channel and
+# message where known, with phones and email addresses masked (config.logs).
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.logs.LogContextFilter"}, "masking": {"()": "config.logs.MaskingFilter"}},
+    "formatters": {
+        "console": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "config.logs.json_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["context", "masking"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's own handlers (its console one, with DEBUG) would print its lines a second time, unmasked.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}, "django.db.backends": {"level": "WARNING"}},
 }
+# Celery's workers log through the handler above too (not a format of their own).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Metrics -----------------------------------------------------------------------
+
+# GET /metrics (Prometheus) answers a scrape with this bearer token and/or from these networks
+# (CIDRs, the client's address as config.client_ip reads it); with neither set it is off (404).
+# Several processes add up their counts through PROMETHEUS_MULTIPROC_DIR (config.metrics).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])

@@ -28,7 +28,10 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from channels_app.kinds import kind_of
 from channels_app.models import Channel
+from config.logs import log_context, request_id_from
+from config.metrics import webhook_received_count, webhook_refused_count
 from integrations.base import WebhookRejected
 from integrations.channel_cache import webhook_channel, webhook_channel_remembered
 from integrations.inbound.store import webhook_events_store, webhook_verify
@@ -44,6 +47,15 @@ MAX_BATCH = 200
 MAX_WRITERS = 1
 
 Scope = dict[str, Any]
+# A refusal's reason (the metric's label) by its status.
+_REASONS = {400: "bad_request", 401: "invalid_signature", 404: "unknown_webhook", 413: "payload_too_large",
+            503: "unavailable"}
+
+
+def kind_label(kind: str) -> str:
+    """A webhook URL's kind as a metric's label: a registered kind, else "unknown" (the URL is
+    the caller's to write)."""
+    return kind if kind_of(kind).available else "unknown"
 
 
 def _json(status: int, code: str, message: str) -> tuple[int, bytes, str]:
@@ -109,8 +121,17 @@ class WebhookIngress:
         if match is None or scope["method"] != "POST" or not settings.WEBHOOK_INGRESS:
             await self.app(scope, receive, send)
             return
-        status, body, content_type = await self.accept(scope, receive, **match.groupdict())
-        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+        request_id = request_id_from(next((value.decode("latin-1") for name, value in scope["headers"]
+                                           if name == b"x-request-id"), ""))
+        with log_context(request_id=request_id):
+            status, body, content_type = await self.accept(scope, receive, **match.groupdict())
+        if status == 200:
+            webhook_received_count(kind=kind_label(match["kind"]))
+        else:
+            webhook_refused_count(kind=kind_label(match["kind"]) if status not in (404, 400, 413) else "unknown",
+                                  reason=_REASONS.get(status, str(status)))
+        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),
+                   (b"x-request-id", request_id.encode())]
         if status == 503:
             headers.append((b"retry-after", b"5"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -152,7 +173,8 @@ class WebhookIngress:
         try:
             await self.store(channel, body, proof)
         except Exception:
-            logger.exception("webhook of channel %s not stored", channel.pk)
+            logger.exception("webhook of channel %s not stored", channel.pk,
+                             extra={"tenant_id": channel.tenant_id, "channel_id": channel.pk})
             return _json(503, "unavailable", "Not stored; try again shortly.")
         return 200, b"ok", "text/plain"
 

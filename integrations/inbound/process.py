@@ -119,11 +119,11 @@ def _attempt_failed(event_id: int, error: Exception) -> bool:
         error=Case(When(attempts__gte=last, then=Value(f"gave up after {last + 1} attempts; {reason}"[:5000])),
                    default=Value(f"attempt failed, will be retried; {reason}"[:5000])),
     )
-    event = WebhookEvent.all_objects.filter(pk=event_id).values("status", "channel_id").first()
+    event = WebhookEvent.all_objects.filter(pk=event_id).values("status", "channel_id", "tenant_id").first()
     if event is None or event["status"] != WebhookEvent.Status.FAILED:
         return False
     logger.warning("webhook event %s of channel %s failed after %s attempts: %s", event_id, event["channel_id"],
-                   last + 1, reason[:300])
+                   last + 1, reason[:300], extra={"tenant_id": event["tenant_id"], "channel_id": event["channel_id"]})
     return True
 
 
@@ -263,7 +263,8 @@ def _finish(events: list[WebhookEvent], *, status: str, error: str = "") -> None
     for event in events:
         event.status, event.error = status, error
         if status == WebhookEvent.Status.FAILED:
-            logger.warning("webhook event %s of channel %s failed: %s", event.pk, event.channel_id, error[:300])
+            logger.warning("webhook event %s of channel %s failed: %s", event.pk, event.channel_id, error[:300],
+                           extra={"tenant_id": event.tenant_id, "channel_id": event.channel_id})
 
 
 def _channels_by_account(channel: Channel, adapter: ChannelAdapter) -> dict[str, Channel]:

@@ -34,7 +34,8 @@ from django.http import JsonResponse
 
 from config.api.throttling import WINDOW_SECONDS, RateLimitState
 from config.cache import counters_add
-from integrations.inbound.ingress import WEBHOOK_PATH
+from config.metrics import webhook_refused_count
+from integrations.inbound.ingress import WEBHOOK_PATH, kind_label
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ def _body(state: RateLimitState) -> dict[str, Any]:
                       "details": {"limit": state.limit, "retry_after": state.retry_after()}}}
 
 
-def webhook_rate_limited_response(state: RateLimitState) -> JsonResponse:
+def webhook_rate_limited_response(state: RateLimitState, *, kind: str) -> JsonResponse:
+    webhook_refused_count(kind=kind, reason="rate_limited")
     return JsonResponse(_body(state), status=429, headers={"Retry-After": str(state.retry_after())})
 
 
@@ -155,6 +157,7 @@ class WebhookRateLimit:
         if state is None:
             await self.app(scope, receive, send)
             return
+        webhook_refused_count(kind=kind_label(match["kind"]), reason="rate_limited")
         body = json.dumps(_body(state)).encode()
         await send({"type": "http.response.start", "status": 429, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

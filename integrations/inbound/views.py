@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from channels_app.models import Channel
+from config.metrics import webhook_received_count, webhook_refused_count
 from integrations.base import WebhookRejected
 from integrations.channel_cache import webhook_channel
 from integrations.inbound.ratelimit import webhook_rate_limit, webhook_rate_limited_response
@@ -29,6 +30,8 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 def provider_webhook(request: HttpRequest, kind: str, token: str) -> HttpResponse:
     channel = webhook_channel(kind=kind, token=token)
     if channel is None:
+        if request.method == "POST":
+            webhook_refused_count(kind="unknown", reason="unknown_webhook")
         return _error(404, "not_found", "Unknown webhook.")
     return channel_webhook(request, channel)
 
@@ -49,16 +52,20 @@ def channel_webhook(request: HttpRequest, channel: Channel) -> HttpResponse:
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     refused = webhook_rate_limit(kind=channel.kind, token=channel.webhook_token)
     if refused is not None:
-        return webhook_rate_limited_response(refused)
+        return webhook_rate_limited_response(refused, kind=channel.kind)
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit():
+        webhook_refused_count(kind=channel.kind, reason="bad_request")
         return _error(400, "bad_request", "Invalid Content-Length.")
     if int(declared) > settings.WEBHOOK_MAX_BODY_BYTES:
+        webhook_refused_count(kind=channel.kind, reason="payload_too_large")
         return _error(413, "payload_too_large", "Body too large.")
     try:
         with transaction.atomic():
             event_id = webhook_accept(channel=channel, body=request.body, headers=request.headers)
             transaction.on_commit(lambda: webhook_events_queue([event_id]))
     except WebhookRejected as rejected:
+        webhook_refused_count(kind=channel.kind, reason="invalid_signature")
         return _error(401, "invalid_signature", str(rejected))
+    webhook_received_count(kind=channel.kind)
     return HttpResponse("ok", content_type="text/plain")

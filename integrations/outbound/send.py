@@ -27,6 +27,8 @@ from django.utils import timezone
 from channels_app.models import Channel
 from channels_app.services import channel_mark_reachable, channel_mark_unreachable, channel_set_status
 from config.cache import counter_add, pace_take
+from config.logs import log_context
+from config.metrics import outbound_send_count
 from config.sql import columns, execute, fetch_all, for_update, instances, moment
 from contacts.models import Contact, ContactIdentity
 from conversations.events import MessageUpdated
@@ -70,6 +72,7 @@ class SendOutcome:
     retry_in: float = 0.0
     more_waiting: bool = False  # other replies of the channel wait behind this one
     waited: float = 0.0  # seconds spent waiting for the channel's throughput cap
+    provider_seconds: float | None = None  # how long the provider took to accept it (sent)
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -199,7 +202,15 @@ def _over_daily_cap(channel: Channel, adapter: ChannelAdapter) -> bool:
 
 
 def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
-    """Send a claimed reply (outside any transaction) and record what came of it."""
+    """Send a claimed reply (outside any transaction) and record what came of it (and count it:
+    config.metrics' inbox_outbound_sends by outcome)."""
+    with log_context(tenant_id=message.tenant_id, channel_id=channel.pk, message_id=message.pk):
+        outcome = _reply_send(message, channel)
+    outbound_send_count(kind=channel.kind, outcome=outcome.status, seconds=outcome.provider_seconds)
+    return outcome
+
+
+def _reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
     more = bool(getattr(message, "more_waiting", False))
     waited = _wait_for_a_send_slot(channel)
     adapter = adapter_for(channel)
@@ -208,7 +219,9 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
             raise ProviderPermanentError(NO_PROVIDER_MESSAGE, code=NO_PROVIDER)
         if _over_daily_cap(channel, adapter):
             raise ProviderPermanentError(DAILY_CAP_MESSAGE, code=DAILY_CAP)
-        result = adapter.send(_outbound(message))
+        outbound = _outbound(message)
+        started = time.perf_counter()
+        result = adapter.send(outbound)
     except ProviderAuthError as error:
         _settle(message, Message.Status.FAILED, error_code=error.code, error_message=error.message)
         channel_set_status(channel=channel, status=Channel.Status.ERROR, detail=f"{error.message} ({error.code})")
@@ -233,9 +246,10 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
         _settle(message, Message.Status.FAILED, error_code=DELIVERY_UNKNOWN,
                 error_message=DELIVERY_UNKNOWN_MESSAGE)
         return SendOutcome("unknown", message.pk, more_waiting=more, waited=waited)
+    took = time.perf_counter() - started
     _settle(message, Message.Status.SENT, provider_message_id=result.provider_message_id)
     channel_mark_reachable(channel=channel)
-    return SendOutcome("sent", message.pk, more_waiting=more, waited=waited)
+    return SendOutcome("sent", message.pk, more_waiting=more, waited=waited, provider_seconds=took)
 
 
 class _SettleDetails(TypedDict, total=False):
