@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.ids import uuid7
 from tenants.scoping import TenantScopedManager, TenantScopedModel
@@ -276,9 +277,9 @@ class ApiKey(TenantScopedModel):
         READ_WRITE = "read_write", _("Read and write")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        EXPIRED = "expired", _("Expired")
-        REVOKED = "revoked", _("Revoked")
+        ACTIVE = "active", pgettext_lazy("api key status", "Active")
+        EXPIRED = "expired", pgettext_lazy("api key status", "Expired")
+        REVOKED = "revoked", pgettext_lazy("api key status", "Revoked")
 
     public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=100)
