@@ -321,3 +321,16 @@ def test_another_tenants_key_cannot_be_revoked_on_the_page(side: Any, globex: An
 
     assert client.post(f"/settings/api-keys/{foreign.public_id}/revoke/").status_code == 404
     assert ApiKey.all_objects.get(pk=foreign.pk).revoked_at is None
+
+
+def test_a_key_limited_to_channels_neither_exports_contacts_nor_reads_its_makers_export(side: Any) -> None:
+    admin = _admin_api(side.admin)
+    made = admin.post("/api/v1/contacts/exports", {}, format="json")
+    assert made.status_code in (201, 202), made.content
+    client = _bearer(_make_key(side.admin, channel_ids=[str(side.whatsapp.public_id)])["key"])
+
+    refused = client.post("/api/v1/contacts/exports", {}, format="json")
+    detail = client.get(f"/api/v1/contacts/exports/{made.json()['id']}")
+
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "api_key_channels_export"
+    assert detail.status_code == 404
