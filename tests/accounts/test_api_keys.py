@@ -109,6 +109,7 @@ def test_a_read_key_is_refused_writes_and_a_read_write_key_makes_them(side: Any)
     for response in refused:
         assert response.status_code == 403, response.content
         assert response.json()["error"]["code"] == "permission_denied"
+        assert "API key (read)" in response.json()["error"]["message"]
     assert Message.all_objects.count() == before and not Contact.all_objects.filter(name="Nova").exists()
 
     sent = write.post(url, {"content": "Olá, pelo sistema"}, format="json")
