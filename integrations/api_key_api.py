@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts.access import TenantAccess
 from accounts.api_keys import EXPIRY_MAX_DAYS, NAME_MAX, api_key_require_manager, api_key_revoke
 from accounts.models import ApiKey
-from config.api.serializers import PublicIdField, PublicIdInput
+from config.api.serializers import PublicIdField, PublicIdInput, StrictCharField, StrictIntegerField
 from config.api.views import ApiViewSet
 from integrations.api_keys import api_key_make
 
@@ -52,13 +52,13 @@ class ApiKeyCreatedOutput(ApiKeyOutput):
 
 
 class ApiKeyCreateInput(serializers.Serializer[dict[str, Any]]):
-    name = serializers.CharField(max_length=NAME_MAX)
+    name = StrictCharField(max_length=NAME_MAX)
     scope = serializers.ChoiceField(choices=ApiKey.Scope.choices,
                                     help_text="`read`: every read; `read_write`: also answer, change conversations "
                                               "and contacts.")
     channel_ids = serializers.ListField(child=PublicIdInput(), max_length=1000, required=False, default=list,
                                         help_text="Limit the key to these channels (default: every channel).")
-    expires_in_days = serializers.IntegerField(min_value=1, max_value=EXPIRY_MAX_DAYS, required=False,
+    expires_in_days = StrictIntegerField(min_value=1, max_value=EXPIRY_MAX_DAYS, required=False,
                                                allow_null=True, default=None,
                                                help_text="Days until the key stops working (default: never).")
 

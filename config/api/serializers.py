@@ -89,6 +89,15 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (DRF's IntegerField also takes "5", 5.0 and true)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
 class StrictDateTimeField(serializers.DateTimeField):
     """An RFC 3339 date-time, as the schema's `format: date-time` says (DRF's DateTimeField also
     takes one without seconds or without an offset)."""

@@ -335,3 +335,14 @@ def test_a_key_limited_to_channels_neither_exports_contacts_nor_reads_its_makers
 
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "api_key_channels_export"
     assert detail.status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"name": 0, "scope": "read"}, {"name": "x", "scope": "read", "expires_in_days": "30"},
+                                  {"name": "x", "scope": "admin"}, {"name": "  ", "scope": "read"},
+                                  {"name": "x", "scope": "read", "expires_in_days": 0}])
+def test_a_key_of_the_wrong_shape_is_refused(side: Any, body: dict[str, Any]) -> None:
+    response = _admin_api(side.admin).post("/api/v1/api-keys", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+    assert not ApiKey.all_objects.exists()
