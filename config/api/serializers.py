@@ -90,9 +90,12 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer (DRF's IntegerField also takes "5", 5.0 and true)."""
+    """A JSON integer, as JSON Schema has it (`5`, or `5.0`: no fraction), never a string or a
+    boolean (DRF's IntegerField also takes "5" and true)."""
 
     def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)  # type: ignore[no-any-return]

@@ -339,10 +339,17 @@ def test_a_key_limited_to_channels_neither_exports_contacts_nor_reads_its_makers
 
 @pytest.mark.parametrize("body", [{"name": 0, "scope": "read"}, {"name": "x", "scope": "read", "expires_in_days": "30"},
                                   {"name": "x", "scope": "admin"}, {"name": "  ", "scope": "read"},
-                                  {"name": "x", "scope": "read", "expires_in_days": 0}])
+                                  {"name": "x", "scope": "read", "expires_in_days": 0},
+                                  {"name": "x", "scope": "read", "expires_in_days": 1.5}])
 def test_a_key_of_the_wrong_shape_is_refused(side: Any, body: dict[str, Any]) -> None:
     response = _admin_api(side.admin).post("/api/v1/api-keys", body, format="json")
 
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "validation_error"
     assert not ApiKey.all_objects.exists()
+
+
+def test_an_expiry_written_as_a_whole_float_is_an_integer(side: Any) -> None:
+    made = _make_key(side.admin, expires_in_days=30.0)  # JSON Schema's integer
+
+    assert made["expires_at"] is not None
