@@ -8,11 +8,14 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Role, User
-from accounts.roles import ROLES_SEEING_ALL_CHANNELS, role_has_permission
+from accounts.models import ApiKey, Membership, Role, User
+from accounts.roles import ROLES_SEEING_ALL_CHANNELS, api_key_scope_has_permission, role_has_permission
 from config.errors import TenantNotOperational
 from config.ids import uuid_or_none
 from tenants.models import Tenant
+
+# The role an API key's access carries (it is no member's role: its scope says what it may do).
+API_KEY_ROLE = "API_KEY"
 
 
 @dataclass(frozen=True)
@@ -21,12 +24,18 @@ class TenantAccess:
     tenant: Tenant
     role: str
     token: Any = field(default=None, compare=False, repr=False)
+    # The API key that authenticated the request, if one did: then `user` is the administrator
+    # who made it (who the key acts as), `role` is API_KEY_ROLE, and the key's scope and
+    # channels, not a role, say what it may do and see.
+    api_key: ApiKey | None = field(default=None, compare=False, repr=False)
 
     @property
     def tenant_id(self) -> int:
         return self.tenant.pk
 
     def has(self, permission: str) -> bool:
+        if self.api_key is not None:
+            return api_key_scope_has_permission(self.api_key.scope, permission)
         return role_has_permission(self.role, permission)
 
     @property
@@ -47,7 +56,17 @@ class TenantAccess:
 
     @property
     def sees_all_channels(self) -> bool:
+        if self.api_key is not None:
+            return not self.api_key.channel_ids
         return self.role in ROLES_SEEING_ALL_CHANNELS
+
+    @property
+    def key_channel_ids(self) -> list[str] | None:
+        """The public ids of the channels the request's API key is limited to (None: not a key,
+        or a key on every channel)."""
+        if self.api_key is None or not self.api_key.channel_ids:
+            return None
+        return [str(channel_id) for channel_id in self.api_key.channel_ids]
 
 
 def tenant_access_resolve(*, user_id: Any, tenant_id: Any) -> TenantAccess | None:

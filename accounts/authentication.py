@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
@@ -22,6 +22,7 @@ from accounts.access import (
     tenant_access_resolve_public,
     token_ids,
 )
+from accounts.api_keys import ApiKeyRefused, api_key_authenticate, is_api_key
 from accounts.models import Membership
 from accounts.tokens import token_refusal
 from accounts.two_factor import SESSION_KEY, VERIFIED, token_two_factor_missing
@@ -39,8 +40,8 @@ class TenantJWTAuthentication(JWTAuthentication):
         if header is None:
             return None
         raw_token = self.get_raw_token(header)
-        if raw_token is None:
-            return None
+        if raw_token is None or is_api_key(raw_token.decode(errors="replace")):
+            return None  # an API key is ApiKeyAuthentication's
         token = self.get_validated_token(raw_token)
         ids, role = token_ids(token), token.get("role")
         if ids is None or role is None:
@@ -60,6 +61,30 @@ class TenantJWTAuthentication(JWTAuthentication):
         tenant_access_require_operational(access)
         activate_tenant(access.tenant)
         return access.user, TenantAccess(user=access.user, tenant=access.tenant, role=access.role, token=token)
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """A tenant's API key (accounts.api_keys), as `Authorization: Bearer ik_live_…` or
+    `X-API-Key: ik_live_…`. Found by its prefix, so a JWT in the same header is left to
+    TenantJWTAuthentication."""
+
+    def authenticate(self, request: Any) -> tuple[Any, TenantAccess] | None:
+        key = request.META.get("HTTP_X_API_KEY", "").strip()
+        if not key:
+            scheme, _space, credential = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+            if scheme.lower() != "bearer" or not is_api_key(credential.strip()):
+                return None
+            key = credential.strip()
+        try:
+            access = api_key_authenticate(key=key)
+        except ApiKeyRefused as refused:
+            raise exceptions.AuthenticationFailed(refused.message, code=refused.code) from None
+        tenant_access_require_operational(access)
+        activate_tenant(access.tenant)
+        return access.user, access
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="api"'
 
 
 class TenantSessionAuthentication(SessionAuthentication):

@@ -7,6 +7,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.ids import uuid7
 from tenants.scoping import TenantScopedManager, TenantScopedModel
@@ -182,6 +183,8 @@ class AuditAction(models.TextChoices):
     CANNED_RESPONSE_CREATED = "canned_response.created", _("Canned response created")
     CANNED_RESPONSE_UPDATED = "canned_response.updated", _("Canned response changed")
     CANNED_RESPONSE_DELETED = "canned_response.deleted", _("Canned response deleted")
+    API_KEY_CREATED = "api_key.created", _("API key created")
+    API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
@@ -248,3 +251,56 @@ class AuditEntry(TenantScopedModel):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditEntryImmutable("Audit entries are removed only by the retention task.")
+
+
+class ApiKey(TenantScopedModel):
+    """A key an integrator's system uses for /api/v1/ instead of a JWT, made by an administrator
+    of the tenant. The key itself is shown once, when it is made: only its prefix (shown in
+    lists, and how a key is found) and a SHA-256 digest of the whole key are kept
+    (accounts.api_keys). It acts as the administrator who made it, within its scope, and on
+    the channels it names (all of them when it names none)."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read only")
+        READ_WRITE = "read_write", _("Read and write")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", pgettext_lazy("api key status", "Active")
+        EXPIRED = "expired", pgettext_lazy("api key status", "Expired")
+        REVOKED = "revoked", pgettext_lazy("api key status", "Revoked")
+
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=32, unique=True, editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, default=Scope.READ)
+    # Public ids of the channels the key is limited to (accounts knows no channel model); empty:
+    # every channel of the tenant.
+    channel_ids = models.JSONField(_("channels"), default=list, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("revoked by"))
+
+    class Meta(TenantScopedModel.Meta):
+        verbose_name = _("API key")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE
+
+    @property
+    def status_label(self) -> str:
+        return str(self.Status(self.status).label)

@@ -29,6 +29,7 @@ class IsTenantMember(BasePermission):
         if permission is None:
             return False
         if not access.has(permission):
-            self.message = f"Your role ({access.role}) does not allow {permission}."
+            self.message = (f"This API key ({access.api_key.scope}) does not allow {permission}."
+                            if access.api_key is not None else f"Your role ({access.role}) does not allow {permission}.")
             return False
         return True

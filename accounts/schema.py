@@ -27,3 +27,17 @@ class TenantSessionScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {"type": "apiKey", "in": "cookie", "name": "sessionid",
                 "description": "The inbox's own session (browser calls, with the CSRF token)."}
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = ["apiKeyBearer", "apiKeyHeader"]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return [{"apiKeyBearer": []}, {"apiKeyHeader": []}]  # either header, not both
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        description = ("A tenant's API key (Settings → API keys, or POST /api/v1/api-keys): `ik_live_…`, "
+                       "read or read-write, optionally limited to channels.")
+        return [{"type": "http", "scheme": "bearer", "bearerFormat": "ik_live_…", "description": description},
+                {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": description}]

@@ -26,4 +26,5 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_views.invitation_accept_view, name="invitation-accept"),
     # The tenant's (its administrators').
     path("settings/security/", views.tenant_security_view, name="settings-security"),
+    path("settings/security/cors/", views.tenant_cors_view, name="settings-security-cors"),
 ]

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.cors import cors_origins_parse, tenant_cors_origins_set
 from accounts.models import User
 from accounts.passwords import PasswordResetForm, password_changed, password_reset_complete
 from accounts.sessions import (
@@ -40,6 +41,7 @@ from accounts.two_factor import (
 )
 from config.errors import ApplicationError
 from config.ids import uuid_or_none
+from tenants.cors import tenant_cors_origins
 
 
 def safe_next(request: HttpRequest) -> str:
@@ -240,4 +242,20 @@ def tenant_security_view(request: InboxRequest) -> HttpResponse:
         else:
             messages.success(request, _("Security settings saved."))
         return redirect("settings-security")
-    return render(request, "settings/security.html", {"access": request.access})
+    return render(request, "settings/security.html", {
+        "access": request.access, "cors_origins": tenant_cors_origins(request.access.tenant)})
+
+
+@require_POST
+@inbox_member_required
+def tenant_cors_view(request: InboxRequest) -> HttpResponse:
+    if not request.access.has("tenant:settings"):
+        return render(request, "settings/security.html", {"access": request.access, "forbidden": True}, status=403)
+    try:
+        tenant_cors_origins_set(tenant=request.access.tenant, actor=request.access.user,
+                                origins=cors_origins_parse(request.POST.get("cors_origins", "")[:5000]))
+    except ApplicationError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Allowed origins saved."))
+    return redirect("settings-security")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from accounts.access import TenantAccess
@@ -8,8 +10,11 @@ from channels_app.models import Channel, ChannelUserObjectPermission
 WORK_PERMISSION = "work_channel"
 
 
-def channel_ids_worked_by(*, access: TenantAccess) -> QuerySet[ChannelUserObjectPermission]:
-    """The ids of the channels this member was given, as a subquery (no query of its own)."""
+def channel_ids_worked_by(*, access: TenantAccess) -> QuerySet[Any]:
+    """The ids of the channels this member was given (or the request's API key is limited to),
+    as a subquery (no query of its own)."""
+    if (key_channel_ids := access.key_channel_ids) is not None:
+        return Channel.all_objects.filter(tenant_id=access.tenant_id, public_id__in=key_channel_ids).values("pk")
     return ChannelUserObjectPermission.objects.filter(
         user_id=access.user.pk, permission__codename=WORK_PERMISSION, content_object__tenant_id=access.tenant_id
     ).values("content_object_id")

@@ -15,10 +15,12 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.access import TenantAccess, tenant_access_resolve
 from accounts.audit import AuditTarget, audit_record
 from accounts.models import AuditAction, User
+from config.errors import PermissionDeniedError
 from contacts.models import Contact, ExportJob, ImportJob
 from contacts.selectors import ContactFilters, contact_filter, contact_visible
 from tenants.models import Tenant
@@ -48,12 +50,18 @@ def export_visible(*, access: TenantAccess) -> Any:
     """The exports this member may see and download: their own, and, for those who see every
     channel (and so every contact), all of the tenant's."""
     exports = ExportJob.objects.select_related("created_by")
+    if access.key_channel_ids is not None:
+        return exports.none()  # its maker's exports hold contacts of every channel
     return exports if access.sees_all_channels else exports.filter(created_by_id=access.user.pk)
 
 
 @transaction.atomic
 def export_job_create(*, access: TenantAccess, actor: User, filters: ContactFilters) -> ExportJob:
     """An export of the contacts `access` sees that match `filters`, queued (the caller queues its task)."""
+    if access.key_channel_ids is not None:
+        # The file is written later with its maker's access, which sees more than the key does.
+        raise PermissionDeniedError(_("An API key limited to channels cannot export contacts: use the list, or a "
+                                      "key for every channel."), code="api_key_channels_export")
     job = ExportJob.all_objects.create(tenant=access.tenant, created_by=actor, filters=export_filters_dump(filters))
     audit_record(tenant=access.tenant, action=AuditAction.EXPORT_CREATED, actor=actor,
                  target=AuditTarget("contact_export", str(job.public_id), "contacts.csv"),

@@ -23,6 +23,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public, token_ids
+from accounts.api_keys import is_api_key
 from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import Membership, User
 from accounts.sessions import session_two_factor_missing
@@ -247,6 +248,14 @@ class IntegratorConsumer(_EventsConsumer):
             return
         if not isinstance(content, dict) or content.get("type") != "auth":
             await self.send_json({"type": "error", "code": "not_authenticated", "message": "Send auth first."})
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if isinstance(content.get("token"), str) and is_api_key(content["token"]):
+            # A key's access is re-checked per request, not over a socket's life: the socket
+            # takes the JWTs whose revocation it follows.
+            await self.send_json({"type": "error", "code": "api_key_not_accepted",
+                                  "message": "API keys are not accepted here: authenticate with an access JWT "
+                                             "(POST /api/v1/auth/token)."})
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         access, self._token = await database_sync_to_async(self._token_access)(content.get("token"))

@@ -49,7 +49,7 @@ def members_channel_ids(*, tenant: Tenant, user_ids: Iterable[int]) -> dict[int,
     return found
 
 
-def _channels_by_public_id(*, tenant: Tenant, channel_ids: Sequence[uuid.UUID | str]) -> list[Channel]:
+def tenant_channels_by_public_id(*, tenant: Tenant, channel_ids: Sequence[uuid.UUID | str]) -> list[Channel]:
     wanted = {str(channel_id) for channel_id in channel_ids}
     channels = [channel for channel in tenant_channels(tenant=tenant) if str(channel.public_id) in wanted]
     if len(channels) != len(wanted):
@@ -60,7 +60,7 @@ def _channels_by_public_id(*, tenant: Tenant, channel_ids: Sequence[uuid.UUID | 
 def member_invite(*, tenant: Tenant, actor: User | None, email: str, role: str,
                   channel_ids: Sequence[uuid.UUID | str] = (), team_ids: Sequence[uuid.UUID | str] = ()) -> Invitation:
     """Invite someone, with the channels (agents and viewers) and teams they get on accepting."""
-    channels = _channels_by_public_id(tenant=tenant, channel_ids=channel_ids) if role in ROLES_CHOOSING_CHANNELS else []
+    channels = tenant_channels_by_public_id(tenant=tenant, channel_ids=channel_ids) if role in ROLES_CHOOSING_CHANNELS else []
     wanted_teams = {str(team_id) for team_id in team_ids}
     teams = [team for team in tenant_teams(tenant=tenant) if str(team.public_id) in wanted_teams]
     if len(teams) != len(wanted_teams):
@@ -74,7 +74,7 @@ def member_channels_replace(*, membership: Membership, channel_ids: Sequence[uui
                             actor: User | None) -> list[Channel]:
     """The channels (public ids) this member works from now on: exactly these."""
     tenant = Tenant.objects.get(pk=membership.tenant_id)
-    channels = _channels_by_public_id(tenant=tenant, channel_ids=channel_ids)
+    channels = tenant_channels_by_public_id(tenant=tenant, channel_ids=channel_ids)
     member_channels_set(tenant=tenant, user=membership.user, channels=channels, actor=actor)
     return channels
 

@@ -52,6 +52,8 @@ def test_only_tasks_modules_queue_tasks():
 # setting: they ask the registry and the adapters for those, and import no provider's package
 # (.importlinter).
 SEEDS = "seed_contracts"
+# `X-API-Key` is no longer one provider's mark: it is also how our own API takes a tenant's key
+# (accounts.authentication.ApiKeyAuthentication).
 
 
 @pytest.mark.parametrize("provider,packages", [
@@ -62,7 +64,7 @@ SEEDS = "seed_contracts"
     ("x-inbox-webhook-secret", ("evolution",)), ("getBase64FromMediaMessage", ("evolution",)),
     ("baileys_service", ("baileys_service",)), ("X-Webhook-Signature", ("baileys_service",)),
     ("CONNECTION_SERVICE", ("baileys_service",)), ("MICROSERVICE", ("baileys_service",)),
-    ("X-API-KEY", ("baileys_service",)), ("tenantId", ("baileys_service", SEEDS)),
+    ("tenantId", ("baileys_service", SEEDS)),
     ("remoteJid", ("whatsapp_web", "evolution", "baileys_service")),
     ("s.whatsapp.net", ("whatsapp_web", "evolution", "baileys_service")),
 ])

@@ -89,6 +89,18 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, as JSON Schema has it (`5`, or `5.0`: no fraction), never a string or a
+    boolean (DRF's IntegerField also takes "5" and true)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
 class StrictDateTimeField(serializers.DateTimeField):
     """An RFC 3339 date-time, as the schema's `format: date-time` says (DRF's DateTimeField also
     takes one without seconds or without an offset)."""

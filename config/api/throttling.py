@@ -1,4 +1,4 @@
-"""Requests per minute, per user of a tenant (anonymous requests: per client address),
+"""Requests per minute, per user of a tenant or per API key (anonymous requests: per client address),
 counted in the cache (Redis in production, so every web process shares the count). Fixed
 one-minute windows, one counter per client and window: counting is one round trip to Redis
 (SET NX EX + INCR, config.cache.counter_add), whatever the number of clients. The numbers go
@@ -61,6 +61,9 @@ def _limit_for(scope: str) -> int:
 def _member(request: Any) -> str | None:
     access = getattr(request, "auth", None)
     tenant_id = getattr(access, "tenant_id", None)
+    api_key = getattr(access, "api_key", None)
+    if tenant_id is not None and api_key is not None:
+        return f"k{api_key.pk}.t{tenant_id}"  # each key its own count, apart from its maker's
     user = getattr(request, "user", None)
     if tenant_id is not None and user is not None and user.is_authenticated:
         return f"u{user.pk}.t{tenant_id}"

@@ -9,6 +9,7 @@ from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMe
 from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from conversations.organisation_api import CannedResponseViewSet, LabelViewSet, TeamViewSet
+from integrations.api_key_api import ApiKeyViewSet
 from integrations.member_api import InvitationViewSet, MemberViewSet
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
@@ -28,6 +29,7 @@ router.register("labels", LabelViewSet, basename="label")
 router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
 router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="auth-token"),

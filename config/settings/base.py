@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "config.logs.RequestIdMiddleware",
     "config.metrics_views.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that answers by itself: its CORS headers go on every /api/ answer, errors too.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "config.api.middleware.ApiBodySizeLimitMiddleware",
@@ -315,6 +318,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TenantJWTAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
         "accounts.authentication.TenantSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsTenantMember"],
@@ -328,6 +332,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# CORS (django-cors-headers), for /api/ only: the browser origins allowed to call the API for
+# every tenant (comma-separated, e.g. https://app.example.com; none by default). Each tenant adds
+# its own on Settings → Security (tenants.cors). No cookies cross-origin: a JWT or an API key.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ("accept", "accept-language", "authorization", "content-type", "x-api-key")
+CORS_EXPOSE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # Requests per minute and per authenticated user of a tenant (anonymous: per client IP).
 API_RATE_LIMIT_DEFAULT = env.int("API_RATE_LIMIT_DEFAULT", default=100)
@@ -442,6 +456,8 @@ SPECTACULAR_SETTINGS = {
         "SeedWhatsAppType": "integrations.seed_contracts.serializers.SEED_TYPE_CHOICES",
         "ContactTransferStatus": "contacts.models.ContactTransfer.Status",
         "ContactImportColumn": "contacts.imports.TARGETS",
+        "ApiKeyStatus": "accounts.models.ApiKey.Status",
+        "ApiKeyScope": "accounts.models.ApiKey.Scope",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.api_keys import api_key_create
+from accounts.models import ApiKey
 from channels_app.models import Channel
 from contacts.models import Contact
 from conversations.models import CannedResponse, Conversation, Label, Message, Team
@@ -148,3 +150,18 @@ def test_foreign_user_cannot_be_assigned(world, api):
 
     assert response.status_code == 422
     assert "assignee_id" in response.json()["error"]["details"]
+
+
+def test_api_keys_of_another_tenant_are_404_and_never_listed(world, api):
+    acme_key = api_key_create(tenant=world.acme.tenant, actor=world.acme.admin.user, name="acme", scope="read")
+    globex_key = api_key_create(tenant=world.globex.tenant, actor=world.globex.admin.user, name="globex",
+                                scope="read")
+    client = api(world.globex.admin)
+
+    listed = client.get("/api/v1/api-keys").json()["results"]
+    detail = client.get(f"/api/v1/api-keys/{acme_key.api_key.public_id}")
+    revoke = client.delete(f"/api/v1/api-keys/{acme_key.api_key.public_id}")
+
+    assert [row["id"] for row in listed] == [str(globex_key.api_key.public_id)]
+    assert detail.status_code == 404 and revoke.status_code == 404
+    assert ApiKey.all_objects.get(pk=acme_key.api_key.pk).revoked_at is None

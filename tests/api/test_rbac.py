@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import ApiKey
 from channels_app.models import Channel
 from contacts.models import Contact
 from conversations.models import CannedResponse, Conversation, Label, Message, Team
@@ -158,3 +159,15 @@ def test_managers_and_admins_manage_teams_labels_and_canned_responses(world, api
 
     assert (team.status_code, label.status_code, canned.status_code) == (201, 200, 201)
     assert Team.all_objects.get(public_id=team.json()["id"]).members.get() == side.agent.user
+
+
+@pytest.mark.parametrize("role", ["manager", "agent", "viewer"])
+def test_only_administrators_manage_api_keys(world, api, role):
+    client = api(getattr(world.acme, role))
+
+    for response in (client.get("/api/v1/api-keys"),
+                     client.post("/api/v1/api-keys", {"name": "x", "scope": "read"}, format="json")):
+        assert response.status_code == 403, response.content
+        assert response.json()["error"]["code"] == "permission_denied"
+    assert not ApiKey.all_objects.exists()
+    assert api(world.acme.admin).get("/api/v1/api-keys").status_code == 200

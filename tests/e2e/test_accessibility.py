@@ -13,6 +13,7 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import Browser, Page
 
+from accounts.api_keys import api_key_create
 from contacts.imports import import_job_create, import_job_map, import_job_run
 from conversations.services import canned_response_create, team_create
 from tests.e2e.conftest import InboxServer
@@ -78,6 +79,8 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
     waiting, done = await database_sync_to_async(_contact_imports)(demo)
     carla = demo.conversations["Carla Castro"]
     team, canned = await database_sync_to_async(_organisation)(demo)
+    await database_sync_to_async(api_key_create)(tenant=demo.tenant, actor=demo.admin.user, name="CRM",
+                                                 scope="read_write", expires_in_days=90)
     contact, other = await database_sync_to_async(
         lambda: [conversation.contact.public_id for conversation in demo.conversations.values()][:2])()
     pages = {
@@ -93,6 +96,8 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "canned response": f"/settings/canned-responses/{canned.public_id}/",
         "members": "/settings/members/",
         "member": f"/settings/members/{demo.admin.user.public_id}/",
+        "api keys": "/settings/api-keys/",
+        "security": "/settings/security/",
         "contacts": "/contacts/",
         "contact": f"/contacts/{carla.contact.public_id}/",
         "contact import": "/contacts/import/",
