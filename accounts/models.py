@@ -194,6 +194,12 @@ class AuditAction(models.TextChoices):
     CANNED_RESPONSE_CREATED = "canned_response.created", _("Canned response created")
     CANNED_RESPONSE_UPDATED = "canned_response.updated", _("Canned response changed")
     CANNED_RESPONSE_DELETED = "canned_response.deleted", _("Canned response deleted")
+    WEBHOOK_CREATED = "webhook.created", _("Webhook endpoint added")
+    WEBHOOK_UPDATED = "webhook.updated", _("Webhook endpoint changed")
+    WEBHOOK_DELETED = "webhook.deleted", _("Webhook endpoint deleted")
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", _("Webhook signing secret rotated")
+    WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
+    WEBHOOK_ENABLED = "webhook.enabled", _("Webhook endpoint enabled")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
