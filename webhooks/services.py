@@ -16,6 +16,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 SECRET_BYTES = 24
 PREVIOUS_SECRET_HOURS = 24
-LEASE_SECONDS = 60
+# Longer than a batch can take: SEND_BATCH / concurrency × the timeout.
+LEASE_SECONDS = 300
 SEND_BATCH = 100
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 6 * 3600.0
@@ -349,7 +351,11 @@ def webhook_endpoint_deliver(*, endpoint_pk: int, now: dt.datetime | None = None
 
 
 def _deliver_round(endpoint_pk: int, clock: Callable[[], dt.datetime]) -> tuple[int, bool]:
-    """One batch: (attempts made, whether another batch may be due)."""
+    """One batch: (attempts made, whether another batch may be due). The deliveries of one
+    conversation are sent one after another (a failure stops its chain: the rest wait for its
+    retry); different conversations' chains go out side by side, WEBHOOK_SEND_CONCURRENCY at a
+    time, so that one slow answer does not hold back the others. Only HTTP runs on those
+    threads: every row is written here, in order."""
     endpoint = WebhookEndpoint.all_objects.filter(pk=endpoint_pk, is_active=True).first()
     if endpoint is None:
         return 0, False
@@ -364,23 +370,38 @@ def _deliver_round(endpoint_pk: int, clock: Callable[[], dt.datetime]) -> tuple[
     for key, pk in pending.filter(next_attempt_at__gt=now).exclude(ordering_key="").values_list(
             "ordering_key", "id").order_by("id"):
         waiting.setdefault(key, pk)
-    made = 0
+    chains: dict[str, list[WebhookDelivery]] = {}
     for delivery in due:
         key = delivery.ordering_key
         if key and key in waiting and waiting[key] < delivery.pk:
             continue
-        now = clock()
-        result = attempt_send(url=endpoint.url, msg_id=str(delivery.public_id), payload=delivery.payload,
-                              secrets=signing_secrets(endpoint, now=now), now=now)
-        made += 1
-        if not _attempt_record(endpoint, delivery, result, now=clock()):
-            if key:
-                waiting.setdefault(key, delivery.pk)
+        chains.setdefault(key or f"#{delivery.pk}", []).append(delivery)
+    if not chains:
+        return 0, False
+    secrets_now = signing_secrets(endpoint, now=now)
+
+    def send_chain(chain: list[WebhookDelivery]) -> list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]:
+        sent = []
+        for delivery in chain:
+            result = attempt_send(url=endpoint.url, msg_id=str(delivery.public_id), payload=delivery.payload,
+                                  secrets=secrets_now, now=clock())
+            sent.append((delivery, result, clock()))
+            if not (result.status is not None and 200 <= result.status < 300):
+                break
+        return sent
+
+    workers = max(1, min(settings.WEBHOOK_SEND_CONCURRENCY, len(chains)))
+    if workers == 1:
+        outcomes = [send_chain(chain) for chain in chains.values()]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-send") as pool:
+            outcomes = list(pool.map(send_chain, chains.values()))
+    attempts = sorted((item for outcome in outcomes for item in outcome), key=lambda item: item[0].pk)
+    for delivery, result, at in attempts:
+        _attempt_record(endpoint, delivery, result, now=at)
         if not endpoint.is_active:
-            return made, False
-        WebhookEndpoint.all_objects.filter(pk=endpoint_pk).update(
-            sending_until=clock() + dt.timedelta(seconds=LEASE_SECONDS))
-    return made, made > 0
+            return len(attempts), False
+    return len(attempts), bool(attempts)
 
 
 def _attempt_record(endpoint: WebhookEndpoint, delivery: WebhookDelivery, result: AttemptResult, *,

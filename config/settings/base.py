@@ -227,6 +227,8 @@ CELERY_BEAT_SCHEDULE = {
 # registration and at every delivery).
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Deliveries of different conversations sent at once to one endpoint (one conversation's: in turn).
+WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=8)
 # Retried for this long after the event (timeouts, connection errors, 5xx, 408, 429).
 WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=72.0)
 # An endpoint whose every delivery failed for this long is disabled and its admins told.
