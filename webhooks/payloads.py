@@ -75,39 +75,52 @@ def _iso(value: dt.datetime | None) -> str | None:
     return timestamp_text(value) if value is not None else None
 
 
-def _message_data(message: Message) -> dict[str, Any]:
-    conversation = message.conversation
+# Read as values, not instances: a batch of a provider's messages is thousands of rows, and
+# instances (five a message, with the channel's credentials decrypted) cost several times more.
+_MESSAGE_VALUES = (
+    "pk", "public_id", "conversation__public_id", "conversation__contact__public_id", "channel__kind",
+    "channel__public_id", "sender_type", "sender_user__public_id", "direction", "type", "status", "content",
+    "error_code", "error_message", "provider_message_id", "external_id", "created_at", "sent_at", "delivered_at",
+    "read_at", "deleted_at",
+)
+_CONVERSATION_VALUES = (
+    "pk", "public_id", "channel__kind", "channel__public_id", "contact__public_id", "status", "priority",
+    "assignee__public_id", "team__public_id", "created_at", "last_activity_at",
+)
+
+
+def _message_data(row: dict[str, Any]) -> dict[str, Any]:
+    sender_type = row["sender_type"]
     sender: dict[str, str | None]
-    if message.sender_type == Message.SenderType.CONTACT:
-        sender = {"type": "contact", "id": str(conversation.contact.public_id)}
-    elif message.sender_type == Message.SenderType.AGENT:
-        sender = {"type": "agent", "id": _text(message.sender_user.public_id) if message.sender_user else None}
+    if sender_type == Message.SenderType.CONTACT:
+        sender = {"type": "contact", "id": str(row["conversation__contact__public_id"])}
+    elif sender_type == Message.SenderType.AGENT:
+        sender = {"type": "agent", "id": _text(row["sender_user__public_id"])}
     else:
-        sender = {"type": message.sender_type.lower(), "id": None}
-    deleted = message.deleted_at is not None
+        sender = {"type": sender_type.lower(), "id": None}
+    deleted = row["deleted_at"] is not None
     return {
-        "conversation_id": str(conversation.public_id), "message_id": str(message.public_id),
-        "sender": sender, "content": "" if deleted else message.content,
-        "channel": message.channel.kind, "channel_id": str(message.channel.public_id),
-        "contact_id": str(conversation.contact.public_id),
-        "direction": message.direction, "type": message.type, "status": message.status,
-        "error": ({"code": message.error_code, "message": message.error_message}
-                  if message.error_code or message.error_message else None),
-        "provider_message_id": message.provider_message_id, "external_id": message.external_id,
-        "created_at": _iso(message.created_at), "sent_at": _iso(message.sent_at),
-        "delivered_at": _iso(message.delivered_at), "read_at": _iso(message.read_at),
-        "deleted_at": _iso(message.deleted_at),
+        "conversation_id": str(row["conversation__public_id"]), "message_id": str(row["public_id"]),
+        "sender": sender, "content": "" if deleted else row["content"],
+        "channel": row["channel__kind"], "channel_id": str(row["channel__public_id"]),
+        "contact_id": str(row["conversation__contact__public_id"]),
+        "direction": row["direction"], "type": row["type"], "status": row["status"],
+        "error": ({"code": row["error_code"], "message": row["error_message"]}
+                  if row["error_code"] or row["error_message"] else None),
+        "provider_message_id": row["provider_message_id"], "external_id": row["external_id"],
+        "created_at": _iso(row["created_at"]), "sent_at": _iso(row["sent_at"]),
+        "delivered_at": _iso(row["delivered_at"]), "read_at": _iso(row["read_at"]),
+        "deleted_at": _iso(row["deleted_at"]),
     }
 
 
-def _conversation_data(conversation: Conversation) -> dict[str, Any]:
+def _conversation_data(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "conversation_id": str(conversation.public_id), "channel": conversation.channel.kind,
-        "channel_id": str(conversation.channel.public_id), "contact_id": str(conversation.contact.public_id),
-        "status": conversation.status, "priority": conversation.priority,
-        "assignee_id": _text(conversation.assignee.public_id) if conversation.assignee else None,
-        "team_id": _text(conversation.team.public_id) if conversation.team else None,
-        "created_at": _iso(conversation.created_at), "last_activity_at": _iso(conversation.last_activity_at),
+        "conversation_id": str(row["public_id"]), "channel": row["channel__kind"],
+        "channel_id": str(row["channel__public_id"]), "contact_id": str(row["contact__public_id"]),
+        "status": row["status"], "priority": row["priority"],
+        "assignee_id": _text(row["assignee__public_id"]), "team_id": _text(row["team__public_id"]),
+        "created_at": _iso(row["created_at"]), "last_activity_at": _iso(row["last_activity_at"]),
     }
 
 
@@ -132,12 +145,13 @@ def outbound_events(events: Iterable[tuple[DomainEvent, str]], *, at: dt.datetim
     wanted: dict[str, set[int]] = {"message": set(), "conversation": set(), "contact": set(), "channel": set()}
     for event, name in pairs:
         wanted[name.split(".", 1)[0]].add(_row_pk(event, name))
-    messages = ({m.pk: m for m in Message.all_objects.filter(pk__in=wanted["message"]).select_related(
-        "conversation__contact", "channel", "sender_user")} if wanted["message"] else {})
-    conversations = ({c.pk: c for c in Conversation.all_objects.filter(pk__in=wanted["conversation"]).select_related(
-        "contact", "channel", "assignee", "team")} if wanted["conversation"] else {})
+    messages = ({row["pk"]: row for row in Message.all_objects.filter(pk__in=wanted["message"]).values(
+        *_MESSAGE_VALUES)} if wanted["message"] else {})
+    conversations = ({row["pk"]: row for row in Conversation.all_objects.filter(pk__in=wanted["conversation"])
+                      .values(*_CONVERSATION_VALUES)} if wanted["conversation"] else {})
     contacts = ({c.pk: c for c in Contact.all_objects.filter(pk__in=wanted["contact"])} if wanted["contact"] else {})
-    channels = ({c.pk: c for c in Channel.all_objects.filter(pk__in=wanted["channel"])} if wanted["channel"] else {})
+    channels = ({c.pk: c for c in Channel.all_objects.filter(pk__in=wanted["channel"]).defer("credentials")}
+                if wanted["channel"] else {})
     found: list[OutboundEvent] = []
     for event, name in pairs:
         kind, pk = name.split(".", 1)[0], _row_pk(event, name)
