@@ -20,7 +20,8 @@ from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 from integrations.http import Pools, PrivateAddressRefused, unreachable_reason
 from webhooks.models import RESPONSE_EXCERPT_MAX
 
-_pools = Pools(maxsize=8)
+# Connections kept per host: as many as an endpoint's deliveries sent at once.
+_pools = Pools(maxsize=64)
 USER_AGENT = "inbox-webhooks/1"
 
 

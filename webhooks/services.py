@@ -46,9 +46,10 @@ logger = logging.getLogger(__name__)
 
 SECRET_BYTES = 24
 PREVIOUS_SECRET_HOURS = 24
-# Longer than a batch can take: SEND_BATCH / concurrency × the timeout.
-LEASE_SECONDS = 300
-SEND_BATCH = 100
+# Longer than a round takes: SEND_BATCH / WEBHOOK_SEND_CONCURRENCY × the timeout (500 / 8 × 10 s
+# at worst, when every answer times out).
+LEASE_SECONDS = 900
+SEND_BATCH = 500
 INSERT_CHUNK = 1000  # rows a statement (PostgreSQL takes at most 65,535 parameters)
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 6 * 3600.0
@@ -383,6 +384,19 @@ def webhook_endpoint_deliver(*, endpoint_pk: int, now: dt.datetime | None = None
             return attempts
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """The process's sending threads (made once: a pool a round cost more than small rounds)."""
+    global _pool, _pool_size
+    if _pool is None or _pool_size != settings.WEBHOOK_SEND_CONCURRENCY:
+        _pool_size = settings.WEBHOOK_SEND_CONCURRENCY
+        _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="webhook-send")
+    return _pool
+
+
 def _deliver_round(endpoint_pk: int, clock: Callable[[], dt.datetime]) -> tuple[int, bool]:
     """One batch: (attempts made, whether another batch may be due). The deliveries of one
     conversation are sent one after another (a failure stops its chain: the rest wait for its
@@ -423,23 +437,21 @@ def _deliver_round(endpoint_pk: int, clock: Callable[[], dt.datetime]) -> tuple[
                 break
         return sent
 
-    workers = max(1, min(settings.WEBHOOK_SEND_CONCURRENCY, len(chains)))
-    if workers == 1:
+    if len(chains) == 1 or settings.WEBHOOK_SEND_CONCURRENCY <= 1:
         outcomes = [send_chain(chain) for chain in chains.values()]
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-send") as pool:
-            outcomes = list(pool.map(send_chain, chains.values()))
+        outcomes = list(_send_pool().map(send_chain, chains.values()))
     attempts = sorted((item for outcome in outcomes for item in outcome), key=lambda item: item[0].pk)
-    for delivery, result, at in attempts:
-        _attempt_record(endpoint, delivery, result, now=at)
-        if not endpoint.is_active:
-            return len(attempts), False
-    return len(attempts), bool(attempts)
+    _attempts_record(endpoint, attempts)
+    return len(attempts), bool(attempts) and endpoint.is_active
 
 
-def _attempt_record(endpoint: WebhookEndpoint, delivery: WebhookDelivery, result: AttemptResult, *,
-                    now: dt.datetime) -> bool:
-    """Record one attempt; True when it succeeded."""
+_ATTEMPT_FIELDS = ("attempts", "last_attempt_at", "response_status", "response_excerpt", "latency_ms", "status",
+                   "delivered_at", "error", "next_attempt_at")
+
+
+def _attempt_apply(delivery: WebhookDelivery, result: AttemptResult, *, now: dt.datetime) -> bool:
+    """One attempt's outcome on the delivery (not saved); True when it succeeded."""
     delivery.attempts += 1
     delivery.last_attempt_at = now
     delivery.response_status = result.status
@@ -462,19 +474,54 @@ def _attempt_record(endpoint: WebhookEndpoint, delivery: WebhookDelivery, result
                 delivery.next_attempt_at = next_at
         else:
             delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
-    delivery.save(update_fields=["attempts", "last_attempt_at", "response_status", "response_excerpt", "latency_ms",
-                                 "status", "delivered_at", "error", "next_attempt_at"])
-    if succeeded:
-        if endpoint.failing_since is not None:
-            endpoint.failing_since = None
-            WebhookEndpoint.all_objects.filter(pk=endpoint.pk).update(failing_since=None)
-    else:
-        if endpoint.failing_since is None:
-            endpoint.failing_since = now
-            WebhookEndpoint.all_objects.filter(pk=endpoint.pk).update(failing_since=now)
-        elif now - endpoint.failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
-            _endpoint_disable_failing(endpoint, now=now)
     return succeeded
+
+
+def _attempts_record(endpoint: WebhookEndpoint,
+                     attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]) -> None:
+    """A round's attempts, in the order they were made: the rows in one statement, then whether
+    the endpoint is failing (since when), and disabled when it failed for too long."""
+    failing_since, disable_at = endpoint.failing_since, None
+    for delivery, result, at in attempts:
+        if _attempt_apply(delivery, result, now=at):
+            failing_since = None
+        elif failing_since is None:
+            failing_since = at
+        elif at - failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
+            disable_at = at
+    _rows_update([delivery for delivery, _result, _at in attempts])
+    if failing_since != endpoint.failing_since:
+        endpoint.failing_since = failing_since
+        WebhookEndpoint.all_objects.filter(pk=endpoint.pk).update(failing_since=failing_since)
+    if disable_at is not None and failing_since is not None:
+        _endpoint_disable_failing(endpoint, now=disable_at)
+
+
+def _rows_update(rows: list[WebhookDelivery]) -> None:
+    """Each attempted delivery's new state in one statement (PostgreSQL: one JSON parameter,
+    as _rows_insert; bulk_update's CASE per row and field is a statement psycopg parses slowly)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        WebhookDelivery.all_objects.bulk_update(rows, list(_ATTEMPT_FIELDS))
+        return
+
+    def moment(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    records = [{"id": row.pk, "attempts": row.attempts, "last_attempt_at": moment(row.last_attempt_at),
+                "response_status": row.response_status, "response_excerpt": row.response_excerpt,
+                "latency_ms": row.latency_ms, "status": row.status, "delivered_at": moment(row.delivered_at),
+                "error": row.error, "next_attempt_at": moment(row.next_attempt_at)} for row in rows]
+    table = WebhookDelivery._meta.db_table
+    execute(
+        f"UPDATE {table} AS d SET attempts = r.attempts, last_attempt_at = r.last_attempt_at, "
+        "response_status = r.response_status, response_excerpt = r.response_excerpt, latency_ms = r.latency_ms, "
+        "status = r.status, delivered_at = r.delivered_at, error = r.error, next_attempt_at = r.next_attempt_at "
+        "FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, attempts integer, last_attempt_at timestamptz, "
+        "response_status integer, response_excerpt text, latency_ms integer, status text, delivered_at timestamptz, "
+        "error text, next_attempt_at timestamptz) WHERE d.id = r.id",
+        [json.dumps(records, separators=(",", ":"))])
 
 
 def _endpoint_disable_failing(endpoint: WebhookEndpoint, *, now: dt.datetime) -> None:

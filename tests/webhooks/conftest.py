@@ -34,6 +34,11 @@ class Answer:
     delay: float = 0.0
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog: 5 by default refuses concurrent senders
+
+
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -60,8 +65,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
