@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -14,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.schema import Error
-from config.api.serializers import PublicIdField, StrictCharField
+from config.api.serializers import PublicIdField, StrictBooleanField, StrictCharField
 from config.api.views import ApiView, ApiViewSet
 from webhooks.models import DESCRIPTION_MAX, URL_MAX, WebhookDelivery, WebhookEndpoint
 from webhooks.payloads import EVENT_NAMES
@@ -33,6 +34,7 @@ from webhooks.services import (
 from webhooks.tasks import webhook_endpoints_deliver_queue
 
 READ, WRITE = "webhooks:read", "webhooks:write"
+URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*\Z"
 REFUSED = OpenApiResponse(Error, description="The URL is refused (not http(s), or not a public address), or an "
                                              "event is unknown; `details` names the field.")
 DISABLED = OpenApiResponse(Error, description="The endpoint is disabled (code `endpoint_disabled`): enable it first.")
@@ -66,10 +68,17 @@ class WebhookWithSecret(WebhookOutput):
 
 
 class WebhookInput(serializers.Serializer):
-    url = serializers.URLField(max_length=URL_MAX, help_text="Where events are POSTed: a public http(s) URL.")
+    # A string the service checks (422 naming `url`): an http(s) URL whose host is public.
+    url = StrictCharField(max_length=URL_MAX, help_text="Where events are POSTed: a public http(s) URL.")
     events = serializers.ListField(child=serializers.ChoiceField(choices=list(EVENT_NAMES)), min_length=1,
                                    max_length=len(EVENT_NAMES), help_text=EVENTS_HELP)
     description = StrictCharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Its own pattern first: the schema states the first one.
+        url = self.fields["url"]
+        url.validators = [RegexValidator(URL_PATTERN, message="An http(s) URL."), *url.validators]
 
 
 class WebhookDeliveryOutput(serializers.ModelSerializer):
@@ -87,7 +96,7 @@ class WebhookDeliveryOutput(serializers.ModelSerializer):
 
 
 class EnableInput(serializers.Serializer):
-    replay_missed = serializers.BooleanField(
+    replay_missed = StrictBooleanField(
         default=False, help_text="Also send what it missed: deliveries skipped while it was disabled and those "
                                  "given up since it began failing.")
 

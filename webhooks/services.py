@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -98,6 +100,10 @@ def _subscriptions_now() -> dict[int, list[tuple[int, frozenset[str], bool]]]:
 def _url_checked(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except DjangoValidationError:
+        parts = parts._replace(scheme="")
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > URL_MAX:
         raise ValidationFailed(_("Give the full address of your endpoint, starting with https://."),
                                details={"url": [_("Not an http(s) URL.")]}, status_code=422)

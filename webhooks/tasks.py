@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
+from config.embedded import later
 from webhooks.services import webhook_deliveries_purge, webhook_endpoint_deliver, webhook_endpoints_due
 
 logger = logging.getLogger(__name__)
@@ -22,7 +25,17 @@ def webhook_endpoints_deliver_queue(endpoint_pks: Iterable[int]) -> None:
     """Queue the senders of these endpoints once the current transaction commits."""
     pks = list(endpoint_pks)
     if pks:
-        transaction.on_commit(lambda: [webhook_endpoint_deliver_task.delay(endpoint_pk=pk) for pk in pks])
+        transaction.on_commit(lambda: _deliver_soon(pks))
+
+
+def _deliver_soon(pks: list[int]) -> None:
+    for pk in pks:
+        # Embedded default (tasks eager): on the scheduler's thread, not on the request's path,
+        # where a slow endpoint would hold the agent's page for its timeout.
+        if settings.CELERY_TASK_ALWAYS_EAGER and later(0, functools.partial(
+                webhook_endpoint_deliver_task.apply, kwargs={"endpoint_pk": pk})):
+            continue
+        webhook_endpoint_deliver_task.delay(endpoint_pk=pk)
 
 
 @shared_task(name="webhooks.tasks.webhook_deliveries_sweep", acks_late=True, ignore_result=True)
