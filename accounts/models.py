@@ -185,6 +185,12 @@ class AuditAction(models.TextChoices):
     CANNED_RESPONSE_DELETED = "canned_response.deleted", _("Canned response deleted")
     API_KEY_CREATED = "api_key.created", _("API key created")
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
+    WEBHOOK_CREATED = "webhook.created", _("Webhook endpoint added")
+    WEBHOOK_UPDATED = "webhook.updated", _("Webhook endpoint changed")
+    WEBHOOK_DELETED = "webhook.deleted", _("Webhook endpoint deleted")
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", _("Webhook signing secret rotated")
+    WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
+    WEBHOOK_ENABLED = "webhook.enabled", _("Webhook endpoint enabled")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):

@@ -11,7 +11,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SUPER_ADMIN: frozenset({"*"}),
     Role.TENANT_ADMIN: frozenset(
         {"tenant:*", "users:*", "channels:*", "conversations:*", "contacts:*", "billing:read", "analytics:read",
-         "audit:read", "teams:write", "labels:write", "canned:write", "api_keys:write",
+         "audit:read", "teams:write", "labels:write", "canned:write", "api_keys:write", "webhooks:read",
+         "webhooks:write",
          # what a message its sender deleted for everyone said (managers and agents see it deleted)
          "messages:read_deleted"}
     ),

@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/", include("integrations.member_urls")),
     path("settings/", include("integrations.api_key_urls")),
     path("settings/", include(lgpd_urls.settings_urlpatterns)),
+    path("settings/", include("webhooks.urls")),
     path("contacts/", include("contacts.lgpd_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -82,11 +82,13 @@ class Pools:
         self.by_host: dict[tuple[str, str, bool], urllib3.PoolManager] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, url: str, *, public_only: bool = False) -> urllib3.PoolManager:
+    def __call__(self, url: str, *, public_only: bool = False, allow_private: bool | None = None) -> urllib3.PoolManager:
         """The pool for `url`'s host; `public_only`: a host a tenant typed (see above), unless
-        PROVIDER_URL_ALLOW_PRIVATE (development, tests)."""
+        `allow_private` (by default PROVIDER_URL_ALLOW_PRIVATE: development, tests)."""
         parts = urlsplit(url)
-        public_only = public_only and not settings.PROVIDER_URL_ALLOW_PRIVATE
+        if allow_private is None:
+            allow_private = settings.PROVIDER_URL_ALLOW_PRIVATE
+        public_only = public_only and not allow_private
         key = (parts.scheme, parts.netloc, public_only)
         pool = self.by_host.get(key)
         if pool is None:

@@ -45,6 +45,11 @@ def pages(acme, member) -> tuple[Client, list[str]]:
     label = factories.LabelFactory(tenant=acme)
     team = factories.TeamFactory(tenant=acme)
     canned = factories.CannedResponseFactory(tenant=acme)
+    from webhooks.services import webhook_endpoint_register, webhook_test_send
+
+    endpoint, _ = webhook_endpoint_register(tenant=acme, actor=None, url="https://hooks.example.com/in",
+                                            events=["message.received"])
+    webhook_test_send(endpoint=endpoint)
     client = Client()
     assert client.post("/login/", {"email": admin.user.email, "password": PASSWORD}).status_code == 302
     return client, [
@@ -52,6 +57,7 @@ def pages(acme, member) -> tuple[Client, list[str]]:
         "/settings/channels/", f"/settings/channels/{channel.public_id}/", "/settings/channels/new/api/",
         "/settings/teams/", f"/settings/teams/{team.public_id}/", "/settings/labels/", "/settings/canned-responses/",
         "/settings/canned-responses/new/", f"/settings/canned-responses/{canned.public_id}/",
+        "/settings/webhooks/", f"/settings/webhooks/{endpoint.public_id}/",
         "/admin/", "/admin/conversations/label/", f"/admin/conversations/label/{label.pk}/change/",
         "/api/docs/",
     ]

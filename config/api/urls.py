@@ -13,6 +13,7 @@ from integrations.api_key_api import ApiKeyViewSet
 from integrations.member_api import InvitationViewSet, MemberViewSet
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
+from webhooks.api import WebhookDeliveryViewSet, WebhookEventTypesView, WebhookViewSet
 
 # Path converters, not regexes: the viewsets' lookups are <uuid:id> (public ids), so that a
 # malformed id matches no URL (a 404) and the schema says format: uuid.
@@ -46,6 +47,20 @@ urlpatterns = [
     path("contacts/<uuid:id>/merge", ContactMergeView.as_view(), name="contact-api-merge"),
     path("contacts/<uuid:id>/export", ContactExportView.as_view(), name="contact-api-export"),
     path("contacts/<uuid:id>/anonymise", ContactAnonymiseView.as_view(), name="contact-api-anonymise"),
+    path("webhooks", WebhookViewSet.as_view({"get": "list"}), name="webhook-list"),
+    path("webhooks/register", WebhookViewSet.as_view({"post": "register"}), name="webhook-register"),
+    path("webhooks/events", WebhookEventTypesView.as_view(), name="webhook-events"),
+    path("webhooks/<uuid:id>", WebhookViewSet.as_view({"get": "retrieve", "patch": "partial_update",
+                                                       "delete": "destroy"}), name="webhook-detail"),
+    path("webhooks/<uuid:id>/rotate-secret", WebhookViewSet.as_view({"post": "rotate_secret"}),
+         name="webhook-rotate-secret"),
+    path("webhooks/<uuid:id>/test", WebhookViewSet.as_view({"post": "test"}), name="webhook-test"),
+    path("webhooks/<uuid:id>/enable", WebhookViewSet.as_view({"post": "enable"}), name="webhook-enable"),
+    path("webhooks/<uuid:id>/disable", WebhookViewSet.as_view({"post": "disable"}), name="webhook-disable"),
+    path("webhooks/<uuid:webhook_id>/deliveries", WebhookDeliveryViewSet.as_view({"get": "list"}),
+         name="webhook-deliveries"),
+    path("webhooks/deliveries/<uuid:id>/replay", WebhookDeliveryViewSet.as_view({"post": "replay"}),
+         name="webhook-delivery-replay"),
     *provider_api_urlpatterns(),
     *router.urls,
 ]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "contacts",
     "conversations",
     "integrations",
+    "webhooks",
     "axes",
     # Two-factor login (accounts.two_factor): TOTP devices and single-use recovery codes.
     "django_otp",
@@ -225,7 +226,28 @@ CELERY_BEAT_SCHEDULE = {
     # attachment_retention_days); none when it keeps them for ever.
     "purge-messages": {"task": "conversations.tasks.messages_retention_apply_task",
                        "schedule": env.float("RETENTION_PURGE_SECONDS", default=86400.0)},
+    # Outbound webhooks: due retries (and work a lost task left), and the delivery log's retention.
+    "sweep-webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_sweep",
+                                 "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=15.0)},
+    "purge-webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_purge_task", "schedule": 86400.0},
 }
+# --- Outbound webhooks (webhooks/) ---
+# Endpoints on this machine or a private network (development only: refused by default, at
+# registration and at every delivery).
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Deliveries of different conversations sent at once to one endpoint (one conversation's: in turn).
+WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=8)
+# Retried for this long after the event (timeouts, connection errors, 5xx, 408, 429).
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=72.0)
+# An endpoint whose every delivery failed for this long is disabled and its admins told.
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24.0)
+# The delivery log (what was sent, how it was answered) is kept this long.
+WEBHOOK_DELIVERY_KEEP_DAYS = env.int("WEBHOOK_DELIVERY_KEEP_DAYS", default=30)
+WEBHOOK_ENDPOINTS_MAX = env.int("WEBHOOK_ENDPOINTS_MAX", default=20)
+# Which endpoints hear which events is read again this often by each process (changes made in
+# the same process are seen at once).
+WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = env.float("WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", default=5.0)
 # Providers' webhook bodies (the durable copy of what each delivered, which holds what the
 # person wrote and their number): deleted this many days after they were processed, or after
 # they failed for good (admins process failed ones again from the channel's page until then).
@@ -459,7 +481,8 @@ SPECTACULAR_SETTINGS = {
         "ApiKeyStatus": "accounts.models.ApiKey.Status",
         "ApiKeyScope": "accounts.models.ApiKey.Scope",
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul",
+                            "webhooks.schema.webhook_payload_components"],
 }
 
 # Checks a channel's settings with its provider before they are saved.
@@ -500,6 +523,8 @@ DOMAIN_EVENT_LISTENERS = [
     "integrations.inbound.listeners.missed_messages_fetch",
     "integrations.listeners.templates_sync",
     "integrations.listeners.provider_remove",
+    # Last: integrators hear of what the product did once it did it.
+    "webhooks.listeners.webhooks_fan_out",
 ]
 
 # --- Logging -----------------------------------------------------------------------

@@ -20,6 +20,10 @@ DEBUG = False
 PUBLIC_BASE_URL = PUBLIC_BASE_URL or "http://127.0.0.1:8000"  # noqa: F405
 # The providers' simulators the tests connect to are on this machine (tests of the refusal turn it off).
 PROVIDER_URL_ALLOW_PRIVATE = True
+# The webhook receivers of the tests are on this machine too (the SSRF tests turn it off), and
+# endpoints are read at every event (a test's endpoints are gone when the next test begins).
+WEBHOOKS_ALLOW_PRIVATE = True
+WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = 0.0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in the test process; tests/test_celery_worker.py runs a real worker on the broker.
 CELERY_TASK_ALWAYS_EAGER = True

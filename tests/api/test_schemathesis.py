@@ -42,6 +42,11 @@ def live_api(transactional_db, settings, acme, member):
     settings.API_RATE_LIMIT_AUTH = settings.API_RATE_LIMIT_ANONYMOUS = 1_000_000
     # The run tries passwords (the token endpoint is fuzzed too): no lockout for it either.
     settings.AXES_FAILURE_LIMIT = settings.LOGIN_IP_FAILURE_LIMIT = 1_000_000
+    # Webhook endpoints the run registers must be public addresses (no test reaches the internet:
+    # here no public name resolves, so they are refused with 422), and a public address literal is
+    # given up on quickly: deliveries run inline in the tests, on the request's path.
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
     # Channels the run creates are checked with their provider: WhatsApp's is the local simulator.
     graph = GraphSimulator(status_progression=())
     graph.start()

@@ -67,6 +67,16 @@ def _organisation(demo: DemoInbox) -> tuple[Any, Any]:
     return team, canned
 
 
+def _webhook(demo: DemoInbox) -> Any:
+    """An endpoint with a delivery in its log (not sent: the page shows it pending)."""
+    from webhooks.services import webhook_endpoint_register, webhook_test_send
+
+    endpoint, _ = webhook_endpoint_register(tenant=demo.tenant, actor=None, url="https://hooks.example.com/in",
+                                            events=["message.received", "conversation.created"])
+    webhook_test_send(endpoint=endpoint)
+    return endpoint
+
+
 @pytest.mark.parametrize("language", ["pt-br", "en"])
 async def test_pages_have_no_serious_accessibility_violation(browser: Browser, inbox_server: InboxServer,
                                                              demo: DemoInbox, language: str) -> None:
@@ -81,6 +91,7 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
     team, canned = await database_sync_to_async(_organisation)(demo)
     await database_sync_to_async(api_key_create)(tenant=demo.tenant, actor=demo.admin.user, name="CRM",
                                                  scope="read_write", expires_in_days=90)
+    endpoint = await database_sync_to_async(_webhook)(demo)
     contact, other = await database_sync_to_async(
         lambda: [conversation.contact.public_id for conversation in demo.conversations.values()][:2])()
     pages = {
@@ -105,6 +116,8 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "contact import progress": f"/contacts/import/{done.public_id}/",
         "contact exports": "/contacts/exports/",
         "privacy": "/settings/privacy/",
+        "webhooks": "/settings/webhooks/",
+        "webhook": f"/settings/webhooks/{endpoint.public_id}/",
         "merge search": f"/contacts/{contact}/merge/?q=a",
         "merge confirmation": f"/contacts/{contact}/merge/?other={other}",
         "contact lgpd": f"/contacts/{contact}/lgpd/",

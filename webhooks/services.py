@@ -1,0 +1,572 @@
+"""Outbound webhooks: endpoints (register, change, delete, rotate the secret, disable, enable),
+the deliveries events make, and sending them: at least once, in order per conversation,
+retried with exponential backoff and jitter for WEBHOOK_RETRY_HOURS.
+
+Who sends: `webhook_endpoint_deliver` (a Celery task per endpoint, queued after the events'
+commit and by the sweep every WEBHOOK_SWEEP_SECONDS) holds a lease on its endpoint, so one
+sender at a time sends an endpoint's deliveries, oldest first; a delivery waiting for its retry
+holds back the later ones of its conversation (not the others)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import AuditTarget, audit_record
+from accounts.models import AuditAction, Membership, Role, User
+from accounts.tasks import email_send_queue
+from config.crypto import Secrets
+from config.errors import ConflictError, ValidationFailed
+from config.net import url_host_is_public
+from config.public_url import public_base_url
+from config.sql import execute, insert
+from tenants.events import DomainEvent
+from tenants.models import Tenant
+from webhooks.models import DESCRIPTION_MAX, URL_MAX, WebhookDelivery, WebhookEndpoint
+from webhooks.payloads import EVENT_NAMES, TEST_EVENT, outbound_events, public_name, test_body
+from webhooks.sending import AttemptResult, attempt_send
+
+logger = logging.getLogger(__name__)
+
+SECRET_BYTES = 24
+PREVIOUS_SECRET_HOURS = 24
+# Longer than a round takes: SEND_BATCH / WEBHOOK_SEND_CONCURRENCY × the timeout (500 / 8 × 10 s
+# at worst, when every answer times out).
+LEASE_SECONDS = 900
+SEND_BATCH = 500
+INSERT_CHUNK = 1000  # rows a statement (PostgreSQL takes at most 65,535 parameters)
+RETRY_BASE_SECONDS = 30.0
+RETRY_MAX_SECONDS = 6 * 3600.0
+RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
+ERROR_MAX = 300
+UNSET: Any = object()
+
+
+def _secret_new() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def _audit_target(endpoint: WebhookEndpoint) -> AuditTarget:
+    return AuditTarget("webhook", str(endpoint.public_id), endpoint.url[:200])
+
+
+# --- Which endpoints hear which events (remembered per process) --------------------------------
+
+# (expires, {tenant_pk: [(endpoint_pk, events, is_active)]})
+_subscriptions: tuple[float, dict[int, list[tuple[int, frozenset[str], bool]]]] = (0.0, {})
+
+
+def subscriptions_forget() -> None:
+    """Read the endpoints again at the next event (this process changed one)."""
+    global _subscriptions
+    _subscriptions = (0.0, {})
+
+
+def _subscriptions_now() -> dict[int, list[tuple[int, frozenset[str], bool]]]:
+    global _subscriptions
+    expires, found = _subscriptions
+    now = time.monotonic()
+    if expires > now:
+        return found
+    found = {}
+    for pk, tenant_pk, events, is_active in WebhookEndpoint.all_objects.values_list(
+            "pk", "tenant_id", "events", "is_active"):
+        found.setdefault(tenant_pk, []).append((pk, frozenset(events or ()), is_active))
+    _subscriptions = (now + settings.WEBHOOK_SUBSCRIPTION_CACHE_SECONDS, found)
+    return found
+
+
+# --- Endpoints ----------------------------------------------------------------------------------
+
+
+def _url_checked(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except DjangoValidationError:
+        parts = parts._replace(scheme="")
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > URL_MAX:
+        raise ValidationFailed(_("Give the full address of your endpoint, starting with https://."),
+                               details={"url": [_("Not an http(s) URL.")]}, status_code=422)
+    if parts.username or parts.password:
+        raise ValidationFailed(_("The URL may not hold a user name or password."),
+                               details={"url": [_("Credentials in the URL are not allowed.")]}, status_code=422)
+    if not settings.WEBHOOKS_ALLOW_PRIVATE and not url_host_is_public(url):
+        raise ValidationFailed(
+            _("This address is not on the internet (it names a private or reserved address, or cannot be found)."),
+            details={"url": [_("The address must be public.")]}, status_code=422)
+    return url
+
+
+def _events_checked(events: Iterable[str]) -> list[str]:
+    chosen = list(dict.fromkeys(events))
+    unknown = [name for name in chosen if name not in EVENT_NAMES]
+    if unknown or not chosen:
+        raise ValidationFailed(_("Choose at least one of the events offered."),
+                               details={"events": [_("Unknown events: %(names)s") % {"names": ", ".join(unknown)}]
+                                        if unknown else [_("Choose at least one event.")]}, status_code=422)
+    return chosen
+
+
+@transaction.atomic
+def webhook_endpoint_register(*, tenant: Tenant, actor: User | None, url: str, events: Iterable[str],
+                              description: str = "") -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its signing secret (the only time it is shown)."""
+    url, chosen = _url_checked(url), _events_checked(events)
+    if WebhookEndpoint.all_objects.filter(tenant=tenant).count() >= settings.WEBHOOK_ENDPOINTS_MAX:
+        raise ConflictError(_("This account has as many webhook endpoints as it may have (%(max)s).")
+                            % {"max": settings.WEBHOOK_ENDPOINTS_MAX}, code="limit_reached")
+    secret = _secret_new()
+    endpoint = WebhookEndpoint(tenant=tenant, url=url, events=chosen, description=description[:DESCRIPTION_MAX],
+                               secret=Secrets({"current": secret}), created_by=actor)
+    endpoint.save()
+    audit_record(tenant=tenant, action=AuditAction.WEBHOOK_CREATED, actor=actor, target=_audit_target(endpoint),
+                 details={"url": url, "events": chosen})
+    transaction.on_commit(subscriptions_forget)
+    subscriptions_forget()
+    return endpoint, secret
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, tenant: Tenant, actor: User | None, endpoint: WebhookEndpoint, url: str = UNSET,
+                            events: Iterable[str] = UNSET, description: str = UNSET) -> WebhookEndpoint:
+    changed: dict[str, Any] = {}
+    if url is not UNSET and url.strip() != endpoint.url:
+        endpoint.url = changed["url"] = _url_checked(url)
+    if events is not UNSET:
+        chosen = _events_checked(events)
+        if chosen != endpoint.events:
+            endpoint.events = changed["events"] = chosen
+    if description is not UNSET and description != endpoint.description:
+        endpoint.description = changed["description"] = description[:DESCRIPTION_MAX]
+    if changed:
+        endpoint.save()
+        audit_record(tenant=tenant, action=AuditAction.WEBHOOK_UPDATED, actor=actor,
+                     target=_audit_target(endpoint), details=changed)
+        transaction.on_commit(subscriptions_forget)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, tenant: Tenant, actor: User | None, endpoint: WebhookEndpoint) -> None:
+    audit_record(tenant=tenant, action=AuditAction.WEBHOOK_DELETED, actor=actor, target=_audit_target(endpoint))
+    endpoint.delete()
+    transaction.on_commit(subscriptions_forget)
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, tenant: Tenant, actor: User | None, endpoint: WebhookEndpoint,
+                          now: dt.datetime | None = None) -> str:
+    """A new secret; the one it replaces still signs (next to it) for PREVIOUS_SECRET_HOURS, so
+    the receiver can change its copy without losing a delivery."""
+    now = now or timezone.now()
+    secret = _secret_new()
+    endpoint.secret = Secrets({"current": secret, "previous": endpoint.secret.get("current", "")})
+    endpoint.previous_secret_expires_at = now + dt.timedelta(hours=PREVIOUS_SECRET_HOURS)
+    endpoint.save(update_fields=["secret", "previous_secret_expires_at", "updated_at"])
+    audit_record(tenant=tenant, action=AuditAction.WEBHOOK_SECRET_ROTATED, actor=actor,
+                 target=_audit_target(endpoint))
+    return secret
+
+
+def signing_secrets(endpoint: WebhookEndpoint, *, now: dt.datetime) -> list[str]:
+    found = [endpoint.secret["current"]]
+    previous = endpoint.secret.get("previous")
+    if previous and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        found.append(previous)
+    return found
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, tenant: Tenant, actor: User | None, endpoint: WebhookEndpoint, reason: str,
+                             now: dt.datetime | None = None) -> WebhookEndpoint:
+    """No more sending: what was waiting, and what happens until it is enabled again, is kept
+    as skipped (replayed on request when it is enabled)."""
+    now = now or timezone.now()
+    if not endpoint.is_active:
+        return endpoint
+    endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = False, now, reason[:200]
+    endpoint.sending_until = None
+    endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason", "sending_until", "updated_at"])
+    WebhookDelivery.all_objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
+        status=WebhookDelivery.Status.SKIPPED, next_attempt_at=None)
+    audit_record(tenant=tenant, action=AuditAction.WEBHOOK_DISABLED, actor=actor, target=_audit_target(endpoint),
+                 details={"reason": reason[:200]})
+    transaction.on_commit(subscriptions_forget)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_enable(*, tenant: Tenant, actor: User | None, endpoint: WebhookEndpoint,
+                            replay_missed: bool = False) -> int:
+    """Send again; with `replay_missed`, what it missed too (deliveries skipped while it was
+    disabled and those given up since it began failing), in their order. Returns how many are
+    sent again."""
+    replayed = 0
+    if replay_missed:
+        missed = Q(status=WebhookDelivery.Status.SKIPPED)
+        if endpoint.failing_since is not None:
+            missed |= Q(status=WebhookDelivery.Status.GAVE_UP, created_at__gte=endpoint.failing_since)
+        replayed = WebhookDelivery.all_objects.filter(missed, endpoint=endpoint).update(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at=None, error="")
+    if endpoint.is_active and not replayed:
+        return 0
+    was_active = endpoint.is_active
+    endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
+    endpoint.failing_since = None
+    endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason", "failing_since", "updated_at"])
+    if not was_active:
+        audit_record(tenant=tenant, action=AuditAction.WEBHOOK_ENABLED, actor=actor, target=_audit_target(endpoint),
+                     details={"replayed": replayed})
+    transaction.on_commit(subscriptions_forget)
+    return replayed
+
+
+@transaction.atomic
+def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send this delivery again (same webhook-id: a receiver that took it already knows it)."""
+    if not delivery.endpoint.is_active:
+        raise ConflictError(_("This endpoint is disabled: enable it first."), code="endpoint_disabled")
+    if delivery.status == WebhookDelivery.Status.PENDING:
+        return delivery
+    delivery.status, delivery.next_attempt_at, delivery.error = WebhookDelivery.Status.PENDING, None, ""
+    delivery.save(update_fields=["status", "next_attempt_at", "error"])
+    return delivery
+
+
+@transaction.atomic
+def webhook_test_send(*, endpoint: WebhookEndpoint, now: dt.datetime | None = None) -> WebhookDelivery:
+    """A `webhook.test` event for this endpoint (whatever it subscribed to)."""
+    if not endpoint.is_active:
+        raise ConflictError(_("This endpoint is disabled: enable it first."), code="endpoint_disabled")
+    now = now or timezone.now()
+    delivery = WebhookDelivery(tenant_id=endpoint.tenant_id, endpoint=endpoint, event=TEST_EVENT, created_at=now)
+    delivery.payload = test_body(endpoint_id=str(endpoint.public_id), event_id=str(delivery.public_id), at=now)
+    delivery.save()
+    return delivery
+
+
+# --- Deliveries made by events (the listener) ------------------------------------------------
+
+
+def webhook_deliveries_create(events: list[DomainEvent], *, now: dt.datetime | None = None) -> list[int]:
+    """The deliveries of `events` for every endpoint subscribed to them (one INSERT), returns
+    the endpoints that have new work. For a tenant with no endpoint this is a dict lookup."""
+    subscriptions = _subscriptions_now()
+    if not subscriptions:
+        return []
+    wanted: list[tuple[DomainEvent, str]] = []
+    for event in events:
+        endpoints = subscriptions.get(event.tenant_pk)
+        if endpoints:
+            name = public_name(event)
+            if name is not None and any(name in subscribed for _pk, subscribed, _active in endpoints):
+                wanted.append((event, name))
+    if not wanted:
+        return []
+    now = now or timezone.now()
+    rows: list[WebhookDelivery] = []
+    woken: set[int] = set()
+    for outbound in outbound_events(wanted, at=now):
+        for endpoint_pk, subscribed, is_active in subscriptions[outbound.tenant_pk]:
+            if outbound.name in subscribed:
+                rows.append(WebhookDelivery(
+                    tenant_id=outbound.tenant_pk, endpoint_id=endpoint_pk, event_id=outbound.event_id,
+                    event=outbound.name, payload=outbound.body, ordering_key=outbound.ordering_key,
+                    created_at=now,
+                    status=WebhookDelivery.Status.PENDING if is_active else WebhookDelivery.Status.SKIPPED))
+                if is_active:
+                    woken.add(endpoint_pk)
+    try:
+        with transaction.atomic():
+            _rows_insert(rows)
+    except IntegrityError:  # an endpoint deleted by another process a moment ago
+        subscriptions_forget()
+        live = set(WebhookEndpoint.all_objects.filter(pk__in={row.endpoint_id for row in rows})
+                   .values_list("pk", flat=True))
+        _rows_insert([row for row in rows if row.endpoint_id in live])
+        woken &= live
+    return sorted(woken)
+
+
+_RECORD_COLUMNS = (
+    ("tenant_id", "bigint"), ("endpoint_id", "bigint"), ("public_id", "uuid"), ("event_id", "text"),
+    ("event", "text"), ("payload", "jsonb"), ("ordering_key", "text"), ("status", "text"),
+    ("created_at", "timestamptz"),
+)
+
+
+def _rows_insert(rows: list[WebhookDelivery]) -> None:
+    """The deliveries of a batch of events, in one statement. On PostgreSQL the rows travel as
+    one JSON parameter (jsonb_to_recordset): Django's bulk_create quotes every payload into
+    arrays, and an INSERT of VALUES lists makes psycopg parse a statement of ~20 placeholders
+    a row; each cost ~1 ms a delivery, this ~0.1 ms (measured, 500-event batches)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        for start in range(0, len(rows), INSERT_CHUNK):
+            insert(rows[start:start + INSERT_CHUNK])
+        return
+    table = WebhookDelivery._meta.db_table
+    names = ", ".join(name for name, _type in _RECORD_COLUMNS)
+    record = ", ".join(f"{name} {kind}" for name, kind in _RECORD_COLUMNS)
+    records = [{"tenant_id": row.tenant_id, "endpoint_id": row.endpoint_id, "public_id": str(row.public_id),
+                "event_id": row.event_id, "event": row.event, "payload": row.payload,
+                "ordering_key": row.ordering_key, "status": row.status, "created_at": row.created_at.isoformat()}
+               for row in rows]
+    execute(f"INSERT INTO {table} ({names}, attempts, response_excerpt, error) "
+            f"SELECT {names}, 0, '', '' FROM jsonb_to_recordset(%s::jsonb) AS r({record})",
+            [json.dumps(records, separators=(",", ":"))])
+
+
+# --- Sending ---------------------------------------------------------------------------------
+
+
+def _lease_take(endpoint_pk: int, now: dt.datetime) -> bool:
+    return bool(WebhookEndpoint.all_objects.filter(
+        Q(sending_until__isnull=True) | Q(sending_until__lt=now), pk=endpoint_pk, is_active=True,
+    ).update(sending_until=now + dt.timedelta(seconds=LEASE_SECONDS)))
+
+
+def _lease_release(endpoint_pk: int) -> None:
+    WebhookEndpoint.all_objects.filter(pk=endpoint_pk).update(sending_until=None)
+
+
+def retry_delay(attempts: int, *, retry_after: float | None = None) -> float:
+    """Seconds until the next attempt after `attempts` failed ones: doubling from
+    RETRY_BASE_SECONDS up to RETRY_MAX_SECONDS, ±20 % jitter, or what Retry-After asked for."""
+    if retry_after is not None:
+        return min(max(retry_after, 1.0), RETRY_AFTER_MAX_SECONDS)
+    base = min(RETRY_BASE_SECONDS * 2.0 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
+    return float(base * random.uniform(0.8, 1.2))
+
+
+def _retryable(result: AttemptResult) -> bool:
+    if result.refused:
+        return False
+    if result.status is None:
+        return True
+    return result.status in (408, 429) or result.status >= 500
+
+
+def webhook_endpoint_deliver(*, endpoint_pk: int, now: dt.datetime | None = None) -> int:
+    """Send the endpoint's due deliveries, oldest first; returns how many attempts were made.
+    `now` (tests) fixes the clock for the whole run."""
+    fixed_now = now
+
+    def clock() -> dt.datetime:
+        return fixed_now if fixed_now is not None else timezone.now()
+
+    attempts = 0
+    while True:
+        if not _lease_take(endpoint_pk, clock()):
+            return attempts
+        try:
+            made, more = _deliver_round(endpoint_pk, clock)
+            attempts += made
+        finally:
+            _lease_release(endpoint_pk)
+        # Work that arrived while the lease was held was not queued to anyone else: look again.
+        if not more:
+            return attempts
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """The process's sending threads (made once: a pool a round cost more than small rounds)."""
+    global _pool, _pool_size
+    if _pool is None or _pool_size != settings.WEBHOOK_SEND_CONCURRENCY:
+        _pool_size = settings.WEBHOOK_SEND_CONCURRENCY
+        _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="webhook-send")
+    return _pool
+
+
+def _deliver_round(endpoint_pk: int, clock: Callable[[], dt.datetime]) -> tuple[int, bool]:
+    """One batch: (attempts made, whether another batch may be due). The deliveries of one
+    conversation are sent one after another (a failure stops its chain: the rest wait for its
+    retry); different conversations' chains go out side by side, WEBHOOK_SEND_CONCURRENCY at a
+    time, so that one slow answer does not hold back the others. Only HTTP runs on those
+    threads: every row is written here, in order."""
+    endpoint = WebhookEndpoint.all_objects.filter(pk=endpoint_pk, is_active=True).first()
+    if endpoint is None:
+        return 0, False
+    now = clock()
+    pending = WebhookDelivery.all_objects.filter(endpoint_id=endpoint_pk, status=WebhookDelivery.Status.PENDING)
+    due = list(pending.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).order_by("id")
+               [:SEND_BATCH])
+    if not due:
+        return 0, False
+    # The first waiting delivery of each conversation holds back its later ones.
+    waiting: dict[str, int] = {}
+    for key, pk in pending.filter(next_attempt_at__gt=now).exclude(ordering_key="").values_list(
+            "ordering_key", "id").order_by("id"):
+        waiting.setdefault(key, pk)
+    chains: dict[str, list[WebhookDelivery]] = {}
+    for delivery in due:
+        key = delivery.ordering_key
+        if key and key in waiting and waiting[key] < delivery.pk:
+            continue
+        chains.setdefault(key or f"#{delivery.pk}", []).append(delivery)
+    if not chains:
+        return 0, False
+    secrets_now = signing_secrets(endpoint, now=now)
+
+    def send_chain(chain: list[WebhookDelivery]) -> list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]:
+        sent = []
+        for delivery in chain:
+            result = attempt_send(url=endpoint.url, msg_id=str(delivery.public_id), payload=delivery.payload,
+                                  secrets=secrets_now, now=clock())
+            sent.append((delivery, result, clock()))
+            if not (result.status is not None and 200 <= result.status < 300):
+                break
+        return sent
+
+    if len(chains) == 1 or settings.WEBHOOK_SEND_CONCURRENCY <= 1:
+        outcomes = [send_chain(chain) for chain in chains.values()]
+    else:
+        outcomes = list(_send_pool().map(send_chain, chains.values()))
+    attempts = sorted((item for outcome in outcomes for item in outcome), key=lambda item: item[0].pk)
+    _attempts_record(endpoint, attempts)
+    return len(attempts), bool(attempts) and endpoint.is_active
+
+
+_ATTEMPT_FIELDS = ("attempts", "last_attempt_at", "response_status", "response_excerpt", "latency_ms", "status",
+                   "delivered_at", "error", "next_attempt_at")
+
+
+def _attempt_apply(delivery: WebhookDelivery, result: AttemptResult, *, now: dt.datetime) -> bool:
+    """One attempt's outcome on the delivery (not saved); True when it succeeded."""
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.response_status = result.status
+    delivery.response_excerpt = result.excerpt
+    delivery.latency_ms = result.latency_ms
+    succeeded = result.status is not None and 200 <= result.status < 300
+    if succeeded:
+        delivery.status, delivery.delivered_at, delivery.error = WebhookDelivery.Status.SUCCEEDED, now, ""
+        delivery.next_attempt_at = None
+    else:
+        delivery.error = (result.error or f"HTTP {result.status}")[:ERROR_MAX]
+        if 300 <= (result.status or 0) < 400:
+            delivery.error = f"HTTP {result.status}: redirects are not followed"
+        if _retryable(result):
+            delay = retry_delay(delivery.attempts, retry_after=result.retry_after)
+            next_at = now + dt.timedelta(seconds=delay)
+            if next_at > delivery.created_at + dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS):
+                delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.GAVE_UP, None
+            else:
+                delivery.next_attempt_at = next_at
+        else:
+            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
+    return succeeded
+
+
+def _attempts_record(endpoint: WebhookEndpoint,
+                     attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]) -> None:
+    """A round's attempts, in the order they were made: the rows in one statement, then whether
+    the endpoint is failing (since when), and disabled when it failed for too long."""
+    failing_since, disable_at = endpoint.failing_since, None
+    for delivery, result, at in attempts:
+        if _attempt_apply(delivery, result, now=at):
+            failing_since = None
+        elif failing_since is None:
+            failing_since = at
+        elif at - failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
+            disable_at = at
+    _rows_update([delivery for delivery, _result, _at in attempts])
+    if failing_since != endpoint.failing_since:
+        endpoint.failing_since = failing_since
+        WebhookEndpoint.all_objects.filter(pk=endpoint.pk).update(failing_since=failing_since)
+    if disable_at is not None and failing_since is not None:
+        _endpoint_disable_failing(endpoint, now=disable_at)
+
+
+def _rows_update(rows: list[WebhookDelivery]) -> None:
+    """Each attempted delivery's new state in one statement (PostgreSQL: one JSON parameter,
+    as _rows_insert; bulk_update's CASE per row and field is a statement psycopg parses slowly)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        WebhookDelivery.all_objects.bulk_update(rows, list(_ATTEMPT_FIELDS))
+        return
+
+    def moment(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    records = [{"id": row.pk, "attempts": row.attempts, "last_attempt_at": moment(row.last_attempt_at),
+                "response_status": row.response_status, "response_excerpt": row.response_excerpt,
+                "latency_ms": row.latency_ms, "status": row.status, "delivered_at": moment(row.delivered_at),
+                "error": row.error, "next_attempt_at": moment(row.next_attempt_at)} for row in rows]
+    table = WebhookDelivery._meta.db_table
+    execute(
+        f"UPDATE {table} AS d SET attempts = r.attempts, last_attempt_at = r.last_attempt_at, "
+        "response_status = r.response_status, response_excerpt = r.response_excerpt, latency_ms = r.latency_ms, "
+        "status = r.status, delivered_at = r.delivered_at, error = r.error, next_attempt_at = r.next_attempt_at "
+        "FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, attempts integer, last_attempt_at timestamptz, "
+        "response_status integer, response_excerpt text, latency_ms integer, status text, delivered_at timestamptz, "
+        "error text, next_attempt_at timestamptz) WHERE d.id = r.id",
+        [json.dumps(records, separators=(",", ":"))])
+
+
+def _endpoint_disable_failing(endpoint: WebhookEndpoint, *, now: dt.datetime) -> None:
+    hours = settings.WEBHOOK_DISABLE_AFTER_HOURS
+    with transaction.atomic():
+        tenant = Tenant.objects.get(pk=endpoint.tenant_id)
+        webhook_endpoint_disable(tenant=tenant, actor=None, endpoint=endpoint, now=now,
+                                 reason=f"every delivery failed for {hours} hours")
+        admins = (Membership.all_objects.filter(tenant=tenant, role=Role.TENANT_ADMIN, is_active=True,
+                                                user__is_active=True)
+                  .select_related("user").order_by("pk"))
+        context = {"tenant": tenant, "endpoint": endpoint, "hours": hours,
+                   "settings_url": f"{public_base_url()}/settings/webhooks/"}
+        subject = _("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url[:80]}
+        body = render_to_string("webhooks/email/endpoint_disabled.txt", context)
+        for membership in admins:
+            email_send_queue(subject=subject, body=body, to=membership.user.email)
+    logger.warning("webhook endpoint %s disabled after %s hours of failures", endpoint.public_id, hours)
+
+
+def webhook_endpoints_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Active endpoints with a delivery due and no sender holding them (the sweep)."""
+    now = now or timezone.now()
+    return sorted(set(WebhookDelivery.all_objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        status=WebhookDelivery.Status.PENDING, endpoint__is_active=True,
+    ).filter(Q(endpoint__sending_until__isnull=True) | Q(endpoint__sending_until__lt=now))
+        .values_list("endpoint_id", flat=True).distinct()))
+
+
+def webhook_deliveries_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete the deliveries older than WEBHOOK_DELIVERY_KEEP_DAYS (pending ones too: they gave
+    up long ago); returns how many."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.WEBHOOK_DELIVERY_KEEP_DAYS)
+    removed = 0
+    while True:
+        batch = list(WebhookDelivery.all_objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:1000])
+        if not batch:
+            return removed
+        removed += WebhookDelivery.all_objects.filter(pk__in=batch).delete()[0]
+
