@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -34,7 +33,6 @@ from webhooks.services import (
 from webhooks.tasks import webhook_endpoints_deliver_queue
 
 READ, WRITE = "webhooks:read", "webhooks:write"
-URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*\Z"
 REFUSED = OpenApiResponse(Error, description="The URL is refused (not http(s), or not a public address), or an "
                                              "event is unknown; `details` names the field.")
 DISABLED = OpenApiResponse(Error, description="The endpoint is disabled (code `endpoint_disabled`): enable it first.")
@@ -74,17 +72,12 @@ class WebhookInput(serializers.Serializer):
                                    max_length=len(EVENT_NAMES), help_text=EVENTS_HELP)
     description = StrictCharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Its own pattern first: the schema states the first one.
-        url = self.fields["url"]
-        url.validators = [RegexValidator(URL_PATTERN, message="An http(s) URL."), *url.validators]
 
 
 class WebhookDeliveryOutput(serializers.ModelSerializer):
     id = PublicIdField(help_text="Sent as the `webhook-id` header (the same on every attempt and replay).")
     webhook_id = PublicIdField(source="endpoint.public_id")
-    event_id = serializers.CharField(read_only=True, help_text="The event's id (the `id` of the body).")
+    event_id = serializers.UUIDField(read_only=True, help_text="The event's id (the `id` of the body).")
     payload = serializers.JSONField(read_only=True, help_text="The body sent (see the WebhookEnvelope component).")
 
     class Meta:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels_app.models import Channel
+from config.ids import uuid7
 from contacts.models import Contact
 from conversations.models import Conversation, Message
 from tenants.events import DomainEvent
@@ -182,7 +183,7 @@ def outbound_events(events: Iterable[tuple[DomainEvent, str]], *, at: dt.datetim
         for field in _EXTRA_FIELDS:
             if field in payload:
                 data[field] = list(payload[field]) if isinstance(payload[field], tuple) else payload[field]
-        event_id = event.event_id or ""
+        event_id = event.event_id or str(uuid7())  # an event the log did not keep still has an id
         found.append(OutboundEvent(tenant_pk=event.tenant_pk, event_id=event_id, name=name,
                                    body=envelope(name=name, data=data, event_id=event_id, at=at),
                                    ordering_key=key))

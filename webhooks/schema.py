@@ -32,7 +32,7 @@ COMPONENTS: dict[str, Any] = {
             "event": {"type": "string", "enum": [*EVENT_NAMES, TEST_EVENT]},
             "version": {"type": "integer", "enum": [PAYLOAD_VERSION],
                         "description": "The payloads' version: fields are only ever added within a version."},
-            "id": {"type": "string", "description": "The event's id (in the account's event log)."},
+            "id": {"type": "string", "format": "uuid", "description": "The event's id (in the account's event log)."},
             "timestamp": _TIME,
             "data": {"anyOf": [{"$ref": "#/components/schemas/WebhookMessageData"},
                                {"$ref": "#/components/schemas/WebhookConversationData"},

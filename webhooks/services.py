@@ -99,12 +99,13 @@ def _subscriptions_now() -> dict[int, list[tuple[int, frozenset[str], bool]]]:
 
 def _url_checked(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         URLValidator(schemes=["http", "https"])(url)
-    except DjangoValidationError:
-        parts = parts._replace(scheme="")
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > URL_MAX:
+        hostname = parts.hostname
+    except (DjangoValidationError, ValueError):  # ValueError: urlsplit's, of a malformed host ("http://[")
+        parts, hostname = urlsplit(""), None
+    if parts.scheme not in ("http", "https") or not hostname or len(url) > URL_MAX:
         raise ValidationFailed(_("Give the full address of your endpoint, starting with https://."),
                                details={"url": [_("Not an http(s) URL.")]}, status_code=422)
     if parts.username or parts.password:
