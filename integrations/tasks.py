@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from channels_app.models import Channel
 from conversations.services import messages_sending_expire
@@ -25,6 +26,7 @@ from integrations.maintenance import (
     webhook_events_prune,
     webhook_events_stuck,
 )
+from integrations.monitoring.counters import activity_prune
 from integrations.outbound.send import backoff_seconds
 from integrations.outbound.tasks import channel_senders_queue
 from integrations.pairing import channels_connection_check_all
@@ -103,9 +105,10 @@ def channels_groups_refresh() -> int:
 @shared_task(name="integrations.tasks.sweep_stuck_work")
 def sweep_stuck_work() -> dict[str, int]:
     """The backstop: webhooks and replies waiting longer than they should, replies whose sender
-    died mid-send, the old event log and the old webhook bodies."""
-    return _take_up_work(older_than=None, seize=False) | {"events_pruned": event_log_prune(),
-                                                          "webhook_bodies_pruned": webhook_events_prune()}
+    died mid-send, the old event log, the old webhook bodies and the old health counters."""
+    return _take_up_work(older_than=None, seize=False) | {
+        "events_pruned": event_log_prune(), "webhook_bodies_pruned": webhook_events_prune(),
+        "activity_pruned": activity_prune(older_than=timedelta(days=settings.ACTIVITY_KEEP_DAYS))}
 
 
 @shared_task(name="integrations.tasks.recover_work")

@@ -231,6 +231,8 @@ CELERY_BEAT_SCHEDULE = {
                                  "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=15.0)},
     "purge-webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_purge_task", "schedule": 86400.0},
 }
+# The integrations health page's counters (integrations.monitoring) are kept this long.
+ACTIVITY_KEEP_DAYS = env.int("ACTIVITY_KEEP_DAYS", default=35)
 # --- Outbound webhooks (webhooks/) ---
 # Endpoints on this machine or a private network (development only: refused by default, at
 # registration and at every delivery).
@@ -523,6 +525,7 @@ DOMAIN_EVENT_LISTENERS = [
     "integrations.inbound.listeners.missed_messages_fetch",
     "integrations.listeners.templates_sync",
     "integrations.listeners.provider_remove",
+    "integrations.monitoring.listeners.activity_count",
     # Last: integrators hear of what the product did once it did it.
     "webhooks.listeners.webhooks_fan_out",
 ]

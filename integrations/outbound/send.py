@@ -52,6 +52,8 @@ from integrations.base import (
     ProviderUnreachableError,
 )
 from integrations.channel_cache import channel_current
+from integrations.models import ActivitySlot
+from integrations.monitoring.counters import activity_add
 from integrations.registry import adapter_for
 from integrations.throttle import throughput_acquire
 from tenants.events import publish
@@ -207,6 +209,10 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
     with log_context(tenant_id=message.tenant_id, channel_id=channel.pk, message_id=message.pk):
         outcome = _reply_send(message, channel)
     outbound_send_count(kind=channel.kind, outcome=outcome.status, seconds=outcome.provider_seconds)
+    if outcome.status in ("sent", "failed", "unknown"):  # handed over for good (its failure: the listener's)
+        activity_add(kind=ActivitySlot.Subject.CHANNEL, subject_pk=channel.pk, tenant_pk=channel.tenant_id,
+                     attempted=1, latency_ms=None if outcome.provider_seconds is None
+                     else round(outcome.provider_seconds * 1000))
     return outcome
 
 
