@@ -118,6 +118,7 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "privacy": "/settings/privacy/",
         "webhooks": "/settings/webhooks/",
         "webhook": f"/settings/webhooks/{endpoint.public_id}/",
+        "integrations health": "/settings/health/",
         "merge search": f"/contacts/{contact}/merge/?q=a",
         "merge confirmation": f"/contacts/{contact}/merge/?other={other}",
         "contact lgpd": f"/contacts/{contact}/lgpd/",
