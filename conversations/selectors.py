@@ -17,7 +17,7 @@ from config.ids import uuid_or_none
 from contacts.models import Contact
 from contacts.selectors import contact_search_q
 from conversations.models import CannedResponse, Conversation, Label, Message, Team
-from conversations.search import messages_matching
+from conversations.search import messages_matching, search_snippets
 
 # Who may read what a message its sender deleted for everyone said (the others see it deleted).
 READ_DELETED = "messages:read_deleted"
@@ -163,6 +163,17 @@ def inbox_page(queryset: QuerySet[Conversation], *, after: str = "") -> tuple[li
     rows = rows[:INBOX_PAGE_SIZE]
     cursor = f"{rows[-1].last_activity_at.isoformat()}_{rows[-1].public_id}" if more else ""
     return rows, cursor
+
+
+def inbox_rows_mark_matches(rows: list[Conversation], *, access: TenantAccess, text: str) -> list[Conversation]:
+    """While searching, each row shows the newest message that matched (`search_snippet`, the
+    match marked) instead of the conversation's last message: one statement for the page."""
+    if text.strip():
+        snippets = search_snippets(conversation_ids=[row.pk for row in rows], text=text.strip(),
+                                   hide_deleted=not message_deleted_content_visible(access=access))
+        for row in rows:
+            row.search_snippet = snippets.get(row.pk)  # type: ignore[attr-defined]
+    return rows
 
 
 def capped_count(queryset: QuerySet[Any]) -> int:

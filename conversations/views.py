@@ -32,6 +32,7 @@ from conversations.selectors import (
     count_label,
     inbox_conversations,
     inbox_page,
+    inbox_rows_mark_matches,
     inbox_tab_counts,
     inbox_unread_count,
     message_visible,
@@ -105,6 +106,7 @@ def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> Htt
     access = request.access
     filters = InboxFilters.from_query(request.GET)
     rows, cursor = inbox_page(inbox_conversations(access=access, filters=filters))
+    inbox_rows_mark_matches(rows, access=access, text=filters.search)
     channels = list(channel_list(access=access))
     context: dict[str, Any] = {
         "filters": filters, "rows": rows, "cursor": cursor,
@@ -140,6 +142,7 @@ def conversation_rows(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.from_query(request.GET)
     after = request.GET.get("after", "")[:80]
     rows, cursor = inbox_page(inbox_conversations(access=request.access, filters=filters), after=after)
+    inbox_rows_mark_matches(rows, access=request.access, text=filters.search)
     context = {"rows": rows, "cursor": cursor, "filters": filters}
     response = render(request, "inbox/_rows.html", context)
     if not after:  # a new list (its tabs' counts are asked for by the page, on /inbox/counts/)

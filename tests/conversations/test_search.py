@@ -87,3 +87,26 @@ def test_the_word_search_is_served_by_its_index():
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert "message_content_search" in plan, plan
+
+
+def test_a_row_shows_the_message_that_matched_with_the_match_marked_and_escaped(acme, member):
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    admin = member(acme, Role.TENANT_ADMIN)
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel)
+    factories.MessageFactory(conversation=conversation, content="<b>Oi</b> segue o boleto de <i>dezembro</i>")
+    factories.MessageFactory(conversation=conversation, content="Obrigado!")  # the last one, unmatched
+    client = Client()
+    client.force_login(admin.user)
+    session = client.session
+    session[SESSION_TENANT_KEY] = acme.pk
+    session.save()
+
+    html = client.get("/inbox/", {"tab": "all", "q": "boleto"}).content.decode()
+    rows = client.get("/inbox/rows/", {"tab": "all", "q": "boleto"}, HTTP_HX_REQUEST="true").content.decode()
+
+    for page in (html, rows):
+        snippet = page[page.index('class="preview search-match"'):]
+        snippet = snippet[:snippet.index("</span>")]
+        assert "<mark>boleto</mark>" in snippet
+        # What the contact typed is text: escaped (PostgreSQL's headline even leaves tags out).
+        assert "<b>" not in snippet and "<i>" not in snippet and "dezembro" in snippet
