@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.sessions import InboxRequest, inbox_member_required
-from integrations.monitoring.charts import Series, bars
+from config.charts import Series, bars
 from integrations.monitoring.figures import PERIODS, SubjectHealth, integrations_health
 
 

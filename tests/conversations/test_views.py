@@ -304,7 +304,9 @@ def test_language_follows_the_member(inbox):
 
 
 @pytest.mark.parametrize("path", ["/inbox/?tab=all", "/inbox/rows/?tab=all", "/inbox/c/{conversation}/thread/",
-                                  "/inbox/c/{conversation}/messages/?before={last}"])
+                                  "/inbox/c/{conversation}/messages/?before={last}", "/inbox/?tab=all&q=mensagem",
+                                  "/inbox/rows/?tab=all&q=contact", "/inbox/counts/?tab=all",
+                                  "/inbox/c/{conversation}/?tab=all"])
 def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
     counts = []
     for rows in (5, 40):

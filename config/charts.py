@@ -1,4 +1,4 @@
-"""Charts drawn on the server, as inline SVG: no script, no chart library, nothing from a CDN,
+"""Charts drawn on the server (the integrations health page, the reports), as inline SVG: no script, no chart library, nothing from a CDN,
 and readable without JavaScript (each bar has its figures as a tooltip, the chart a text
 alternative). Styled by static/settings/settings.css (classes only: the CSP allows no inline
 style)."""
