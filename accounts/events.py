@@ -59,3 +59,12 @@ class InvitationAccepted(DomainEvent):
     invitation_id: str
     channel_ids: tuple[str, ...] = ()
     team_ids: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApiKeyRevoked(DomainEvent):
+    """An API key was revoked: the live sockets it opened close (conversations.consumers). Not
+    shown to any client: it only makes sockets re-check."""
+
+    name = "api_key.revoked"
+    api_key_id: str
