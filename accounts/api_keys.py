@@ -56,6 +56,16 @@ class ApiKeyRefused(ApplicationError):
     status_code = 401
 
 
+# The codes of ApiKeyRefused (401), with what each means to an integrator: the OpenAPI schema
+# lists them (accounts.schema).
+REFUSAL_CODES = {
+    "api_key_invalid": "unknown or malformed",
+    "api_key_revoked": "revoked by an administrator",
+    "api_key_expired": "past its `expires_at` (`details.expired_at`)",
+    "api_key_creator_inactive": "the administrator who made it no longer administers the account: make a new key",
+}
+
+
 @dataclass(frozen=True)
 class ApiKeyCreated:
     """A key just made, and the key itself: the one moment it is known."""
