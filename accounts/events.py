@@ -68,3 +68,13 @@ class ApiKeyRevoked(DomainEvent):
 
     name = "api_key.revoked"
     api_key_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UserLoginsEnded(DomainEvent):
+    """Every login of a user but one was ended (accounts.login_sessions): the sockets of the
+    others close. One per tenant the user works in; not shown to any client."""
+
+    name = "user.logins_ended"
+    user_pk: int
+    user_id: str

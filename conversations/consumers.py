@@ -27,6 +27,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public, token_ids
 from accounts.api_keys import ApiKeyRefused, api_key_access_current, api_key_authenticate, is_api_key
 from accounts.authentication import SESSION_TENANT_KEY
+from accounts.login_sessions import login_session_exists
 from accounts.models import Membership, User
 from accounts.sessions import session_two_factor_missing
 from accounts.tokens import token_refusal
@@ -182,9 +183,11 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
     def _concerned_by(self, frame: dict[str, Any]) -> bool:
         """Whether an access event may change this socket's access (a key's revocation changes
         the sockets of that key only)."""
+        key = self.access.api_key if self.access is not None else None
         if frame["name"] == "api_key.revoked":
-            key = self.access.api_key if self.access is not None else None
             return key is not None and frame["data"].get("api_key_id") == str(key.public_id)
+        if frame["name"] == "user.logins_ended":  # a person's logins, not the keys they made
+            return key is None and frame["data"].get("user_id") == str(self.access.user.public_id)
         return True
 
     async def _access_refusal(self) -> int | None:
@@ -226,10 +229,17 @@ class InboxConsumer(_EventsConsumer):
         await self.start(access)
 
     def _still_authenticated(self) -> bool:
-        """The user is active and the session is still theirs (a new password ends the others)."""
+        """The user is active and the session is still theirs (a new password ends the others) and
+        still there (turning two-factor login on deletes the others)."""
         user = User.objects.filter(pk=self.access.user.pk, is_active=True).first() if self.access else None
         return user is not None and constant_time_compare(
-            self.scope["session"].get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
+            self.scope["session"].get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+        ) and login_session_exists(self.scope["session"])
+
+    async def _access_refusal(self) -> int | None:
+        if not await database_sync_to_async(login_session_exists)(self.scope["session"]):
+            return CLOSE_UNAUTHENTICATED  # the session was ended (its user turned two-factor login on elsewhere)
+        return await super()._access_refusal()
 
     def _two_factor_missing(self, access: TenantAccess) -> bool:
         return session_two_factor_missing(session=self.scope["session"], access=access)
@@ -342,8 +352,14 @@ class IntegratorConsumer(_EventsConsumer):
 
     async def _access_refusal(self) -> int | None:
         if self.access is None or self.access.api_key is None:
-            return await super()._access_refusal()
+            refusal = await super()._access_refusal()
+            if refusal is None and await database_sync_to_async(self._token_refused)():
+                return CLOSE_UNAUTHENTICATED  # e.g. its user's other logins were ended
+            return refusal
         return await database_sync_to_async(self._api_key_refusal)()
+
+    def _token_refused(self) -> bool:
+        return self._token is None or self.access is None or token_refusal(self._token, self.access.user) is not None
 
     def _api_key_refusal(self) -> int | None:
         """For a key's socket: None if the key still authenticates in an operational account

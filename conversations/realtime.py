@@ -42,10 +42,11 @@ BROADCAST_CHUNK = 100
 # Events that change who may see what: consumers re-read their member's access.
 ACCESS_EVENTS = frozenset({"channel.created", "channel.archived", "channel.access_changed",
                            "membership.role_changed", "membership.removed", "membership.deactivated",
-                           "tenant.status_changed", "tenant.two_factor_required", "api_key.revoked"})
+                           "tenant.status_changed", "tenant.two_factor_required", "api_key.revoked",
+                           "user.logins_ended"})
 # Events that only make sockets re-check their access: never sent to a client, live or replayed
 # (an API key's revocation is the administrators' business, not every agent's).
-INTERNAL_EVENTS = frozenset({"api_key.revoked"})
+INTERNAL_EVENTS = frozenset({"api_key.revoked", "user.logins_ended"})
 
 
 def tenant_group(tenant_pk: int) -> str:
