@@ -13,27 +13,17 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.test import Client
 from django.utils import translation
 
-from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import AuditAction, AuditEntry, Role
 from contacts.models import Contact, ContactIdentity
 from conversations.models import Attachment, Conversation, Message
 from tests import factories
+from tests.clients import page
 
 pytestmark = pytest.mark.django_db
 CONSENT = dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC)
 PHOTO = b"\x89PNG\r\n\x1a\n fake picture bytes"
-
-
-def page(membership: Any) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session[SESSION_TENANT_KEY] = membership.tenant_id
-    session.save()
-    return client
 
 
 @pytest.fixture

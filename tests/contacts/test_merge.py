@@ -8,10 +8,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import AuditAction, AuditEntry, Role
 from config.errors import ConflictError, ValidationFailed
 from contacts.lgpd import contact_anonymise
@@ -20,18 +18,10 @@ from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_identity_resolve
 from conversations.models import Conversation
 from tests import factories
+from tests.clients import page
 
 pytestmark = pytest.mark.django_db
 CONSENT = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def page(membership: Any) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session[SESSION_TENANT_KEY] = membership.tenant_id
-    session.save()
-    return client
 
 
 @pytest.fixture

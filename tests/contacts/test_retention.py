@@ -11,26 +11,16 @@ import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.test import Client
 from django.utils import timezone
 
-from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import AuditAction, AuditEntry, Role
 from conversations.models import Attachment, Conversation, Message
 from conversations.services.retention import tenant_retention_apply
 from conversations.tasks import messages_retention_apply_task
 from tests import factories
+from tests.clients import page
 
 pytestmark = pytest.mark.django_db
-
-
-def page(membership: Any) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session[SESSION_TENANT_KEY] = membership.tenant_id
-    session.save()
-    return client
 
 
 def _message(conversation: Any, *, days: int, file: bool = False) -> tuple[Message, Attachment | None]:

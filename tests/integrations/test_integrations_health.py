@@ -10,11 +10,9 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.access import TenantAccess
-from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import Role
 from channels_app.models import Channel
 from config.crypto import Secrets
@@ -23,6 +21,7 @@ from integrations.monitoring.counters import Tally
 from integrations.monitoring.figures import integrations_health
 from tenants.scoping import tenant_context
 from tests import factories
+from tests.clients import page
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -30,15 +29,6 @@ pytestmark = pytest.mark.django_db
 CHANNEL, WEBHOOK = ActivitySlot.Subject.CHANNEL, ActivitySlot.Subject.WEBHOOK
 # 10:00 in São Paulo (UTC-3).
 NOW = dt.datetime(2026, 12, 5, 13, 0, 30, tzinfo=dt.UTC)
-
-
-def page(membership: Any) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session[SESSION_TENANT_KEY] = membership.tenant_id
-    session.save()
-    return client
 
 
 def _count(subject: Any, kind: str = CHANNEL, *, at: dt.datetime, **counts: Any) -> None:
