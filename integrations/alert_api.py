@@ -9,7 +9,6 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,6 +17,7 @@ from channels_app.models import Channel
 from config.api.schema import Error
 from config.api.serializers import PublicIdField, PublicIdInput, StrictBooleanField, StrictIntegerField
 from config.api.views import ApiViewSet
+from config.errors import ValidationFailed
 from integrations.models import AlertIncident, AlertRule
 from integrations.monitoring.alert_rules import (
     UNSET,
@@ -36,7 +36,7 @@ from integrations.monitoring.alerts import (
 
 READ, WRITE = "alerts:read", "alerts:write"
 INVALID = OpenApiResponse(Error, description="A threshold out of its kind's range (percent: 1–100, hours: 1–720, "
-                                             "minutes: 0–1440), or a channel given to a rule of another kind; "
+                                             "minutes: 0–1440), a channel not of this account or given to a rule of another kind; "
                                              "`details` names the field.")
 THRESHOLD_HIGH = max(spec.high for spec in THRESHOLDS.values())
 THRESHOLD_HELP = ("`send_failure_rate`: percent of the sends that failed (default 20); `no_inbound`: hours without "
@@ -107,7 +107,8 @@ def _channel(request: Request, values: dict[str, Any]) -> Any:
     channel = Channel.all_objects.filter(tenant_id=_access(request).tenant_id, archived_at__isnull=True,
                                          public_id=values["channel_id"]).first()
     if channel is None:
-        raise ValidationError({"channel_id": [f"No such channel in your account: {values['channel_id']}."]})
+        raise ValidationFailed(f"No such channel in your account: {values['channel_id']}.",
+                               details={"channel_id": ["No such channel in your account."]})
     return channel
 
 

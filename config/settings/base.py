@@ -485,6 +485,9 @@ SPECTACULAR_SETTINGS = {
         "ContactImportColumn": "contacts.imports.TARGETS",
         "ApiKeyStatus": "accounts.models.ApiKey.Status",
         "ApiKeyScope": "accounts.models.ApiKey.Scope",
+        "AlertRuleKind": "integrations.models.AlertRule.Kind",
+        # The channel kinds are the providers' registered ones (named as they were before alert rules had a kind too).
+        "KindEnum": "channels_app.kinds.REGISTERED_KIND_CHOICES",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul",
                             "webhooks.schema.webhook_payload_components"],

@@ -80,7 +80,7 @@ def test_a_rule_left_to_its_defaults(acme, admin, api):
     ({"kind": "send_failure_rate", "window_minutes": 2}, "window_minutes", 400),
     ({"kind": "send_failure_rate", "min_attempts": 0}, "min_attempts", 400),
     ({"kind": "nonsense"}, "kind", 400),
-    ({"kind": "quota", "channel_id": "0190a8c0-0000-7000-8000-000000000000"}, "channel_id", 400),
+    ({"kind": "no_inbound", "channel_id": "0190a8c0-0000-7000-8000-000000000000"}, "channel_id", 422),
 ])
 def test_invalid_rules_are_refused_with_the_field_named(acme, admin, api, body, field, status):
     response = api(admin).post("/api/v1/alert-rules", body, format="json")
@@ -114,7 +114,7 @@ def test_another_accounts_rule_and_channel_are_not_found(acme, globex, admin, ap
     assert str(theirs.public_id) not in {rule["id"] for rule in client.get("/api/v1/alert-rules").json()}
     refused = client.post("/api/v1/alert-rules", {"kind": "no_inbound", "channel_id": str(their_channel.public_id)},
                           format="json")
-    assert refused.status_code == 400
+    assert refused.status_code == 422
 
 
 def test_managers_read_and_agents_are_refused(acme, member, api):
