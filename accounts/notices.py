@@ -9,6 +9,8 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.access import TenantAccess
 from accounts.models import Membership, Notice, Role, User
@@ -29,7 +31,19 @@ def notice_list(*, access: TenantAccess) -> QuerySet[Notice]:
 
 
 def notice_unread_count(*, access: TenantAccess) -> int:
-    return Notice.all_objects.filter(tenant_id=access.tenant_id, user=access.user, read_at__isnull=True).count()
+    return notice_unread_count_of(tenant=access.tenant_id, user=access.user)
+
+
+def notice_unread_count_of(*, tenant: Tenant | int, user: User) -> int:
+    return Notice.all_objects.filter(tenant=tenant, user=user, read_at__isnull=True).count()
+
+
+def notice_unread_label(count: int) -> str:
+    """What the bell says to a screen reader (the same words as its template's)."""
+    if not count:
+        return _("Notifications")
+    return ngettext("Notifications: %(counter)s unread", "Notifications: %(counter)s unread", count) % {
+        "counter": count}
 
 
 def notices_mark_read(*, access: TenantAccess, ids: Iterable[uuid.UUID] | None = None) -> int:

@@ -165,6 +165,11 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         if message.get("channel_pk") in self.visible:
             await self.send_json(message["frame"])
 
+    async def inbox_notice(self, message: dict[str, Any]) -> None:
+        """A member's notice reaches their browsers only (an integrator's socket hears none)."""
+        if self.endpoint == "inbox" and message.get("user_pk") == self.access.user.pk:
+            await self.send_json(message["frame"])
+
     async def _still_allowed(self) -> bool:
         current = await database_sync_to_async(tenant_access_resolve)(
             user_id=self.access.user.pk, tenant_id=self.access.tenant_id

@@ -18,6 +18,7 @@ finds still open; each tells only what its own statement did."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -29,10 +30,11 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.notices import notice_send, tenant_admins
+from accounts.notices import notice_send, notice_unread_count_of, notice_unread_label, tenant_admins
 from accounts.tasks import email_send_queue
 from channels_app.models import Channel
 from config.public_url import public_base_url
+from conversations.realtime import broadcast_notice
 from integrations.models import ActivitySlot, AlertDefaults, AlertIncident, AlertRule
 from integrations.monitoring.counters import slot_of
 from tenants.models import Tenant
@@ -368,6 +370,9 @@ def _tell(rule: AlertRule, incident: AlertIncident, *, opened: bool) -> None:
         with translation.override(admin.language or tenant.language):
             title, text = alert_message(rule, incident, opened=opened)
             notice_send(tenant=tenant, user=admin, title=title, body=text, url=url)
+            unread = notice_unread_count_of(tenant=tenant, user=admin)
+            transaction.on_commit(functools.partial(broadcast_notice, tenant_pk=tenant.pk, user_pk=admin.pk,
+                                                    unread=unread, label=notice_unread_label(unread), title=title))
             body = render_to_string("integrations/email/alert.txt", {
                 "text": text, "tenant": tenant, "opened": opened,
                 "url": f"{public_base_url()}{url}", "alerts_url": f"{public_base_url()}{ALERTS_PATH}"})
