@@ -226,7 +226,8 @@ class Evaluation:
 
 def alert_defaults_ensure(*, tenant_ids: Iterable[int]) -> int:
     """Give each of these tenants the default rules if it never had them; returns how many got them."""
-    missing = set(tenant_ids) - set(AlertDefaults.all_objects.filter(tenant_id__in=list(tenant_ids))
+    tenant_ids = list(tenant_ids)
+    missing = set(tenant_ids) - set(AlertDefaults.all_objects.filter(tenant_id__in=tenant_ids)
                                     .values_list("tenant_id", flat=True))
     given = 0
     for tenant_id in sorted(missing):
@@ -250,15 +251,17 @@ def alerts_evaluate(*, now: dt.datetime | None = None, tenant_ids: Iterable[int]
     tenants = Tenant.objects.filter(status__in=(Tenant.Status.TRIAL, Tenant.Status.ACTIVE))
     if tenant_ids is not None:
         tenants = tenants.filter(pk__in=list(tenant_ids))
-    chosen = list(tenants.values_list("pk", flat=True))
-    alert_defaults_ensure(tenant_ids=chosen)
+    alert_defaults_ensure(tenant_ids=tenants.exclude(pk__in=AlertDefaults.all_objects.values("tenant_id"))
+                          .values_list("pk", flat=True))
+    chosen = tenants.values("pk")
     rules = list(AlertRule.all_objects.filter(tenant_id__in=chosen, is_active=True).order_by("pk"))
     result = Evaluation(rules=len(rules))
     by_kind: dict[str, list[AlertRule]] = defaultdict(list)
     for rule in rules:
         by_kind[rule.kind].append(rule)
     open_incidents: dict[int, dict[tuple[str, int], AlertIncident]] = defaultdict(dict)
-    for incident in AlertIncident.all_objects.filter(rule__in=rules, resolved_at__isnull=True):
+    for incident in AlertIncident.all_objects.filter(rule__tenant_id__in=chosen, rule__is_active=True,
+                                                     resolved_at__isnull=True):
         open_incidents[incident.rule_id][(incident.subject_kind, incident.subject_id)] = incident
     for kind, kind_rules in by_kind.items():
         source = condition_source(kind)

@@ -236,6 +236,17 @@ def test_each_admin_is_told_in_their_language(acme, admin, member, channel, now,
     assert subjects[portuguese.user.email] == "[Acme] O canal Loja (API) está desconectado"
 
 
+def test_the_email_is_plain_text_with_the_name_as_written(acme, admin, now, evaluate, mailoutbox):
+    factories.ChannelFactory(tenant=acme, kind="api", name="Loja <Centro> & Cia", status=Channel.Status.ERROR,
+                             status_changed_at=now - dt.timedelta(hours=1))
+
+    evaluate(now)
+
+    [mail] = mailoutbox
+    assert "The channel Loja <Centro> & Cia is disconnected or in error" in mail.body
+    assert "&lt;" not in mail.body and "&amp;" not in mail.body
+
+
 def test_a_suspended_tenant_is_not_evaluated(acme, admin, channel, now, evaluate):
     acme.status = acme.Status.SUSPENDED
     acme.save()
