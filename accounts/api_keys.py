@@ -24,15 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import API_KEY_ROLE, TenantAccess
 from accounts.audit import AuditTarget, audit_record
+from accounts.events import ApiKeyRevoked
 from accounts.models import ApiKey, AuditAction, Membership, Role, User
 from accounts.roles import role_has_permission
 from config.errors import ApplicationError, ConflictError, PermissionDeniedError, ValidationFailed
+from tenants.events import publish
 from tenants.models import Tenant
 
 KEY_PREFIX = "ik_live_"
@@ -52,6 +54,16 @@ class ApiKeyRefused(ApplicationError):
     """A key that does not authenticate: unknown, revoked, expired, or its maker's access gone."""
 
     status_code = 401
+
+
+# The codes of ApiKeyRefused (401), with what each means to an integrator: the OpenAPI schema
+# lists them (accounts.schema).
+REFUSAL_CODES = {
+    "api_key_invalid": "unknown or malformed",
+    "api_key_revoked": "revoked by an administrator",
+    "api_key_expired": "past its `expires_at` (`details.expired_at`)",
+    "api_key_creator_inactive": "the administrator who made it no longer administers the account: make a new key",
+}
 
 
 @dataclass(frozen=True)
@@ -115,13 +127,15 @@ def api_key_create(*, tenant: Tenant, actor: User, name: str, scope: str, channe
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: User) -> ApiKey:
-    """Revoke a key: the next request with it is refused (401 `api_key_revoked`)."""
+    """Revoke a key: the next request with it is refused (401 `api_key_revoked`), and the live
+    sockets it opened close."""
     locked = ApiKey.all_objects.select_for_update().get(pk=api_key.pk)
     if locked.revoked_at is not None:
         raise ConflictError(_("This API key was already revoked."), code="api_key_revoked")
     locked.revoked_at, locked.revoked_by = timezone.now(), actor
     locked.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(tenant=locked.tenant_id, action=AuditAction.API_KEY_REVOKED, actor=actor, target=_target(locked))
+    publish(ApiKeyRevoked(tenant_pk=locked.tenant_id, api_key_id=str(locked.public_id)))
     api_key.revoked_at, api_key.revoked_by = locked.revoked_at, actor
     return api_key
 
@@ -139,14 +153,29 @@ def api_key_authenticate(*, key: str) -> TenantAccess:
     refused = ApiKeyRefused(_("This API key is not valid."), code="api_key_invalid")
     if not is_api_key(key) or len(key) != len(KEY_PREFIX) + _LOOKUP_LENGTH + _SECRET_LENGTH:
         raise refused
+    api_key = _with_creator_role().filter(prefix=key[: len(KEY_PREFIX) + _LOOKUP_LENGTH]).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_digest, api_key_digest(key)):
+        raise refused
+    return _access_granted(api_key)
+
+
+def api_key_access_current(*, api_key_pk: int) -> TenantAccess:
+    """api_key_authenticate again for a key that authenticated before (a live socket's, which
+    re-checks it now and then): its access now (one query), or ApiKeyRefused saying why not."""
+    api_key = _with_creator_role().filter(pk=api_key_pk).first()
+    if api_key is None:
+        raise ApiKeyRefused(_("This API key is not valid."), code="api_key_invalid")
+    return _access_granted(api_key)
+
+
+def _with_creator_role() -> QuerySet[ApiKey]:
     creator_role = Membership.all_objects.filter(
         tenant_id=OuterRef("tenant_id"), user_id=OuterRef("created_by_id"), is_active=True, user__is_active=True,
     ).values("role")[:1]
-    api_key = (ApiKey.all_objects.select_related("tenant", "created_by")
-               .annotate(creator_role=Subquery(creator_role))
-               .filter(prefix=key[: len(KEY_PREFIX) + _LOOKUP_LENGTH]).first())
-    if api_key is None or not hmac.compare_digest(api_key.key_digest, api_key_digest(key)):
-        raise refused
+    return ApiKey.all_objects.select_related("tenant", "created_by").annotate(creator_role=Subquery(creator_role))
+
+
+def _access_granted(api_key: ApiKey) -> TenantAccess:
     if api_key.revoked_at is not None:
         raise ApiKeyRefused(_("This API key was revoked."), code="api_key_revoked")
     now = timezone.now()

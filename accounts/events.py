@@ -59,3 +59,22 @@ class InvitationAccepted(DomainEvent):
     invitation_id: str
     channel_ids: tuple[str, ...] = ()
     team_ids: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApiKeyRevoked(DomainEvent):
+    """An API key was revoked: the live sockets it opened close (conversations.consumers). Not
+    shown to any client: it only makes sockets re-check."""
+
+    name = "api_key.revoked"
+    api_key_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UserLoginsEnded(DomainEvent):
+    """Every login of a user but one was ended (accounts.login_sessions): the sockets of the
+    others close. One per tenant the user works in; not shown to any client."""
+
+    name = "user.logins_ended"
+    user_pk: int
+    user_id: str

@@ -47,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform staff"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # JWTs issued before this are refused (accounts.tokens): set when turning two-factor login on
+    # ends the user's other logins (accounts.sessions.logins_end_others).
+    tokens_valid_after = models.DateTimeField(_("tokens valid after"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -65,6 +68,19 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class LoginSession(models.Model):
+    """A session a user logged in with (its key in Django's session store), recorded at login:
+    how the user's other sessions are found and ended (accounts.sessions.logins_end_others).
+    Not tenant data: a session is the person's, whichever tenants they work in."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.session_key[:6]}…"
 
 
 

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 
 from accounts.audit import audit_record_for_member
 from accounts.login import login_unlock
+from accounts.login_sessions import login_session_record
 from accounts.models import AuditAction, User
 from accounts.tasks import email_send_queue
 
@@ -41,6 +42,8 @@ def password_reset_complete(*, user: User) -> None:
     audit_record_for_member(user=user, action=AuditAction.PASSWORD_RESET, actor=user)
 
 
-def password_changed(*, user: User) -> None:
-    """The user changed their own password (their other sessions and tokens already ended)."""
+def password_changed(*, user: User, session_key: str | None = None) -> None:
+    """The user changed their own password (their other sessions and tokens already ended); the
+    session they did it in goes on under a new key (`session_key`), recorded as their login."""
+    login_session_record(user=user, session_key=session_key)
     audit_record_for_member(user=user, action=AuditAction.PASSWORD_CHANGED, actor=user)

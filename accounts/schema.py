@@ -6,6 +6,8 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from accounts.api_keys import REFUSAL_CODES
+
 
 class TenantJWTScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.TenantJWTAuthentication"
@@ -37,7 +39,10 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         return [{"apiKeyBearer": []}, {"apiKeyHeader": []}]  # either header, not both
 
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        refusals = "; ".join(f"`{code}`: {meaning}" for code, meaning in REFUSAL_CODES.items())
         description = ("A tenant's API key (Settings → API keys, or POST /api/v1/api-keys): `ik_live_…`, "
-                       "read or read-write, optionally limited to channels.")
+                       "read or read-write, optionally limited to channels. A key that does not authenticate "
+                       f"is a 401 with `error.code` one of: {refusals}. A key limited to channels cannot start "
+                       "a contacts export (403 `api_key_channels_export`).")
         return [{"type": "http", "scheme": "bearer", "bearerFormat": "ik_live_…", "description": description},
                 {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": description}]

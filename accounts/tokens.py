@@ -4,6 +4,8 @@
   session id (claim `sid`, kept through refreshes), and a revoked session is a mark in the
   cache (Redis in production, shared by every process) for as long as an access token of it
   can live. One EXISTS per request.
+- Every other login ended (two-factor login turned on: accounts.login_sessions): tokens issued
+  (claim `iat`, in whole seconds) before the second of User.tokens_valid_after are refused.
 - A new password: tokens carry a digest of the password hash they were issued under
   (simplejwt's CHECK_REVOKE_TOKEN claim), compared with the user's, whom every request loads.
 - A deactivated user, a removed member, a changed role: every request resolves the member's
@@ -51,6 +53,8 @@ def token_refusal(token: Any, user: User) -> tuple[str, str] | None:
         return "token_not_valid", _("This token is of an older kind: log in again.")
     if password != get_md5_hash_password(user.password):
         return "password_changed", _("Your password changed: log in again.")
+    if user.tokens_valid_after is not None and int(token.get("iat", 0)) < int(user.tokens_valid_after.timestamp()):
+        return "token_revoked", _("Two-factor login was turned on for this account: log in again with its code.")
     session = token.get(SESSION_CLAIM)
     if session and mark_is_set(_revoked_key(str(session))):
         return "token_revoked", _("This token was revoked: log in again.")

@@ -29,6 +29,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import audit  # a module: accounts.audit imports the login, which imports this
+from accounts.login_sessions import logins_end_others
 from accounts.models import AuditAction, User
 from config.errors import ApplicationError
 from tenants.events import TenantTwoFactorRequired, publish
@@ -83,9 +84,11 @@ def two_factor_enrolment_pending(*, user: User) -> Enrolment | None:
 
 
 @transaction.atomic
-def two_factor_enrolment_confirm(*, user: User, code: str) -> list[str]:
-    """Confirm the new authenticator with a code it shows: two-factor login is on. Returns the
-    recovery codes, the only time they are shown."""
+def two_factor_enrolment_confirm(*, user: User, code: str, current_session_key: str | None = None) -> list[str]:
+    """Confirm the new authenticator with a code it shows: two-factor login is on, and every other
+    login of the account ends (other sessions and their sockets, every JWT: whoever else knew the
+    password alone is out); the session `current_session_key` that turned it on goes on as it is.
+    Returns the recovery codes, the only time they are shown."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None:
         raise ApplicationError(_("Start again: no authenticator is waiting for a code."), code="two_factor_not_started",
@@ -94,7 +97,9 @@ def two_factor_enrolment_confirm(*, user: User, code: str) -> list[str]:
         raise InvalidCode(_("That code is not right. Check the time on your phone and try the current code."))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    audit.audit_record_for_member(user=user, action=AuditAction.TWO_FACTOR_ENABLED, actor=user)
+    ended = logins_end_others(user=user, current_session_key=current_session_key)
+    audit.audit_record_for_member(user=user, action=AuditAction.TWO_FACTOR_ENABLED, actor=user,
+                                  details={"sessions_ended": ended.sessions, "refresh_tokens_ended": ended.tokens})
     return two_factor_recovery_codes_replace(user=user)
 
 

@@ -153,8 +153,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("account-security")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        password_changed(user=form.user)
+        response = super().form_valid(form)  # gives this session a new key (and the new hash)
+        password_changed(user=form.user, session_key=self.request.session.session_key)
         messages.success(self.request, _("Password changed. Your other sessions and API tokens were ended."))
         return response
 
@@ -190,7 +190,8 @@ def two_factor_start_view(request: HttpRequest) -> HttpResponse:
 def two_factor_confirm_view(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
-        codes = two_factor_enrolment_confirm(user=user, code=request.POST.get("code", "")[:64])
+        codes = two_factor_enrolment_confirm(user=user, code=request.POST.get("code", "")[:64],
+                                             current_session_key=request.session.session_key)
     except ApplicationError as refusal:
         return render(request, "accounts/security.html", {
             "two_factor_enabled": False, "enrolment": two_factor_enrolment_pending(user=user),

@@ -1,6 +1,6 @@
 """WebSocket routes. The inbox socket rides on the session cookie, so it only accepts
-pages of our own origin; the integrators' socket authenticates with a JWT in its first
-message, which no other site can forge, so it takes any origin (or none)."""
+pages of our own origin; the integrators' socket authenticates with a JWT or an API key in its
+first message, which no other site can forge, so it takes any origin (or none)."""
 
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path

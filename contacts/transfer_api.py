@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.schema import Error
 from config.api.serializers import (
     PublicIdField,
     PublicIdInput,
@@ -124,7 +125,11 @@ class ContactExportViewSet(mixins.RetrieveModelMixin, ApiViewSet):
             return ExportJob.all_objects.none()
         return export_visible(access=self.request.auth)
 
-    @extend_schema(request=ExportJobInput, responses={202: ExportJobOutput},
+    @extend_schema(request=ExportJobInput,
+                   responses={202: ExportJobOutput, 403: OpenApiResponse(
+                       Error, description="Your role does not allow this, the account is suspended, or "
+                                          "`api_key_channels_export`: an API key limited to channels cannot export "
+                                          "(the file is written with its maker's wider access).")},
                    summary="Export contacts to a CSV",
                    description="Queues the export of the contacts you see that match the filters; when `status` is "
                                "`done`, GET .../download gives the file.")

@@ -1,4 +1,5 @@
-"""WebSockets: /ws/inbox for agents' browsers (session), /ws/v1/events for integrators (JWT).
+"""WebSockets: /ws/inbox for agents' browsers (session), /ws/v1/events for integrators (a JWT
+or an API key).
 
 Both deliver the tenant's domain events that their member may see, and take two
 messages: {"type": "resume", "after": "<event id>"} replays what was missed (after null: the
@@ -18,13 +19,15 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import HASH_SESSION_KEY
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.access import TenantAccess, tenant_access_resolve, tenant_access_resolve_public, token_ids
-from accounts.api_keys import is_api_key
+from accounts.api_keys import ApiKeyRefused, api_key_access_current, api_key_authenticate, is_api_key
 from accounts.authentication import SESSION_TENANT_KEY
+from accounts.login_sessions import login_session_exists
 from accounts.models import Membership, User
 from accounts.sessions import session_two_factor_missing
 from accounts.tokens import token_refusal
@@ -74,8 +77,12 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         if not self._counted:
             self._counted = True
             websocket_opened(self.endpoint)
-        await self.send_json({"type": "ready", "tenant": access.tenant.slug, "role": access.role,
-                              "user": {"id": str(access.user.public_id), "name": access.user.get_full_name()}})
+        ready = {"type": "ready", "tenant": access.tenant.slug, "role": access.role,
+                 "user": {"id": str(access.user.public_id), "name": access.user.get_full_name()}}
+        if access.api_key is not None:
+            ready["api_key"] = {"id": str(access.api_key.public_id), "scope": access.api_key.scope,
+                                "channel_ids": access.key_channel_ids or []}
+        await self.send_json(ready)
 
     async def disconnect(self, code: int) -> None:
         if self._counted:
@@ -136,18 +143,21 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         )
         if channel_pk is not None:
             await database_sync_to_async(realtime.broadcast_typing)(
-                access=self.access, conversation_id=conversation, channel_pk=channel_pk
+                access=self.access, conversation_id=conversation, channel_pk=channel_pk, sender=self.channel_name
             )
 
     # --- from the channel layer -------------------------------------------------
 
     async def inbox_event(self, message: dict[str, Any]) -> None:
         frame = message["frame"]
-        if frame["name"] in realtime.ACCESS_EVENTS:
-            if not await self._still_allowed():
-                await self.close(code=CLOSE_FORBIDDEN)
+        if frame["name"] in realtime.ACCESS_EVENTS and self._concerned_by(frame):
+            refusal = await self._access_refusal()
+            if refusal is not None:
+                await self.close(code=refusal)
                 return
             self.visible = await database_sync_to_async(realtime.visible_channel_ids)(access=self.access)
+        if frame["name"] in realtime.INTERNAL_EVENTS:
+            return
         # (a process of the version before public ids, during a deploy, names it channel_id)
         channel_pk = message.get("channel_pk", message.get("channel_id"))
         if channel_pk is None or channel_pk in self.visible:
@@ -158,7 +168,12 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.inbox_event(item)
 
     async def inbox_typing(self, message: dict[str, Any]) -> None:
-        if message.get("channel_pk") in self.visible and message.get("user_pk") != self.access.user.pk:
+        if message.get("channel_pk") not in self.visible:
+            return
+        # Not one's own typing: a key acts as its maker, whose own typing in the inbox it hears.
+        own = message.get("sender") == self.channel_name if self.access.api_key is not None \
+            else message.get("user_pk") == self.access.user.pk
+        if not own:
             await self.send_json(message["frame"])
 
     async def inbox_presence(self, message: dict[str, Any]) -> None:
@@ -170,18 +185,30 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         if self.endpoint == "inbox" and message.get("user_pk") == self.access.user.pk:
             await self.send_json(message["frame"])
 
-    async def _still_allowed(self) -> bool:
+    def _concerned_by(self, frame: dict[str, Any]) -> bool:
+        """Whether an access event may change this socket's access (a key's revocation changes
+        the sockets of that key only)."""
+        key = self.access.api_key if self.access is not None else None
+        if frame["name"] == "api_key.revoked":
+            return key is not None and frame["data"].get("api_key_id") == str(key.public_id)
+        if frame["name"] == "user.logins_ended":  # a person's logins, not the keys they made
+            return key is None and frame["data"].get("user_id") == str(self.access.user.public_id)
+        return True
+
+    async def _access_refusal(self) -> int | None:
+        """After an access event: None if the socket's member may still see what it sees (its
+        access is re-read), or the code to close it with."""
         current = await database_sync_to_async(tenant_access_resolve)(
             user_id=self.access.user.pk, tenant_id=self.access.tenant_id
         )
         if current is None or current.role != self.access.role:
-            return False
+            return CLOSE_FORBIDDEN
         if not current.tenant.is_operational and current.role != "SUPER_ADMIN":
-            return False  # the tenant was suspended
+            return CLOSE_FORBIDDEN  # the tenant was suspended
         if self._two_factor_missing(current):
-            return False  # the tenant now requires two-factor login, and this socket's login gave no code
+            return CLOSE_FORBIDDEN  # the tenant now requires two-factor login, and this socket's login gave no code
         self.access = current
-        return True
+        return None
 
     def _two_factor_missing(self, access: TenantAccess) -> bool:
         """Whether the tenant requires two-factor login and what opened the socket gave no code
@@ -207,10 +234,17 @@ class InboxConsumer(_EventsConsumer):
         await self.start(access)
 
     def _still_authenticated(self) -> bool:
-        """The user is active and the session is still theirs (a new password ends the others)."""
+        """The user is active and the session is still theirs (a new password ends the others) and
+        still there (turning two-factor login on deletes the others)."""
         user = User.objects.filter(pk=self.access.user.pk, is_active=True).first() if self.access else None
         return user is not None and constant_time_compare(
-            self.scope["session"].get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
+            self.scope["session"].get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+        ) and login_session_exists(self.scope["session"])
+
+    async def _access_refusal(self) -> int | None:
+        if not await database_sync_to_async(login_session_exists)(self.scope["session"]):
+            return CLOSE_UNAUTHENTICATED  # the session was ended (its user turned two-factor login on elsewhere)
+        return await super()._access_refusal()
 
     def _two_factor_missing(self, access: TenantAccess) -> bool:
         return session_two_factor_missing(session=self.scope["session"], access=access)
@@ -228,10 +262,15 @@ class InboxConsumer(_EventsConsumer):
 
 class IntegratorConsumer(_EventsConsumer):
     """An integrator's client. Its first message must be {"type": "auth", "token": <access
-    JWT>} (so the token never appears in a URL or an access log)."""
+    JWT or API key>} (so the credential never appears in a URL or an access log).
+
+    A key's socket sees what the key sees (its channels, if it is limited to some) and follows
+    the key: it closes (4401) when the key is revoked (ApiKeyRevoked), when it expires, and when
+    its maker no longer administers the account (their access events, or the next renewal)."""
 
     endpoint = "events"
     _token: AccessToken | None = None
+    _expiry: asyncio.TimerHandle | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -245,6 +284,8 @@ class IntegratorConsumer(_EventsConsumer):
 
     async def disconnect(self, code: int) -> None:
         self._auth_timeout.cancel()
+        if self._expiry is not None:
+            self._expiry.cancel()
         await super().disconnect(code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
@@ -256,12 +297,7 @@ class IntegratorConsumer(_EventsConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if isinstance(content.get("token"), str) and is_api_key(content["token"]):
-            # A key's access is re-checked per request, not over a socket's life: the socket
-            # takes the JWTs whose revocation it follows.
-            await self.send_json({"type": "error", "code": "api_key_not_accepted",
-                                  "message": "API keys are not accepted here: authenticate with an access JWT "
-                                             "(POST /api/v1/auth/token)."})
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._authenticate_api_key(content["token"])
             return
         access, self._token = await database_sync_to_async(self._token_access)(content.get("token"))
         if access is None:
@@ -270,6 +306,25 @@ class IntegratorConsumer(_EventsConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self._auth_timeout.cancel()
+        await self.start(access)
+
+    async def _authenticate_api_key(self, key: str) -> None:
+        try:
+            access = await database_sync_to_async(api_key_authenticate)(key=key)
+        except ApiKeyRefused as refused:
+            await self.send_json({"type": "error", "code": refused.code, "message": refused.message})
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not access.tenant.is_operational:
+            await self.send_json({"type": "error", "code": "tenant_suspended",
+                                  "message": "The account is paused: its API is stopped."})
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self._auth_timeout.cancel()
+        if access.api_key is not None and access.api_key.expires_at is not None:
+            seconds = (access.api_key.expires_at - timezone.now()).total_seconds()
+            self._expiry = asyncio.get_running_loop().call_later(
+                max(seconds, 0.0), lambda: asyncio.ensure_future(self.close(code=CLOSE_UNAUTHENTICATED)))
         await self.start(access)
 
     @staticmethod
@@ -290,9 +345,37 @@ class IntegratorConsumer(_EventsConsumer):
 
     def _still_authenticated(self) -> bool:
         """The token that opened the socket would still be honoured, its expiry apart: not
-        revoked, issued under the current password, of a user who is active."""
+        revoked, issued under the current password, of a user who is active. A key: it still
+        authenticates (which records its use, at most once a minute)."""
+        if self.access is not None and self.access.api_key is not None:
+            return self._api_key_refusal() is None
         user = User.objects.filter(pk=self.access.user.pk, is_active=True).first() if self.access else None
         return user is not None and self._token is not None and token_refusal(self._token, user) is None
 
     def _two_factor_missing(self, access: TenantAccess) -> bool:
         return self._token is None or token_two_factor_missing(token=self._token, tenant=access.tenant)
+
+    async def _access_refusal(self) -> int | None:
+        if self.access is None or self.access.api_key is None:
+            refusal = await super()._access_refusal()
+            if refusal is None and await database_sync_to_async(self._token_refused)():
+                return CLOSE_UNAUTHENTICATED  # e.g. its user's other logins were ended
+            return refusal
+        return await database_sync_to_async(self._api_key_refusal)()
+
+    def _token_refused(self) -> bool:
+        return self._token is None or self.access is None or token_refusal(self._token, self.access.user) is not None
+
+    def _api_key_refusal(self) -> int | None:
+        """For a key's socket: None if the key still authenticates in an operational account
+        (its access is re-read), or the code to close it with. Keys are not logins: the
+        account's two-factor requirement is not theirs."""
+        assert self.access is not None and self.access.api_key is not None
+        try:
+            current = api_key_access_current(api_key_pk=self.access.api_key.pk)
+        except ApiKeyRefused:
+            return CLOSE_UNAUTHENTICATED
+        if not current.tenant.is_operational:
+            return CLOSE_FORBIDDEN
+        self.access = current
+        return None

@@ -42,7 +42,11 @@ BROADCAST_CHUNK = 100
 # Events that change who may see what: consumers re-read their member's access.
 ACCESS_EVENTS = frozenset({"channel.created", "channel.archived", "channel.access_changed",
                            "membership.role_changed", "membership.removed", "membership.deactivated",
-                           "tenant.status_changed", "tenant.two_factor_required"})
+                           "tenant.status_changed", "tenant.two_factor_required", "api_key.revoked",
+                           "user.logins_ended"})
+# Events that only make sockets re-check their access: never sent to a client, live or replayed
+# (an API key's revocation is the administrators' business, not every agent's).
+INTERNAL_EVENTS = frozenset({"api_key.revoked", "user.logins_ended"})
 
 
 def tenant_group(tenant_pk: int) -> str:
@@ -179,10 +183,11 @@ def broadcast_many(events: list[DomainEvent]) -> None:
 broadcast.many = broadcast_many  # type: ignore[attr-defined]
 
 
-def broadcast_typing(*, access: TenantAccess, conversation_id: uuid.UUID, channel_pk: int) -> None:
+def broadcast_typing(*, access: TenantAccess, conversation_id: uuid.UUID, channel_pk: int, sender: str = "") -> None:
+    """`sender`: the channel name of the socket that typed (which does not hear its own typing)."""
     _group_send(
         tenant_group(access.tenant_id),
-        {"type": "inbox.typing", "channel_pk": channel_pk, "user_pk": access.user.pk,
+        {"type": "inbox.typing", "channel_pk": channel_pk, "user_pk": access.user.pk, "sender": sender,
          "frame": {"type": "typing", "conversation_id": str(conversation_id),
                    "user": {"id": str(access.user.public_id), "name": access.user.get_full_name()}}},
     )
@@ -228,7 +233,7 @@ def events_after(*, access: TenantAccess, after: uuid.UUID | None) -> list[dict[
         if anchor is None:
             return None
         events = events.filter(created_at__gte=anchor - RESUME_OVERLAP)
-    rows = list(events.order_by("id")[: RESUME_LIMIT + 1])
+    rows = list(events.exclude(name__in=INTERNAL_EVENTS).order_by("id")[: RESUME_LIMIT + 1])
     if len(rows) > RESUME_LIMIT:
         return None
     visible = visible_channel_ids(access=access)

@@ -4,17 +4,20 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Subquery
 
 from accounts.access import TenantAccess
 from accounts.models import User
 from channels_app.models import Channel
 from channels_app.selectors import channel_ids_worked_by
 from config.ids import uuid_or_none
+from contacts.models import Contact
 from contacts.selectors import contact_search_q
 from conversations.models import CannedResponse, Conversation, Label, Message, Team
+from conversations.search import messages_matching, search_snippets
 
 # Who may read what a message its sender deleted for everyone said (the others see it deleted).
 READ_DELETED = "messages:read_deleted"
@@ -43,16 +46,18 @@ def conversation_list(*, access: TenantAccess) -> QuerySet[Conversation]:
 
 
 def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAccess, text: str) -> QuerySet[Conversation]:
-    """By the contact's name, phone or email, or by the text of a message."""
+    """By the contact's name, phone (any run of its digits) or email, or by the words of a
+    message (conversations.search). Each side is a subquery read once through its own index (the
+    contacts' trigrams, the messages' words), not a test per conversation."""
     text = text.strip()
     if not text:
         return queryset
-    in_messages = Message.objects.filter(conversation_id=OuterRef("pk"), content__icontains=text)
+    in_messages = messages_matching(Message.objects.all(), text)
     if not message_deleted_content_visible(access=access):
         in_messages = in_messages.filter(deleted_at__isnull=True)
-    return queryset.filter(
-        contact_search_q(tenant=access.tenant, text=text, prefix="contact__") | Q(Exists(in_messages))
-    )
+    contacts = Contact.objects.filter(contact_search_q(tenant=access.tenant, text=text))
+    return queryset.filter(Q(contact_id__in=contacts.values("pk"))
+                           | Q(pk__in=in_messages.order_by().values("conversation_id")))
 
 
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
@@ -83,6 +88,8 @@ def attachment_file_visible(*, access: TenantAccess, message_id: int) -> bool:
 INBOX_TABS = ("mine", "unassigned", "all")
 INBOX_STATUSES = ("open", "pending", "snoozed", "resolved")
 INBOX_PAGE_SIZE = 30
+# Badges count at most this many conversations; past it they say "999+".
+COUNT_CAP = 999
 THREAD_PAGE_SIZE = 40
 
 
@@ -158,17 +165,42 @@ def inbox_page(queryset: QuerySet[Conversation], *, after: str = "") -> tuple[li
     return rows, cursor
 
 
-def inbox_tab_counts(*, access: TenantAccess, filters: InboxFilters) -> dict[str, int]:
-    """How many conversations each tab holds with the other filters as they are (three
-    counts, whatever the number of rows)."""
-    return {tab: inbox_conversations(access=access, filters=replace(filters, tab=tab)).count() for tab in INBOX_TABS}
+def inbox_rows_mark_matches(rows: list[Conversation], *, access: TenantAccess, text: str) -> list[Conversation]:
+    """While searching, each row shows the newest message that matched (`search_snippet`, the
+    match marked) instead of the conversation's last message: one statement for the page."""
+    if text.strip():
+        snippets = search_snippets(conversation_ids=[row.pk for row in rows], text=text.strip(),
+                                   hide_deleted=not message_deleted_content_visible(access=access))
+        for row in rows:
+            row.search_snippet = snippets.get(row.pk)  # type: ignore[attr-defined]
+    return rows
+
+
+def capped_count(queryset: QuerySet[Any]) -> int:
+    """The rows of `queryset`, exact up to COUNT_CAP and COUNT_CAP + 1 beyond: the database stops
+    after COUNT_CAP + 1 rows (a LIMIT inside the COUNT), so a badge never scans a large table."""
+    return queryset.order_by().values("pk")[:COUNT_CAP + 1].count()
+
+
+def count_label(count: int) -> str:
+    """A badge's text: the count, or "999+" past the cap."""
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+
+
+def inbox_tab_counts(*, access: TenantAccess, filters: InboxFilters) -> dict[str, str]:
+    """Each tab's badge with the other filters as they are: three capped counts, whatever the
+    number of rows. While searching there are none (a search's matches are not counted: the list
+    shows them)."""
+    if filters.search:
+        return dict.fromkeys(INBOX_TABS, "")
+    return {tab: count_label(capped_count(inbox_conversations(access=access, filters=replace(filters, tab=tab))))
+            for tab in INBOX_TABS}
 
 
 def inbox_unread_count(*, access: TenantAccess) -> int:
-    """Conversations waiting with unread messages, for the page title."""
-    return conversation_list(access=access).filter(
-        unread_count__gt=0, status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING]
-    ).count()
+    """Conversations waiting with unread messages, for the page title (capped: count_label)."""
+    return capped_count(conversation_list(access=access).filter(
+        unread_count__gt=0, status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING]))
 
 
 def thread_messages(*, conversation: Conversation, before: uuid.UUID | None = None) -> tuple[list[Message], bool]:

@@ -29,8 +29,10 @@ from conversations.selectors import (
     InboxFilters,
     attachment_file_visible,
     conversation_list,
+    count_label,
     inbox_conversations,
     inbox_page,
+    inbox_rows_mark_matches,
     inbox_tab_counts,
     inbox_unread_count,
     message_visible,
@@ -104,6 +106,7 @@ def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> Htt
     access = request.access
     filters = InboxFilters.from_query(request.GET)
     rows, cursor = inbox_page(inbox_conversations(access=access, filters=filters))
+    inbox_rows_mark_matches(rows, access=access, text=filters.search)
     channels = list(channel_list(access=access))
     context: dict[str, Any] = {
         "filters": filters, "rows": rows, "cursor": cursor,
@@ -114,7 +117,7 @@ def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> Htt
         # Channels an admin must look at (a phone logged out, a token refused): above the panes.
         "channels_needing_attention": channels_needing_attention(access=access),
         "tenants": session_tenants(user=request.user), "access": access,
-        "unread_count": inbox_unread_count(access=access),
+        "unread_count": count_label(inbox_unread_count(access=access)),
         "last_event_id": latest_event_id(tenant_id=access.tenant_id),
         "canned_responses": list(CannedResponse.objects.values("short_code", "content")),
     }
@@ -139,13 +142,11 @@ def conversation_rows(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.from_query(request.GET)
     after = request.GET.get("after", "")[:80]
     rows, cursor = inbox_page(inbox_conversations(access=request.access, filters=filters), after=after)
+    inbox_rows_mark_matches(rows, access=request.access, text=filters.search)
     context = {"rows": rows, "cursor": cursor, "filters": filters}
-    if after:  # the next page of the same list
-        return render(request, "inbox/_rows.html", context)
-    # A new list: the tabs' counts follow the filters.
-    context["tab_counts"] = inbox_tab_counts(access=request.access, filters=filters)
-    response = render(request, "inbox/_rows_swap.html", context)
-    response["HX-Push-Url"] = f"/inbox/?{filters.querystring}"
+    response = render(request, "inbox/_rows.html", context)
+    if not after:  # a new list (its tabs' counts are asked for by the page, on /inbox/counts/)
+        response["HX-Push-Url"] = f"/inbox/?{filters.querystring}"
     return response
 
 
@@ -328,7 +329,8 @@ def mark_read(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
 @require_GET
 @inbox_member_required
 def unread_count(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"unread": inbox_unread_count(access=request.access)})
+    unread = inbox_unread_count(access=request.access)
+    return JsonResponse({"unread": unread, "label": count_label(unread)})
 
 
 @require_GET

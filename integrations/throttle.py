@@ -8,6 +8,10 @@ from __future__ import annotations
 import math
 import time
 
+from django.core.cache import cache
+from django.utils import timezone
+
+from channels_app.models import Channel
 from config.cache import counter_add
 
 SLOT_SECONDS = 0.1
@@ -25,3 +29,14 @@ def throughput_acquire(*, key: str, per_second: float) -> float:
         return 0.0
     return (slot_index + 1) * SLOT_SECONDS - now + 0.001
 
+
+def daily_sends_key(channel_pk: int) -> str:
+    """The counter of a channel's sends today (its tenant's daily cap: integrations.outbound.send)."""
+    return f"daily-sends:channel:{channel_pk}:{timezone.now().date().isoformat()}"
+
+
+def daily_sends_used(channel: Channel, cap: int | None) -> tuple[int, int] | None:
+    """(sent today, the daily cap) of a channel whose tenant capped its sends; None without a cap."""
+    if not cap:
+        return None
+    return int(cache.get(daily_sends_key(channel.pk)) or 0), cap

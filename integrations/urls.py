@@ -1,8 +1,10 @@
 from django.urls import path
 
 from integrations import settings_views
+from integrations.monitoring.views import integrations_health_view
 
 urlpatterns = [
+    path("health/", integrations_health_view, name="settings-health"),
     path("channels/", settings_views.channel_settings, name="settings-channels"),
     path("channels/new/<slug:kind>/", settings_views.channel_add, name="settings-add-channel"),
     path("channels/<uuid:channel_id>/", settings_views.channel_detail, name="settings-channel"),

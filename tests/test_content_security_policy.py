@@ -62,7 +62,7 @@ def pages(acme, member) -> tuple[Client, list[str]]:
         "/settings/channels/", f"/settings/channels/{channel.public_id}/", "/settings/channels/new/api/",
         "/settings/teams/", f"/settings/teams/{team.public_id}/", "/settings/labels/", "/settings/canned-responses/",
         "/settings/canned-responses/new/", f"/settings/canned-responses/{canned.public_id}/",
-        "/settings/webhooks/", f"/settings/webhooks/{endpoint.public_id}/",
+        "/settings/webhooks/", f"/settings/webhooks/{endpoint.public_id}/", "/settings/health/",
         "/settings/alerts/", f"/settings/alerts/{rule.public_id}/", "/notifications/",
         "/admin/", "/admin/conversations/label/", f"/admin/conversations/label/{label.pk}/change/",
         "/api/docs/",

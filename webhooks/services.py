@@ -38,6 +38,8 @@ from config.errors import ConflictError, ValidationFailed
 from config.net import url_host_is_public
 from config.public_url import public_base_url
 from config.sql import execute, insert
+from integrations.models import ActivitySlot
+from integrations.monitoring.counters import Tally
 from tenants.events import DomainEvent
 from tenants.models import Tenant
 from webhooks.models import DESCRIPTION_MAX, URL_MAX, WebhookDelivery, WebhookEndpoint
@@ -497,11 +499,25 @@ def _attempts_record(endpoint: WebhookEndpoint,
         elif at - failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
             disable_at = at
     _rows_update([delivery for delivery, _result, _at in attempts])
+    _attempts_count(endpoint, attempts)
     if failing_since != endpoint.failing_since:
         endpoint.failing_since = failing_since
         WebhookEndpoint.all_objects.filter(pk=endpoint.pk).update(failing_since=failing_since)
     if disable_at is not None and failing_since is not None:
         _endpoint_disable_failing(endpoint, now=disable_at)
+
+
+def _attempts_count(endpoint: WebhookEndpoint,
+                    attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]) -> None:
+    """The round's attempts on the integrations health counters (one statement or two)."""
+    tally = Tally()
+    for _delivery, result, at in attempts:
+        succeeded = result.status is not None and 200 <= result.status < 300
+        code = "" if succeeded else (f"HTTP {result.status}" if result.status is not None
+                                     else "refused" if result.refused else "no answer")
+        tally.add(kind=ActivitySlot.Subject.WEBHOOK, subject_pk=endpoint.pk, tenant_pk=endpoint.tenant_id, at=at,
+                  attempted=1, failed=0 if succeeded else 1, latency_ms=result.latency_ms, error_code=code)
+    tally.save()
 
 
 def _rows_update(rows: list[WebhookDelivery]) -> None:

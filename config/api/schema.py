@@ -30,7 +30,9 @@ class Error(serializers.Serializer):
 _ERRORS = {
     "400": "Input that disagrees with this schema: malformed or too deeply nested JSON, a field of the wrong "
            "type, format or length (named in details).",
-    "401": "Not authenticated, or the token expired, was revoked or is stale.",
+    "401": "Not authenticated, or the token expired, was revoked or is stale; an API key's refusals "
+           "(`api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_creator_inactive`) are told "
+           "under its security scheme.",
     "403": "Your role does not allow this, a plan limit was reached, or the account is suspended.",
     "404": "No such resource in your account.",
     "409": "The resource's state does not allow this now (e.g. only a failed reply can be sent again).",

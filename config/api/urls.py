@@ -13,6 +13,7 @@ from conversations.organisation_api import CannedResponseViewSet, LabelViewSet, 
 from integrations.alert_api import AlertRuleViewSet
 from integrations.api_key_api import ApiKeyViewSet
 from integrations.member_api import InvitationViewSet, MemberViewSet
+from integrations.monitoring.api import IntegrationsHealthView
 from integrations.pairing_api import ChannelDisconnectView, ChannelPairingView, ChannelPairView, ChannelRestartView
 from integrations.registry import provider_api_urlpatterns
 from webhooks.api import WebhookDeliveryViewSet, WebhookEventTypesView, WebhookViewSet
@@ -50,6 +51,7 @@ urlpatterns = [
     path("contacts/<uuid:id>/merge", ContactMergeView.as_view(), name="contact-api-merge"),
     path("contacts/<uuid:id>/export", ContactExportView.as_view(), name="contact-api-export"),
     path("contacts/<uuid:id>/anonymise", ContactAnonymiseView.as_view(), name="contact-api-anonymise"),
+    path("integrations/health", IntegrationsHealthView.as_view(), name="integrations-health"),
     path("webhooks", WebhookViewSet.as_view({"get": "list"}), name="webhook-list"),
     path("webhooks/register", WebhookViewSet.as_view({"post": "register"}), name="webhook-register"),
     path("webhooks/events", WebhookEventTypesView.as_view(), name="webhook-events"),

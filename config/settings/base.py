@@ -448,9 +448,9 @@ SPECTACULAR_SETTINGS = {
         "bodies, URLs, events and token claims) is a UUID, time-ordered (UUIDv7); a malformed one in a URL "
         "is a 404, in a body a 400 `validation_error`.\n\n"
         "**Live events.** Open a WebSocket to `/ws/v1/events` and send, as the first message, "
-        '`{"type": "auth", "token": "<access JWT>"}` (the token never goes in the URL, so it never '
-        'reaches an access log). The server answers `{"type": "ready", ...}` and then sends every event '
-        "of your account that your role may see, as "
+        '`{"type": "auth", "token": "<access JWT or API key>"}` (the credential never goes in the URL, so it '
+        'never reaches an access log). The server answers `{"type": "ready", ...}` and then sends every event '
+        "of your account that your role (or your key's channels) may see, as "
         '`{"type": "event", "id": "<event id>", "name": "message.created", "data": {...}}` '
         "(message.created, message.updated, message.status_changed, conversation.created, "
         "conversation.status_changed, conversation.assigned, conversation.updated, conversation.read, "

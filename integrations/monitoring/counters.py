@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils import timezone
 
 from config.sql import execute, moment, placeholders
@@ -89,9 +90,10 @@ class Tally:
         if not self.found:
             return
         try:
-            _slots_add(sorted(self.found.items()))
-            _errors_add(sorted(((key, code), activity.tenant_pk, count) for key, activity in self.found.items()
-                               for code, count in activity.errors.items()))
+            with transaction.atomic():  # a savepoint inside the caller's transaction: a failure here is ours only
+                _slots_add(sorted(self.found.items()))
+                _errors_add(sorted(((key, code), activity.tenant_pk, count) for key, activity in self.found.items()
+                                   for code, count in activity.errors.items()))
         except Exception:  # figures of a health page never fail the work they count
             logger.exception("activity counters not written (%s subjects)", len(self.found))
         self.found = {}

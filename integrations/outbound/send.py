@@ -55,7 +55,7 @@ from integrations.channel_cache import channel_current
 from integrations.models import ActivitySlot
 from integrations.monitoring.counters import activity_add
 from integrations.registry import adapter_for
-from integrations.throttle import throughput_acquire
+from integrations.throttle import daily_sends_key, throughput_acquire
 from tenants.events import publish
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def _over_daily_cap(channel: Channel, adapter: ChannelAdapter) -> bool:
     cap = adapter.daily_send_cap
     if not cap:
         return False
-    return counter_add(f"daily-sends:channel:{channel.pk}:{timezone.now().date().isoformat()}", 2 * 86_400) > cap
+    return counter_add(daily_sends_key(channel.pk), 2 * 86_400) > cap
 
 
 def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:

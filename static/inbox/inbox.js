@@ -233,8 +233,8 @@
   async function refreshUnread() {
     const response = await fetchText("/inbox/unread/");
     if (!response || !response.ok) return;
-    const { unread } = await response.json();
-    document.title = (unread ? `(${unread}) ` : "") + app.dataset.title;
+    const { unread, label } = await response.json();
+    document.title = (unread ? `(${label}) ` : "") + app.dataset.title;
   }
 
   function markRead(conversationId) {
@@ -376,6 +376,8 @@
   document.body.addEventListener("htmx:afterSwap", (event) => {
     const target = event.detail.target;
     if (target.id === "thread") openedThread();
+    // A new list (the filters changed): its tabs' counts come on their own request, after it.
+    if (target.id === "rows" && event.detail.requestConfig?.elt?.id === "filters") refreshCounts();
     if (app.dataset.scrollFromBottom && $("#messages")) {
       const list = $("#messages");
       list.scrollTop = list.scrollHeight - Number(app.dataset.scrollFromBottom);

@@ -106,3 +106,58 @@ async def test_sockets_without_a_code_close_when_the_tenant_starts_requiring_it(
     finally:
         for socket in (inbox, verified, integrator):
             await socket.disconnect()
+
+
+async def test_turning_it_on_closes_the_sockets_of_the_other_logins_and_keeps_this_ones(
+        acme: Any, member: Any, monkeypatch: Any) -> None:
+    """The inbox socket of another session and the integrator socket of a JWT issued before close
+    (4401) at once, by the access event; the socket of the session that turned it on stays, and so
+    does a colleague's."""
+    import datetime as dt
+
+    import rest_framework_simplejwt.tokens as simplejwt_tokens
+    from django.utils import timezone
+
+    from accounts.two_factor import two_factor_enrolment_confirm, two_factor_enrolment_start
+
+    agent = await database_sync_to_async(member)(acme, Role.AGENT)
+    colleague = await database_sync_to_async(member)(acme, Role.AGENT, email="colega@acme.test")
+    here = await database_sync_to_async(_session_cookie)(agent.user, verified=False)
+    elsewhere = await database_sync_to_async(_session_cookie)(agent.user, verified=False)
+    theirs = await database_sync_to_async(_session_cookie)(colleague.user, verified=False)
+    earlier = timezone.now() - dt.timedelta(seconds=3)  # tokens carry their issue time in whole seconds
+    monkeypatch.setattr(simplejwt_tokens, "aware_utcnow", lambda: earlier)
+    token = await database_sync_to_async(_token)(agent, two_factor=False)
+    monkeypatch.undo()
+    sockets = {name: WebsocketCommunicator(application, "/ws/inbox", headers=[ORIGIN, (b"cookie", cookie)])
+               for name, cookie in (("here", here), ("elsewhere", elsewhere), ("theirs", theirs))}
+    sockets["integrator"] = WebsocketCommunicator(application, "/ws/v1/events")
+    try:
+        for socket in sockets.values():
+            assert (await socket.connect())[0]
+        await sockets["integrator"].send_json_to({"type": "auth", "token": token})
+        for socket in sockets.values():
+            assert (await socket.receive_json_from(timeout=3))["type"] == "ready"
+
+        def turn_on() -> None:
+            import pyotp
+
+            enrolment = two_factor_enrolment_start(user=agent.user)
+            here_key = here.decode().split("=", 1)[1]
+            two_factor_enrolment_confirm(user=agent.user, code=pyotp.TOTP(enrolment.secret).now(),
+                                         current_session_key=here_key)
+
+        await database_sync_to_async(turn_on)()
+
+        assert await sockets["elsewhere"].receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+        assert await sockets["integrator"].receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+        for name in ("here", "theirs"):  # open, and told nothing (the event is not a frame)
+            assert await sockets[name].receive_nothing(timeout=0.3), name
+        for name in ("here", "theirs"):  # and still answering
+            await sockets[name].send_json_to({"type": "resume", "after": None})
+            while (frame := await sockets[name].receive_json_from(timeout=3))["type"] == "event":
+                assert frame["name"] != "user.logins_ended"
+            assert frame["type"] == "resumed", frame
+    finally:
+        for socket in sockets.values():
+            await socket.disconnect()

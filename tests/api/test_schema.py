@@ -144,3 +144,29 @@ def test_docs_and_schema_open_for_the_platform_superuser_logged_in_at_the_admin(
     assert client.get("/api/docs/").status_code == 200
     schema = client.get("/api/v1/schema/")
     assert schema.status_code == 200 and b"openapi" in schema.content
+
+
+def test_every_api_key_error_code_is_in_the_schema():
+    """Every `api_key_*` code the apps raise (found in their source, so a new one counts too) is
+    named in the schema: the API-key security scheme lists the refusals (401), the contacts
+    export its 403."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    raised = set()
+    for app in ("accounts", "channels_app", "contacts", "conversations", "integrations", "tenants", "config"):
+        for source in (Path(settings.BASE_DIR) / app).rglob("*.py"):
+            raised |= set(re.findall(r'code="(api_key_[a-z_]+)"', source.read_text()))
+    schema = _schema()
+    schemes = schema["components"]["securitySchemes"]
+
+    assert {"api_key_invalid", "api_key_revoked", "api_key_expired", "api_key_creator_inactive",
+            "api_key_channels_export"} <= raised
+    missing = {code for code in raised if f"`{code}`" not in json.dumps(schema)}
+    assert not missing, f"raised but not in the schema: {sorted(missing)}"
+    for scheme in ("apiKeyBearer", "apiKeyHeader"):
+        for code in ("api_key_invalid", "api_key_revoked", "api_key_expired", "api_key_creator_inactive"):
+            assert f"`{code}`" in schemes[scheme]["description"], (scheme, code)
+    export = schema["paths"]["/api/v1/contacts/exports"]["post"]["responses"]["403"]
+    assert "`api_key_channels_export`" in export["description"]

@@ -225,3 +225,22 @@ def test_another_tenant_cannot_see_an_import(acme, globex, member):
 
     assert client.get(f"/contacts/import/{job.public_id}/").status_code == 404
     assert client.get(f"/contacts/import/{job.public_id}/rejected.csv").status_code == 404
+
+
+def test_imported_contacts_are_announced_as_contacts_made_by_hand_are(acme, member, events,
+                                                                     django_capture_on_commit_callbacks):
+    """Live screens and integrators' webhooks hear of every contact an import makes or changes:
+    contact.created, and contact.updated with the fields it changed."""
+    admin = member(acme, Role.TENANT_ADMIN)
+    known = factories.ContactFactory(tenant=acme, name="Old", phone="+5521998765432", email="")
+    content = _csv([["name", "phone", "email"], ["Novo Nome", "21 99876-5432", "novo@exemplo.com"],
+                    ["Bia", "+55 31 99999-8888", ""], ["Caio", "", "caio@exemplo.com"]])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_run(job_pk=_job(acme, admin.user, content).pk)
+
+    created = [event for event in events if event.name == "contact.created"]
+    updated = [event for event in events if event.name == "contact.updated"]
+    made = Contact.all_objects.filter(tenant=acme).exclude(pk=known.pk)
+    assert sorted(event.contact_id for event in created) == sorted(str(contact.public_id) for contact in made)
+    assert [(event.contact_id, event.changed) for event in updated] == [(str(known.public_id), ("email", "name"))]

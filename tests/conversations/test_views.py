@@ -304,7 +304,9 @@ def test_language_follows_the_member(inbox):
 
 
 @pytest.mark.parametrize("path", ["/inbox/?tab=all", "/inbox/rows/?tab=all", "/inbox/c/{conversation}/thread/",
-                                  "/inbox/c/{conversation}/messages/?before={last}"])
+                                  "/inbox/c/{conversation}/messages/?before={last}", "/inbox/?tab=all&q=mensagem",
+                                  "/inbox/rows/?tab=all&q=contact", "/inbox/counts/?tab=all",
+                                  "/inbox/c/{conversation}/?tab=all"])
 def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
     counts = []
     for rows in (5, 40):
@@ -335,11 +337,13 @@ def test_the_page_names_each_tab_count_once_and_nothing_under_the_list(inbox):
     assert "hx-swap-oob" not in rows and 'class="count"' not in rows
 
 
-def test_a_new_list_brings_the_tabs_counts_along(inbox):
-    html = inbox["client"].get("/inbox/rows/?tab=all", HTTP_HX_REQUEST="true").content.decode()
+def test_a_new_list_counts_nothing_its_page_asks_for_the_counts(inbox):
+    """The list of a new filter comes at once: the badges' counts are a request of their own."""
+    with CaptureQueriesContext(connection) as queries:
+        html = inbox["client"].get("/inbox/rows/?tab=all", HTTP_HX_REQUEST="true").content.decode()
 
-    assert re.search(r'<span id="count-mine" class="count" hx-swap-oob="true">1</span>', html)
-    assert 'id="count-all"' in html
+    assert 'id="count-' not in html
+    assert not [query for query in queries if "COUNT(" in query["sql"].upper()]
 
 
 def test_tab_counts_follow_the_filters(inbox, acme):
@@ -347,7 +351,30 @@ def test_tab_counts_follow_the_filters(inbox, acme):
 
     counts = inbox["client"].get("/inbox/counts/?status=open").json()
 
-    assert counts == {"mine": 1, "unassigned": 1, "all": 2}
+    assert counts == {"mine": "1", "unassigned": "1", "all": "2"}
+
+
+def test_counts_stop_at_the_cap_and_say_so(inbox, acme, monkeypatch):
+    from conversations import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for _ in range(3):
+        factories.ConversationFactory(tenant=acme, channel=inbox["channel"])
+
+    with CaptureQueriesContext(connection) as queries:
+        counts = inbox["client"].get("/inbox/counts/?status=open").json()
+
+    assert counts == {"mine": "1", "unassigned": "2+", "all": "2+"}
+    counted = [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
+    assert len(counted) == 3 and all("LIMIT 3" in sql for sql in counted)
+
+
+def test_a_search_is_not_counted(inbox):
+    with CaptureQueriesContext(connection) as queries:
+        counts = inbox["client"].get("/inbox/counts/?status=open&q=boleto").json()
+
+    assert counts == {"mine": "", "unassigned": "", "all": ""}
+    assert not [query for query in queries if "COUNT(" in query["sql"].upper()]
 
 
 def _row_preview(client, conversation) -> str:

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_api_key'),
+        ('accounts', '0008_login_sessions'),
         ('tenants', '0006_tenant_message_retention'),
     ]
 

@@ -1,0 +1,112 @@
+"""Conversations found by what a contact is called (name, email, any digits of a phone) or by
+the words of a message: the same search behind the inbox and `/api/v1/conversations?search=`.
+On PostgreSQL words match in Portuguese, accents and case aside, as prefixes, through indexes."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from accounts.authentication import SESSION_TENANT_KEY
+from accounts.models import Role
+from conversations.search import words_query
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+postgresql = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's full-text search")
+
+
+@pytest.fixture
+def scene(acme, globex, member):
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    admin = member(acme, Role.TENANT_ADMIN)
+    found = {}
+    for name, phone, text in [
+        ("João Pereira", "+5511987654321", "Bom dia"),
+        ("Bruna Costa", "+5521912340000", "Segue o Bolêto do pedido, por favor"),
+        ("Carlos Lima", "+5531955550000", "Quero trocar os BOLETOS vencidos"),
+        ("Diana Reis", "+5541944440000", "A entrega chegou"),
+    ]:
+        contact = factories.ContactFactory(tenant=acme, name=name, phone=phone)
+        conversation = factories.ConversationFactory(tenant=acme, channel=channel, contact=contact)
+        factories.MessageFactory(conversation=conversation, content=text)
+        found[name.split()[0]] = conversation
+    theirs = factories.ConversationFactory(tenant=globex, channel=factories.ChannelFactory(tenant=globex))
+    factories.MessageFactory(conversation=theirs, content="boleto da globex")
+    client = Client()
+    client.force_login(admin.user)
+    session = client.session
+    session[SESSION_TENANT_KEY] = acme.pk
+    session.save()
+    return {"client": client, "found": found, "api": admin}
+
+
+def _inbox(scene, text: str) -> set[str]:
+    html = scene["client"].get("/inbox/", {"tab": "all", "q": text}).content.decode()
+    return {name for name, conversation in scene["found"].items() if f"conversation-{conversation.public_id}" in html}
+
+
+def _api(scene, api, text: str) -> set[str]:
+    ids = {row["id"] for row in api(scene["api"]).get("/api/v1/conversations", {"search": text}).json()["results"]}
+    return {name for name, conversation in scene["found"].items() if str(conversation.public_id) in ids}
+
+
+def test_contacts_are_found_by_name_without_accents_and_by_any_digits_of_their_phone(scene, api):
+    assert _inbox(scene, "joao") == {"João"} == _api(scene, api, "JOÃO")
+    assert _inbox(scene, "9876") == {"João"} == _api(scene, api, "98765-4321")
+
+
+@postgresql
+def test_words_are_found_in_portuguese_whatever_their_accents_case_and_ending(scene, api):
+    assert _inbox(scene, "boleto") == {"Bruna", "Carlos"} == _api(scene, api, "boleto")
+    assert _inbox(scene, "boletos pedido") == {"Bruna"}  # every word
+    assert _inbox(scene, "entreg") == {"Diana"}  # a prefix
+    assert _inbox(scene, "globex") == set()  # another tenant's words
+
+
+def test_what_is_typed_is_never_query_syntax(scene, api):
+    for text in ("a & b | !c", "boleto:*", "'\\", "( )", "&&&"):
+        assert scene["client"].get("/inbox/", {"tab": "all", "q": text}).status_code == 200
+        assert api(scene["api"]).get("/api/v1/conversations", {"search": text}).status_code == 200
+    assert words_query("a & b | !c:*") == "a:* & b:* & c:*"
+    assert words_query("(&)") == ""
+
+
+@postgresql
+def test_the_word_search_is_served_by_its_index():
+    """The expression searched is the one indexed (migration conversations/0010): were they to
+    drift apart, every search would read the whole messages table."""
+    from conversations.models import Message
+    from conversations.search import messages_matching
+
+    sql, params = messages_matching(Message.all_objects.all(), "boleto").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "message_content_search" in plan, plan
+
+
+def test_a_row_shows_the_message_that_matched_with_the_match_marked_and_escaped(acme, member):
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    admin = member(acme, Role.TENANT_ADMIN)
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel)
+    factories.MessageFactory(conversation=conversation, content="<b>Oi</b> segue o boleto de <i>dezembro</i>")
+    factories.MessageFactory(conversation=conversation, content="Obrigado!")  # the last one, unmatched
+    client = Client()
+    client.force_login(admin.user)
+    session = client.session
+    session[SESSION_TENANT_KEY] = acme.pk
+    session.save()
+
+    html = client.get("/inbox/", {"tab": "all", "q": "boleto"}).content.decode()
+    rows = client.get("/inbox/rows/", {"tab": "all", "q": "boleto"}, HTTP_HX_REQUEST="true").content.decode()
+
+    for page in (html, rows):
+        snippet = page[page.index('class="preview search-match"'):]
+        snippet = snippet[:snippet.index("</span>")]
+        assert "<mark>boleto</mark>" in snippet
+        # What the contact typed is text: escaped (PostgreSQL's headline even leaves tags out).
+        assert "<b>" not in snippet and "<i>" not in snippet and "dezembro" in snippet
