@@ -207,6 +207,9 @@ class AuditAction(models.TextChoices):
     WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", _("Webhook signing secret rotated")
     WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
     WEBHOOK_ENABLED = "webhook.enabled", _("Webhook endpoint enabled")
+    ALERT_RULE_CREATED = "alert_rule.created", _("Alert rule added")
+    ALERT_RULE_UPDATED = "alert_rule.updated", _("Alert rule changed")
+    ALERT_RULE_DELETED = "alert_rule.deleted", _("Alert rule deleted")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
@@ -326,3 +329,29 @@ class ApiKey(TenantScopedModel):
     @property
     def status_label(self) -> str:
         return str(self.Status(self.status).label)
+
+
+class Notice(TenantScopedModel):
+    """Something a member is told in the product (the bell in the top bar, /notifications/):
+    written in the member's language when it is sent, read once opened or marked read."""
+
+    TITLE_MAX, URL_MAX = 200, 300
+
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
+    title = models.CharField(_("title"), max_length=TITLE_MAX)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("link"), max_length=URL_MAX, blank=True)  # a path of the product
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        verbose_name = _("notice")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "user", "-created_at", "-id"], name="notice_member_created"),
+            models.Index(fields=["tenant", "user"], condition=models.Q(read_at__isnull=True), name="notice_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -12,17 +12,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.TENANT_ADMIN: frozenset(
         {"tenant:*", "users:*", "channels:*", "conversations:*", "contacts:*", "billing:read", "analytics:read",
          "audit:read", "teams:write", "labels:write", "canned:write", "api_keys:write", "webhooks:read",
-         "webhooks:write",
+         "webhooks:write", "alerts:read", "alerts:write", "notices:read",
          # what a message its sender deleted for everyone said (managers and agents see it deleted)
          "messages:read_deleted"}
     ),
+    # Managers see the alert rules and their incidents (they see channels down already); admins change them.
     Role.MANAGER: frozenset({"users:read", "channels:*", "conversations:*", "contacts:*", "analytics:read",
-                             "teams:write", "labels:write", "canned:write"}),
+                             "teams:write", "labels:write", "canned:write", "alerts:read", "notices:read"}),
     Role.AGENT: frozenset(
         {"channels:read", "conversations:read", "conversations:write", "conversations:send", "contacts:read",
-         "contacts:write"}
+         "contacts:write", "notices:read"}
     ),
-    Role.VIEWER: frozenset({"channels:read", "conversations:read", "contacts:read", "analytics:read"}),
+    Role.VIEWER: frozenset({"channels:read", "conversations:read", "contacts:read", "analytics:read", "notices:read"}),
 }
 
 # What an API key of each scope may do (accounts.models.ApiKey.Scope). A key reads what a viewer

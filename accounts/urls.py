@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import invitation_views, views
+from accounts import invitation_views, notice_views, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -24,6 +24,10 @@ urlpatterns = [
          name="two-factor-recovery-codes"),
     # An invitation's link (accounts.invitations).
     path("invitations/<str:token>/", invitation_views.invitation_accept_view, name="invitation-accept"),
+    # The member's notices (the bell).
+    path("notifications/", notice_views.notices_view, name="notices"),
+    path("notifications/read/", notice_views.notices_read_view, name="notices-read"),
+    path("notifications/<uuid:notice_id>/open/", notice_views.notice_open_view, name="notice-open"),
     # The tenant's (its administrators').
     path("settings/security/", views.tenant_security_view, name="settings-security"),
     path("settings/security/cors/", views.tenant_cors_view, name="settings-security-cors"),

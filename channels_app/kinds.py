@@ -8,7 +8,7 @@ kind from before it had one) reads as not available: its label is its raw kind."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -66,3 +66,14 @@ def kind_choices() -> list[tuple[str, Any]]:
     """The choices of Channel.kind: the registered kinds (evaluated when asked, so that
     registering a provider needs no migration)."""
     return [(kind.value, kind.label) for kind in _kinds.values()]
+
+
+class _RegisteredKindChoices:
+    """kind_choices(), read when iterated: the API schema names the channel kinds' enum
+    (SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES) before the providers have registered them."""
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(kind_choices())
+
+
+REGISTERED_KIND_CHOICES = _RegisteredKindChoices()

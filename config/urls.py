@@ -25,6 +25,7 @@ urlpatterns = [
     path("settings/", include("integrations.api_key_urls")),
     path("settings/", include(lgpd_urls.settings_urlpatterns)),
     path("settings/", include("webhooks.urls")),
+    path("settings/", include("integrations.alert_urls")),
     path("contacts/", include("contacts.lgpd_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -180,6 +180,11 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         if message.get("channel_pk") in self.visible:
             await self.send_json(message["frame"])
 
+    async def inbox_notice(self, message: dict[str, Any]) -> None:
+        """A member's notice reaches their browsers only (an integrator's socket hears none)."""
+        if self.endpoint == "inbox" and message.get("user_pk") == self.access.user.pk:
+            await self.send_json(message["frame"])
+
     def _concerned_by(self, frame: dict[str, Any]) -> bool:
         """Whether an access event may change this socket's access (a key's revocation changes
         the sockets of that key only)."""

@@ -243,3 +243,12 @@ def events_after(*, access: TenantAccess, after: uuid.UUID | None) -> list[dict[
         if row.channel_id is None or row.channel_id in visible
     ]
 
+
+
+def broadcast_notice(*, tenant_pk: int, user_pk: int, unread: int, label: str, title: str) -> None:
+    """A notice sent to a member (accounts.notices): to their own inbox sockets, for the bell's
+    count (nothing is logged: the page's count is read again on every load)."""
+    _group_send(
+        tenant_group(tenant_pk),
+        {"type": "inbox.notice", "user_pk": user_pk, "frame": {"type": "notice", "unread": unread, "label": label, "title": title}},
+    )

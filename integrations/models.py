@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from config.ids import uuid7
 from tenants.scoping import TenantScopedModel
 
 
@@ -85,3 +88,75 @@ class ActivityError(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.code} ×{self.count}"
+
+
+class AlertRule(TenantScopedModel):
+    """A condition the tenant's admins want to hear of (integrations.monitoring.alerts): what
+    `threshold` means depends on the kind (ALERT_THRESHOLD_UNITS); `window_minutes` and
+    `min_attempts` only matter to the send failure rate; `channel` narrows the channel kinds to one
+    channel (none: every channel)."""
+
+    class Kind(models.TextChoices):
+        SEND_FAILURE_RATE = "send_failure_rate", _("Sends failing")
+        NO_INBOUND = "no_inbound", _("No messages received")
+        CHANNEL_DISCONNECTED = "channel_disconnected", _("Channel disconnected")
+        WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled")
+        QUOTA = "quota", _("Monthly message quota")
+
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    threshold = models.PositiveIntegerField(_("threshold"))
+    window_minutes = models.PositiveIntegerField(_("window (minutes)"), default=10)
+    min_attempts = models.PositiveIntegerField(_("minimum sends"), default=10)
+    channel = models.ForeignKey("channels_app.Channel", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="+", verbose_name=_("channel"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="alert_rule_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ≥ {self.threshold}"
+
+
+class AlertIncident(TenantScopedModel):
+    """A time a rule's condition held for one subject (a channel, a webhook endpoint, the
+    tenant's quota): opened once with one notice, quiet while it holds, resolved once with a
+    recovery notice. At most one open incident per rule and subject (the constraint), so two
+    evaluations at once open it once."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="incidents")
+    subject_kind = models.CharField(max_length=16)  # channel, webhook, tenant
+    subject_id = models.BigIntegerField()
+    subject_label = models.CharField(max_length=200, blank=True)  # what it was called then
+    subject_url = models.CharField(max_length=300, blank=True)  # where to look (a path of the product)
+    value = models.FloatField(null=True, blank=True)  # what was measured when it opened
+    started_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    recovery_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["-started_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["rule", "subject_kind", "subject_id"],
+                                               condition=models.Q(resolved_at__isnull=True),
+                                               name="alert_incident_open")]
+        indexes = [models.Index(fields=["tenant", "-started_at"], name="alert_incident_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.subject_kind} {self.subject_id} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AlertDefaults(TenantScopedModel):
+    """That a tenant was given the default rules (once: a rule its admins deleted stays deleted)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="alert_defaults_tenant")]

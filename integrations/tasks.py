@@ -26,6 +26,7 @@ from integrations.maintenance import (
     webhook_events_prune,
     webhook_events_stuck,
 )
+from integrations.monitoring.alerts import alerts_evaluate
 from integrations.monitoring.counters import activity_prune
 from integrations.outbound.send import backoff_seconds
 from integrations.outbound.tasks import channel_senders_queue
@@ -137,3 +138,10 @@ def _take_up_work(*, older_than: timedelta | None, seize: bool) -> dict[str, int
     unsendable = replies_without_provider_fail()
     return {"webhooks": len(events) or int(recovering), "senders": senders, "expired_claims": expired,
             "unsendable": unsendable}
+
+
+@shared_task(name="integrations.tasks.alerts_evaluate_task", acks_late=True)
+def alerts_evaluate_task() -> dict[str, int]:
+    """The tenants' alert rules, evaluated (integrations.monitoring.alerts): safe to overlap."""
+    result = alerts_evaluate()
+    return {"rules": result.rules, "opened": result.opened, "resolved": result.resolved}

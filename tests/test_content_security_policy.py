@@ -50,6 +50,11 @@ def pages(acme, member) -> tuple[Client, list[str]]:
     endpoint, _ = webhook_endpoint_register(tenant=acme, actor=None, url="https://hooks.example.com/in",
                                             events=["message.received"])
     webhook_test_send(endpoint=endpoint)
+    from accounts.notices import notice_send
+    from integrations.monitoring.alert_rules import alert_rule_list
+
+    rule = alert_rule_list(tenant=acme).first()
+    notice_send(tenant=acme, user=admin.user, title="Channel down", body="It is", url="/settings/alerts/")
     client = Client()
     assert client.post("/login/", {"email": admin.user.email, "password": PASSWORD}).status_code == 302
     return client, [
@@ -58,6 +63,7 @@ def pages(acme, member) -> tuple[Client, list[str]]:
         "/settings/teams/", f"/settings/teams/{team.public_id}/", "/settings/labels/", "/settings/canned-responses/",
         "/settings/canned-responses/new/", f"/settings/canned-responses/{canned.public_id}/",
         "/settings/webhooks/", f"/settings/webhooks/{endpoint.public_id}/", "/settings/health/",
+        "/settings/alerts/", f"/settings/alerts/{rule.public_id}/", "/notifications/",
         "/admin/", "/admin/conversations/label/", f"/admin/conversations/label/{label.pk}/change/",
         "/api/docs/",
     ]

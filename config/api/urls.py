@@ -3,12 +3,14 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.api import TokenObtainView, TokenRefreshView, TokenRevokeView
 from accounts.audit_api import AuditEntryViewSet
+from accounts.notice_api import NoticeViewSet
 from channels_app.api import ChannelViewSet
 from contacts.api import ContactViewSet
 from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMergeView
 from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from conversations.organisation_api import CannedResponseViewSet, LabelViewSet, TeamViewSet
+from integrations.alert_api import AlertRuleViewSet
 from integrations.api_key_api import ApiKeyViewSet
 from integrations.member_api import InvitationViewSet, MemberViewSet
 from integrations.monitoring.api import IntegrationsHealthView
@@ -32,6 +34,7 @@ router.register("canned-responses", CannedResponseViewSet, basename="canned-resp
 router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
 
 urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="auth-token"),
@@ -63,6 +66,8 @@ urlpatterns = [
          name="webhook-deliveries"),
     path("webhooks/deliveries/<uuid:id>/replay", WebhookDeliveryViewSet.as_view({"post": "replay"}),
          name="webhook-delivery-replay"),
+    path("notices", NoticeViewSet.as_view({"get": "list"}), name="notice-list"),
+    path("notices/read", NoticeViewSet.as_view({"post": "read"}), name="notices-read"),
     *provider_api_urlpatterns(),
     *router.urls,
 ]

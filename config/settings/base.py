@@ -230,6 +230,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_sweep",
                                  "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=15.0)},
     "purge-webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_purge_task", "schedule": 86400.0},
+    # The tenants' alert rules (integrations.monitoring.alerts): incidents opened and resolved.
+    "evaluate-alerts": {"task": "integrations.tasks.alerts_evaluate_task",
+                        "schedule": env.float("ALERTS_EVALUATE_SECONDS", default=60.0)},
 }
 # The integrations health page's counters (integrations.monitoring) are kept this long.
 ACTIVITY_KEEP_DAYS = env.int("ACTIVITY_KEEP_DAYS", default=35)
@@ -482,6 +485,9 @@ SPECTACULAR_SETTINGS = {
         "ContactImportColumn": "contacts.imports.TARGETS",
         "ApiKeyStatus": "accounts.models.ApiKey.Status",
         "ApiKeyScope": "accounts.models.ApiKey.Scope",
+        "AlertRuleKind": "integrations.models.AlertRule.Kind",
+        # The channel kinds are the providers' registered ones (named as they were before alert rules had a kind too).
+        "KindEnum": "channels_app.kinds.REGISTERED_KIND_CHOICES",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema.strings_without_nul",
                             "webhooks.schema.webhook_payload_components"],

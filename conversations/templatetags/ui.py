@@ -69,3 +69,11 @@ def toasts(context: template.Context) -> list[Any]:
     context variable `messages` (a thread's), which hides the one the context processor gives."""
     request = context.get("request")
     return list(get_messages(request)) if request is not None else []
+
+
+@register.simple_tag
+def notices_unread(access: Any) -> int:
+    """How many of the member's notices are unread (the bell in the top bars)."""
+    from accounts.notices import notice_unread_count
+
+    return notice_unread_count(access=access) if access is not None and getattr(access, "tenant", None) else 0

@@ -59,7 +59,20 @@
       showTyping(frame);
     } else if (frame.type === "presence") {
       showPresence(frame);
+    } else if (frame.type === "notice") {
+      showNotices(frame);
     }
+  }
+
+  // A notice for this member (an alert): the bell's count and what it says to a screen reader.
+  function showNotices(frame) {
+    const bell = $(".topbar .bell");
+    if (!bell) return;
+    bell.dataset.noticesUnread = String(frame.unread);
+    bell.setAttribute("aria-label", frame.label);
+    const count = bell.querySelector(".bell-count");
+    count.textContent = String(frame.unread);
+    count.hidden = !frame.unread;
   }
 
   // --- what an event changes on the page -----------------------------------------------

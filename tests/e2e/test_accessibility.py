@@ -67,6 +67,18 @@ def _organisation(demo: DemoInbox) -> tuple[Any, Any]:
     return team, canned
 
 
+def _alerts(demo: DemoInbox) -> Any:
+    """The default alert rules, one firing (a disconnected channel), and its notice to the admin."""
+    from integrations.models import AlertRule
+    from integrations.monitoring.alerts import alerts_evaluate
+
+    channel = demo.channels["whatsapp"]
+    type(channel).all_objects.filter(pk=channel.pk).update(status="DISCONNECTED", status_changed_at=None)
+    alerts_evaluate(tenant_ids=[demo.tenant.pk])
+    type(channel).all_objects.filter(pk=channel.pk).update(status="CONNECTED")
+    return AlertRule.all_objects.filter(tenant=demo.tenant).first()
+
+
 def _webhook(demo: DemoInbox) -> Any:
     """An endpoint with a delivery in its log (not sent: the page shows it pending)."""
     from webhooks.services import webhook_endpoint_register, webhook_test_send
@@ -92,6 +104,7 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
     await database_sync_to_async(api_key_create)(tenant=demo.tenant, actor=demo.admin.user, name="CRM",
                                                  scope="read_write", expires_in_days=90)
     endpoint = await database_sync_to_async(_webhook)(demo)
+    rule = await database_sync_to_async(_alerts)(demo)
     contact, other = await database_sync_to_async(
         lambda: [conversation.contact.public_id for conversation in demo.conversations.values()][:2])()
     pages = {
@@ -118,6 +131,9 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "privacy": "/settings/privacy/",
         "webhooks": "/settings/webhooks/",
         "webhook": f"/settings/webhooks/{endpoint.public_id}/",
+        "alerts": "/settings/alerts/",
+        "alert rule": f"/settings/alerts/{rule.public_id}/",
+        "notifications": "/notifications/",
         "integrations health": "/settings/health/",
         "merge search": f"/contacts/{contact}/merge/?q=a",
         "merge confirmation": f"/contacts/{contact}/merge/?other={other}",

@@ -162,6 +162,14 @@ async def test_every_page_works_under_the_policy_with_no_violation(
     await expect(page.locator(".labels-list input[type=color]").first).to_be_visible()
     await page.goto("/settings/canned-responses/")
     await expect(page.locator("input[type=search]")).to_be_visible()
+    # Alerts (the rules, a new one) and the notifications the bell leads to.
+    await page.goto("/settings/alerts/")
+    await page.locator("select[name=kind]").select_option("quota")
+    await page.locator("input[name=threshold]").fill("80")
+    await page.locator("form.settings-form button[type=submit]").click()
+    await expect(page.locator("table.alert-rules tbody tr")).to_have_count(6)
+    await page.locator("header.topbar a.bell").click()
+    await expect(page.locator("main#main h1")).to_be_visible()
 
     # Django admin: the index, a changelist with colour swatches, a change form, and the
     # autocomplete widget (select2) of a form opened.

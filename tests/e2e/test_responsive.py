@@ -107,3 +107,17 @@ async def test_on_a_phone_the_contacts_pages_fit_the_window(
         assert await page.evaluate(OVERFLOW) == [], path
     await expect(page.locator("header.topbar a[href='/contacts/import/']")).to_be_visible()
     await context.close()
+
+
+async def test_on_a_phone_the_alerts_and_notifications_pages_fit_the_window(
+        browser: Browser, inbox_server: InboxServer, demo: DemoInbox) -> None:
+    context = await browser.new_context(base_url=inbox_server.url, viewport={"width": 390, "height": 844},
+                                        is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await log_in(page, demo.admin.user.email, "/settings/alerts/")
+
+    for path in ("/settings/alerts/", "/notifications/"):
+        await page.goto(path)
+        await expect(page.locator("main#main h1")).to_be_visible()
+        assert await page.locator("main#main").evaluate("main => main.scrollWidth <= main.clientWidth"), path
+    await context.close()
