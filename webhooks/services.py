@@ -500,8 +500,6 @@ class _Sender:
                     endpoint.is_active = False
                 else:
                     endpoint = fresh
-            if self.deadline is not None and tick >= self.deadline:
-                self.turn_over = True
             stopping = self.turn_over or not endpoint.is_active
             sent = 0
             if not stopping and len(in_flight) < limit:
@@ -519,6 +517,8 @@ class _Sender:
                         in_flight[pool.submit(_chain_send, endpoint.url, secrets_now, chain, self.clock)] = key
                         in_flight_ids.update(delivery.pk for delivery in chain)
                     sent = len(chains)
+            if self.deadline is not None and tick >= self.deadline:  # (after a tick's work at least)
+                self.turn_over = True
             if not in_flight:
                 if stopping:
                     return
