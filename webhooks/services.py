@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -456,11 +456,12 @@ class _Sender:
         now = self.clock()
         pending = WebhookDelivery.all_objects.filter(endpoint_id=self.endpoint_pk,
                                                      status=WebhookDelivery.Status.PENDING)
-        fresh = Q(next_attempt_at__isnull=True, pk__gt=self.fresh_after)
-        if self.full_scanned_at is not None:
-            fresh |= Q(next_attempt_at__gt=self.full_scanned_at, next_attempt_at__lte=now)
-        return pending.filter(fresh).exists() or self.turn_over and pending.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).exists()
+        # (Each an index range, not one OR that reads every pending delivery.)
+        return (pending.filter(next_attempt_at__isnull=True, pk__gt=self.fresh_after).exists()
+                or self.full_scanned_at is not None and pending.filter(
+                    next_attempt_at__gt=self.full_scanned_at, next_attempt_at__lte=now).exists()
+                or self.turn_over and (pending.filter(next_attempt_at__isnull=True).exists()
+                                       or pending.filter(next_attempt_at__lte=now).exists()))
 
     def run(self) -> None:
         endpoint = WebhookEndpoint.all_objects.filter(pk=self.endpoint_pk, is_active=True).first()
@@ -470,7 +471,8 @@ class _Sender:
         pool = _send_pool(limit)
         in_flight: dict[Future[list[Attempt]], str] = {}
         in_flight_ids: set[int] = set()
-        waiting: dict[str, tuple[int, dt.datetime]] = {}
+        # Read once a run (a turn): no one else makes this endpoint's deliveries wait meanwhile.
+        waiting = self._waiting_read(self.clock())
         full_scan_at = 0.0  # monotonic: the next full scan
         endpoint_read_at = time.monotonic() + ENDPOINT_READ_SECONDS
         idle_since: float | None = None
@@ -507,7 +509,6 @@ class _Sender:
                 full = tick >= full_scan_at
                 if full:
                     full_scan_at = tick + FULL_SCAN_SECONDS
-                    waiting = self._waiting_read(now)
                     self.full_scanned_at = now
                 chains = self._chains_due(now, full=full, places=limit - len(in_flight), waiting=waiting,
                                           in_flight_ids=in_flight_ids, in_flight_keys=set(in_flight.values()))
@@ -532,13 +533,17 @@ class _Sender:
             time.sleep(max(0.0, tick + SENDER_TICK_SECONDS - time.monotonic()))
 
     def _waiting_read(self, now: dt.datetime) -> dict[str, tuple[int, dt.datetime]]:
-        """The first delivery waiting for its retry of each conversation (it holds back the later ones)."""
+        """The first delivery waiting for its retry of each conversation (it holds back the later
+        ones). Unordered: the statement then reads the waiting deliveries (the status and
+        next-attempt index), not every pending one, which a backlog makes many (read once a
+        second, this took a second a time behind 20,000 of them)."""
         waiting: dict[str, tuple[int, dt.datetime]] = {}
         for key, pk, next_at in (WebhookDelivery.all_objects.filter(
                 endpoint_id=self.endpoint_pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__gt=now)
-                .exclude(ordering_key="").values_list("ordering_key", "id", "next_attempt_at").order_by("id")):
-            if next_at is not None:
-                waiting.setdefault(key, (pk, next_at))
+                .exclude(ordering_key="").values_list("ordering_key", "id", "next_attempt_at").order_by()):
+            held = waiting.get(key)
+            if next_at is not None and (held is None or pk < held[0]):
+                waiting[key] = (pk, next_at)
         return waiting
 
     def _chains_due(self, now: dt.datetime, *, full: bool, places: int, waiting: dict[str, tuple[int, dt.datetime]],
@@ -710,11 +715,14 @@ def _endpoint_disable_failing(endpoint: WebhookEndpoint, *, now: dt.datetime) ->
 def webhook_endpoints_due(*, now: dt.datetime | None = None) -> list[int]:
     """Active endpoints with a delivery due and no sender holding them (the sweep)."""
     now = now or timezone.now()
-    return sorted(set(WebhookDelivery.all_objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        status=WebhookDelivery.Status.PENDING, endpoint__is_active=True,
-    ).filter(Q(endpoint__sending_until__isnull=True) | Q(endpoint__sending_until__lt=now))
-        .values_list("endpoint_id", flat=True).distinct()))
+    # Per endpoint, whether one due delivery exists (an index probe): not every pending delivery
+    # read and made distinct, which a backlog makes many.
+    pending = WebhookDelivery.all_objects.filter(endpoint_id=OuterRef("pk"), status=WebhookDelivery.Status.PENDING)
+    return list(WebhookEndpoint.all_objects.filter(is_active=True)
+                .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
+                .filter(Exists(pending.filter(next_attempt_at__isnull=True))
+                        | Exists(pending.filter(next_attempt_at__lte=now)))
+                .order_by("pk").values_list("pk", flat=True))
 
 
 def webhook_endpoints_idle(endpoint_pks: list[int], *, now: dt.datetime | None = None) -> list[int]:
