@@ -213,3 +213,19 @@ def test_a_delivery_made_as_the_sender_lets_go_is_still_sent(acme, receiver, mon
     late[0].refresh_from_db()
     assert late[0].status == WebhookDelivery.Status.SUCCEEDED
     assert [_n(request) for request in receiver.received] == ["first", "late"]
+
+
+def test_the_sweep_lists_each_endpoint_with_a_due_delivery_once_and_none_held_by_a_sender(acme, globex, receiver):
+    from webhooks.services import webhook_endpoints_due
+
+    now = services.timezone.now()
+    due, held, later = _endpoint(acme, receiver), _endpoint(globex, receiver), _endpoint(acme, receiver)
+    for name in ("a", "b", "c"):
+        _delivery(due, name)
+        _delivery(held, name)
+    WebhookDelivery.all_objects.filter(pk=_delivery(later, "x").pk).update(
+        next_attempt_at=now + services.dt.timedelta(minutes=5))
+    WebhookEndpoint.all_objects.filter(pk=held.pk).update(sending_until=now + services.dt.timedelta(minutes=15))
+
+    assert webhook_endpoints_due(now=now) == [due.pk]
+    assert webhook_endpoints_due(now=now + services.dt.timedelta(minutes=5)) == [due.pk, later.pk]
