@@ -20,8 +20,9 @@ from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 from integrations.http import Pools, PrivateAddressRefused, unreachable_reason
 from webhooks.models import RESPONSE_EXCERPT_MAX
 
-# Connections kept per host: as many as an endpoint's deliveries sent at once.
-_pools = Pools(maxsize=64)
+# Connections kept per host: as many as an endpoint's deliveries sent at once (more would be
+# opened and closed for each delivery).
+_pools = Pools(maxsize=max(64, settings.WEBHOOK_SEND_CONCURRENCY))
 USER_AGENT = "inbox-webhooks/1"
 
 

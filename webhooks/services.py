@@ -5,7 +5,11 @@ retried with exponential backoff and jitter for WEBHOOK_RETRY_HOURS.
 Who sends: `webhook_endpoint_deliver` (a Celery task per endpoint, queued after the events'
 commit and by the sweep every WEBHOOK_SWEEP_SECONDS) holds a lease on its endpoint, so one
 sender at a time sends an endpoint's deliveries, oldest first; a delivery waiting for its retry
-holds back the later ones of its conversation (not the others)."""
+holds back the later ones of its conversation (not the others). The sender keeps going while
+deliveries keep coming: up to WEBHOOK_SEND_CONCURRENCY conversations' chains in flight, each
+chain's outcome written within a tick of its completion, new deliveries taken up within a tick
+of their commit, for turns of WEBHOOK_SENDER_TURN_SECONDS (then a successor is queued, behind
+the other endpoints' senders)."""
 
 from __future__ import annotations
 
@@ -15,9 +19,10 @@ import json
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,10 +55,14 @@ logger = logging.getLogger(__name__)
 
 SECRET_BYTES = 24
 PREVIOUS_SECRET_HOURS = 24
-# Longer than a round takes: SEND_BATCH / WEBHOOK_SEND_CONCURRENCY × the timeout (500 / 8 × 10 s
-# at worst, when every answer times out).
+# Longer than a sender holds it: its turn (WEBHOOK_SENDER_TURN_SECONDS) and then the chains it
+# sent finishing, CHAIN_MAX × the timeout at worst (20 × 10 s, when every answer times out).
 LEASE_SECONDS = 900
-SEND_BATCH = 500
+SENDER_TICK_SECONDS = 0.025  # a sender writes outcomes and looks for new deliveries this often
+FULL_SCAN_SECONDS = 1.0  # ... and for due retries (and anything it stepped over) this often
+ENDPOINT_READ_SECONDS = 1.0  # ... and reads its endpoint again (disabled, URL or secret changed)
+DUE_READ = 1000  # deliveries' ids read at a look
+CHAIN_MAX = 20  # deliveries of one conversation sent in one go
 INSERT_CHUNK = 1000  # rows a statement (PostgreSQL takes at most 65,535 parameters)
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 6 * 3600.0
@@ -371,88 +380,238 @@ def _retryable(result: AttemptResult) -> bool:
     return result.status in (408, 429) or result.status >= 500
 
 
-def webhook_endpoint_deliver(*, endpoint_pk: int, now: dt.datetime | None = None) -> int:
-    """Send the endpoint's due deliveries, oldest first; returns how many attempts were made.
-    `now` (tests) fixes the clock for the whole run."""
+def webhook_endpoint_deliver(*, endpoint_pk: int, now: dt.datetime | None = None, linger: float = 0.0,
+                             turn: float | None = None, handover: Callable[[], None] | None = None) -> int:
+    """Send the endpoint's due deliveries, oldest first, and those that arrive meanwhile; returns
+    how many attempts were made. It keeps looking for new ones for `linger` seconds once it has
+    nothing to send; after `turn` seconds (none: no end) it finishes what it sent and calls
+    `handover` (the task queues its successor, so that other endpoints' senders get the process)
+    when work remains. `now` (tests) fixes the clock for the whole run."""
     fixed_now = now
 
     def clock() -> dt.datetime:
         return fixed_now if fixed_now is not None else timezone.now()
 
-    attempts = 0
+    sender = _Sender(endpoint_pk, clock, linger=linger, turn=turn)
     while True:
         if not _lease_take(endpoint_pk, clock()):
-            return attempts
+            return sender.attempts
         try:
-            made, more = _deliver_round(endpoint_pk, clock)
-            attempts += made
+            sender.run()
         finally:
             _lease_release(endpoint_pk)
-        # Work that arrived while the lease was held was not queued to anyone else: look again.
-        if not more:
-            return attempts
+        # The listener queues no sender for an endpoint whose lease is held: work that arrived
+        # while this one held it is this one's to take (or to hand over).
+        if not sender.more_arrived():
+            return sender.attempts
+        if sender.turn_over and handover is not None:
+            handover()
+            return sender.attempts
+        sender.turn_renew()
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
+_local = threading.local()
 
 
-def _send_pool() -> ThreadPoolExecutor:
-    """The process's sending threads (made once: a pool a round cost more than small rounds)."""
-    global _pool, _pool_size
-    if _pool is None or _pool_size != settings.WEBHOOK_SEND_CONCURRENCY:
-        _pool_size = settings.WEBHOOK_SEND_CONCURRENCY
-        _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="webhook-send")
-    return _pool
+def _send_pool(size: int) -> ThreadPoolExecutor:
+    """This worker thread's sending threads (one sender runs on a worker thread at a time:
+    with Celery's prefork pool, one per process), made once and kept between runs."""
+    pool: ThreadPoolExecutor | None = getattr(_local, "pool", None)
+    if pool is None or getattr(_local, "pool_size", 0) != size:
+        if pool is not None:
+            pool.shutdown(wait=False)
+        pool = _local.pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="webhook-send")
+        _local.pool_size = size
+    return pool
 
 
-def _deliver_round(endpoint_pk: int, clock: Callable[[], dt.datetime]) -> tuple[int, bool]:
-    """One batch: (attempts made, whether another batch may be due). The deliveries of one
-    conversation are sent one after another (a failure stops its chain: the rest wait for its
-    retry); different conversations' chains go out side by side, WEBHOOK_SEND_CONCURRENCY at a
-    time, so that one slow answer does not hold back the others. Only HTTP runs on those
-    threads: every row is written here, in order."""
-    endpoint = WebhookEndpoint.all_objects.filter(pk=endpoint_pk, is_active=True).first()
-    if endpoint is None:
-        return 0, False
-    now = clock()
-    pending = WebhookDelivery.all_objects.filter(endpoint_id=endpoint_pk, status=WebhookDelivery.Status.PENDING)
-    due = list(pending.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).order_by("id")
-               [:SEND_BATCH])
-    if not due:
-        return 0, False
-    # The first waiting delivery of each conversation holds back its later ones.
-    waiting: dict[str, int] = {}
-    for key, pk in pending.filter(next_attempt_at__gt=now).exclude(ordering_key="").values_list(
-            "ordering_key", "id").order_by("id"):
-        waiting.setdefault(key, pk)
-    chains: dict[str, list[WebhookDelivery]] = {}
-    for delivery in due:
-        key = delivery.ordering_key
-        if key and key in waiting and waiting[key] < delivery.pk:
-            continue
-        chains.setdefault(key or f"#{delivery.pk}", []).append(delivery)
-    if not chains:
-        return 0, False
-    secrets_now = signing_secrets(endpoint, now=now)
+Attempt = tuple[WebhookDelivery, AttemptResult, dt.datetime]
 
-    def send_chain(chain: list[WebhookDelivery]) -> list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]:
-        sent = []
-        for delivery in chain:
-            result = attempt_send(url=endpoint.url, msg_id=str(delivery.public_id), payload=delivery.payload,
+
+class _Sender:
+    """One endpoint's sender while it holds the lease. Each tick (SENDER_TICK_SECONDS) it writes
+    the outcomes of the chains that completed since the last one (one statement), then fills
+    its free places (WEBHOOK_SEND_CONCURRENCY chains in flight at most: the endpoint's limit)
+    with the oldest due deliveries whose conversation has nothing in flight or waiting.
+
+    It finds them with two reads of (id, ordering key) only: new deliveries above the highest
+    id it has dealt with (cheap, each tick), and every due one from the start (each
+    FULL_SCAN_SECONDS: due retries, replays, a delivery whose transaction committed after a
+    later one's). Only the chosen deliveries are read whole. Conversations waiting for a retry
+    are read at each full scan and kept up to date from the outcomes written meanwhile."""
+
+    def __init__(self, endpoint_pk: int, clock: Callable[[], dt.datetime], *, linger: float,
+                 turn: float | None) -> None:
+        self.endpoint_pk, self.clock, self.linger, self.turn = endpoint_pk, clock, linger, turn
+        self.deadline = None if turn is None else time.monotonic() + turn
+        self.attempts = 0
+        self.fresh_after = 0  # new deliveries: those above this id (those at or below were dealt with)
+        self.full_scanned_at: dt.datetime | None = None  # the clock at the last full scan
+        self.turn_over = False
+
+    def turn_renew(self) -> None:
+        self.turn_over = False
+        self.deadline = None if self.turn is None else time.monotonic() + self.turn
+
+    def more_arrived(self) -> bool:
+        """Whether a delivery arrived, or a retry came due, since this sender last looked."""
+        now = self.clock()
+        pending = WebhookDelivery.all_objects.filter(endpoint_id=self.endpoint_pk,
+                                                     status=WebhookDelivery.Status.PENDING)
+        # (Each an index range, not one OR that reads every pending delivery.)
+        return (pending.filter(next_attempt_at__isnull=True, pk__gt=self.fresh_after).exists()
+                or self.full_scanned_at is not None and pending.filter(
+                    next_attempt_at__gt=self.full_scanned_at, next_attempt_at__lte=now).exists()
+                or self.turn_over and (pending.filter(next_attempt_at__isnull=True).exists()
+                                       or pending.filter(next_attempt_at__lte=now).exists()))
+
+    def run(self) -> None:
+        endpoint = WebhookEndpoint.all_objects.filter(pk=self.endpoint_pk, is_active=True).first()
+        if endpoint is None:
+            return
+        limit = max(1, settings.WEBHOOK_SEND_CONCURRENCY)
+        pool = _send_pool(limit)
+        in_flight: dict[Future[list[Attempt]], str] = {}
+        in_flight_ids: set[int] = set()
+        # Read once a run (a turn): no one else makes this endpoint's deliveries wait meanwhile.
+        waiting = self._waiting_read(self.clock())
+        full_scan_at = 0.0  # monotonic: the next full scan
+        endpoint_read_at = time.monotonic() + ENDPOINT_READ_SECONDS
+        idle_since: float | None = None
+        while True:
+            tick = time.monotonic()
+            done = [future for future in in_flight if future.done()]
+            if done:
+                attempts: list[Attempt] = []
+                for future in done:
+                    in_flight.pop(future)
+                    attempts.extend(future.result())
+                for delivery, _result, _at in attempts:
+                    in_flight_ids.discard(delivery.pk)
+                attempts.sort(key=lambda item: item[2])
+                _attempts_record(endpoint, attempts)
+                self.attempts += len(attempts)
+                for delivery, _result, _at in attempts:  # a failure holds back its conversation
+                    key, next_at = delivery.ordering_key, delivery.next_attempt_at
+                    if key and delivery.status == WebhookDelivery.Status.PENDING and next_at is not None:
+                        held = waiting.get(key)
+                        if held is None or delivery.pk < held[0]:
+                            waiting[key] = (delivery.pk, next_at)
+            if tick >= endpoint_read_at:  # disabled, its URL or secret changed elsewhere
+                endpoint_read_at = tick + ENDPOINT_READ_SECONDS
+                fresh = WebhookEndpoint.all_objects.filter(pk=self.endpoint_pk).first()
+                if fresh is None or not fresh.is_active:
+                    endpoint.is_active = False
+                else:
+                    endpoint = fresh
+            stopping = self.turn_over or not endpoint.is_active
+            sent = 0
+            if not stopping and len(in_flight) < limit:
+                now = self.clock()
+                full = tick >= full_scan_at
+                if full:
+                    full_scan_at = tick + FULL_SCAN_SECONDS
+                    self.full_scanned_at = now
+                chains = self._chains_due(now, full=full, places=limit - len(in_flight), waiting=waiting,
+                                          in_flight_ids=in_flight_ids, in_flight_keys=set(in_flight.values()))
+                if chains:
+                    secrets_now = signing_secrets(endpoint, now=now)
+                    for key, chain in chains.items():
+                        in_flight[pool.submit(_chain_send, endpoint.url, secrets_now, chain, self.clock)] = key
+                        in_flight_ids.update(delivery.pk for delivery in chain)
+                    sent = len(chains)
+            if self.deadline is not None and tick >= self.deadline:  # (after a tick's work at least)
+                self.turn_over = True
+            if not in_flight:
+                if stopping:
+                    return
+                if sent == 0:
+                    idle_since = idle_since if idle_since is not None else tick
+                    if time.monotonic() - idle_since >= self.linger:
+                        return
+            if sent or in_flight:
+                idle_since = None
+            # Outcomes and new deliveries are dealt with once a tick, whatever completes meanwhile.
+            time.sleep(max(0.0, tick + SENDER_TICK_SECONDS - time.monotonic()))
+
+    def _waiting_read(self, now: dt.datetime) -> dict[str, tuple[int, dt.datetime]]:
+        """The first delivery waiting for its retry of each conversation (it holds back the later
+        ones). Unordered: the statement then reads the waiting deliveries (the status and
+        next-attempt index), not every pending one, which a backlog makes many (read once a
+        second, this took a second a time behind 20,000 of them)."""
+        waiting: dict[str, tuple[int, dt.datetime]] = {}
+        for key, pk, next_at in (WebhookDelivery.all_objects.filter(
+                endpoint_id=self.endpoint_pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__gt=now)
+                .exclude(ordering_key="").values_list("ordering_key", "id", "next_attempt_at").order_by()):
+            held = waiting.get(key)
+            if next_at is not None and (held is None or pk < held[0]):
+                waiting[key] = (pk, next_at)
+        return waiting
+
+    def _chains_due(self, now: dt.datetime, *, full: bool, places: int, waiting: dict[str, tuple[int, dt.datetime]],
+                    in_flight_ids: set[int], in_flight_keys: set[str]) -> dict[str, list[WebhookDelivery]]:
+        """Up to `places` chains of the oldest due deliveries (a conversation's, in order)."""
+        pending = WebhookDelivery.all_objects.filter(endpoint_id=self.endpoint_pk,
+                                                     status=WebhookDelivery.Status.PENDING)
+        if full:
+            rows = pending.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        else:
+            rows = pending.filter(next_attempt_at__isnull=True, pk__gt=self.fresh_after)
+        found = list(rows.order_by("id").values_list("id", "ordering_key")[:DUE_READ + len(in_flight_ids)])
+        chosen: dict[str, list[int]] = {}
+        later: int | None = None  # the first delivery left for a later tick
+        for pk, ordering_key in found:
+            key = ordering_key or f"#{pk}"
+            if pk in in_flight_ids:
+                continue
+            if key in in_flight_keys:  # after the chain in flight
+                later = later if later is not None else pk
+                continue
+            held = waiting.get(ordering_key) if ordering_key else None
+            if held is not None and held[0] < pk and held[1] > now:
+                continue  # waits for its conversation's retry (found again by a full scan)
+            picked = chosen.get(key)
+            if picked is None and len(chosen) >= places or picked is not None and len(picked) >= CHAIN_MAX:
+                later = later if later is not None else pk
+                continue
+            chosen.setdefault(key, []).append(pk)
+        # New deliveries are looked for above the last one dealt with (sent, or held back by a
+        # retry: a full scan finds it again), or below the first left for a later tick.
+        if later is not None:
+            self.fresh_after = min(self.fresh_after, later - 1) if full else later - 1
+        elif found:
+            self.fresh_after = max(self.fresh_after, found[-1][0])
+        if not chosen:
+            return {}
+        by_pk = WebhookDelivery.all_objects.in_bulk([pk for chain in chosen.values() for pk in chain])
+        chains: dict[str, list[WebhookDelivery]] = {}
+        for key, pks in chosen.items():
+            chain = []
+            for pk in pks:
+                delivery = by_pk.get(pk)
+                if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+                    break  # changed meanwhile (replayed, disabled, deleted): found again if due
+                chain.append(delivery)
+            if chain:
+                chains[key] = chain
+        return chains
+
+
+def _chain_send(url: str, secrets_now: list[str], chain: list[WebhookDelivery],
+                clock: Callable[[], dt.datetime]) -> list[Attempt]:
+    """A conversation's deliveries one after another, until one fails (on a sending thread: HTTP only)."""
+    sent: list[Attempt] = []
+    for delivery in chain:
+        try:
+            result = attempt_send(url=url, msg_id=str(delivery.public_id), payload=delivery.payload,
                                   secrets=secrets_now, now=clock())
-            sent.append((delivery, result, clock()))
-            if not (result.status is not None and 200 <= result.status < 300):
-                break
-        return sent
-
-    if len(chains) == 1 or settings.WEBHOOK_SEND_CONCURRENCY <= 1:
-        outcomes = [send_chain(chain) for chain in chains.values()]
-    else:
-        outcomes = list(_send_pool().map(send_chain, chains.values()))
-    attempts = sorted((item for outcome in outcomes for item in outcome), key=lambda item: item[0].pk)
-    _attempts_record(endpoint, attempts)
-    return len(attempts), bool(attempts) and endpoint.is_active
+        except Exception as error:  # noqa: BLE001 - recorded as a failed attempt, retried
+            logger.exception("webhook delivery %s could not be sent", delivery.public_id)
+            result = AttemptResult(status=None, error=f"could not be sent ({type(error).__name__})")
+        sent.append((delivery, result, clock()))
+        if not (result.status is not None and 200 <= result.status < 300):
+            break
+    return sent
 
 
 _ATTEMPT_FIELDS = ("attempts", "last_attempt_at", "response_status", "response_excerpt", "latency_ms", "status",
@@ -488,8 +647,9 @@ def _attempt_apply(delivery: WebhookDelivery, result: AttemptResult, *, now: dt.
 
 def _attempts_record(endpoint: WebhookEndpoint,
                      attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]) -> None:
-    """A round's attempts, in the order they were made: the rows in one statement, then whether
-    the endpoint is failing (since when), and disabled when it failed for too long."""
+    """Attempts of the chains that completed in a sender's tick, in the order they were made:
+    the rows in one statement, then whether the endpoint is failing (since when), and disabled
+    when it failed for too long. Every attempt's outcome is recorded here, and only here."""
     failing_since, disable_at = endpoint.failing_since, None
     for delivery, result, at in attempts:
         if _attempt_apply(delivery, result, now=at):
@@ -498,6 +658,9 @@ def _attempts_record(endpoint: WebhookEndpoint,
             failing_since = at
         elif at - failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
             disable_at = at
+        if not endpoint.is_active and delivery.status == WebhookDelivery.Status.PENDING:
+            # Sent while it was being disabled: kept with the others it missed, not retried.
+            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.SKIPPED, None
     _rows_update([delivery for delivery, _result, _at in attempts])
     _attempts_count(endpoint, attempts)
     if failing_since != endpoint.failing_since:
@@ -568,11 +731,22 @@ def _endpoint_disable_failing(endpoint: WebhookEndpoint, *, now: dt.datetime) ->
 def webhook_endpoints_due(*, now: dt.datetime | None = None) -> list[int]:
     """Active endpoints with a delivery due and no sender holding them (the sweep)."""
     now = now or timezone.now()
-    return sorted(set(WebhookDelivery.all_objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        status=WebhookDelivery.Status.PENDING, endpoint__is_active=True,
-    ).filter(Q(endpoint__sending_until__isnull=True) | Q(endpoint__sending_until__lt=now))
-        .values_list("endpoint_id", flat=True).distinct()))
+    # Per endpoint, whether one due delivery exists (an index probe): not every pending delivery
+    # read and made distinct, which a backlog makes many.
+    pending = WebhookDelivery.all_objects.filter(endpoint_id=OuterRef("pk"), status=WebhookDelivery.Status.PENDING)
+    return list(WebhookEndpoint.all_objects.filter(is_active=True)
+                .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
+                .filter(Exists(pending.filter(next_attempt_at__isnull=True))
+                        | Exists(pending.filter(next_attempt_at__lte=now)))
+                .order_by("pk").values_list("pk", flat=True))
+
+
+def webhook_endpoints_idle(endpoint_pks: list[int], *, now: dt.datetime | None = None) -> list[int]:
+    """Those of these endpoints whose lease no sender holds (one query)."""
+    now = now or timezone.now()
+    busy = set(WebhookEndpoint.all_objects.filter(pk__in=endpoint_pks, sending_until__gte=now)
+               .values_list("pk", flat=True))
+    return [pk for pk in endpoint_pks if pk not in busy]
 
 
 def webhook_deliveries_purge(*, now: dt.datetime | None = None) -> int:

@@ -241,8 +241,14 @@ ACTIVITY_KEEP_DAYS = env.int("ACTIVITY_KEEP_DAYS", default=35)
 # registration and at every delivery).
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
-# Deliveries of different conversations sent at once to one endpoint (one conversation's: in turn).
+# Deliveries of different conversations sent at once to one endpoint (one conversation's: in turn):
+# the endpoint's limit, whatever its other endpoints and senders do.
 WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=8)
+# An endpoint's sender holds its worker process this long at a time, then queues its successor
+# behind the other endpoints' senders (and keeps looking for new deliveries for
+# WEBHOOK_SENDER_LINGER_SECONDS once it has nothing left to send).
+WEBHOOK_SENDER_TURN_SECONDS = env.float("WEBHOOK_SENDER_TURN_SECONDS", default=10.0)
+WEBHOOK_SENDER_LINGER_SECONDS = env.float("WEBHOOK_SENDER_LINGER_SECONDS", default=1.0)
 # Retried for this long after the event (timeouts, connection errors, 5xx, 408, 429).
 WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=72.0)
 # An endpoint whose every delivery failed for this long is disabled and its admins told.
