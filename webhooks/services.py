@@ -60,6 +60,8 @@ PREVIOUS_SECRET_HOURS = 24
 LEASE_SECONDS = 900
 SENDER_TICK_SECONDS = 0.025  # a sender writes outcomes and looks for new deliveries this often
 FULL_SCAN_SECONDS = 1.0  # ... and for due retries (and anything it stepped over) this often
+# ... and writes its attempts on the integrations health counters this often (not each tick).
+COUNTERS_WRITE_SECONDS = 1.0
 ENDPOINT_READ_SECONDS = 1.0  # ... and reads its endpoint again (disabled, URL or secret changed)
 DUE_READ = 1000  # deliveries' ids read at a look
 CHAIN_MAX = 20  # deliveries of one conversation sent in one go
@@ -466,6 +468,14 @@ class _Sender:
                                        or pending.filter(next_attempt_at__lte=now).exists()))
 
     def run(self) -> None:
+        counters = Tally()  # the health counters of its attempts, written about once a second
+        try:
+            self._run(counters)
+        finally:
+            counters.save()
+
+    def _run(self, counters: Tally) -> None:
+        counted_at = time.monotonic()
         endpoint = WebhookEndpoint.all_objects.filter(pk=self.endpoint_pk, is_active=True).first()
         if endpoint is None:
             return
@@ -489,8 +499,11 @@ class _Sender:
                 for delivery, _result, _at in attempts:
                     in_flight_ids.discard(delivery.pk)
                 attempts.sort(key=lambda item: item[2])
-                _attempts_record(endpoint, attempts)
+                _attempts_record(endpoint, attempts, counters=counters)
                 self.attempts += len(attempts)
+                if tick - counted_at >= COUNTERS_WRITE_SECONDS:
+                    counters.save()
+                    counted_at = tick
                 for delivery, _result, _at in attempts:  # a failure holds back its conversation
                     key, next_at = delivery.ordering_key, delivery.next_attempt_at
                     if key and delivery.status == WebhookDelivery.Status.PENDING and next_at is not None:
@@ -645,8 +658,8 @@ def _attempt_apply(delivery: WebhookDelivery, result: AttemptResult, *, now: dt.
     return succeeded
 
 
-def _attempts_record(endpoint: WebhookEndpoint,
-                     attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]) -> None:
+def _attempts_record(endpoint: WebhookEndpoint, attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]],
+                     *, counters: Tally | None = None) -> None:
     """Attempts of the chains that completed in a sender's tick, in the order they were made:
     the rows in one statement, then whether the endpoint is failing (since when), and disabled
     when it failed for too long. Every attempt's outcome is recorded here, and only here."""
@@ -662,7 +675,7 @@ def _attempts_record(endpoint: WebhookEndpoint,
             # Sent while it was being disabled: kept with the others it missed, not retried.
             delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.SKIPPED, None
     _rows_update([delivery for delivery, _result, _at in attempts])
-    _attempts_count(endpoint, attempts)
+    _attempts_count(endpoint, attempts, counters)
     if failing_since != endpoint.failing_since:
         endpoint.failing_since = failing_since
         WebhookEndpoint.all_objects.filter(pk=endpoint.pk).update(failing_since=failing_since)
@@ -670,17 +683,19 @@ def _attempts_record(endpoint: WebhookEndpoint,
         _endpoint_disable_failing(endpoint, now=disable_at)
 
 
-def _attempts_count(endpoint: WebhookEndpoint,
-                    attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]]) -> None:
-    """The round's attempts on the integrations health counters (one statement or two)."""
-    tally = Tally()
+def _attempts_count(endpoint: WebhookEndpoint, attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]],
+                    counters: Tally | None) -> None:
+    """The attempts on the integrations health counters: added to `counters` (a sender's, which
+    it writes about once a second), or written at once (one statement or two)."""
+    tally = counters if counters is not None else Tally()
     for _delivery, result, at in attempts:
         succeeded = result.status is not None and 200 <= result.status < 300
         code = "" if succeeded else (f"HTTP {result.status}" if result.status is not None
                                      else "refused" if result.refused else "no answer")
         tally.add(kind=ActivitySlot.Subject.WEBHOOK, subject_pk=endpoint.pk, tenant_pk=endpoint.tenant_id, at=at,
                   attempted=1, failed=0 if succeeded else 1, latency_ms=result.latency_ms, error_code=code)
-    tally.save()
+    if counters is None:
+        tally.save()
 
 
 def _rows_update(rows: list[WebhookDelivery]) -> None:

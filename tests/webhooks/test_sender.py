@@ -91,11 +91,11 @@ def test_each_chains_outcome_is_written_when_it_completes(acme, receiver, monkey
     b_written = threading.Event()
     recorded = services._attempts_record
 
-    def record(endpoint, attempts):
+    def record(endpoint, attempts, **kwargs):
         written.append([delivery.payload["data"]["n"] for delivery, _result, _at in attempts])
         if "B1" in written[-1]:
             b_written.set()
-        recorded(endpoint, attempts)
+        recorded(endpoint, attempts, **kwargs)
 
     def answer(request):
         if _n(request) == "A1":
@@ -120,8 +120,8 @@ def test_deliveries_made_while_sending_are_sent_in_their_conversations_order(acm
     a2_sent_before_a1_answered: list[bool] = []
     recorded = services._attempts_record
 
-    def record(endpoint, attempts):
-        recorded(endpoint, attempts)
+    def record(endpoint, attempts, **kwargs):
+        recorded(endpoint, attempts, **kwargs)
         if not made.is_set():  # B1's outcome, the first written
             _delivery(endpoint, "A2", "A")
             _delivery(endpoint, "C1", "C")
