@@ -407,6 +407,12 @@ class ChannelAdapter(abc.ABC):
         return (low, high) if high > 0 else None
 
     @property
+    def business_initiated_limit(self) -> int | None:
+        """The provider's own limit of conversations the business may start a day (WhatsApp's
+        messaging tier), as far as the channel knows it; None: none, or not known."""
+        return None
+
+    @property
     def daily_send_cap(self) -> int | None:
         configured = self.channel.config.get("daily_send_cap")
         try:

@@ -59,6 +59,8 @@ class ActivitySlot(TenantScopedModel):
     received = models.PositiveIntegerField(default=0)  # messages in
     attempted = models.PositiveIntegerField(default=0)  # handed to the provider / the endpoint
     failed = models.PositiveIntegerField(default=0)  # failed then or later (its codes: ActivityError)
+    # Templates sent: each may start a conversation the business opens (WhatsApp's daily tier).
+    templates = models.PositiveIntegerField(default=0)
     latency_ms_total = models.BigIntegerField(default=0)
     latency_count = models.PositiveIntegerField(default=0)
     last_received_at = models.DateTimeField(null=True, blank=True)

@@ -51,6 +51,9 @@ class SubjectHealthOutput(serializers.Serializer[SubjectHealth]):
     last_received_at = serializers.DateTimeField(allow_null=True)
     error_codes = serializers.SerializerMethodField()
     daily_sends = QuotaOutput(allow_null=True, help_text="Sends today against the channel's daily cap, if set.")
+    business_initiated = QuotaOutput(
+        allow_null=True, help_text="Templates sent over the last 24 hours against the provider's daily limit of "
+                                   "conversations the business starts (WhatsApp's messaging tier), where known.")
     buckets = BucketOutput(many=True)
 
     @extend_schema_field(ErrorCountOutput(many=True))

@@ -42,6 +42,7 @@ class Activity:
     received: int = 0
     attempted: int = 0
     failed: int = 0
+    templates: int = 0
     latency_ms_total: int = 0
     latency_count: int = 0
     last_received_at: dt.datetime | None = None
@@ -51,6 +52,7 @@ class Activity:
         self.received += other.received
         self.attempted += other.attempted
         self.failed += other.failed
+        self.templates += other.templates
         self.latency_ms_total += other.latency_ms_total
         self.latency_count += other.latency_count
         if other.last_received_at and (self.last_received_at is None
@@ -69,7 +71,7 @@ class Tally:
         self.found: dict[Key, Activity] = {}
 
     def add(self, *, kind: str, subject_pk: int, tenant_pk: int, at: dt.datetime | None = None,
-            received: int = 0, attempted: int = 0, failed: int = 0, latency_ms: int | None = None,
+            received: int = 0, attempted: int = 0, failed: int = 0, templates: int = 0, latency_ms: int | None = None,
             error_code: str = "", last_received_at: dt.datetime | None = None) -> None:
         key = (kind, subject_pk, slot_of(at or timezone.now()))
         activity = self.found.get(key)
@@ -78,6 +80,7 @@ class Tally:
         activity.received += received
         activity.attempted += attempted
         activity.failed += failed
+        activity.templates += templates
         if latency_ms is not None:
             activity.latency_ms_total += max(latency_ms, 0)
             activity.latency_count += 1
@@ -99,7 +102,7 @@ class Tally:
         self.found = {}
 
 
-_SLOT_COLUMNS = ("received", "attempted", "failed", "latency_ms_total", "latency_count")
+_SLOT_COLUMNS = ("received", "attempted", "failed", "templates", "latency_ms_total", "latency_count")
 
 
 def _slots_add(rows: Iterable[tuple[Key, Activity]]) -> None:

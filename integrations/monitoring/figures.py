@@ -91,6 +91,10 @@ class SubjectHealth:
     errors: list[tuple[str, int]] = field(default_factory=list)
     last_received_at: dt.datetime | None = None
     daily_sends: Quota | None = None
+    # Templates sent over the last 24 hours against the provider's daily limit of conversations
+    # the business starts (WhatsApp's messaging tier); each template may start one, so this is
+    # the most the tier can have been used.
+    business_initiated: Quota | None = None
 
     @property
     def latency_ms(self) -> int | None:
@@ -203,11 +207,21 @@ def integrations_health(*, access: TenantAccess, period: str = DEFAULT_PERIOD,
             health.last_received_at = row["last"]
     for key, health in found.items():
         health.errors = codes.get(key, [])
+    tiers: dict[int, int] = {}
     for channel in channels:
         adapter = adapter_for(channel)
         used = daily_sends_used(channel, adapter.daily_send_cap if adapter is not None else None)
         if used is not None:
             found[(ActivitySlot.Subject.CHANNEL, channel.pk)].daily_sends = Quota(used=used[0], limit=used[1])
+        if adapter is not None and (limit := adapter.business_initiated_limit):
+            tiers[channel.pk] = limit
+    if tiers:
+        sent = dict(ActivitySlot.all_objects.filter(
+            tenant=tenant, subject_kind=ActivitySlot.Subject.CHANNEL, subject_id__in=list(tiers),
+            slot__gte=slot_of(now - dt.timedelta(days=1))).values("subject_id").annotate(total=Sum("templates"))
+            .order_by().values_list("subject_id", "total"))
+        for pk, limit in tiers.items():
+            found[(ActivitySlot.Subject.CHANNEL, pk)].business_initiated = Quota(used=sent.get(pk) or 0, limit=limit)
     plan = Quota(used=tenant_messages_this_month(tenant=tenant), limit=tenant.max_messages_per_month)
     return Health(
         period=period, start=start, end=now, bucket=bucket,

@@ -212,7 +212,8 @@ def reply_send(message: ClaimedReply, channel: Channel) -> SendOutcome:
     if outcome.status in ("sent", "failed", "unknown"):  # handed over for good (its failure: the listener's)
         activity_add(kind=ActivitySlot.Subject.CHANNEL, subject_pk=channel.pk, tenant_pk=channel.tenant_id,
                      attempted=1, latency_ms=None if outcome.provider_seconds is None
-                     else round(outcome.provider_seconds * 1000))
+                     else round(outcome.provider_seconds * 1000),
+                     templates=int(outcome.status == "sent" and message.type == Message.Type.TEMPLATE))
     return outcome
 
 

@@ -113,6 +113,12 @@ def _phone(wa_id: str) -> str:
 _DEMO_DISPLAYS = {1: ("+55 11 4004-1234", "+55 11 99876-1020"), 2: ("+55 21 3003-4455", "+55 21 98765-3040")}
 
 
+# What connecting asks Meta of the number (messaging_limit_tier comes only when asked for).
+NUMBER_FIELDS = "verified_name,display_phone_number,quality_rating,platform_type,throughput,messaging_limit_tier"
+# Meta's messaging limit tiers: business-initiated conversations (unique customers) a rolling day.
+MESSAGING_LIMIT_TIERS = {"TIER_50": 50, "TIER_250": 250, "TIER_1K": 1_000, "TIER_10K": 10_000, "TIER_100K": 100_000}
+
+
 class WhatsAppCloudAdapter(ChannelAdapter):
     kind = "whatsapp_cloud"
     label = gettext_lazy("WhatsApp (Cloud API)")
@@ -409,9 +415,14 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             channel.credentials["verify_token"] = secrets.token_urlsafe(24)  # to paste into Meta
         info = self.check_number(self.phone_number_id, str(channel.credentials["access_token"]),
                                  sandbox=bool(channel.config.get("sandbox")))
-        channel.config.update({key: info[key] for key in ("display_phone_number", "verified_name", "quality_rating")
-                               if key in info})
+        channel.config.update({key: info[key] for key in ("display_phone_number", "verified_name", "quality_rating",
+                                                          "messaging_limit_tier") if key in info})
         channel.status, channel.status_detail = channel.Status.CONNECTED, ""
+
+    @property
+    def business_initiated_limit(self) -> int | None:
+        """Meta's tier of the number (read when it connects): business-initiated conversations a day."""
+        return MESSAGING_LIMIT_TIERS.get(str(self.channel.config.get("messaging_limit_tier", "")))
 
     @classmethod
     def refusal(cls, error: Mapping[str, Any]) -> ProviderError:
@@ -431,7 +442,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         the token or does not know the number. Public: a provider that drives the Cloud API for
         a number (a gateway in its Cloud API mode) asks it through the registry before it connects."""
         try:
-            return cls._call("GET", cls._graph_url(phone_number_id, sandbox=sandbox),
+            return cls._call("GET", cls._graph_url(phone_number_id, sandbox=sandbox) + f"?fields={NUMBER_FIELDS}",
                              {"Authorization": f"Bearer {access_token}"})
         except ProviderAuthError as error:
             raise ConnectRefused(
@@ -470,7 +481,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         return [DemoChannel(
             role=role, name=name, read_receipts=True, reply_window_error=("131047", EXPLANATIONS[131047]),
             config={"display_phone_number": display, "phone_number_id": f"100000000000{number}{suffix}",
-                    "waba_id": waba, "verified_name": tenant_name, "demo": True, "sandbox": True},
+                    "waba_id": waba, "verified_name": tenant_name, "demo": True, "sandbox": True,
+                    "messaging_limit_tier": "TIER_1K"},
             credentials={"access_token": "DEMO-not-a-real-access-token", "app_secret": "demo-app-secret",
                          "verify_token": f"demo-verify-{tenant_slug}"},
         ) for role, name, suffix, display in (

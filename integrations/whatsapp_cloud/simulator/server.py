@@ -895,7 +895,8 @@ class GraphSimulator(HTTPSimulator):
         fields = query.get("fields")
         if fields:
             wanted = {name.strip() for name in fields[0].split(",") if name.strip()}
-            info = {key: value for key, value in info.items() if key in wanted or key == "id"}
+            info = {key: value for key, value in {**info, "messaging_limit_tier": number.messaging_limit_tier}.items()
+                    if key in wanted or key == "id"}
         return _json_response(200, info)
 
     def _messages(self, number: SimulatedNumber, body: bytes) -> _Response:

@@ -33,6 +33,9 @@ class SimulatedNumber:
     verified_name: str = "Inbox Test"
     throughput_per_second: float = 80
     quality_rating: str = "GREEN"
+    # Business-initiated conversations a day (Meta's tiers: TIER_250, TIER_1K, TIER_10K, TIER_100K,
+    # TIER_UNLIMITED); given only to who asks for the field, as Meta does.
+    messaging_limit_tier: str = "TIER_1K"
     _tokens: float = field(default=0.0, repr=False)
     _refilled_at: float = field(default_factory=time.monotonic, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -113,3 +113,28 @@ def test_old_counters_are_pruned(whatsapp):
 
     assert activity_prune(older_than=dt.timedelta(days=35)) == 2
     assert ActivitySlot.all_objects.count() == 1 and not ActivityError.all_objects.exists()
+
+
+def test_a_template_sent_counts_against_metas_daily_tier_on_the_health_page(graph, conversation, member):
+    from accounts.access import TenantAccess
+    from integrations.monitoring.figures import integrations_health
+    from tenants.scoping import tenant_context
+
+    channel = conversation.channel
+    channel.config["messaging_limit_tier"] = "TIER_1K"
+    channel.save()
+    for content in ("", "Olá"):
+        reply = pending_reply(conversation, content=content)
+        if not content:
+            Message.all_objects.filter(pk=reply.pk).update(
+                type=Message.Type.TEMPLATE,
+                content_attributes={"template": {"name": "hello_world", "language": "en_US", "parameters": []}})
+        assert message_deliver_now(message_id=reply.pk).status == "sent"
+
+    admin = member(channel.tenant, "TENANT_ADMIN")
+    with tenant_context(channel.tenant):
+        health = integrations_health(access=TenantAccess(tenant=channel.tenant, user=admin.user,
+                                                         role=admin.role))
+    (figures,) = health.channels
+    assert (figures.attempted, figures.business_initiated.used, figures.business_initiated.limit) == (2, 1, 1000)
+    assert figures.business_initiated.percent == 0.1

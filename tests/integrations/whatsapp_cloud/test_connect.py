@@ -32,6 +32,7 @@ def test_valid_credentials_connect_the_channel(graph, admin_api):
     body = response.json()
     assert body["status"] == "CONNECTED"
     assert body["config"]["display_phone_number"] == "+15555550100"
+    assert body["config"]["messaging_limit_tier"] == "TIER_1K"  # asked for: Meta gives it only then
     assert body["credential_keys"] == ["access_token", "app_secret", "verify_token"]
     assert "EAAG-test-token" not in response.content.decode() and APP_SECRET not in response.content.decode()
     channel = Channel.all_objects.get(public_id=body["id"])
