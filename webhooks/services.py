@@ -40,6 +40,7 @@ from accounts.models import AuditAction, Membership, Role, User
 from accounts.tasks import email_send_queue
 from config.crypto import Secrets
 from config.errors import ConflictError, ValidationFailed
+from config.metrics import count_webhook_delivery
 from config.net import url_host_is_public
 from config.public_url import public_base_url
 from config.sql import execute, insert
@@ -683,12 +684,20 @@ def _attempts_record(endpoint: WebhookEndpoint, attempts: list[tuple[WebhookDeli
         _endpoint_disable_failing(endpoint, now=disable_at)
 
 
+_METRIC_OUTCOMES: dict[str, str] = {
+    WebhookDelivery.Status.SUCCEEDED: "delivered", WebhookDelivery.Status.PENDING: "retry",
+    WebhookDelivery.Status.GAVE_UP: "gave_up", WebhookDelivery.Status.SKIPPED: "skipped"}
+
+
 def _attempts_count(endpoint: WebhookEndpoint, attempts: list[tuple[WebhookDelivery, AttemptResult, dt.datetime]],
                     counters: Tally | None) -> None:
     """The attempts on the integrations health counters: added to `counters` (a sender's, which
     it writes about once a second), or written at once (one statement or two)."""
     tally = counters if counters is not None else Tally()
-    for _delivery, result, at in attempts:
+    for delivery, result, at in attempts:
+        # /metrics: each attempt's outcome as the delivery now stands, and the answer's time.
+        count_webhook_delivery("refused" if result.refused else _METRIC_OUTCOMES.get(delivery.status, "failed"),
+                               result.latency_ms / 1000 if result.status is not None else None)
         succeeded = result.status is not None and 200 <= result.status < 300
         code = "" if succeeded else (f"HTTP {result.status}" if result.status is not None
                                      else "refused" if result.refused else "no answer")

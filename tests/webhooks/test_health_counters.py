@@ -25,3 +25,21 @@ def test_attempts_are_counted_per_endpoint_with_the_status_of_those_that_failed(
     assert (slot.tenant_id, slot.attempted, slot.failed, slot.latency_count) == (acme.pk, 3, 1, 3)
     error = ActivityError.all_objects.get()
     assert (error.subject_kind, error.code, error.count) == ("webhook", "HTTP 503", 1)
+
+
+def test_attempts_are_counted_for_prometheus_by_outcome(acme, receiver):
+    from prometheus_client import REGISTRY
+
+    def sample(outcome: str) -> float:
+        return REGISTRY.get_sample_value("inbox_webhook_deliveries_total", {"outcome": outcome}) or 0.0
+
+    before = {outcome: sample(outcome) for outcome in ("delivered", "retry", "failed")}
+    receiver.answers(Answer(status=200), Answer(status=503), Answer(status=404))
+    endpoint, _ = _endpoint(acme, receiver)
+    for key in ("a", "b", "c"):
+        _delivery(endpoint, key=key)
+
+    webhook_endpoint_deliver(endpoint_pk=endpoint.pk, now=T0)
+
+    assert {outcome: sample(outcome) - before[outcome] for outcome in before} == {
+        "delivered": 1, "retry": 1, "failed": 1}
