@@ -179,7 +179,7 @@ def conversation_plans(*, conversations: int, messages: int, contacts: int, chan
 # variant), as config.ids.uuid7_at makes in Python.
 _UUID7_FUNCTION = """
 CREATE OR REPLACE FUNCTION pg_temp.scale_uuid7(moment timestamptz) RETURNS uuid LANGUAGE sql VOLATILE AS $$
-  SELECT (lpad(to_hex((extract(epoch FROM moment) * 1000)::bigint), 12, '0') || '7'
+  SELECT (lpad(to_hex(floor(extract(epoch FROM moment) * 1000)::bigint), 12, '0') || '7'
           || substr(md5(random()::text), 1, 3) || to_hex(8 + floor(random() * 4)::int)
           || substr(md5(random()::text), 1, 15))::uuid
 $$"""
@@ -354,6 +354,11 @@ def scale_seed(*, slug: str, conversations: int, messages: int, seed: int = 1,
         "agents": len(agents), "channels": len(channels),
     }
     size = int(_fetch("SELECT pg_database_size(current_database())")[0][0])  # type: ignore[call-overload]
+    # What the scale benchmark reports of the load, and the conversation whose thread it times.
+    tenant.settings = {**tenant.settings, "scale_seed": {
+        **counts, "total_seconds": round(timings["total"], 1), "seconds": {k: round(v, 1) for k, v in timings.items()},
+        "database_bytes": size, "long_conversation": str(long_conversation.public_id)}}
+    tenant.save(update_fields=["settings"])
     return ScaleSeedResult(tenant=tenant, admin=admin, agent=agents[0], password=password,
                            long_conversation=long_conversation, counts=counts, seconds=timings, database_bytes=size)
 
