@@ -46,7 +46,7 @@ from urllib.parse import urlencode  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import OperationalError, connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
@@ -73,6 +73,10 @@ from conversations.models import Conversation, Message  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 
 REPORTS_PATH = "/reports/"
+# A request whose statement runs longer than this in this process is reported, not timed.
+STATEMENT_TIMEOUT_S = 120
+# A request that takes longer than this in this process is reported with that time, not timed over HTTP.
+TOO_SLOW_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ class Timing:
     slowest_sql: str = ""
     slowest_sql_ms: float = 0.0
     plan: str = ""
+    # Why it was not timed (its statement ran past the timeout in this process), or "".
+    skipped: str = ""
+    # Fewer timed requests than asked: the budget ran out.
+    cut_short: bool = False
 
     def ms(self, share: float) -> float:
         return percentile(sorted(self.latencies), share) * 1000
@@ -123,6 +131,7 @@ class Options:
     warm: int
     server_workers: int
     explain: bool
+    budget: float  # seconds a request kind may take in all; past it, fewer requests are timed
 
 
 @dataclass
@@ -151,12 +160,18 @@ class Benchmark:
         scenarios = self._scenarios(tenant, identities)
         say(f"{len(scenarios)} requests to time, {self.options.requests} times each; counting their queries first.")
         timings = [Timing(scenario) for scenario in scenarios]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT_S}s'")
         for timing in timings:
             self._count_queries(tenant, identities, timing)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
         self._collectstatic()
         try:
             self._start()
             for timing in timings:
+                if timing.skipped:
+                    continue
                 self._time(identities, timing)
                 say(f"  {timing.scenario.name}: p50 {timing.ms(0.5):.0f} ms, p95 {timing.ms(0.95):.0f} ms")
         finally:
@@ -262,22 +277,38 @@ class Benchmark:
             client.cookies.load(identity.cookie)
             headers = {}
         counts = []
-        captured = None
         for _ in range(2):
-            with CaptureQueriesContext(connection) as captured:
-                response = client.get(timing.scenario.path, **headers)
+            captured = CaptureQueriesContext(connection)
+            started = time.perf_counter()
+            try:
+                with captured:
+                    response = client.get(timing.scenario.path, **headers)
+            except OperationalError as error:  # the statement timeout (QueryCanceled)
+                timing.skipped = f"a statement ran past {STATEMENT_TIMEOUT_S} s ({str(error).splitlines()[0]})"
+                say(f"  {timing.scenario.name}: {timing.skipped}; not timed.")
+                return
+            elapsed = time.perf_counter() - started
             if response.status_code != 200:
                 raise BenchmarkError(f"{timing.scenario.name}: {timing.scenario.path} answered "
                                      f"{response.status_code} in this process.")
             counts.append(len(captured.captured_queries))
-        timing.queries, timing.queries_again = counts[1], counts[0]
-        assert captured is not None
+            if elapsed > TOO_SLOW_S:
+                timing.skipped = f"{elapsed:.1f} s in this process, once"
+                break
+        timing.queries, timing.queries_again = counts[-1], counts[0]
         slowest = max(captured.captured_queries, key=lambda query: float(query["time"]))
         timing.slowest_sql, timing.slowest_sql_ms = slowest["sql"], float(slowest["time"]) * 1000
+        say(f"  {timing.scenario.name}: {timing.queries} queries, the slowest {timing.slowest_sql_ms:.0f} ms"
+            + (f"; {timing.skipped}: not timed over HTTP" if timing.skipped else ""))
         if self.options.explain and timing.slowest_sql.lstrip().upper().startswith("SELECT"):
-            with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {timing.slowest_sql}")
-                timing.plan = "\n".join(row[0] for row in cursor.fetchall())
+            # A statement too slow to time is shown with its plan alone (EXPLAIN without ANALYZE).
+            explain = "EXPLAIN" if timing.skipped else "EXPLAIN (ANALYZE, BUFFERS)"
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"{explain} {timing.slowest_sql}")
+                    timing.plan = "\n".join(row[0] for row in cursor.fetchall())
+            except OperationalError as error:
+                timing.plan = f"(EXPLAIN ANALYZE stopped: {str(error).splitlines()[0]})"
 
     def _collectstatic(self) -> None:
         """The production settings serve hashed static files (a manifest): collected once, as a
@@ -325,28 +356,41 @@ class Benchmark:
     # --- timing ---------------------------------------------------------------------------------
 
     def _time(self, identities: dict[str, Identity], timing: Timing) -> None:
+        """`warm` untimed requests (each on a new connection, so that every server process serves
+        some), then up to `requests` timed ones on one keep-alive connection; at least three, and
+        no more once the budget is spent."""
         identity = identities[timing.scenario.who]
         headers = ({"Authorization": f"Bearer {identity.token}"} if timing.scenario.api
                    else {"Cookie": identity.cookie})
-        client = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        client = http.client.HTTPConnection(HOST, self.port, timeout=600)
+
+        def ask() -> float:
+            started = time.perf_counter()
+            client.request("GET", timing.scenario.path, headers=headers)
+            response = client.getresponse()
+            body = response.read()
+            elapsed = time.perf_counter() - started
+            if response.status != 200:
+                raise BenchmarkError(f"{timing.scenario.name}: {timing.scenario.path} answered {response.status}:"
+                                     f" {body[:300]!r}\n{self.processes.log_tail('server')}")
+            if timing.scenario.expect and timing.scenario.expect.encode() not in body:
+                raise BenchmarkError(f"{timing.scenario.name}: the answer holds no {timing.scenario.expect!r}.")
+            timing.bytes = len(body)
+            return elapsed
+
         try:
-            # The warm-up requests reach every server process (the connection is reopened for each).
-            for number in range(self.options.warm + self.options.requests):
-                if number < self.options.warm:
-                    client.close()
-                started = time.perf_counter()
-                client.request("GET", timing.scenario.path, headers=headers)
-                response = client.getresponse()
-                body = response.read()
-                elapsed = time.perf_counter() - started
-                if response.status != 200:
-                    raise BenchmarkError(f"{timing.scenario.name}: {timing.scenario.path} answered {response.status}:"
-                                         f" {body[:300]!r}\n{self.processes.log_tail('server')}")
-                if timing.scenario.expect and timing.scenario.expect.encode() not in body:
-                    raise BenchmarkError(f"{timing.scenario.name}: the answer holds no {timing.scenario.expect!r}.")
-                if number >= self.options.warm:
-                    timing.latencies.append(elapsed)
-                    timing.bytes = len(body)
+            warm_until = time.monotonic() + self.options.budget / 3
+            for _ in range(self.options.warm):
+                client.close()
+                ask()
+                if time.monotonic() > warm_until:
+                    break
+            deadline = time.monotonic() + self.options.budget
+            while len(timing.latencies) < self.options.requests:
+                timing.latencies.append(ask())
+                if time.monotonic() > deadline and len(timing.latencies) >= 3:
+                    break
+            timing.cut_short = len(timing.latencies) < self.options.requests
         finally:
             client.close()
 
@@ -386,9 +430,15 @@ class Benchmark:
         yield "| --- | ---: | ---: | ---: | ---: | --- | --- |"
         for timing in timings:
             target = timing.scenario.target
+            if timing.skipped:
+                yield (f"| {timing.scenario.name} | | | | | {target.name} ≤ {target.p95_ms:.0f} ms | NO: "
+                       f"{timing.skipped} |")
+                continue
             met = "yes" if timing.ms(0.95) <= target.p95_ms else "NO"
             queries = str(timing.queries) + ("" if timing.queries == timing.queries_again
                                              else f" (cold {timing.queries_again})")
+            if timing.cut_short:
+                met += f" ({len(timing.latencies)} requests: the {self.options.budget:.0f} s budget ran out)"
             yield (f"| {timing.scenario.name} | {timing.ms(0.5):.0f} | {timing.ms(0.95):.0f} | "
                    f"{max(timing.latencies) * 1000:.0f} | {queries} | {target.name} ≤ {target.p95_ms:.0f} ms | {met} |")
         if not _reports_exist():
@@ -397,6 +447,8 @@ class Benchmark:
         yield ""
         yield "Slowest statement of each request (in this process, warm):"
         for timing in timings:
+            if not timing.slowest_sql:
+                continue
             yield f"- {timing.scenario.name}: {timing.slowest_sql_ms:.1f} ms: {timing.slowest_sql[:160]}..."
             if timing.plan:
                 yield "```"
@@ -425,6 +477,8 @@ def parser_create() -> argparse.ArgumentParser:
     parser.add_argument("--requests", type=int, default=30, help="Timed requests of each kind.")
     parser.add_argument("--warm", type=int, default=5, help="Untimed requests of each kind first.")
     parser.add_argument("--server-workers", type=int, default=2)
+    parser.add_argument("--budget", type=float, default=120.0,
+                        help="Seconds one kind of request may take in all (at least 3 are timed).")
     parser.add_argument("--explain", action="store_true", help="Show the plan of each request's slowest statement.")
     return parser
 
@@ -432,7 +486,8 @@ def parser_create() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     options = vars(parser_create().parse_args(argv))
     run_options = Options(slug=options["slug"], requests=max(1, options["requests"]), warm=max(0, options["warm"]),
-                          server_workers=max(1, options["server_workers"]), explain=options["explain"])
+                          server_workers=max(1, options["server_workers"]), explain=options["explain"],
+                          budget=max(1.0, options["budget"]))
     run: Callable[[], list[str]] = Benchmark(run_options).run
     return command_run(run, clean=False, database="postgres://postgres@127.0.0.1:5432/bench_scale",
                        redis="redis://127.0.0.1:6379/11", needs_worker=False,
