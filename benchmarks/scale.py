@@ -176,6 +176,8 @@ class Benchmark:
                 say(f"  {timing.scenario.name}: p50 {timing.ms(0.5):.0f} ms, p95 {timing.ms(0.95):.0f} ms")
         finally:
             self.processes.stop()
+            for identity in identities.values():  # the sessions made for the run go with it
+                SessionStore(session_key=identity.cookie.partition("=")[2]).delete()
         load_after = os.getloadavg()
         return list(self._render(tenant, facts, timings, load_before, load_after))
 
@@ -271,18 +273,18 @@ class Benchmark:
         difference says the count is not constant), with the slowest one (and its plan)."""
         identity = identities[timing.scenario.who]
         client = Client(HTTP_HOST=HOST, raise_request_exception=True)
+        headers: dict[str, str] = {}
         if timing.scenario.api:
-            headers = {"HTTP_AUTHORIZATION": f"Bearer {identity.token}"}
+            headers["Authorization"] = f"Bearer {identity.token}"
         else:
             client.cookies.load(identity.cookie)
-            headers = {}
         counts = []
         for _ in range(2):
             captured = CaptureQueriesContext(connection)
             started = time.perf_counter()
             try:
                 with captured:
-                    response = client.get(timing.scenario.path, **headers)
+                    response = client.get(timing.scenario.path, headers=headers)
             except OperationalError as error:  # the statement timeout (QueryCanceled)
                 timing.skipped = f"a statement ran past {STATEMENT_TIMEOUT_S} s ({str(error).splitlines()[0]})"
                 say(f"  {timing.scenario.name}: {timing.skipped}; not timed.")

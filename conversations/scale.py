@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -141,6 +142,7 @@ def conversation_plans(*, conversations: int, messages: int, contacts: int, chan
     for index, count in enumerate(counts):
         started_at = start + SPAN * (index / conversations) + timedelta(seconds=rng.randint(0, 600))
         recent = index >= conversations * (1 - RECENT_SHARE)
+        assignee: int | None
         if index == long_index:
             channel, assignee, status = long_channel, long_agent, Conversation.Status.OPEN
         else:
@@ -217,16 +219,16 @@ def phrase_rows() -> tuple[list[str], list[str]]:
     return customer, agent
 
 
-def _execute(sql: str, params: list[object] | tuple[object, ...] = ()) -> int:
+def _execute(sql: str, params: Any = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
-def _fetch(sql: str, params: list[object] | tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def _fetch(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def _copy(table: str, columns: list[str], rows: Iterator[tuple[object, ...]]) -> None:
@@ -246,7 +248,7 @@ def _ids_reserve(model: type, count: int) -> int:
     sequence = _fetch("SELECT pg_get_serial_sequence(%s, 'id')", [table])[0][0]
     # nextval then setval in one statement: no other writer can take an id in between unseen.
     base = _fetch(f"SELECT setval('{sequence}', nextval('{sequence}') + %s - 1, true) - %s + 1", [count, count])[0][0]
-    return int(base) - 1  # type: ignore[call-overload]
+    return int(base) - 1
 
 
 @contextmanager
@@ -353,7 +355,7 @@ def scale_seed(*, slug: str, conversations: int, messages: int, seed: int = 1,
         "contacts": contact_count, "conversations": conversations, "messages": messages,
         "agents": len(agents), "channels": len(channels),
     }
-    size = int(_fetch("SELECT pg_database_size(current_database())")[0][0])  # type: ignore[call-overload]
+    size = int(_fetch("SELECT pg_database_size(current_database())")[0][0])
     # What the scale benchmark reports of the load, and the conversation whose thread it times.
     tenant.settings = {**tenant.settings, "scale_seed": {
         **counts, "total_seconds": round(timings["total"], 1), "seconds": {k: round(v, 1) for k, v in timings.items()},
