@@ -102,6 +102,13 @@ class Conversation(TenantScopedModel):
             models.Index(fields=["channel", "-last_activity_at"], name="conv_channel_activity"),
             models.Index(fields=["contact", "-last_activity_at"], name="conv_contact_activity"),
             models.Index(fields=["tenant", "updated_at"], name="conv_tenant_updated"),
+            # A member's own list ("mine", the API's assignee=me) in its order: a page is the first
+            # rows of the index, not a sort of every conversation the member ever had (migration 0012).
+            models.Index(fields=["tenant", "assignee", "status", "-last_activity_at", "-id"],
+                         name="conv_assignee_status_activity"),
+            # The lists of one channel (an agent's channels, the channel filter) by status, in order,
+            # and their capped counts, without reading the channel's other statuses (migration 0013).
+            models.Index(fields=["channel", "status", "-last_activity_at", "-id"], name="conv_channel_status_activity"),
         ]
 
     def __str__(self) -> str:
