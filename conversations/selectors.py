@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.access import TenantAccess
 from accounts.models import User
@@ -41,7 +41,11 @@ def conversation_list(*, access: TenantAccess) -> QuerySet[Conversation]:
         Prefetch("labels", queryset=Label.all_objects.order_by("name"))
     )
     if not access.sees_all_channels:
-        conversations = conversations.filter(channel_id__in=channel_ids_worked_by(access=access))
+        # Read first, as a list (one small query): as a subquery PostgreSQL guesses it yields one
+        # row and sorts every conversation of the tenant instead of walking an index (measured at
+        # ten million messages: "mine / resolved" 2,992 → 0.6 ms; docs/benchmarks.md, "Scale").
+        worked = [value for row in channel_ids_worked_by(access=access) for value in row.values()]
+        conversations = conversations.filter(channel_id__in=worked)
     return conversations
 
 
@@ -52,12 +56,13 @@ def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAcces
     text = text.strip()
     if not text:
         return queryset
-    in_messages = messages_matching(Message.objects.all(), text)
+    in_messages = messages_matching(Message.objects.filter(conversation_id=OuterRef("pk")), text)
     if not message_deleted_content_visible(access=access):
         in_messages = in_messages.filter(deleted_at__isnull=True)
     contacts = Contact.objects.filter(contact_search_q(tenant=access.tenant, text=text))
-    return queryset.filter(Q(contact_id__in=contacts.values("pk"))
-                           | Q(pk__in=in_messages.order_by().values("conversation_id")))
+    # EXISTS, not IN: the list of a common word's messages outgrows work_mem, and PostgreSQL then
+    # reads it again for every conversation (10M messages: "boleto" 58.6 s as IN, 23–32 ms as EXISTS).
+    return queryset.filter(Q(contact_id__in=contacts.values("pk")) | Q(Exists(in_messages)))
 
 
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
@@ -157,7 +162,9 @@ def inbox_page(queryset: QuerySet[Conversation], *, after: str = "") -> tuple[li
             moment = None
         if moment is not None and last is not None:
             last_pk = Subquery(Conversation.objects.filter(public_id=last).values("pk")[:1])
-            queryset = queryset.filter(Q(last_activity_at__lt=moment) | Q(last_activity_at=moment, pk__lt=last_pk))
+            # The first term, redundant, makes the condition an index range (a deep page: 482 → 0.06 ms).
+            queryset = queryset.filter(Q(last_activity_at__lt=moment) | Q(last_activity_at=moment, pk__lt=last_pk),
+                                       last_activity_at__lte=moment)
     rows = list(queryset[: INBOX_PAGE_SIZE + 1])
     more = len(rows) > INBOX_PAGE_SIZE
     rows = rows[:INBOX_PAGE_SIZE]
