@@ -1,0 +1,212 @@
+"""Reports: the figures kept by the listener and by the rebuild, read back against a hand-built
+dataset with known medians (in São Paulo's time zone, across midnight), in a fixed number of
+queries; the page, its CSV and the API, for those who read the figures only."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Role
+from conversations.events import ConversationCreated, ConversationStatusChanged, MessageCreated
+from conversations.models import Conversation, Message, ReportConversation, ReportHour
+from conversations.reports.aggregates import report_count_many, report_rebuild
+from conversations.reports.figures import ReportFilters, percentile, report_figures, report_filters_parse
+from tenants.models import TenantEvent
+from tests import factories
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # UTC-3 all year
+DAY = dt.date(2026, 3, 10)
+
+
+def _local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=SAO_PAULO)
+
+
+def _ids(conversation: Conversation) -> dict[str, Any]:
+    return {"tenant_pk": conversation.tenant_id, "conversation_pk": conversation.pk,
+            "channel_pk": conversation.channel_id, "conversation_id": str(conversation.public_id),
+            "channel_id": str(conversation.channel.public_id)}
+
+
+def _message_event(message: Message) -> MessageCreated:
+    conversation = message.conversation
+    return MessageCreated(tenant_pk=message.tenant_id, message_pk=message.pk, conversation_pk=conversation.pk,
+                          channel_pk=message.channel_id, message_id=str(message.public_id),
+                          conversation_id=str(conversation.public_id), channel_id=str(conversation.channel.public_id),
+                          direction=message.direction, private=message.private)
+
+
+def _at(monkeypatch: Any, moment: dt.datetime) -> None:
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+
+def conversation_lived(monkeypatch: Any, *, channel: Any, opened: dt.datetime, first_reply: int | None,
+                       resolved: int | None, agent: Any = None, team: Any = None, labels: tuple[Any, ...] = (),
+                       note: bool = False) -> Conversation:
+    """A conversation opened at `opened`, answered by `agent` `first_reply` seconds later and resolved
+    `resolved` seconds after it opened, told to the listener as the services would (their events)."""
+    conversation = factories.ConversationFactory(tenant=channel.tenant, channel=channel, assignee=agent, team=team)
+    Conversation.all_objects.filter(pk=conversation.pk).update(created_at=opened)
+    conversation.refresh_from_db()
+    conversation.labels.set(labels)
+    _at(monkeypatch, opened)
+    report_count_many([ConversationCreated(**_ids(conversation))])
+    inbound = factories.MessageFactory(conversation=conversation, created_at=opened)
+    report_count_many([_message_event(inbound)])
+    if note:  # a private note is no answer
+        report_count_many([_message_event(factories.MessageFactory(
+            conversation=conversation, direction=Message.Direction.OUTBOUND, sender_type=Message.SenderType.AGENT,
+            sender_user=agent, private=True, created_at=opened + dt.timedelta(seconds=1)))])
+    if first_reply is not None:
+        reply = factories.MessageFactory(conversation=conversation, direction=Message.Direction.OUTBOUND,
+                                         sender_type=Message.SenderType.AGENT, sender_user=agent,
+                                         created_at=opened + dt.timedelta(seconds=first_reply))
+        report_count_many([_message_event(reply)])
+    if resolved is not None:
+        at = opened + dt.timedelta(seconds=resolved)
+        Conversation.all_objects.filter(pk=conversation.pk).update(status=Conversation.Status.RESOLVED,
+                                                                   last_activity_at=at)
+        TenantEvent.all_objects.create(tenant_id=conversation.tenant_id, name=ConversationStatusChanged.name,
+                                       conversation_id=conversation.pk, created_at=at,
+                                       payload={"old_status": "OPEN", "new_status": "RESOLVED"})
+        _at(monkeypatch, at)
+        report_count_many([ConversationStatusChanged(**_ids(conversation), old_status="OPEN", new_status="RESOLVED",
+                                                     actor_id=None)])
+    monkeypatch.undo()
+    return conversation
+
+
+@pytest.fixture
+def dataset(acme, member, monkeypatch):
+    """Acme in São Paulo: five conversations resolved on DAY with known times, one resolved at 23:30
+    on DAY (02:30 UTC the next day), one at 00:30 the next day, one still open; two channels, two
+    agents, a team and a label."""
+    acme.time_zone = "America/Sao_Paulo"
+    acme.save()
+    sales = factories.ChannelFactory(tenant=acme, name="Vendas")
+    support = factories.ChannelFactory(tenant=acme, name="Suporte")
+    ana = member(acme, Role.AGENT, channels=(sales, support), full_name="Ana").user
+    bruno = member(acme, Role.AGENT, channels=(sales,), full_name="Bruno").user
+    team = factories.TeamFactory(tenant=acme, name="Atendimento")
+    vip = factories.LabelFactory(tenant=acme, name="vip")
+    # First replies 60, 120, 180, 240, 600 s; resolutions 600, 1200, 1800, 2400, 6000 s.
+    for index, (reply, resolution) in enumerate([(60, 600), (120, 1200), (180, 1800), (240, 2400), (600, 6000)]):
+        conversation_lived(monkeypatch, channel=sales if index < 3 else support, opened=_local(DAY, 9 + index),
+                           first_reply=reply, resolved=resolution, agent=ana if index % 2 == 0 else bruno,
+                           team=team if index < 2 else None, labels=(vip,) if index in (0, 4) else (),
+                           note=index == 0)
+    late = conversation_lived(monkeypatch, channel=sales, opened=_local(DAY, 23, 0), first_reply=300,
+                              resolved=1800, agent=ana)  # resolved 23:30 on DAY
+    after_midnight = conversation_lived(monkeypatch, channel=sales, opened=_local(DAY, 23, 50), first_reply=None,
+                                        resolved=2400, agent=bruno)  # resolved 00:30 the next day
+    conversation_lived(monkeypatch, channel=support, opened=_local(DAY, 15), first_reply=30, resolved=None)
+    return {"tenant": acme, "sales": sales, "support": support, "ana": ana, "bruno": bruno, "team": team,
+            "vip": vip, "late": late, "after_midnight": after_midnight}
+
+
+def _access(membership: Any) -> Any:
+    from accounts.access import TenantAccess
+
+    return TenantAccess(user=membership.user, tenant=membership.tenant, role=membership.role)
+
+
+def _figures(membership: Any, filters: ReportFilters) -> Any:
+    from tenants.scoping import tenant_context
+
+    with tenant_context(membership.tenant):
+        return report_figures(access=_access(membership), filters=filters)
+
+
+def test_percentile_interpolates_as_percentile_cont():
+    assert percentile([60, 120, 180, 240, 600], 0.5) == 180
+    assert percentile([60, 120, 180, 240, 600], 0.9) == pytest.approx(456)
+    assert percentile([10, 20], 0.5) == 15
+    assert percentile([], 0.5) is None
+
+
+def test_figures_of_a_day_have_the_known_medians_and_midnight_in_the_tenants_time_zone(dataset, member):
+    manager = member(dataset["tenant"], Role.MANAGER)
+    report = _figures(manager, ReportFilters(start=DAY, end=DAY + dt.timedelta(days=1)))
+    day, next_day = report.series
+    assert day.start == _local(DAY, 0)
+    # DAY: the five, the 23:00 one (resolved 23:30 local, 02:30 UTC the next day), and the open one.
+    assert (day.figures.opened, day.figures.resolved) == (8, 6)
+    assert (next_day.figures.opened, next_day.figures.resolved) == (0, 1)
+    times = day.figures.times
+    # First replies 60, 120, 180, 240, 300, 600 (the note is none); resolutions 600...6000 and 1800.
+    assert times.resolved == 6
+    assert times.first_response_median == pytest.approx(210)
+    assert times.first_response_p90 == pytest.approx(450)
+    assert times.resolution_median == pytest.approx(1800)
+    assert times.resolution_p90 == pytest.approx(4200)
+    assert next_day.figures.times.resolved == 1
+    assert next_day.figures.times.first_response_median is None
+    assert next_day.figures.times.resolution_median == pytest.approx(2400)
+    assert (report.totals.messages_in, report.totals.messages_out) == (8, 7)
+
+
+def test_figures_by_channel_agent_team_and_label(dataset, member):
+    manager = member(dataset["tenant"], Role.MANAGER)
+    report = _figures(manager, ReportFilters(start=DAY, end=DAY))
+    channels = {row.name: row.figures for row in report.channels}
+    assert channels["Vendas"].resolved == 4 and channels["Suporte"].resolved == 2
+    assert channels["Vendas"].times.first_response_median == pytest.approx(150)  # 60, 120, 180, 300
+    agents = {row.name: row.figures for row in report.agents}
+    # Ana: 60, 180, 600 and the 23:00 one's 300 → median 240; she sent 4 replies, Bruno 2 and the open one's reply none.
+    assert agents["Ana"].times.first_response_median == pytest.approx(240)
+    assert (agents["Ana"].resolved, agents["Ana"].messages_out) == (4, 4)
+    assert (agents["Bruno"].resolved, agents["Bruno"].messages_out) == (2, 2)
+    teams = {row.name: row.figures for row in report.teams}
+    assert teams["Atendimento"].resolved == 2
+    assert teams["Atendimento"].times.resolution_median == pytest.approx(900)
+    labels = {row.name: row.figures for row in report.labels}
+    assert (labels["vip"].opened, labels["vip"].resolved) == (2, 2)
+    assert labels["vip"].times.resolution_median == pytest.approx(3300)  # 600 and 6000
+    # The heat map: DAY is a Tuesday; messages in at 09:00 ... 23:00 São Paulo time.
+    assert report.busiest_hours[1][9] == 1 and report.busiest_hours[1][23] == 2
+    assert sum(map(sum, report.busiest_hours)) == 8
+
+
+def test_filters_narrow_every_figure(dataset, member):
+    manager = member(dataset["tenant"], Role.MANAGER)
+    report = _figures(manager, ReportFilters(start=DAY, end=DAY,
+                                                                            agent=dataset["bruno"]))
+    assert report.totals.resolved == 2
+    assert report.totals.times.resolution_median == pytest.approx(1800)  # 1200 and 2400
+
+
+def test_rebuild_recomputes_the_same_figures(dataset, member):
+    manager = member(dataset["tenant"], Role.MANAGER)
+    filters = ReportFilters(start=DAY, end=DAY + dt.timedelta(days=1))
+    before = _figures(manager, filters)
+    ReportHour.all_objects.all().delete()
+    ReportConversation.all_objects.all().delete()
+
+    assert report_rebuild(tenant=dataset["tenant"]) == 8
+
+    after = _figures(manager, filters)
+    assert after.series == before.series
+    assert after.agents == before.agents and after.labels == before.labels
+    assert after.busiest_hours == before.busiest_hours
+
+
+def test_rebuild_since_a_day_keeps_what_came_before(dataset, member):
+    manager = member(dataset["tenant"], Role.MANAGER)
+    filters = ReportFilters(start=DAY, end=DAY + dt.timedelta(days=1))
+    before = _figures(manager, filters)
+
+    report_rebuild(tenant=dataset["tenant"], since=_local(DAY, 12))
+
+    assert _figures(manager, filters).series == before.series
