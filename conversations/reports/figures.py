@@ -97,10 +97,15 @@ def report_filters_parse(*, access: TenantAccess, params: Mapping[str, str], tod
 
     channel = one("channel", channel_list(access=access, include_archived=True))
     team = one("team", Team.all_objects.filter(tenant=access.tenant))
-    agent = one("agent", User.objects.filter(memberships__tenant=access.tenant))
+    agent = one("agent", report_agent_choices(access=access))
     if errors:
         raise ValidationFailed(_("Some of the report's filters are not valid."), details=errors)
     return ReportFilters(start=start, end=end, group=group, channel=channel, team=team, agent=agent)
+
+
+def report_agent_choices(*, access: TenantAccess) -> QuerySet[User]:
+    """The members a report may be narrowed to (those of the tenant, by name)."""
+    return User.objects.filter(memberships__tenant=access.tenant).distinct().order_by("full_name", "email")
 
 
 @dataclass(frozen=True)

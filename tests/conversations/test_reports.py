@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
+from config.errors import ValidationFailed
 from conversations.events import ConversationCreated, ConversationStatusChanged, MessageCreated
 from conversations.models import Conversation, Message, ReportConversation, ReportHour
 from conversations.reports.aggregates import report_count_many, report_rebuild
@@ -210,3 +211,128 @@ def test_rebuild_since_a_day_keeps_what_came_before(dataset, member):
     report_rebuild(tenant=dataset["tenant"], since=_local(DAY, 12))
 
     assert _figures(manager, filters).series == before.series
+
+
+def _login(membership: Any) -> Client:
+    client = Client()
+    response = client.post("/login/", {"email": membership.user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    return client
+
+
+def test_reports_page_shows_the_figures_and_charts(dataset, member):
+    manager = member(dataset["tenant"], Role.MANAGER)
+
+    response = _login(manager).get("/reports/", {"from": DAY.isoformat(), "to": DAY.isoformat()})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-figure="resolved">6<' in page
+    assert page.count('<svg class="chart') == 5
+    assert "Ana" in page and "Atendimento" in page and "vip" in page
+
+
+def test_agents_are_refused_the_reports(dataset, member):
+    agent = member(dataset["tenant"], Role.AGENT)
+    client = _login(agent)
+
+    assert client.get("/reports/").status_code == 403
+    assert client.get("/reports/export/series.csv").status_code == 403
+    assert 'href="/reports/"' not in client.get("/inbox/").content.decode()
+
+
+def test_managers_find_the_reports_in_the_inbox_top_bar(acme, member):
+    assert 'href="/reports/"' in _login(member(acme, Role.MANAGER)).get("/inbox/").content.decode()
+
+
+def test_bad_filters_are_told_not_failed(dataset, member):
+    client = _login(member(dataset["tenant"], Role.MANAGER))
+
+    response = client.get("/reports/", {"from": "2026-13-01", "channel": "not-an-id"})
+
+    assert response.status_code == 400
+    assert "YYYY-MM-DD" in response.content.decode()
+
+
+def test_csv_export_has_the_figures_and_neutralises_formulas(dataset, member):
+    ana = dataset["ana"]
+    ana.full_name = "=HYPERLINK(1)"
+    ana.save()
+    client = _login(member(dataset["tenant"], Role.MANAGER))
+
+    response = client.get("/reports/export/agents.csv", {"from": DAY.isoformat(), "to": DAY.isoformat()})
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="report-agents-{DAY}-{DAY}.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows[0]) == 10 and rows[0][0] == "Id"  # in the member's language
+    ana_row = next(row for row in rows if row[0] == str(ana.public_id))
+    assert ana_row[1] == "'=HYPERLINK(1)"
+    assert ana_row[3] == "4" and ana_row[6] == "240"  # resolved, first response median (s)
+
+    series = client.get("/reports/export/series.csv", {"from": DAY.isoformat(), "to": DAY.isoformat()})
+    lines = list(csv.reader(io.StringIO(b"".join(series.streaming_content).decode())))
+    assert lines[1][:3] == [DAY.isoformat(), "8", "6"]
+
+
+def test_viewers_see_their_channels_figures_only(dataset, member):
+    viewer = member(dataset["tenant"], Role.VIEWER, channels=(dataset["support"],))
+    report = _figures(viewer, ReportFilters(start=DAY, end=DAY))
+    assert [row.name for row in report.channels] == ["Suporte"]
+    assert report.totals.resolved == 2
+
+
+def test_another_tenants_figures_are_not_shown(dataset, globex, member):
+    outsider = member(globex, Role.TENANT_ADMIN)
+    report = _figures(outsider, ReportFilters(start=DAY, end=DAY))
+    assert report.totals.opened == 0 and report.channels == [] and report.agents == []
+    with pytest.raises(ValidationFailed):  # a filter naming another tenant's channel: unknown
+        from tenants.scoping import tenant_context
+
+        with tenant_context(globex):
+            report_filters_parse(access=_access(outsider), params={"channel": str(dataset["sales"].public_id)})
+
+
+def test_report_queries_do_not_grow_with_the_rows(dataset, member, monkeypatch):
+    manager = member(dataset["tenant"], Role.MANAGER)
+    client = _login(manager)
+    params = {"from": DAY.isoformat(), "to": (DAY + dt.timedelta(days=1)).isoformat()}
+
+    def counted() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/reports/", params).status_code == 200
+        return len(queries)
+
+    before = counted()
+    for index in range(5):
+        conversation_lived(monkeypatch, channel=dataset["support"], opened=_local(DAY, 10, index * 5), first_reply=90,
+                           resolved=900, agent=factories.UserFactory(), team=factories.TeamFactory(
+                               tenant=dataset["tenant"]), labels=(factories.LabelFactory(tenant=dataset["tenant"]),))
+    assert counted() == before
+
+
+def test_api_gives_the_same_figures(dataset, member, api):
+    manager = member(dataset["tenant"], Role.MANAGER)
+
+    response = api(manager).get("/api/v1/reports/overview", {"from": DAY.isoformat(), "to": DAY.isoformat(),
+                                                             "group": "week"})
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == {"start", "end", "time_zone", "group", "totals", "series", "channels", "teams", "agents",
+                         "labels", "busiest_hours"}
+    assert body["time_zone"] == "America/Sao_Paulo" and body["group"] == "week"
+    assert body["totals"]["resolved"] == 6
+    assert body["totals"]["times"]["first_response_median"] == pytest.approx(210)
+    assert body["series"][0]["start"].startswith("2026-03-09T00:00:00-03:00")  # the Monday, São Paulo time
+    ana = next(row for row in body["agents"] if row["id"] == str(dataset["ana"].public_id))
+    assert ana["figures"]["times"]["first_response_median"] == pytest.approx(240)
+    assert len(body["busiest_hours"]) == 7 and len(body["busiest_hours"][0]) == 24
+
+
+def test_api_refuses_agents_and_bad_filters(dataset, member, api):
+    assert api(member(dataset["tenant"], Role.AGENT)).get("/api/v1/reports/overview").status_code == 403
+    response = api(member(dataset["tenant"], Role.VIEWER)).get("/api/v1/reports/overview",
+                                                               {"from": "2026-03-10", "to": "2025-01-01"})
+    assert response.status_code == 422, response.content  # the API's validation status
+    assert "from" in response.json()["error"]["details"]
