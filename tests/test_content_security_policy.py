@@ -58,6 +58,7 @@ def pages(acme, member) -> tuple[Client, list[str]]:
         "/settings/teams/", f"/settings/teams/{team.public_id}/", "/settings/labels/", "/settings/canned-responses/",
         "/settings/canned-responses/new/", f"/settings/canned-responses/{canned.public_id}/",
         "/settings/webhooks/", f"/settings/webhooks/{endpoint.public_id}/", "/settings/health/",
+        "/reports/",
         "/admin/", "/admin/conversations/label/", f"/admin/conversations/label/{label.pk}/change/",
         "/api/docs/",
     ]

@@ -85,19 +85,19 @@ def report_filters_parse(*, access: TenantAccess, params: Mapping[str, str], tod
         errors["group"] = [_("Group by day, week or month.")]
         group = "day"
 
-    def one(name: str, queryset: QuerySet[Any]) -> Any:
+    def one(name: str, queryset: QuerySet[Any], unknown: str) -> Any:
         raw = (params.get(name) or "").strip()
         if not raw:
             return None
         public_id = uuid_or_none(raw)
         found = queryset.filter(public_id=public_id).first() if public_id else None
         if found is None:
-            errors[name] = [_("Unknown %(what)s.") % {"what": name}]
+            errors[name] = [unknown]
         return found
 
-    channel = one("channel", channel_list(access=access, include_archived=True))
-    team = one("team", Team.all_objects.filter(tenant=access.tenant))
-    agent = one("agent", report_agent_choices(access=access))
+    channel = one("channel", channel_list(access=access, include_archived=True), _("Unknown channel."))
+    team = one("team", Team.all_objects.filter(tenant=access.tenant), _("Unknown team."))
+    agent = one("agent", report_agent_choices(access=access), _("Unknown member."))
     if errors:
         raise ValidationFailed(_("Some of the report's filters are not valid."), details=errors)
     return ReportFilters(start=start, end=end, group=group, channel=channel, team=team, agent=agent)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -57,4 +59,4 @@ def reports_export_view(request: InboxRequest, table: str) -> HttpResponse:
     report = report_figures(access=access, filters=filters)
     response = StreamingHttpResponse(report_csv(report, table), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{report_csv_name(report, table)}"'
-    return response
+    return cast(HttpResponse, response)  # served as any response (the decorator's type names HttpResponse)

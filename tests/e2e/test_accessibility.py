@@ -119,6 +119,7 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "webhooks": "/settings/webhooks/",
         "webhook": f"/settings/webhooks/{endpoint.public_id}/",
         "integrations health": "/settings/health/",
+        "reports": "/reports/",
         "merge search": f"/contacts/{contact}/merge/?q=a",
         "merge confirmation": f"/contacts/{contact}/merge/?other={other}",
         "contact lgpd": f"/contacts/{contact}/lgpd/",
