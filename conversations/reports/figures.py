@@ -189,15 +189,14 @@ def _times(resolved: QuerySet[ReportConversation], group: str | None) -> dict[An
     """The times of the resolved rows, by `group` (a column or annotation; None: all)."""
     names = [group] if group else []
     if connection.vendor == "postgresql":
-        found: dict[Any, Times] = {}
-        for row in resolved.values(*names).annotate(
-                n=Count("pk"), frt50=PercentileCont("first_response_seconds", fraction=0.5),
-                frt90=PercentileCont("first_response_seconds", fraction=0.9),
-                res50=PercentileCont("resolution_seconds", fraction=0.5),
-                res90=PercentileCont("resolution_seconds", fraction=0.9)).order_by():
-            found[row[group] if group else None] = Times(row["n"], row["frt50"], row["frt90"], row["res50"],
-                                                         row["res90"])
-        return found
+        aggregates = {"n": Count("pk"), "frt50": PercentileCont("first_response_seconds", fraction=0.5),
+                      "frt90": PercentileCont("first_response_seconds", fraction=0.9),
+                      "res50": PercentileCont("resolution_seconds", fraction=0.5),
+                      "res90": PercentileCont("resolution_seconds", fraction=0.9)}
+        rows = ([resolved.order_by().aggregate(**aggregates)] if group is None
+                else resolved.values(group).annotate(**aggregates).order_by())
+        return {row[group] if group else None: Times(row["n"], row["frt50"], row["frt90"], row["res50"], row["res90"])
+                for row in rows if row["n"]}
     gathered: dict[Any, tuple[list[float], list[float], list[int]]] = {}
     for *key, first_response, resolution in resolved.values_list(
             *names, "first_response_seconds", "resolution_seconds").order_by():

@@ -336,3 +336,44 @@ def test_api_refuses_agents_and_bad_filters(dataset, member, api):
                                                                {"from": "2026-03-10", "to": "2025-01-01"})
     assert response.status_code == 422, response.content  # the API's validation status
     assert "from" in response.json()["error"]["details"]
+
+
+def test_the_services_events_keep_the_figures(acme, member, django_capture_on_commit_callbacks):
+    from conversations.services import conversation_update
+    from conversations.services.messages import message_send
+
+    channel = factories.ChannelFactory(tenant=acme, kind="api")
+    agent = member(acme, Role.AGENT, channels=(channel,)).user
+    conversation = factories.ConversationFactory(tenant=acme, channel=channel, assignee=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        report_count_many([ConversationCreated(**_ids(conversation))])
+        message_send(conversation=conversation, actor=agent, content="Olá!")
+        message_send(conversation=conversation, actor=agent, content="nota", private=True)
+        conversation_update(conversation=conversation, actor=agent, status=Conversation.Status.RESOLVED)
+
+    opening = ReportConversation.all_objects.get(conversation=conversation)
+    assert opening.first_response_seconds is not None and opening.resolution_seconds is not None
+    assert (opening.messages_out, opening.agent_key) == (1, agent.pk)
+    hours = ReportHour.all_objects.filter(tenant=acme)
+    assert sum(row.messages_out for row in hours) == 1
+    assert sum(row.conversations_resolved for row in hours) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):  # reopened: a second opening
+        conversation_update(conversation=conversation, actor=agent, status=Conversation.Status.OPEN)
+    assert ReportConversation.all_objects.filter(conversation=conversation, resolved_at__isnull=True).count() == 1
+    assert sum(row.conversations_opened for row in ReportHour.all_objects.filter(tenant=acme)) == 2
+
+
+def test_a_batch_is_written_in_the_same_statements_whatever_its_size(acme):
+    channel = factories.ChannelFactory(tenant=acme)
+
+    def statements(count: int) -> int:
+        conversations = [factories.ConversationFactory(tenant=acme, channel=channel) for _index in range(count)]
+        messages = [factories.MessageFactory(conversation=conversation) for conversation in conversations]
+        events = [ConversationCreated(**_ids(one)) for one in conversations] + [_message_event(one)
+                                                                               for one in messages]
+        with CaptureQueriesContext(connection) as queries:
+            report_count_many(events)
+        return len(queries)
+
+    assert statements(1) == statements(20) == 5  # three reads, two upserts
