@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ GROUPS = {"day": gettext_lazy("Day"), "week": gettext_lazy("Week"), "month": get
 _TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)  # what a report may name
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,15 @@ def report_filters_parse(*, access: TenantAccess, params: Mapping[str, str], tod
         if not raw:
             return default
         try:
-            return dt.date.fromisoformat(raw)
+            found = dt.date.fromisoformat(raw)
         except ValueError:
             errors[name] = [_("Give a date as YYYY-MM-DD.")]
             return default
+        if not FIRST_DAY <= found <= LAST_DAY:
+            errors[name] = [_("Give a date between %(first)s and %(last)s.") % {
+                "first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}]
+            return default
+        return found
 
     end = day("to", today)
     start = day("from", end - dt.timedelta(days=DEFAULT_DAYS - 1))
@@ -142,9 +149,9 @@ class Bucket:
 
 @dataclass
 class Row:
-    """One channel, team, agent or label, by its public id ("" for none)."""
+    """One channel, team, agent or label, by its public id (None: none, or deleted)."""
 
-    id: str
+    id: uuid.UUID | None
     name: str
     figures: Figures
 
@@ -312,7 +319,7 @@ def report_figures(*, access: TenantAccess, filters: ReportFilters) -> Report:
                 figures.resolved = figures.times.resolved
             subject = names.get(pk)
             name = (str(getattr(subject, "name", subject)) if subject is not None else gone) if pk else none
-            result.append(Row(id=str(subject.public_id) if subject is not None else "", name=name, figures=figures))
+            result.append(Row(id=subject.public_id if subject is not None else None, name=name, figures=figures))
         return sorted(result, key=lambda row: (not row.id, row.name.lower()))
 
     shown_channels = [pk for pk in channels if filters.channel is None or pk == filters.channel.pk]

@@ -94,7 +94,7 @@ def report_csv(report: Report, table: str) -> Iterator[str]:
     rows: list[Row] = getattr(report, table)
     yield writer.writerow([_("Id"), _("Name"), *figures_header])
     for row in rows:
-        yield writer.writerow([row.id, _cell(row.name), *_figures(row.figures)])
+        yield writer.writerow([str(row.id or ""), _cell(row.name), *_figures(row.figures)])
 
 
 def report_table_rows(report: Report, table: str) -> Any:

@@ -336,6 +336,25 @@ def test_api_refuses_agents_and_bad_filters(dataset, member, api):
                                                                {"from": "2026-03-10", "to": "2025-01-01"})
     assert response.status_code == 422, response.content  # the API's validation status
     assert "from" in response.json()["error"]["details"]
+    far = api(member(dataset["tenant"], Role.MANAGER)).get("/api/v1/reports/overview", {"from": "9999-12-31",
+                                                                                       "to": "9999-12-31"})
+    assert far.status_code == 422 and set(far.json()["error"]["details"]) == {"from", "to"}
+
+
+def test_api_queries_do_not_grow_with_the_rows(dataset, member, api, monkeypatch):
+    client = api(member(dataset["tenant"], Role.VIEWER, channels=(dataset["sales"], dataset["support"])))
+
+    def counted() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/reports/overview", {"from": DAY.isoformat()}).status_code == 200
+        return len(queries)
+
+    before = counted()
+    for index in range(4):
+        conversation_lived(monkeypatch, channel=dataset["sales"], opened=_local(DAY, 11, index), first_reply=60,
+                           resolved=600, agent=factories.UserFactory(),
+                           labels=(factories.LabelFactory(tenant=dataset["tenant"]),))
+    assert counted() == before
 
 
 def test_the_services_events_keep_the_figures(acme, member, django_capture_on_commit_callbacks):
