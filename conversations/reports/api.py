@@ -76,5 +76,5 @@ class ReportsOverviewView(ApiView):
                    "month, channel, team, agent and label, and the busiest hours. At most 366 days.")
     def get(self, request: Request) -> Response:
         access = cast(TenantAccess, request.auth)
-        filters = report_filters_parse(access=access, params=request.query_params)
+        filters = report_filters_parse(access=access, params=request.query_params, blank_is_unset=False)
         return Response(ReportOutput(report_figures(access=access, filters=filters)).data)

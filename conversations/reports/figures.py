@@ -59,12 +59,17 @@ class ReportFilters:
         return urlencode(found)
 
 
-def report_filters_parse(*, access: TenantAccess, params: Mapping[str, str], today: dt.date | None = None
-                         ) -> ReportFilters:
+def report_filters_parse(*, access: TenantAccess, params: Mapping[str, str], today: dt.date | None = None,
+                         blank_is_unset: bool = True) -> ReportFilters:
     """The page's and the API's query parameters: from, to (YYYY-MM-DD, the tenant's days), group
-    (day, week, month), channel, team, agent (public ids). Raises ValidationFailed."""
+    (day, week, month), channel, team, agent (public ids). Raises ValidationFailed. The page's
+    form sends a blank for "all"; the API (blank_is_unset=False) takes a parameter given or none."""
     today = today or timezone.now().astimezone(ZoneInfo(access.tenant.time_zone)).date()
     errors: dict[str, list[str]] = {}
+    if not blank_is_unset:
+        for name in ("from", "to", "group", "channel", "team", "agent"):
+            if name in params and not (params.get(name) or "").strip():
+                errors[name] = [_("Leave this out rather than blank.")]
 
     def day(name: str, default: dt.date) -> dt.date:
         raw = (params.get(name) or "").strip()

@@ -339,6 +339,8 @@ def test_api_refuses_agents_and_bad_filters(dataset, member, api):
     far = api(member(dataset["tenant"], Role.MANAGER)).get("/api/v1/reports/overview", {"from": "9999-12-31",
                                                                                        "to": "9999-12-31"})
     assert far.status_code == 422 and set(far.json()["error"]["details"]) == {"from", "to"}
+    blank = api(member(dataset["tenant"], Role.MANAGER)).get("/api/v1/reports/overview", {"to": "", "channel": ""})
+    assert blank.status_code == 422 and set(blank.json()["error"]["details"]) == {"to", "channel"}
 
 
 def test_api_queries_do_not_grow_with_the_rows(dataset, member, api, monkeypatch):
