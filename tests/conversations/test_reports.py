@@ -398,3 +398,21 @@ def test_a_batch_is_written_in_the_same_statements_whatever_its_size(acme):
         return len(queries)
 
     assert statements(1) == statements(20) == 5  # three reads, two upserts
+
+
+def test_an_api_key_limited_to_a_channel_reads_that_channels_figures(dataset, member):
+    from rest_framework.test import APIClient
+
+    from accounts.api_keys import api_key_create
+
+    admin = member(dataset["tenant"], Role.TENANT_ADMIN)
+    created = api_key_create(tenant=dataset["tenant"], actor=admin.user, name="BI", scope="read",
+                             channel_ids=[dataset["support"].public_id])
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=created.key)
+
+    response = client.get("/api/v1/reports/overview", {"from": DAY.isoformat(), "to": DAY.isoformat()})
+
+    assert response.status_code == 200, response.content
+    assert [row["name"] for row in response.json()["channels"]] == ["Suporte"]
+    assert response.json()["totals"]["resolved"] == 2
