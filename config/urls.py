@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("inbox/", include("conversations.urls")),
     path("contacts/", include("contacts.urls")),
+    path("reports/", include("conversations.reports.urls")),
     path("settings/", include("integrations.urls")),
     path("settings/", include("accounts.audit_urls")),
     path("settings/", include("conversations.settings_urls")),

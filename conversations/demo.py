@@ -32,8 +32,10 @@ from channels_app.models import Channel
 from channels_app.services import channel_access_grant, channel_create, channel_set_status
 from contacts.models import Contact, ContactIdentity
 from contacts.services import contact_create
+from conversations.events import ConversationStatusChanged
 from conversations.incoming import IncomingMessage
 from conversations.models import Conversation, Message, Team
+from conversations.reports.aggregates import report_rebuild
 from conversations.services import (
     canned_response_create,
     conversation_update,
@@ -42,7 +44,7 @@ from conversations.services import (
     message_send,
     team_create,
 )
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantEvent
 from tenants.scoping import tenant_context
 from tenants.services import tenant_create
 
@@ -650,7 +652,10 @@ def demo_seed(*, now: datetime | None = None) -> DemoSeedResult:
         User.objects.filter(pk=user.pk).update(password=password_hash)
         result.superuser_created = True
     for spec in missing:
-        demo_seed_tenant(spec=spec, now=now, password_hash=password_hash, number=DEMO_TENANTS.index(spec) + 1)
+        tenant = demo_seed_tenant(spec=spec, now=now, password_hash=password_hash,
+                                  number=DEMO_TENANTS.index(spec) + 1)
+        # The history is dated in the past: the reports' figures are replayed from it.
+        report_rebuild(tenant=tenant)
         result.created.append(spec.slug)
     return result
 
@@ -899,6 +904,9 @@ def _backdate(seeding: _Seeding) -> None:
         seeding.conversations, ["created_at", "updated_at", "last_activity_at", "last_inbound_at", "unread_count"],
         batch_size=200,
     )
+    for conversation in seeding.conversations:  # resolved when last active, as the reports tell
+        TenantEvent.all_objects.filter(conversation_id=conversation.pk, name=ConversationStatusChanged.name).update(
+            created_at=conversation.last_activity_at)
     first_seen: dict[int, datetime] = {}
     for conversation in seeding.conversations:
         seen = first_seen.get(conversation.contact_id)

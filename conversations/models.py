@@ -246,3 +246,55 @@ class Attachment(TenantScopedModel):
 
     def __str__(self) -> str:
         return self.file_name or f"attachment {self.pk}"
+
+
+# --- Reports: figures kept as they happen (conversations.reports) ---------------------------
+# The reports read these, never the messages: an hour's counts per channel, agent and team, and
+# one row per time a conversation was opened (its first reply and its resolution). Agents and
+# teams are kept by id, 0 for none (a unique key cannot hold NULLs that compare equal on both
+# databases); a deleted team's or member's figures stay, under "deleted".
+
+
+class ReportHour(TenantScopedModel):
+    hour = models.DateTimeField()  # the hour's start, UTC
+    channel = models.ForeignKey("channels_app.Channel", on_delete=models.CASCADE, related_name="+")
+    agent_key = models.BigIntegerField(default=0)  # the user's id, 0: no agent
+    team_key = models.BigIntegerField(default=0)  # the team's id, 0: no team
+    conversations_opened = models.PositiveIntegerField(default=0)
+    conversations_resolved = models.PositiveIntegerField(default=0)
+    messages_in = models.PositiveIntegerField(default=0)
+    messages_out = models.PositiveIntegerField(default=0)
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["tenant", "hour", "channel", "agent_key", "team_key"],
+                                               name="report_hour_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h channel {self.channel_id}"
+
+
+class ReportConversation(TenantScopedModel):
+    """One time a conversation was open: from its opening (or reopening) to its resolution."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField()
+    channel = models.ForeignKey("channels_app.Channel", on_delete=models.CASCADE, related_name="+")
+    agent_key = models.BigIntegerField(default=0)  # who had it last (resolved it)
+    team_key = models.BigIntegerField(default=0)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_seconds = models.PositiveIntegerField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_seconds = models.PositiveIntegerField(null=True, blank=True)
+    messages_in = models.PositiveIntegerField(default=0)
+    messages_out = models.PositiveIntegerField(default=0)
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["conversation", "opened_at"],
+                                               name="report_conversation_unique_opening")]
+        indexes = [
+            models.Index(fields=["tenant", "resolved_at"], name="report_conv_tenant_resolved"),
+            models.Index(fields=["tenant", "opened_at"], name="report_conv_tenant_opened"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} opened {self.opened_at:%Y-%m-%d %H:%M}"

@@ -64,6 +64,7 @@ def pages(acme, member) -> tuple[Client, list[str]]:
         "/settings/canned-responses/new/", f"/settings/canned-responses/{canned.public_id}/",
         "/settings/webhooks/", f"/settings/webhooks/{endpoint.public_id}/", "/settings/health/",
         "/settings/alerts/", f"/settings/alerts/{rule.public_id}/", "/notifications/",
+        "/reports/",
         "/admin/", "/admin/conversations/label/", f"/admin/conversations/label/{label.pk}/change/",
         "/api/docs/",
     ]

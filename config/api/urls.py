@@ -10,6 +10,7 @@ from contacts.lgpd_api import ContactAnonymiseView, ContactExportView, ContactMe
 from contacts.transfer_api import ContactExportViewSet, ContactImportViewSet
 from conversations.api import ConversationMessagesView, ConversationViewSet, MessageDetailView, MessageRetryView
 from conversations.organisation_api import CannedResponseViewSet, LabelViewSet, TeamViewSet
+from conversations.reports.api import ReportsOverviewView
 from integrations.alert_api import AlertRuleViewSet
 from integrations.api_key_api import ApiKeyViewSet
 from integrations.member_api import InvitationViewSet, MemberViewSet
@@ -52,6 +53,7 @@ urlpatterns = [
     path("contacts/<uuid:id>/export", ContactExportView.as_view(), name="contact-api-export"),
     path("contacts/<uuid:id>/anonymise", ContactAnonymiseView.as_view(), name="contact-api-anonymise"),
     path("integrations/health", IntegrationsHealthView.as_view(), name="integrations-health"),
+    path("reports/overview", ReportsOverviewView.as_view(), name="reports-overview"),
     path("webhooks", WebhookViewSet.as_view({"get": "list"}), name="webhook-list"),
     path("webhooks/register", WebhookViewSet.as_view({"post": "register"}), name="webhook-register"),
     path("webhooks/events", WebhookEventTypesView.as_view(), name="webhook-events"),

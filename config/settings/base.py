@@ -538,6 +538,7 @@ DOMAIN_EVENT_LISTENERS = [
     "integrations.listeners.templates_sync",
     "integrations.listeners.provider_remove",
     "integrations.monitoring.listeners.activity_count",
+    "conversations.reports.aggregates.report_count",
     # Last: integrators hear of what the product did once it did it.
     "webhooks.listeners.webhooks_fan_out",
 ]

@@ -12,7 +12,7 @@ from config.migration_operations import AddIndexConcurrently
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("conversations", "0010_message_content_search_index")]
+    dependencies = [("conversations", "0011_reports")]
 
     operations = [
         AddIndexConcurrently(

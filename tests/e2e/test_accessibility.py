@@ -135,6 +135,7 @@ async def test_pages_have_no_serious_accessibility_violation(browser: Browser, i
         "alert rule": f"/settings/alerts/{rule.public_id}/",
         "notifications": "/notifications/",
         "integrations health": "/settings/health/",
+        "reports": "/reports/",
         "merge search": f"/contacts/{contact}/merge/?q=a",
         "merge confirmation": f"/contacts/{contact}/merge/?other={other}",
         "contact lgpd": f"/contacts/{contact}/lgpd/",
