@@ -37,6 +37,10 @@ CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 SERVER_START_SECONDS = 10
 SERVER_STOP_SECONDS = 15
+# How long an expectation waits for the page (Playwright's default is 5 s). The suite runs the
+# browser beside the other tests on two shared cores, where a live update seen within a second
+# alone can take longer: waiting is not slowness of the product, failing a check that would pass is.
+expect.set_options(timeout=10_000)
 
 # Records every bubble put into the page with the delivery status it had then, so a test can
 # tell which states a reply went through, however fast they followed each other.
