@@ -20,6 +20,7 @@ from accounts.models import User
 from accounts.sessions import InboxRequest, inbox_member_required
 from channels_app.models import Channel
 from config.errors import ApplicationError
+from config.forms import form_errors_place
 from conversations.models import CannedResponse, Label, Team
 from conversations.selectors import canned_response_list, label_list, team_list
 from conversations.services import (
@@ -55,15 +56,7 @@ def _may(request: InboxRequest, permission: str, message: str) -> HttpResponse |
 
 def _form_errors(form: forms.Form, failure: ApplicationError) -> None:
     """A service's refusal shown on the form: on its field, or above the form."""
-    placed = False
-    for field, problems in failure.details.items():
-        name = {"member_ids": "members", "channel_ids": "channels"}.get(field, field)
-        if name in form.fields:
-            for problem in problems if isinstance(problems, list) else [problems]:
-                form.add_error(name, str(problem))
-            placed = True
-    if not placed:
-        form.add_error(None, failure.message)
+    form_errors_place(form, failure, fields={"member_ids": "members", "channel_ids": "channels"})
 
 
 # --- Teams ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.sessions import InboxRequest, inbox_member_required
 from channels_app.models import Channel
 from config.errors import ApplicationError
+from config.forms import form_errors_place
 from integrations.members import tenant_channels
 from integrations.models import AlertRule
 from integrations.monitoring.alert_rules import (
@@ -69,14 +70,7 @@ def _refused(request: InboxRequest, permission: str) -> HttpResponse | None:
 
 
 def _form_errors(form: forms.Form, failure: ApplicationError) -> None:
-    placed = False
-    for field, problems in failure.details.items():
-        if field in form.fields:
-            for problem in problems if isinstance(problems, list) else [problems]:
-                form.add_error(field, str(problem))
-            placed = True
-    if not placed:
-        form.add_error(None, failure.message)
+    form_errors_place(form, failure)
 
 
 def _values(form: AlertRuleForm) -> dict[str, Any]:

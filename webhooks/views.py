@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.sessions import InboxRequest, inbox_member_required
 from config.errors import ApplicationError
+from config.forms import form_errors_place
 from webhooks.models import DESCRIPTION_MAX, URL_MAX, WebhookEndpoint
 from webhooks.selectors import webhook_delivery_list, webhook_endpoint_list
 from webhooks.services import (
@@ -68,14 +69,7 @@ def _refused(request: InboxRequest) -> HttpResponse | None:
 
 
 def _form_errors(form: forms.Form, failure: ApplicationError) -> None:
-    placed = False
-    for field, problems in failure.details.items():
-        if field in form.fields:
-            for problem in problems if isinstance(problems, list) else [problems]:
-                form.add_error(field, str(problem))
-            placed = True
-    if not placed:
-        form.add_error(None, failure.message)
+    form_errors_place(form, failure)
 
 
 def _endpoint(request: InboxRequest, webhook_id: uuid.UUID) -> WebhookEndpoint:
