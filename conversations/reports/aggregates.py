@@ -41,6 +41,9 @@ HourKey = tuple[int, dt.datetime, int, int, int]  # tenant, hour (UTC), channel,
 _HOUR_COUNTS = ("conversations_opened", "conversations_resolved", "messages_in", "messages_out")
 
 
+ROWS_A_STATEMENT = 1000  # rows of one INSERT (12 parameters a row at most)
+
+
 def hour_of(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -143,10 +146,14 @@ class ReportTally:
         self._touch(opening)
 
     def save(self) -> None:
-        if self.hours:
-            _hours_add(sorted(self.hours.items()))
-        if self.openings:
-            _openings_add([self.openings[key] for key in sorted(self.openings)])
+        hours = sorted(self.hours.items())
+        openings = [self.openings[key] for key in sorted(self.openings)]
+        # In statements of ROWS_A_STATEMENT rows: PostgreSQL takes at most 65,535 parameters (a
+        # rebuild's batch of conversations holds many hours and openings).
+        for start in range(0, len(hours), ROWS_A_STATEMENT):
+            _hours_add(hours[start:start + ROWS_A_STATEMENT])
+        for start in range(0, len(openings), ROWS_A_STATEMENT):
+            _openings_add(openings[start:start + ROWS_A_STATEMENT])
         self.hours, self.openings, self.current = {}, {}, {}
 
 

@@ -203,6 +203,28 @@ def test_rebuild_recomputes_the_same_figures(dataset, member):
     assert after.busiest_hours == before.busiest_hours
 
 
+def test_rebuild_writes_a_large_batch_in_statements_postgresql_takes(dataset, member, monkeypatch):
+    """A rebuild's batch can hold more hours and openings than one statement's 65,535 parameters
+    take: they are written ROWS_A_STATEMENT rows at a time, to the same figures."""
+    from conversations.reports import aggregates
+
+    manager = member(dataset["tenant"], Role.MANAGER)
+    filters = ReportFilters(start=DAY, end=DAY + dt.timedelta(days=1))
+    before = _figures(manager, filters)
+    ReportHour.all_objects.all().delete()
+    ReportConversation.all_objects.all().delete()
+    monkeypatch.setattr(aggregates, "ROWS_A_STATEMENT", 2)
+    written = []
+    hours_add = aggregates._hours_add
+    monkeypatch.setattr(aggregates, "_hours_add", lambda rows: written.append(len(rows)) or hours_add(rows))
+
+    report_rebuild(tenant=dataset["tenant"])
+
+    assert written and max(written) <= 2 and sum(written) > 2
+    after = _figures(manager, filters)
+    assert after.series == before.series and after.agents == before.agents
+
+
 def test_rebuild_since_a_day_keeps_what_came_before(dataset, member):
     manager = member(dataset["tenant"], Role.MANAGER)
     filters = ReportFilters(start=DAY, end=DAY + dt.timedelta(days=1))
