@@ -37,7 +37,7 @@ from accounts.models import Membership, Role, User
 from channels_app.models import Channel
 from config.crypto import Secrets
 from contacts.models import Contact, ContactIdentity
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, ReportConversation, ReportHour
 from integrations.models import WebhookEvent
 from integrations.whatsapp_cloud.adapter import WhatsAppCloudAdapter
 from tenants.models import Tenant, TenantEvent
@@ -522,7 +522,8 @@ def bench_data_delete(data: BenchData) -> None:
     """Everything the run made, children first (conversations and messages protect their channel)."""
     tenant_id = data.tenant.pk
     Message.all_objects.filter(tenant_id=tenant_id).update(reply_to=None)
-    for model in (Message, Conversation, ContactIdentity, Contact, WebhookEvent, TenantEvent):
+    for model in (ReportConversation, ReportHour, Message, Conversation, ContactIdentity, Contact, WebhookEvent,
+                  TenantEvent):
         model.all_objects.filter(tenant_id=tenant_id)._raw_delete(connection.alias)  # type: ignore[attr-defined]
     Tenant.objects.filter(pk=tenant_id).delete()
     from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
