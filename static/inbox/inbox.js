@@ -26,6 +26,16 @@
     badge.textContent = strings[state];
   }
 
+  // The page is going away (a link, the logout form): an answer that says the session ended is
+  // that navigation's doing, and reloading would cut it short.
+  let leaving = false;
+  // (Still here a moment later, as after a download: not leaving after all.)
+  window.addEventListener("beforeunload", () => { leaving = true; setTimeout(() => { leaving = false; }, 3000); });
+  window.addEventListener("pagehide", () => { leaving = true; });
+  const reloadUnlessLeaving = () => { if (!leaving) location.reload(); };
+  // htmx's answers too (a 401's HX-Redirect would send the page to the login over the navigation).
+  document.body.addEventListener("htmx:beforeOnLoad", (event) => { if (leaving) event.preventDefault(); });
+
   function connect() {
     setConnection(attempt ? "reconnecting" : "connecting");
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -33,7 +43,7 @@
     socket.onmessage = (message) => handle(JSON.parse(message.data));
     socket.onclose = (closed) => {
       setConnection("reconnecting");
-      if (closed.code === 4401 || closed.code === 4403) { location.reload(); return; }
+      if (closed.code === 4401 || closed.code === 4403) { reloadUnlessLeaving(); return; }
       const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
       attempt += 1;
       setTimeout(connect, delay);
@@ -119,7 +129,7 @@
 
   async function fetchText(url, options = {}) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" }, ...options });
-    if (response.status === 401) { location.reload(); return null; }
+    if (response.status === 401) { reloadUnlessLeaving(); return null; }
     return response;
   }
 
