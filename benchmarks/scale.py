@@ -2,7 +2,7 @@
 timed warm, one request at a time, through the production settings and server.
 
     manage.py seed_scale --conversations 1000000 --messages 10000000      # once (conversations.scale)
-    python -m benchmarks.scale [--slug scale] [--requests 30] [--warm 5] [--server-workers 2] [--explain]
+    python -m benchmarks.scale [--slug scale] [--requests 30] [--warm 5] [--server-workers 2] [--explain] [--only NAME]
 
 Run it from the repository root with DATABASE_URL (PostgreSQL, the database seed_scale loaded)
 and REDIS_URL, each a database of its own. It starts uvicorn (production settings, DEBUG off,
@@ -132,6 +132,7 @@ class Options:
     server_workers: int
     explain: bool
     budget: float  # seconds a request kind may take in all; past it, fewer requests are timed
+    only: str = ""  # time only the requests whose name holds this text ("" for all)
 
 
 @dataclass
@@ -157,7 +158,8 @@ class Benchmark:
         facts = machine_facts()
         load_before = os.getloadavg()
         identities = self._identities(tenant)
-        scenarios = self._scenarios(tenant, identities)
+        scenarios = [scenario for scenario in self._scenarios(tenant, identities)
+                     if self.options.only.casefold() in scenario.name.casefold()]
         say(f"{len(scenarios)} requests to time, {self.options.requests} times each; counting their queries first.")
         timings = [Timing(scenario) for scenario in scenarios]
         with connection.cursor() as cursor:
@@ -443,7 +445,7 @@ class Benchmark:
                 met += f" ({len(timing.latencies)} requests: the {self.options.budget:.0f} s budget ran out)"
             yield (f"| {timing.scenario.name} | {timing.ms(0.5):.0f} | {timing.ms(0.95):.0f} | "
                    f"{max(timing.latencies) * 1000:.0f} | {queries} | {target.name} ≤ {target.p95_ms:.0f} ms | {met} |")
-        if not _reports_exist():
+        if not _reports_exist() and not self.options.only:
             yield f"| reports page | pending: no {REPORTS_PATH} in this version | | | | {REPORTS.name} ≤ " \
                   f"{REPORTS.p95_ms:.0f} ms | |"
         yield ""
@@ -482,6 +484,7 @@ def parser_create() -> argparse.ArgumentParser:
     parser.add_argument("--budget", type=float, default=120.0,
                         help="Seconds one kind of request may take in all (at least 3 are timed).")
     parser.add_argument("--explain", action="store_true", help="Show the plan of each request's slowest statement.")
+    parser.add_argument("--only", default="", help="Time only the requests whose name holds this text.")
     return parser
 
 
@@ -489,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = vars(parser_create().parse_args(argv))
     run_options = Options(slug=options["slug"], requests=max(1, options["requests"]), warm=max(0, options["warm"]),
                           server_workers=max(1, options["server_workers"]), explain=options["explain"],
-                          budget=max(1.0, options["budget"]))
+                          budget=max(1.0, options["budget"]), only=options["only"])
     run: Callable[[], list[str]] = Benchmark(run_options).run
     return command_run(run, clean=False, database="postgres://postgres@127.0.0.1:5432/bench_scale",
                        redis="redis://127.0.0.1:6379/11", needs_worker=False,
