@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from accounts.access import TenantAccess
 from accounts.models import User
@@ -42,10 +45,11 @@ from contacts.selectors import contact_visible
 from conversations.models import Conversation, Message, Team
 from conversations.selectors import (
     conversation_list,
-    conversation_search,
+    conversation_search_ranked,
     message_deleted_content_visible,
     message_list,
     message_visible,
+    ranked_page,
 )
 from conversations.services import (
     UNSET,
@@ -284,8 +288,11 @@ class ConversationFilter(django_filters.FilterSet):
     label = django_filters.CharFilter(method="filter_label", help_text="A label name.")
     priority = django_filters.ChoiceFilter(choices=Conversation.Priority.choices)
     updated_since = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    search = django_filters.CharFilter(method="filter_search",
-                                       help_text="Contact name, phone or email, or text of a message.")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text="Contact name, phone or email, or words of a message. The results are ranked: the "
+                  "conversations of the contacts matched first, then those a message matches, each by last "
+                  "activity; such a page's `previous` is null (follow `next`).")
 
     class Meta:
         model = Conversation
@@ -312,10 +319,31 @@ class ConversationFilter(django_filters.FilterSet):
         return queryset.filter(labels__name__iexact=value.strip())
 
     def filter_search(self, queryset: QuerySet[Conversation], name: str, value: str) -> QuerySet[Conversation]:
-        return conversation_search(queryset, access=self.request.auth, text=value)
+        # Read by the view, ranked (ConversationViewSet.list): the other filters apply here.
+        return queryset
 
 
 # --- Views ---------------------------------------------------------------------------
+
+
+_SEARCH_CURSOR = re.compile(r"(\d{1,2}~)?[0-9T:.+-]{10,40}_[0-9a-f-]{36}")
+
+
+def search_cursor_encode(cursor: str) -> str:
+    return base64.urlsafe_b64encode(cursor.encode()).decode()
+
+
+def search_cursor_decode(value: str) -> str:
+    """A ranked search's cursor as ranked_page reads it; one it did not give is a 400."""
+    if not value:
+        return ""
+    try:
+        cursor = base64.b64decode(value.encode("ascii"), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        cursor = ""
+    if not _SEARCH_CURSOR.fullmatch(cursor):
+        raise ValidationFailed("cursor: Invalid cursor.", details={"cursor": ["Invalid cursor."]})
+    return cursor
 
 
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -331,6 +359,21 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
         if getattr(self, "swagger_fake_view", False):
             return Conversation.all_objects.none()
         return conversation_list(access=self.request.auth)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """With `search`, the inbox's ranked search (conversation_search_ranked) and a cursor of
+        its own; otherwise the plain list."""
+        text = request.query_params.get("search", "").replace("\x00", "").strip()[:200]
+        if not text:
+            return super().list(request, *args, **kwargs)
+        size = self.paginator.get_page_size(request)
+        after = search_cursor_decode(request.query_params.get("cursor", ""))
+        ranks = conversation_search_ranked(self.filter_queryset(self.get_queryset()), access=request.auth, text=text)
+        rows, cursor = ranked_page(ranks, after=after, size=size)
+        following = (replace_query_param(request.build_absolute_uri(), "cursor", search_cursor_encode(cursor))
+                     if cursor else None)
+        return Response({"next": following, "previous": None,
+                         "results": self.get_serializer(rows, many=True).data})
 
     @extend_schema(request=ConversationCreateInput, responses={201: ConversationOutput})
     def create(self, request: Request) -> Response:

@@ -164,7 +164,9 @@ class Message(TenantScopedModel):
         FAILED = "FAILED", _("Failed")
 
     public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: msg_conversation_created (conversation, time) serves every lookup by
+    # conversation, and in time order (a conversation's newest match: read backwards, stopped early).
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     # Denormalised from the conversation so ingestion can be idempotent per channel.
     channel = models.ForeignKey("channels_app.Channel", on_delete=models.PROTECT, related_name="messages")
     direction = models.CharField(max_length=8, choices=Direction.choices)

@@ -324,8 +324,10 @@ def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
             assert client.get(url).status_code == 200
         counts.append(len(context.captured_queries))
 
-    if "q=contact" in path:  # matched by name: the 5 leave the first rank short, so the second is read too
-        assert counts[0] == counts[1] + 1, counts
+    if "q=" in path:
+        # A search reads its ranks until the page is full (conversation_search_ranked): a short
+        # list reads the next rank too, and past the walk, a few statements more, never one per row.
+        assert counts[1] <= counts[0] <= counts[1] + 2, counts
     else:
         assert counts[0] == counts[1], counts
 
