@@ -8,7 +8,8 @@ computed. PostgreSQL only.
 
 Adding the column rewrites the messages table under an exclusive lock (writes to it wait; the
 webhooks received meanwhile are kept and processed after): at ten million messages on two cores,
-about N minutes (docs/benchmarks.md, "Scale"). The index is then built CONCURRENTLY."""
+about 7 minutes, measured with the old index still rebuilt by the rewrite and the machine busy
+(docs/benchmarks.md, "Scale"). The index is then built CONCURRENTLY."""
 
 from django.db import migrations
 
