@@ -439,7 +439,7 @@ def test_a_batch_is_written_in_the_same_statements_whatever_its_size(acme):
             report_count_many(events)
         return len(queries)
 
-    assert statements(1) == statements(20) == 5  # three reads, two upserts
+    assert statements(1) == statements(20) == 3  # one read, two upserts
 
 
 def test_an_api_key_limited_to_a_channel_reads_that_channels_figures(dataset, member):
