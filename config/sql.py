@@ -4,11 +4,14 @@ through the ORM costs more CPU than running it. Everything else goes through the
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -27,6 +30,16 @@ def moment(value: Any) -> Any:
     """A datetime as a parameter of plain SQL, as the ORM would write it (SQLite keeps text,
     which must read the same to compare)."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def moment_read(value: Any) -> Any:
+    """A datetime read by plain SQL, as the ORM would read it: aware, UTC (SQLite gives text back,
+    or a naive datetime, as it keeps them)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
 
 
 def placeholders(values: Sequence[Any]) -> str:

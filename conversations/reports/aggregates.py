@@ -2,8 +2,8 @@
 resolved, received and sent (ReportHour), and per time a conversation was open when it was
 answered first and resolved (ReportConversation).
 
-The listener below takes a batch of events after their commit and writes it in at most five
-statements whatever its size (three reads, two upserts that add), as the health counters do; the
+The listener below takes a batch of events after their commit and writes it in at most three
+statements whatever its size (one read, two upserts that add), as the health counters do; the
 rebuild replays the stored history (messages, and the event log's status changes) into the same
 tally, batch by batch, for a tenant that had figures before the listener ran or after a fault."""
 
@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.sql import execute, moment, placeholders
+from config.sql import execute, fetch_all, moment, moment_read, one_of, placeholders
 from conversations.events import (
     ConversationCreated,
     ConversationEvent,
@@ -199,14 +199,6 @@ def _states(pks: Iterable[int]) -> dict[int, ConversationState]:
                 "pk", "tenant_id", "channel_id", "assignee_id", "team_id", "created_at", "status")}
 
 
-def _stored_openings(tally: ReportTally, states: dict[int, ConversationState]) -> None:
-    """The open rows of these conversations, as the tally's starting point (the newest of each)."""
-    for conversation_pk, opened_at, first_response_at in ReportConversation.all_objects.filter(
-            conversation_id__in=sorted(states), resolved_at__isnull=True).order_by("opened_at").values_list(
-            "conversation_id", "opened_at", "first_response_at"):
-        tally.known(states[conversation_pk], opened_at, first_response_at)
-
-
 # --- The listener (settings.DOMAIN_EVENT_LISTENERS) ---------------------------------------
 
 
@@ -231,12 +223,12 @@ report_count.many = report_count_many  # type: ignore[attr-defined]
 
 def _count(events: Sequence[ConversationEvent | MessageEvent]) -> None:
     now = timezone.now()
-    states = _states({event.conversation_pk for event in events})
-    message_pks = [event.message_pk for event in events if isinstance(event, MessageCreated)]
-    messages: dict[int, tuple[dt.datetime, str, str, int | None]] = {pk: (at, direction, sender, user) for pk, at, direction, sender, user in Message.all_objects.filter(pk__in=message_pks).order_by().values_list(
-        "pk", "created_at", "direction", "sender_type", "sender_user_id")} if message_pks else {}
+    states, messages, stored = _batch_read(
+        {event.conversation_pk for event in events},
+        {event.message_pk for event in events if isinstance(event, MessageCreated)})
     tally = ReportTally()
-    _stored_openings(tally, states)
+    for conversation_pk, opened_at, first_response_at in stored:  # the newest of each is the tally's
+        tally.known(states[conversation_pk], opened_at, first_response_at)
     for event in events:
         state = states.get(event.conversation_pk)
         if state is None:  # deleted since
@@ -252,6 +244,40 @@ def _count(events: Sequence[ConversationEvent | MessageEvent]) -> None:
             created_at, direction, sender_type, sender_pk = messages[event.message_pk]
             tally.message(state, at=created_at, direction=direction, sender_type=sender_type, sender_pk=sender_pk)
     tally.save()
+
+
+def _batch_read(conversation_pks: set[int], message_pks: set[int]) -> tuple[
+        dict[int, ConversationState], dict[int, tuple[dt.datetime, str, str, int | None]],
+        list[tuple[int, dt.datetime, dt.datetime | None]]]:
+    """What a batch is counted from, in one statement (the listener runs on every inbound batch):
+    its conversations (channel, agent, team, creation, status), its messages (time, direction,
+    sender) and the conversations' open rows, oldest first. The three are one UNION ALL, a row's
+    first column telling which it is."""
+    of_conversations, conversations_params = one_of("id", sorted(conversation_pks))
+    of_openings, openings_params = one_of("conversation_id", sorted(conversation_pks))
+    parts = [f"SELECT 0, id, tenant_id, channel_id, assignee_id, team_id, created_at, NULL, status, NULL "
+             f"FROM {Conversation._meta.db_table} WHERE {of_conversations}",
+             f"SELECT 2, conversation_id, NULL, NULL, NULL, NULL, opened_at, first_response_at, NULL, NULL "
+             f"FROM {ReportConversation._meta.db_table} WHERE {of_openings} AND resolved_at IS NULL"]
+    params = [*conversations_params, *openings_params]
+    if message_pks:
+        of_messages, messages_params = one_of("id", sorted(message_pks))
+        parts.append(f"SELECT 1, id, sender_user_id, NULL, NULL, NULL, created_at, NULL, direction, sender_type "
+                     f"FROM {Message._meta.db_table} WHERE {of_messages}")
+        params += messages_params
+    states: dict[int, ConversationState] = {}
+    messages: dict[int, tuple[dt.datetime, str, str, int | None]] = {}
+    stored: list[tuple[int, dt.datetime, dt.datetime | None]] = []
+    for kind, pk, first, second, third, fourth, at, other_at, text, other_text in fetch_all(
+            " UNION ALL ".join(parts) + " ORDER BY 1, 7", params):
+        if kind == 0:
+            states[pk] = ConversationState(pk=pk, tenant_pk=first, channel_pk=second, agent_key=third or 0,
+                                           team_key=fourth or 0, created_at=moment_read(at), status=text)
+        elif kind == 1:
+            messages[pk] = (moment_read(at), text, other_text, first)
+        else:
+            stored.append((pk, moment_read(at), moment_read(other_at) if other_at is not None else None))
+    return states, messages, stored
 
 
 # --- The rebuild (manage.py reports_rebuild) ------------------------------------------------

@@ -5,6 +5,12 @@ times of the conversations resolved in the period. A fixed number of statements 
 traffic (the query-count tests hold it): PostgreSQL computes the percentiles (percentile_cont),
 other databases get the resolved rows' two times and Python interpolates as percentile_cont does.
 
+The period's hourly rows are read once, summed by hour (UTC) and by channel × team × agent, and the
+days, weeks, months and the busiest hours are folded from those hours in Python, in the tenant's
+time zone: converting the zone of each of a month's ~100,000 rows in SQL, once for the periods and
+again for the heat map, was most of the page's time at ten million messages. On PostgreSQL one
+statement (GROUPING SETS) gives both sums, one the times of every breakdown, one the labels' figures.
+
 Members who do not see every channel (viewers, keys limited to channels) get the figures of
 their channels only."""
 
@@ -19,8 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, QuerySet, Sum
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDay, TruncMonth, TruncWeek
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,7 +37,8 @@ from channels_app.models import Channel
 from channels_app.selectors import channel_list
 from config.errors import ValidationFailed
 from config.ids import uuid_or_none
-from conversations.models import Label, ReportConversation, ReportHour, Team
+from config.sql import fetch_all
+from conversations.models import Conversation, Label, ReportConversation, ReportHour, Team
 
 GROUPS = {"day": gettext_lazy("Day"), "week": gettext_lazy("Week"), "month": gettext_lazy("Month")}
 _TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
@@ -187,39 +194,155 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-class PercentileCont(Aggregate):
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
+_COUNTS = ("conversations_opened", "conversations_resolved", "messages_in", "messages_out")
+_SUMS = {f"sum_{name}": Sum(name) for name in _COUNTS}
+_SUBJECT = ("channel_id", "team_key", "agent_key")
+_TIMES = ("first_response_seconds", "resolution_seconds")
+# The times' breakdowns: the column of each (None: the period's total).
+_BREAKDOWNS: dict[str, str | None] = {"all": None, "bucket": "bucket", "channel": "channel_id", "team": "team_key",
+                                      "agent": "agent_key"}
+
+Counts = tuple[int, int, int, int]  # conversations opened, resolved, messages in, out
 
 
-_SUMS = {"n_opened": Sum("conversations_opened"), "n_resolved": Sum("conversations_resolved"),
-         "n_in": Sum("messages_in"), "n_out": Sum("messages_out")}
+def _wrapped(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    """The ORM's statement (tenant, channels seen, filters) as a subquery to group in plain SQL, for
+    what the ORM cannot say: grouping sets, aggregates with a FILTER."""
+    sql, params = queryset.order_by().query.sql_with_params()
+    return f"({sql}) AS r", tuple(params)
 
 
-def _times(resolved: QuerySet[ReportConversation], group: str | None) -> dict[Any, Times]:
-    """The times of the resolved rows, by `group` (a column or annotation; None: all)."""
-    names = [group] if group else []
+def _volumes(hours: QuerySet[ReportHour]) -> tuple[list[tuple[dt.datetime, Counts]],
+                                                   list[tuple[tuple[int, int, int], Counts]]]:
+    """The period's hourly rows summed by hour (UTC) and by channel × team × agent: one reading of
+    the rows on PostgreSQL (GROUPING SETS), two elsewhere."""
+    if connection.vendor != "postgresql":
+        by_hour = [(row[0], _counts(row[1:])) for row in hours.values("hour").annotate(**_SUMS).order_by()
+                   .values_list("hour", *_SUMS)]
+        by_subject = [(tuple(row[:3]), _counts(row[3:])) for row in hours.values(*_SUBJECT).annotate(**_SUMS)
+                      .order_by().values_list(*_SUBJECT, *_SUMS)]
+        return by_hour, by_subject
+    source, params = _wrapped(hours.values_list("hour", *_SUBJECT, *_COUNTS))
+    sums = ", ".join(f"SUM(r.{name})" for name in _COUNTS)
+    by_hour, by_subject = [], []
+    for grouped_by_hour, hour, channel_pk, team_key, agent_key, *counts in fetch_all(
+            f"SELECT GROUPING(r.hour), r.hour, r.channel_id, r.team_key, r.agent_key, {sums} FROM {source} "
+            f"GROUP BY GROUPING SETS ((r.hour), (r.channel_id, r.team_key, r.agent_key))", params):
+        if grouped_by_hour == 0:
+            by_hour.append((hour, _counts(counts)))
+        else:
+            by_subject.append(((channel_pk, team_key, agent_key), _counts(counts)))
+    return by_hour, by_subject
+
+
+def _counts(values: Iterable[Any]) -> Counts:
+    opened, resolved, messages_in, messages_out = (int(value or 0) for value in values)
+    return opened, resolved, messages_in, messages_out
+
+
+def _add(figures: Figures, counts: Counts) -> None:
+    figures.opened += counts[0]
+    figures.resolved += counts[1]
+    figures.messages_in += counts[2]
+    figures.messages_out += counts[3]
+
+
+def _times_by_breakdown(resolved: QuerySet[ReportConversation], trunc: Any, zone: ZoneInfo
+                        ) -> dict[str, dict[Any, Times]]:
+    """The times of the resolved rows in total and by period (`trunc` in `zone`), channel, team and
+    agent (_BREAKDOWNS): one statement (PostgreSQL: GROUPING SETS; elsewhere the rows' times, the
+    percentiles interpolated in Python)."""
+    found: dict[str, dict[Any, Times]] = {name: {} for name in _BREAKDOWNS}
+    resolved = resolved.annotate(bucket=trunc("resolved_at", tzinfo=zone))
+    columns = [column for column in _BREAKDOWNS.values() if column]
     if connection.vendor == "postgresql":
-        aggregates = {"n": Count("pk"), "frt50": PercentileCont("first_response_seconds", fraction=0.5),
-                      "frt90": PercentileCont("first_response_seconds", fraction=0.9),
-                      "res50": PercentileCont("resolution_seconds", fraction=0.5),
-                      "res90": PercentileCont("resolution_seconds", fraction=0.9)}
-        rows = ([resolved.order_by().aggregate(**aggregates)] if group is None
-                else resolved.values(group).annotate(**aggregates).order_by())
-        return {row[group] if group else None: Times(row["n"], row["frt50"], row["frt90"], row["res50"], row["res90"])
-                for row in rows if row["n"]}
-    gathered: dict[Any, tuple[list[float], list[float], list[int]]] = {}
-    for *key, first_response, resolution in resolved.values_list(
-            *names, "first_response_seconds", "resolution_seconds").order_by():
-        lists = gathered.setdefault(key[0] if group else None, ([], [], [0]))
-        if first_response is not None:
-            lists[0].append(first_response)
-        if resolution is not None:
-            lists[1].append(resolution)
-        lists[2][0] += 1
+        source, params = _wrapped(resolved.values_list(*columns, *_TIMES))
+        names = ", ".join(f"r.{column}" for column in columns)
+        # GROUPING(...) is a bitmask of the columns a row is NOT grouped by, the first the highest bit.
+        masks = {sum(1 << (len(columns) - 1 - index) for index, other in enumerate(columns) if other != column): name
+                 for name, column in _BREAKDOWNS.items()}
+        for mask, *keys, count, frt, res in fetch_all(
+                f"SELECT GROUPING({names}), {names}, COUNT(*), {_percentiles_sql('r')} FROM {source} "
+                f"GROUP BY GROUPING SETS ((), {', '.join(f'({name})' for name in names.split(', '))})", params):
+            name = masks[mask]
+            column = _BREAKDOWNS[name]
+            key = keys[columns.index(column)] if column else None
+            if name == "bucket" and key is not None:
+                key = timezone.make_aware(key, zone) if timezone.is_naive(key) else key
+            if count:
+                found[name][key] = Times(count, *(frt or (None, None)), *(res or (None, None)))
+        return found
+    gathered: dict[str, dict[Any, tuple[list[float], list[float], list[int]]]] = {name: {} for name in _BREAKDOWNS}
+    for *keys, first_response, resolution in resolved.values_list(*columns, *_TIMES).order_by():
+        for name, column in _BREAKDOWNS.items():
+            _gather(gathered[name], keys[columns.index(column)] if column else None, first_response, resolution)
+    return {name: _interpolated(lists) for name, lists in gathered.items()}
+
+
+def _percentiles_sql(alias: str, where: str = "") -> str:
+    """The median and 90th percentile of each time, an array of the two a time (one sort of a
+    group's times gives both)."""
+    kept = f" FILTER (WHERE {where})" if where else ""
+    return ", ".join(f"PERCENTILE_CONT(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {alias}.{column}){kept}"
+                     for column in _TIMES)
+
+
+def _gather(gathered: dict[Any, tuple[list[float], list[float], list[int]]], key: Any,
+            first_response: float | None, resolution: float | None) -> None:
+    lists = gathered.setdefault(key, ([], [], [0]))
+    if first_response is not None:
+        lists[0].append(first_response)
+    if resolution is not None:
+        lists[1].append(resolution)
+    lists[2][0] += 1
+
+
+def _interpolated(gathered: dict[Any, tuple[list[float], list[float], list[int]]]) -> dict[Any, Times]:
     return {key: Times(count[0], percentile(frt, 0.5), percentile(frt, 0.9), percentile(res, 0.5),
                        percentile(res, 0.9)) for key, (frt, res, count) in gathered.items()}
+
+
+def _labels(openings: QuerySet[ReportConversation], start: dt.datetime, end: dt.datetime
+            ) -> tuple[dict[int, Figures], dict[Any, Times]]:
+    """By the labels the conversations carry now: the openings of the period (opened, messages in
+    and out) and the times of those resolved in it. The label table is joined to the openings by
+    their conversation (the conversations' table has nothing to add); on PostgreSQL one statement
+    reads both, each aggregate keeping its rows (FILTER)."""
+    through = Conversation.labels.through._meta.db_table
+    per_label: dict[int, Figures] = {}
+    if connection.vendor == "postgresql":
+        in_period = openings.filter(Q(opened_at__gte=start, opened_at__lt=end)
+                                    | Q(resolved_at__gte=start, resolved_at__lt=end))
+        source, params = _wrapped(in_period.values_list("conversation_id", "opened_at", "resolved_at",
+                                                        "messages_in", "messages_out", *_TIMES))
+        opened, resolved = "r.opened_at >= %s AND r.opened_at < %s", "r.resolved_at >= %s AND r.resolved_at < %s"
+        times: dict[Any, Times] = {}
+        for label_pk, n_opened, n_in, n_out, n_resolved, frt, res in fetch_all(
+                f"SELECT l.label_id, COUNT(*) FILTER (WHERE {opened}), SUM(r.messages_in) FILTER (WHERE {opened}), "
+                f"SUM(r.messages_out) FILTER (WHERE {opened}), COUNT(*) FILTER (WHERE {resolved}), "
+                f"{_percentiles_sql('r', resolved)} FROM {source} JOIN {through} l ON l.conversation_id = "
+                f"r.conversation_id GROUP BY l.label_id",
+                [start, end] * 6 + list(params)):
+            if n_opened:
+                per_label[label_pk] = Figures(opened=n_opened, messages_in=n_in or 0, messages_out=n_out or 0)
+            if n_resolved:
+                times[label_pk] = Times(n_resolved, *(frt or (None, None)), *(res or (None, None)))
+        return per_label, times
+    opened_rows = openings.filter(opened_at__gte=start, opened_at__lt=end).values_list("conversation_id", "messages_in",
+                                                                                     "messages_out")
+    source, params = _wrapped(opened_rows)
+    for label_pk, n_opened, n_in, n_out in fetch_all(
+            f"SELECT l.label_id, COUNT(*), SUM(r.messages_in), SUM(r.messages_out) FROM {source} "
+            f"JOIN {through} l ON l.conversation_id = r.conversation_id GROUP BY l.label_id", params):
+        per_label[label_pk] = Figures(opened=n_opened, messages_in=n_in or 0, messages_out=n_out or 0)
+    gathered: dict[Any, tuple[list[float], list[float], list[int]]] = {}
+    source, params = _wrapped(openings.filter(resolved_at__gte=start, resolved_at__lt=end).values_list(
+        "conversation_id", *_TIMES))
+    for label_pk, first_response, resolution in fetch_all(
+            f"SELECT l.label_id, r.first_response_seconds, r.resolution_seconds FROM {source} "
+            f"JOIN {through} l ON l.conversation_id = r.conversation_id", params):
+        _gather(gathered, label_pk, first_response, resolution)
+    return per_label, _interpolated(gathered)
 
 
 def _bucket_starts(filters: ReportFilters, zone: ZoneInfo) -> list[dt.datetime]:
@@ -240,6 +363,15 @@ def _bucket_starts(filters: ReportFilters, zone: ZoneInfo) -> list[dt.datetime]:
     return starts
 
 
+def _bucket_of(day: dt.date, group: str) -> dt.date:
+    """The first day of the day's, week's (Monday) or month's bucket, as the database truncates."""
+    if group == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if group == "month":
+        return day.replace(day=1)
+    return day
+
+
 def _key(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
@@ -250,7 +382,6 @@ def report_figures(*, access: TenantAccess, filters: ReportFilters) -> Report:
     start = dt.datetime(filters.start.year, filters.start.month, filters.start.day, tzinfo=zone)
     last = filters.end + dt.timedelta(days=1)
     end = dt.datetime(last.year, last.month, last.day, tzinfo=zone)
-    trunc = _TRUNC[filters.group]
 
     hours = ReportHour.all_objects.filter(tenant=tenant, hour__gte=start, hour__lt=end)
     openings = ReportConversation.all_objects.filter(tenant=tenant)
@@ -261,56 +392,38 @@ def report_figures(*, access: TenantAccess, filters: ReportFilters) -> Report:
         if value is not None:
             hours, openings = hours.filter(**{name: value.pk}), openings.filter(**{name: value.pk})
     resolved = openings.filter(resolved_at__gte=start, resolved_at__lt=end)
-    opened = openings.filter(opened_at__gte=start, opened_at__lt=end)
 
-    # The volumes: by bucket, by channel × team × agent (folded below), by weekday and hour.
-    by_bucket: list[Any] = list(hours.annotate(bucket=trunc("hour", tzinfo=zone)).values("bucket").annotate(**_SUMS)
-                     .order_by())
-    by_subject: list[Any] = list(hours.values("channel_id", "team_key", "agent_key").annotate(**_SUMS).order_by())
-    by_hour: list[Any] = list(hours.annotate(weekday=ExtractIsoWeekDay("hour", tzinfo=zone), at=ExtractHour("hour", tzinfo=zone))
-                   .values("weekday", "at").annotate(n=Sum("messages_in")).order_by())
-    by_label: list[Any] = list(opened.values("conversation__labels").annotate(
-        n_opened=Count("pk"), n_in=Sum("messages_in"), n_out=Sum("messages_out")).order_by())
-    # The times.
-    times_all = _times(resolved, None)
-    times_bucket = _times(resolved.annotate(bucket=trunc("resolved_at", tzinfo=zone)), "bucket")
-    times_channel = _times(resolved, "channel_id")
-    times_team = _times(resolved, "team_key")
-    times_agent = _times(resolved, "agent_key")
-    times_label = _times(resolved, "conversation__labels")
+    by_hour, by_subject = _volumes(hours)
+    times = _times_by_breakdown(resolved, _TRUNC[filters.group], zone)
+    per_label, times_label = _labels(openings, start, end)
     # The names.
     channels = {channel.pk: channel for channel in channel_list(access=access, include_archived=True)}
     teams = {team.pk: team for team in Team.all_objects.filter(tenant=tenant)}
     labels = {label.pk: label for label in Label.all_objects.filter(tenant=tenant)}
-    agent_pks = {row["agent_key"] for row in by_subject} | set(times_agent)
+    agent_pks = {subject[2] for subject, _sums in by_subject} | set(times["agent"])
     agents = {user.pk: user for user in User.objects.filter(pk__in=sorted(pk for pk in agent_pks if pk))}
 
-    totals = Figures(times=times_all.get(None, Times()))
+    totals = Figures(times=times["all"].get(None, Times()))
     series = {_key(at): Bucket(start=at, figures=Figures()) for at in _bucket_starts(filters, zone)}
-    for row in by_bucket:
-        bucket = series.get(_key(row["bucket"]))
+    heat = [[0] * 24 for _weekday in range(7)]
+    for hour, counts in by_hour:
+        local = hour.astimezone(zone)
+        day = _bucket_of(local.date(), filters.group)
+        bucket = series.get(_key(dt.datetime(day.year, day.month, day.day, tzinfo=zone)))
         if bucket is not None:
-            bucket.figures.add(row)
-    for key, times in times_bucket.items():
+            _add(bucket.figures, counts)
+        heat[local.weekday()][local.hour] += counts[2]
+    for key, found in times["bucket"].items():
         if key is not None and (bucket := series.get(_key(key))) is not None:
-            bucket.figures.times = times
+            bucket.figures.times = found
     per_channel: dict[int, Figures] = {}
     per_team: dict[int, Figures] = {}
     per_agent: dict[int, Figures] = {}
-    for row in by_subject:
-        totals.add(row)
-        per_channel.setdefault(row["channel_id"], Figures()).add(row)
-        per_team.setdefault(row["team_key"], Figures()).add(row)
-        per_agent.setdefault(row["agent_key"], Figures()).add(row)
-    heat = [[0] * 24 for _weekday in range(7)]
-    for row in by_hour:
-        heat[row["weekday"] - 1][row["at"]] += row["n"] or 0
-    per_label: dict[int, Figures] = {}
-    for row in by_label:
-        if row["conversation__labels"] is not None:
-            figures = per_label.setdefault(row["conversation__labels"], Figures())
-            figures.opened, figures.messages_in, figures.messages_out = row["n_opened"], row["n_in"] or 0, \
-                row["n_out"] or 0
+    for (channel_pk, team_key, agent_key), counts in by_subject:
+        _add(totals, counts)
+        _add(per_channel.setdefault(channel_pk, Figures()), counts)
+        _add(per_team.setdefault(team_key, Figures()), counts)
+        _add(per_agent.setdefault(agent_key, Figures()), counts)
 
     def rows(found: dict[int, Figures], times: dict[Any, Times], names: Mapping[int, Any], *, none: str,
              gone: str, everyone: Iterable[int] = (), resolved_from_times: bool = False) -> list[Row]:
@@ -331,10 +444,10 @@ def report_figures(*, access: TenantAccess, filters: ReportFilters) -> Report:
     return Report(
         filters=filters, time_zone=tenant.time_zone, start=start, end=end, totals=totals,
         series=list(series.values()),
-        channels=rows(per_channel, times_channel, channels, none="", gone=_("Deleted channel"),
+        channels=rows(per_channel, times["channel"], channels, none="", gone=_("Deleted channel"),
                       everyone=shown_channels if filters.team is None and filters.agent is None else ()),
-        teams=rows(per_team, times_team, teams, none=_("No team"), gone=_("Deleted team")),
-        agents=rows(per_agent, times_agent, {pk: _AgentName(user) for pk, user in agents.items()},
+        teams=rows(per_team, times["team"], teams, none=_("No team"), gone=_("Deleted team")),
+        agents=rows(per_agent, times["agent"], {pk: _AgentName(user) for pk, user in agents.items()},
                     none=_("Unassigned"), gone=_("Former member")),
         labels=rows(per_label, times_label, labels, none="", gone=_("Deleted label"), resolved_from_times=True),
         busiest_hours=heat)
