@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -356,3 +356,12 @@ def _replay(states: dict[int, ConversationState], *, since: dt.datetime | None) 
         tally.openings = {key: one for key, one in tally.openings.items()
                           if one.resolved_at is None or one.resolved_at >= since}
     tally.save()
+
+
+def report_tables_analyze() -> None:
+    """Fresh planner statistics for the reports' tables after a rebuild (PostgreSQL; elsewhere
+    nothing to do)."""
+    if connection.vendor != "postgresql":
+        return
+    for model in (ReportHour, ReportConversation):
+        execute(f"ANALYZE {model._meta.db_table}", [])
