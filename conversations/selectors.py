@@ -14,6 +14,7 @@ from accounts.models import User
 from channels_app.models import Channel
 from channels_app.selectors import channel_ids_worked_by
 from config.ids import uuid_or_none
+from config.sql import planned_for_their_values
 from contacts.models import Contact
 from contacts.selectors import contact_search_q
 from conversations.models import CannedResponse, Conversation, Label, Message, Team
@@ -185,8 +186,11 @@ def inbox_rows_mark_matches(rows: list[Conversation], *, access: TenantAccess, t
 
 def capped_count(queryset: QuerySet[Any]) -> int:
     """The rows of `queryset`, exact up to COUNT_CAP and COUNT_CAP + 1 beyond: the database stops
-    after COUNT_CAP + 1 rows (a LIMIT inside the COUNT), so a badge never scans a large table."""
-    return queryset.order_by().values("pk")[:COUNT_CAP + 1].count()
+    after COUNT_CAP + 1 rows (a LIMIT inside the COUNT), so a badge never scans a large table.
+    Planned for its values each time (config.sql): the generic plan of a count of an agent's
+    channels is a scan of the whole table."""
+    with planned_for_their_values():
+        return queryset.order_by().values("pk")[:COUNT_CAP + 1].count()
 
 
 def count_label(count: int) -> str:
