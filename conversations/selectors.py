@@ -66,9 +66,12 @@ def conversation_search(queryset: QuerySet[Conversation], *, access: TenantAcces
 
 
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
-    # Its conversation and the message it replies to come along: their public ids are shown.
-    return Message.objects.filter(conversation=conversation).select_related(
-        "sender_user", "conversation", "channel", "reply_to").prefetch_related("attachments")
+    # Its conversation and the message it replies to come along: their public ids are shown. The
+    # conversation is this one, set on each message by the related manager (not read again with
+    # every row); the channel's credentials are not decrypted for every message of a list that
+    # never uses them.
+    return conversation.messages.select_related("sender_user", "channel", "reply_to").defer(
+        "channel__credentials").prefetch_related("attachments")
 
 
 def message_visible(*, access: TenantAccess) -> QuerySet[Message]:
@@ -146,7 +149,8 @@ def inbox_conversations(*, access: TenantAccess, filters: InboxFilters) -> Query
         conversations = conversations.filter(team__public_id=filters.team)
     if filters.search:
         conversations = conversation_search(conversations, access=access, text=filters.search)
-    return conversations.order_by("-last_activity_at", "-id")
+    # A row shows its channel's name and kind: its credentials are not decrypted for each row.
+    return conversations.defer("channel__credentials").order_by("-last_activity_at", "-id")
 
 
 def inbox_page(queryset: QuerySet[Conversation], *, after: str = "") -> tuple[list[Conversation], str]:
