@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -124,8 +125,9 @@ class InboxFilters:
             search=query.get("q", "").replace("\x00", "").strip()[:200],
         )
 
-    @property
+    @cached_property
     def querystring(self) -> str:
+        """The filters as a URL's query (each row of a list links with it twice: encoded once)."""
         return urlencode(self.query())
 
     def query(self) -> dict[str, str]:
