@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from django.db import connection
 
 from config.sql import columns, fetch_all, insert, instances, one_of, planned_for_their_values
