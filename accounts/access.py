@@ -28,6 +28,10 @@ class TenantAccess:
     # who made it (who the key acts as), `role` is API_KEY_ROLE, and the key's scope and
     # channels, not a role, say what it may do and see.
     api_key: ApiKey | None = field(default=None, compare=False, repr=False)
+    # What selectors derive from this access and would otherwise read again in the same request
+    # (the member's channels: each list and count of the inbox's page filters by them). An access
+    # lives as long as one request; a socket resolves a new one on every access event.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def tenant_id(self) -> int:

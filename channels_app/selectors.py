@@ -20,6 +20,16 @@ def channel_ids_worked_by(*, access: TenantAccess) -> QuerySet[Any]:
     ).values("content_object_id")
 
 
+def channel_pks_worked_by(*, access: TenantAccess) -> tuple[int, ...]:
+    """channel_ids_worked_by read, once for as long as the access lives (a request): the inbox's
+    page filters its list and each of its counts by it."""
+    found: tuple[int, ...] | None = access.memo.get("channel_pks_worked_by")
+    if found is None:
+        found = access.memo["channel_pks_worked_by"] = tuple(
+            value for row in channel_ids_worked_by(access=access) for value in row.values())
+    return found
+
+
 def channel_list(*, access: TenantAccess, include_archived: bool = False) -> QuerySet[Channel]:
     channels = Channel.objects.all()
     if not include_archived:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from channels_app.models import MessageTemplate
 from channels_app.selectors import channel_list, channels_needing_attention
 from config.errors import ApplicationError
 from config.ids import uuid_or_none
+from contacts.models import ContactIdentity
 from contacts.selectors import contact_visible
 from contacts.services import contact_update
 from conversations.forms import SnoozeForm, snooze_format_hint
@@ -94,11 +96,19 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "statuses": Conversation.Status, "priorities": Conversation.Priority.choices,
         "snooze_presets": SnoozeForm.PRESETS, "snooze_format": snooze_format_hint(),
         "can_send": access.has("conversations:send"), "can_write": access.has("conversations:write"),
-        "previous_conversations": conversation_list(access=access).filter(contact_id=conversation.contact_id)
-        .exclude(pk=conversation.pk)[:5],
+        # (their labels are not shown)
+        "previous_conversations": conversation_list(access=access).prefetch_related(None).filter(
+            contact_id=conversation.contact_id).exclude(pk=conversation.pk)[:5],
         "templates": [] if conversation.service_window_open else list(
             MessageTemplate.objects.filter(channel_id=conversation.channel_id, status="APPROVED")),
     }
+
+
+def _contact_identities_read(conversation: Conversation) -> None:
+    """The contact's addresses with their channels, in one query (the thread's contact panel
+    names each one's channel)."""
+    prefetch_related_objects([conversation.contact], Prefetch(
+        "identities", queryset=ContactIdentity.objects.select_related("channel").defer("channel__credentials")))
 
 
 @require_GET
@@ -125,6 +135,7 @@ def inbox(request: HttpRequest, conversation_id: uuid.UUID | None = None) -> Htt
     if conversation_id is not None:
         conversation = _conversation(request, conversation_id)
         conversation_mark_read(conversation=conversation, actor=request.user)
+        _contact_identities_read(conversation)
         context.update(_thread_context(request, conversation))
     return render(request, "inbox/page.html", context)
 
@@ -177,6 +188,7 @@ def conversation_row(request: HttpRequest, conversation_id: uuid.UUID) -> HttpRe
 def thread(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
     conversation_mark_read(conversation=conversation, actor=request.user)
+    _contact_identities_read(conversation)
     return render(request, "inbox/_thread.html", _thread_context(request, conversation))
 
 

@@ -5,11 +5,13 @@ escaped there like any other value."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django import template
 from django.contrib.messages import get_messages
+from django.template.defaultfilters import date as date_filter
+from django.utils.translation import get_language
 
 from channels_app.kinds import kind_of
 
@@ -56,6 +58,28 @@ def channel_icon_svg(kind: str, label: bool = False) -> dict[str, Any]:
 def moment(value: datetime | None) -> dict[str, Any]:
     """A moment in words ("5 min ago"), its exact time on hover; static/ui/ui.js keeps it current."""
     return {"moment": value}
+
+
+# The days already written, by day, format and language (a bounded memo, emptied when full).
+_DAYS: dict[tuple[date, str, str | None], str] = {}
+_DAYS_KEPT = 2048
+
+
+@register.filter(expects_localtime=True)
+def day(value: Any, format_name: str = "DATE_FORMAT") -> str:
+    """The day of a moment (in the current time zone) as Django's `date` filter writes it in a
+    format of the day only ("Y-m-d", DATE_FORMAT), written once per day and language: a thread
+    writes the day of each of its messages three times, and formatting a date costs more than
+    the rest of a message's markup."""
+    if not isinstance(value, datetime):
+        return str(date_filter(value, format_name))
+    key = (value.date(), format_name, get_language())
+    found = _DAYS.get(key)
+    if found is None:
+        if len(_DAYS) >= _DAYS_KEPT:
+            _DAYS.clear()
+        found = _DAYS[key] = str(date_filter(value, format_name))
+    return found
 
 
 @register.inclusion_tag("ui/_empty.html")

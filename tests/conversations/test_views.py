@@ -21,6 +21,7 @@ from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 XSS = "<img src=x onerror=alert(1)>"
+WORKED_CHANNELS = 'SELECT "channels_app_channeluserobjectpermission"'
 
 
 def _login(member) -> Client:
@@ -330,6 +331,20 @@ def test_inbox_queries_do_not_grow_with_rows(acme, member, path):
         assert counts[1] <= counts[0] <= counts[1] + 2, counts
     else:
         assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize(("path", "most"), [("/inbox/", 17), ("/inbox/?tab=all&status=resolved", 16),
+                                            ("/inbox/c/{conversation}/thread/", 13)])
+def test_an_agents_channels_are_read_once_a_request(inbox, path, most):
+    """The list, each tab's count and the unread count filter by the agent's channels: read once."""
+    client = inbox["client"]
+    url = path.format(conversation=inbox["conversation"].public_id)
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+
+    assert len([query for query in queries if query["sql"].startswith(WORKED_CHANNELS)]) == 1
+    assert len(queries) <= most
 
 
 def test_the_page_names_each_tab_count_once_and_nothing_under_the_list(inbox):

@@ -4,10 +4,13 @@ staff-only style guide."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.template import Context, Template
 from django.test import Client
 from django.urls import path
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from config import urls as root_urls
@@ -32,6 +35,18 @@ def test_an_avatar_escapes_what_the_contact_typed_and_keeps_a_colour_per_name():
     assert "<script>" not in html and "<b>" not in html and ">SX<" in html
     assert "<img" not in html  # only a web address is drawn
     assert avatar_tone("Carla Castro") == avatar_tone("Carla Castro") < 8
+
+
+@pytest.mark.parametrize("language", ["pt-br", "en"])
+@pytest.mark.parametrize("format_name", ["Y-m-d", "DATE_FORMAT"])
+def test_a_day_reads_as_the_date_filter_writes_it_in_the_readers_language_and_time_zone(language, format_name):
+    template = Template("{% load ui %}{{ moment|day:format_name }}|{{ moment|date:format_name }}")
+    # 02:30 UTC on 1 March is still 28 February in São Paulo.
+    for moment in (datetime(2026, 3, 1, 2, 30, tzinfo=UTC), datetime(2026, 3, 1, 15, 0, tzinfo=UTC)):
+        with translation.override(language), timezone.override("America/Sao_Paulo"):
+            day, written = template.render(Context({"moment": moment, "format_name": format_name})).split("|")
+
+        assert day == written
 
 
 def test_an_avatar_draws_the_contacts_picture_over_the_initials():

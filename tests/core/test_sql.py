@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
-from config.sql import columns, fetch_all, insert, instances, one_of
+from config.sql import columns, fetch_all, insert, instances, one_of, planned_for_their_values
 from conversations.models import Message
 from tenants.models import TenantEvent
 from tests import factories
@@ -73,3 +74,15 @@ def test_instances_are_what_the_orm_reads(acme):
         getattr(expected, f.attname) for f in Message._meta.concrete_fields]
     assert found.content_attributes == {"media": {"id": "1"}} and found.extra == "x"
     assert not found._state.adding
+
+
+def test_statements_planned_for_their_values_are_never_prepared_and_the_others_are_again():
+    connection.ensure_connection()
+    threshold = getattr(connection.connection, "prepare_threshold", None)
+
+    with planned_for_their_values():
+        inside = getattr(connection.connection, "prepare_threshold", None)
+        assert fetch_all("SELECT 1", []) == [(1,)]
+
+    assert inside is None
+    assert getattr(connection.connection, "prepare_threshold", None) == threshold
