@@ -4,6 +4,7 @@ member sees their own in the tenant they work in, and nobody else's."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 
@@ -53,6 +54,14 @@ def notices_mark_read(*, access: TenantAccess, ids: Iterable[uuid.UUID] | None =
     if ids is not None:
         unread = unread.filter(public_id__in=list(ids))
     return unread.update(read_at=timezone.now())
+
+
+def notices_prune(*, older_than: dt.timedelta, limit: int = 20_000) -> int:
+    """Delete the notices sent longer ago than `older_than`, read or not (at most `limit` a call:
+    the sweep comes back). The alerts' incidents, which they announced, stay on the alerts page."""
+    cutoff = timezone.now() - older_than
+    ids = list(Notice.all_objects.filter(created_at__lt=cutoff).order_by().values_list("pk", flat=True)[:limit])
+    return Notice.all_objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
 def tenant_admins(*, tenant: Tenant | int) -> list[User]:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from accounts.notices import notices_prune
 from channels_app.models import Channel
 from conversations.services import messages_sending_expire
 from integrations.base import ProviderError, ProviderTemporaryError
@@ -106,10 +107,12 @@ def channels_groups_refresh() -> int:
 @shared_task(name="integrations.tasks.sweep_stuck_work")
 def sweep_stuck_work() -> dict[str, int]:
     """The backstop: webhooks and replies waiting longer than they should, replies whose sender
-    died mid-send, the old event log, the old webhook bodies and the old health counters."""
+    died mid-send, the old event log, the old webhook bodies, the old health counters and the old
+    notices."""
     return _take_up_work(older_than=None, seize=False) | {
         "events_pruned": event_log_prune(), "webhook_bodies_pruned": webhook_events_prune(),
-        "activity_pruned": activity_prune(older_than=timedelta(days=settings.ACTIVITY_KEEP_DAYS))}
+        "activity_pruned": activity_prune(older_than=timedelta(days=settings.ACTIVITY_KEEP_DAYS)),
+        "notices_pruned": notices_prune(older_than=timedelta(days=settings.NOTICES_KEEP_DAYS))}
 
 
 @shared_task(name="integrations.tasks.recover_work")

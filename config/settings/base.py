@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The integrations health page's counters (integrations.monitoring) are kept this long.
 ACTIVITY_KEEP_DAYS = env.int("ACTIVITY_KEEP_DAYS", default=35)
+# Members' notices (the bell, /notifications/) are kept this long, read or not.
+NOTICES_KEEP_DAYS = env.int("NOTICES_KEEP_DAYS", default=90)
 # --- Outbound webhooks (webhooks/) ---
 # Endpoints on this machine or a private network (development only: refused by default, at
 # registration and at every delivery).

@@ -170,3 +170,19 @@ def test_incidents_of_a_deleted_rule_go_with_it(acme, admin):
     _login(admin).post(f"/settings/alerts/{rule.public_id}/delete/")
 
     assert AlertIncident.all_objects.count() == 0
+
+
+def test_the_sweep_deletes_notices_past_their_keeping_read_or_not(acme, globex, admin, settings):
+    from integrations.tasks import sweep_stuck_work
+
+    settings.NOTICES_KEEP_DAYS = 90
+    now = timezone.now()
+    old_unread = notice_send(tenant=acme, user=admin.user, title="Old, unread")
+    old_read = notice_send(tenant=globex, user=admin.user, title="Old, read")
+    recent = notice_send(tenant=acme, user=admin.user, title="Recent")
+    Notice.all_objects.filter(pk__in=[old_unread.pk, old_read.pk]).update(created_at=now - dt.timedelta(days=91))
+    Notice.all_objects.filter(pk=old_read.pk).update(read_at=now - dt.timedelta(days=90))
+    Notice.all_objects.filter(pk=recent.pk).update(created_at=now - dt.timedelta(days=89))
+
+    assert sweep_stuck_work()["notices_pruned"] == 2
+    assert list(Notice.all_objects.values_list("title", flat=True)) == ["Recent"]
