@@ -22,27 +22,12 @@ from accounts.api_keys import api_key_create, api_key_revoke
 from accounts.models import ApiKey, Role
 from accounts.services import membership_deactivate
 from config.asgi import application
-from conversations.incoming import IncomingMessage
-from conversations.services import message_receive
 from tests import factories
 from tests.ids import assert_no_integer_ids
+from tests.sockets import channel_layer_per_test, receive  # noqa: F401 - an autouse fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-
-
-@pytest.fixture(autouse=True)
-def _a_channel_layer_per_test() -> Any:
-    """With Redis, each test's event loop gets a channel layer of its own (see
-    tests/conversations/test_consumers.py)."""
-    from channels.layers import channel_layers
-
-    redis = settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
-    if redis:
-        channel_layers.backends.clear()
-    yield
-    if redis:
-        channel_layers.backends.clear()
 
 
 @pytest.fixture
@@ -58,15 +43,6 @@ def _key(side: SimpleNamespace, **fields: Any) -> str:
 
 
 make_key = database_sync_to_async(_key)
-
-
-def _receive(channel: Any, provider_id: str) -> Any:
-    message, _ = message_receive(channel=channel, message=IncomingMessage(
-        contact_external_id="5511987654321", provider_message_id=provider_id, content="Olá"))
-    return message
-
-
-receive = database_sync_to_async(_receive)
 
 
 @asynccontextmanager

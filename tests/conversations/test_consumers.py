@@ -18,28 +18,13 @@ from accounts.services import membership_remove, tokens_issue
 from config.asgi import application
 from conversations import realtime
 from conversations.incoming import IncomingMessage
-from conversations.services import message_receive
 from tenants.models import TenantEvent
 from tests import factories
 from tests.ids import assert_no_integer_ids
+from tests.sockets import channel_layer_per_test, receive  # noqa: F401 - an autouse fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-
-
-@pytest.fixture(autouse=True)
-def _a_channel_layer_per_test():
-    """Each test runs in an event loop of its own: with Redis, it gets a channel layer of its
-    own too. The layer is cached per process, and channels_redis keeps asyncio locks in it that
-    are bound to the loop that first used them (a later test's loop fails on them, now and then)."""
-    from channels.layers import channel_layers
-
-    redis = settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
-    if redis:
-        channel_layers.backends.clear()
-    yield
-    if redis:
-        channel_layers.backends.clear()
 
 
 def _session_cookie(user) -> bytes:
@@ -68,15 +53,6 @@ async def _ready(communicator) -> dict:
 
 async def _nothing(communicator) -> None:
     assert await communicator.receive_nothing(timeout=0.3)
-
-
-def _receive(channel, provider_id, text="Olá"):
-    message, _ = message_receive(channel=channel, message=IncomingMessage(
-        contact_external_id="5511987654321", provider_message_id=provider_id, content=text))
-    return message
-
-
-receive = database_sync_to_async(_receive)
 
 
 @pytest.fixture
