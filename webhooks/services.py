@@ -44,7 +44,7 @@ from config.metrics import count_webhook_delivery
 from config.net import url_host_is_public
 from config.public_url import public_base_url
 from config.sql import execute, insert
-from integrations.models import ActivitySlot
+from integrations.models import ActivitySlot, AlertRule
 from integrations.monitoring.counters import Tally
 from tenants.events import DomainEvent
 from tenants.models import Tenant
@@ -740,16 +740,24 @@ def _endpoint_disable_failing(endpoint: WebhookEndpoint, *, now: dt.datetime) ->
         tenant = Tenant.objects.get(pk=endpoint.tenant_id)
         webhook_endpoint_disable(tenant=tenant, actor=None, endpoint=endpoint, now=now,
                                  reason=f"every delivery failed for {hours} hours")
-        admins = (Membership.all_objects.filter(tenant=tenant, role=Role.TENANT_ADMIN, is_active=True,
-                                                user__is_active=True)
-                  .select_related("user").order_by("pk"))
-        context = {"tenant": tenant, "endpoint": endpoint, "hours": hours,
-                   "settings_url": f"{public_base_url()}/settings/webhooks/"}
-        subject = _("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url[:80]}
-        body = render_to_string("webhooks/email/endpoint_disabled.txt", context)
-        for membership in admins:
-            email_send_queue(subject=subject, body=body, to=membership.user.email)
+        # The tenant's "webhook endpoint disabled" alert, when on, tells the same admins itself (a
+        # notice and an email, with where to enable and replay): one email, not two.
+        if not AlertRule.all_objects.filter(tenant=tenant, kind=AlertRule.Kind.WEBHOOK_DISABLED,
+                                            is_active=True).exists():
+            _endpoint_disabled_email(tenant=tenant, endpoint=endpoint, hours=hours)
     logger.warning("webhook endpoint %s disabled after %s hours of failures", endpoint.public_id, hours)
+
+
+def _endpoint_disabled_email(*, tenant: Tenant, endpoint: WebhookEndpoint, hours: int) -> None:
+    admins = (Membership.all_objects.filter(tenant=tenant, role=Role.TENANT_ADMIN, is_active=True,
+                                            user__is_active=True)
+              .select_related("user").order_by("pk"))
+    context = {"tenant": tenant, "endpoint": endpoint, "hours": hours,
+               "settings_url": f"{public_base_url()}/settings/webhooks/"}
+    subject = _("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url[:80]}
+    body = render_to_string("webhooks/email/endpoint_disabled.txt", context)
+    for membership in admins:
+        email_send_queue(subject=subject, body=body, to=membership.user.email)
 
 
 def webhook_endpoints_due(*, now: dt.datetime | None = None) -> list[int]:

@@ -248,6 +248,29 @@ def test_a_waiting_delivery_holds_back_its_conversation_only(acme, receiver):
 
 # --- Disable after a day, notify, enable and replay --------------------------------------------
 
+def test_with_the_disabled_endpoint_alert_on_its_admins_get_one_email_the_alerts(
+        acme, member, receiver, mailoutbox, django_capture_on_commit_callbacks, settings):
+    from integrations.monitoring.alerts import alert_defaults_ensure, alerts_evaluate
+
+    settings.LANGUAGE_CODE = "en"
+    admin = member(acme, Role.TENANT_ADMIN, language="en")
+    alert_defaults_ensure(tenant_ids=[acme.pk])  # the "webhook endpoint disabled" rule is on by default
+    receiver.answers(Answer(status=500))
+    endpoint, _ = _endpoint(acme, receiver, actor=admin.user)
+    _delivery(endpoint, key="A")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for hours in (0, 24.1):
+            webhook_endpoint_deliver(endpoint_pk=endpoint.pk, now=T0 + dt.timedelta(hours=hours))
+        endpoint.refresh_from_db()
+        assert not endpoint.is_active
+        assert mailoutbox == []  # not the webhooks' own email: the alert tells them
+        assert alerts_evaluate(tenant_ids=[acme.pk]).opened == 1
+
+    assert [mail.to for mail in mailoutbox] == [[admin.user.email]]
+    assert endpoint.url in mailoutbox[0].subject and "replayed" in mailoutbox[0].body
+
+
 def test_an_endpoint_failing_for_a_day_is_disabled_its_admins_told_and_replayed_on_enable(
         acme, member, api, receiver, mailoutbox, django_capture_on_commit_callbacks):
     admin = member(acme, Role.TENANT_ADMIN)
