@@ -129,7 +129,8 @@ class AlertRule(TenantScopedModel):
 class AlertIncident(TenantScopedModel):
     """A time a rule's condition held for one subject (a channel, a webhook endpoint, the
     tenant's quota): opened once with one notice, quiet while it holds, resolved once with a
-    recovery notice. At most one open incident per rule and subject (the constraint), so two
+    recovery notice when it has not held for ALERT_RECOVERY_MINUTES (a value hovering at its
+    threshold keeps one incident, not one a minute). At most one open incident per rule and subject (the constraint), so two
     evaluations at once open it once."""
 
     public_id = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
@@ -140,6 +141,8 @@ class AlertIncident(TenantScopedModel):
     subject_url = models.CharField(max_length=300, blank=True)  # where to look (a path of the product)
     value = models.FloatField(null=True, blank=True)  # what was measured when it opened
     started_at = models.DateTimeField()
+    # When its condition last held (an evaluation found it): resolved ALERT_RECOVERY_MINUTES after.
+    held_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
     recovery_notified_at = models.DateTimeField(null=True, blank=True)

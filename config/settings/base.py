@@ -236,6 +236,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The integrations health page's counters (integrations.monitoring) are kept this long.
 ACTIVITY_KEEP_DAYS = env.int("ACTIVITY_KEEP_DAYS", default=35)
+# An alert's incident is resolved once its condition has not held for this long (a value hovering
+# at its threshold keeps one incident open instead of opening and resolving one a minute).
+ALERT_RECOVERY_MINUTES = env.int("ALERT_RECOVERY_MINUTES", default=5)
 # Members' notices (the bell, /notifications/) are kept this long, read or not.
 NOTICES_KEEP_DAYS = env.int("NOTICES_KEEP_DAYS", default=90)
 # --- Outbound webhooks (webhooks/) ---

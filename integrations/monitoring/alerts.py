@@ -24,8 +24,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -272,15 +273,23 @@ def alerts_evaluate(*, now: dt.datetime | None = None, tenant_ids: Iterable[int]
         except Exception:  # one kind's failure leaves the others' alerts working
             logger.exception("alert rules of kind %s not evaluated", kind)
             continue
+        recovered_before = now - dt.timedelta(minutes=settings.ALERT_RECOVERY_MINUTES)
+        still_held: list[int] = []
         for rule in kind_rules:
             holding = {(finding.subject_kind, finding.subject_id): finding for finding in findings.get(rule.pk, [])}
             opened = open_incidents.get(rule.pk, {})
             for key, finding in holding.items():
-                if key not in opened and _incident_open(rule, finding, now):
+                if key in opened:
+                    still_held.append(opened[key].pk)
+                elif _incident_open(rule, finding, now):
                     result.opened += 1
             for key, incident in opened.items():
-                if key not in holding and _incident_resolve(rule, incident, now):
+                if (key not in holding and (incident.held_at or incident.started_at) <= recovered_before
+                        and _incident_resolve(rule, incident, now)):
                     result.resolved += 1
+        if still_held:
+            AlertIncident.all_objects.filter(Q(held_at__isnull=True) | Q(held_at__lt=now),
+                                             pk__in=still_held).update(held_at=now)
     return result
 
 
@@ -290,7 +299,7 @@ def _incident_open(rule: AlertRule, finding: Finding, now: dt.datetime) -> bool:
             incident = AlertIncident.all_objects.create(
                 tenant_id=rule.tenant_id, rule=rule, subject_kind=finding.subject_kind,
                 subject_id=finding.subject_id, subject_label=finding.label[:200], subject_url=finding.url[:300],
-                value=finding.value, started_at=now, notified_at=now)
+                value=finding.value, started_at=now, held_at=now, notified_at=now)
             _tell(rule, incident, opened=True)
     except IntegrityError:  # another evaluation opened it (and told)
         return False

@@ -136,7 +136,8 @@ def test_a_channel_silent_for_hours_fires_when_the_rule_is_on_and_recovers_when_
     assert _notices(admin)[-1].title == "No messages on Loja (API) for 6 hours"
 
     activity_add(kind=CHANNEL, subject_pk=channel.pk, tenant_pk=acme.pk, at=later, received=1, last_received_at=later)
-    assert evaluate(later + dt.timedelta(minutes=1)).resolved == 1
+    assert evaluate(later + dt.timedelta(minutes=1)).resolved == 0  # recovered for less than 5 minutes
+    assert evaluate(later + dt.timedelta(minutes=5)).resolved == 1
     assert _notices(admin)[-1].title == "Loja (API) receives messages again"
 
 
@@ -158,7 +159,7 @@ def test_a_disconnected_channel_fires_after_its_grace_and_recovers_when_connecte
     assert [n.title for n in _notices(admin)] == ["Channel Loja (API) is disconnected"]
 
     Channel.all_objects.filter(pk=channel.pk).update(status=Channel.Status.CONNECTED)
-    assert evaluate(now + dt.timedelta(minutes=8)).resolved == 1
+    assert evaluate(now + dt.timedelta(minutes=12)).resolved == 1  # 5 minutes after it last held
     assert _notices(admin)[-1].title == "Channel Loja (API) is connected again"
     assert len(mailoutbox) == 2
 
@@ -184,7 +185,7 @@ def test_a_disabled_webhook_endpoint_fires_and_recovers_when_enabled(acme, admin
     assert _notices(admin)[-1].url == f"/settings/webhooks/{endpoint.public_id}/"
 
     webhook_endpoint_enable(tenant=acme, actor=None, endpoint=endpoint)
-    assert evaluate(now).resolved == 1
+    assert evaluate(now + dt.timedelta(minutes=5)).resolved == 1
     assert _notices(admin)[-1].title == "Webhook endpoint enabled again: https://hooks.example.com/in"
 
 
@@ -200,7 +201,25 @@ def test_the_monthly_quota_fires_from_90_percent_and_recovers(acme, admin, now, 
 
     acme.usage_month = dt.date(2000, 1, 1)  # a new month began
     acme.save()
-    assert evaluate(now).resolved == 1
+    assert evaluate(now + dt.timedelta(minutes=5)).resolved == 1
+
+
+def test_a_value_hovering_at_its_threshold_keeps_one_incident(acme, admin, now, evaluate, settings):
+    """An incident is resolved only once its condition has not held for ALERT_RECOVERY_MINUTES:
+    a quota going over and under 90 % keeps one incident and tells once each way."""
+    settings.ALERT_RECOVERY_MINUTES = 5
+    acme.max_messages_per_month, acme.usage_month = 1000, acme.current_month()
+
+    for minute, used, opened, resolved in [(0, 905, 1, 0), (1, 899, 0, 0), (2, 905, 0, 0), (6, 899, 0, 0),
+                                           (7, 899, 0, 1), (8, 899, 0, 0)]:
+        acme.messages_this_month = used
+        acme.save()
+        result = evaluate(now + dt.timedelta(minutes=minute))
+        assert (result.opened, result.resolved) == (opened, resolved), minute
+
+    assert AlertIncident.all_objects.count() == 1
+    assert [n.title for n in _notices(admin)] == ["90.5% of this month's messages used",
+                                                  "Monthly message use below 90% again"]
 
 
 def test_an_unlimited_plan_never_fires_the_quota(acme, admin, now, evaluate):
@@ -277,9 +296,9 @@ def test_a_condition_that_holds_again_after_recovering_opens_a_new_incident(acme
     Channel.all_objects.filter(pk=channel.pk).update(**down)
     evaluate(now)
     Channel.all_objects.filter(pk=channel.pk).update(status=Channel.Status.CONNECTED)
-    evaluate(now)
+    evaluate(now + dt.timedelta(minutes=5))
     Channel.all_objects.filter(pk=channel.pk).update(**down)
-    evaluate(now)
+    evaluate(now + dt.timedelta(minutes=6))
 
     assert AlertIncident.all_objects.count() == 2
     assert AlertIncident.all_objects.filter(resolved_at__isnull=True).count() == 1
