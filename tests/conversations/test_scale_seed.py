@@ -40,11 +40,13 @@ def test_message_counts_refuse_fewer_messages_than_conversations():
 
 
 @pytest.mark.django_db
-def test_seed_scale_refuses_sqlite():
-    if connection.vendor == "postgresql":
-        pytest.skip("the refusal is for other databases")
+def test_seed_scale_refuses_other_databases_than_postgresql(monkeypatch):
+    """Run on every database: on PostgreSQL the connection says it is SQLite (the embedded
+    default), where the refusal is real."""
+    monkeypatch.setattr(connection, "vendor", "sqlite")
     with pytest.raises(CommandError, match="PostgreSQL"):
         call_command("seed_scale", "--conversations", "5", "--messages", "10", stdout=StringIO())
+    assert not Tenant.objects.filter(slug="scale").exists()
 
 
 def _indexes() -> set[str]:
